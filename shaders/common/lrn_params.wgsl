@@ -1,0 +1,20 @@
+// Uniform parameters shared by the lrn passes; mirrors ops::lrn::LrnUniform.
+// PyTorch's LocalResponseNorm: s_c = k + alpha/size * sum of x_j^2 over
+// j in [c - size/2, c + (size-1)/2] (clipped to the channels), y_c = x_c * s_c^-beta.
+struct LrnUniform {
+    batch: u32, channels: u32, pixels: u32, size: u32,
+    alpha: f32, beta: f32, k: f32, _pad0: u32,
+}
+@group(0) @binding(0) var<uniform> params: LrnUniform;
+
+// s for channel c of the pixel whose channel-0 element is at `base`.
+fn lrn_scale(base: u32, c: u32) -> f32 {
+    let lo = max(i32(c) - i32(params.size / 2u), 0);
+    let hi = min(c + (params.size - 1u) / 2u, params.channels - 1u);
+    var sum = 0.0;
+    for (var j = u32(lo); j <= hi; j++) {
+        let v = x_ld(base + j * params.pixels);
+        sum += v * v;
+    }
+    return params.k + params.alpha / f32(params.size) * sum;
+}

@@ -1,0 +1,38 @@
+// lrn_backward_input: dx_j = dy_j * s_j^-beta
+//   - 2*alpha*beta/size * x_j * sum over channels c whose window holds j of dy_c * x_c * s_c^(-beta-1).
+// s is recomputed from x (nothing is stored by the forward pass).
+// Layout: x, dy, dx [N, C, H, W].
+// One invocation: one input element. Dispatch: ceil(N*C*H*W / 256) workgroups, linearised.
+// Precision: storage precision in and out, f32 arithmetic.
+// CPU reference: cpu::lrn::backward_input.
+//#tensor 1 x read
+//#tensor 2 dy read
+//#tensor 3 dx write
+//#include flat
+//#include lrn_params
+
+@compute @workgroup_size(256, 1, 1)
+fn lrn_backward_input(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lindex: u32,
+) {
+    let i = flat_index(wid, nwg, lindex);
+    if i >= params.batch * params.channels * params.pixels {
+        return;
+    }
+    let plane = params.channels * params.pixels;
+    let j = (i % plane) / params.pixels;
+    let base = (i / plane) * plane + i % params.pixels;
+    // Channel j lies in the window of c for c in [j - (size-1)/2, j + size/2].
+    let lo = max(i32(j) - i32((params.size - 1u) / 2u), 0);
+    let hi = min(j + params.size / 2u, params.channels - 1u);
+    var cross_sum = 0.0;
+    for (var c = u32(lo); c <= hi; c++) {
+        let at = base + c * params.pixels;
+        cross_sum += dy_ld(at) * x_ld(at) * pow(lrn_scale(base, c), -params.beta - 1.0);
+    }
+    let xj = x_ld(i);
+    let own = dy_ld(i) * pow(lrn_scale(base, j), -params.beta);
+    dx_st(i, own - 2.0 * params.alpha * params.beta / f32(params.size) * xj * cross_sum);
+}

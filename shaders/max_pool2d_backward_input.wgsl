@@ -1,0 +1,41 @@
+// max_pool2d_backward_input: dx[n, c, ih, iw] = sum of dy over the windows whose chosen
+// element (indices, from max_pool2d_forward) is (ih, iw). A gather, not a scatter: no atomics,
+// windows visited in a fixed order.
+// Layout: dy and indices [N, C, OH, OW], dx [N, C, H, W].
+// One invocation: one input element. Dispatch: ceil(N*C*H*W / 256) workgroups, linearised.
+// Precision: storage precision in and out, f32 accumulation.
+// CPU reference: cpu::pool2d::max_backward_input.
+//#tensor 1 dy read
+//#tensor 3 dx write
+//#include flat
+//#include pool2d_params
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn max_pool2d_backward_input(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lindex: u32,
+) {
+    let i = flat_index(wid, nwg, lindex);
+    let in_pixels = params.in_h * params.in_w;
+    if i >= params.batch * params.channels * in_pixels {
+        return;
+    }
+    let plane = i / in_pixels;
+    let at = i % in_pixels;
+    let ih = at / params.in_w;
+    let iw = at % params.in_w;
+    let oh_end = min((ih + params.padding) / params.stride + 1u, params.out_h);
+    let ow_end = min((iw + params.padding) / params.stride + 1u, params.out_w);
+    var sum = 0.0;
+    for (var oh = first_window(ih); oh < oh_end; oh++) {
+        for (var ow = first_window(iw); ow < ow_end; ow++) {
+            let o = (plane * params.out_h + oh) * params.out_w + ow;
+            if indices[o] == at {
+                sum += dy_ld(o);
+            }
+        }
+    }
+    dx_st(i, sum);
+}

@@ -1,0 +1,42 @@
+// sgd_update: one step of SGD with momentum, Nesterov and weight decay (PyTorch's torch.optim.SGD
+// with dampening 0) on f32 master weights:
+//   g = grad * grad_scale + weight_decay * w
+//   v = momentum * v + g
+//   w = w - lr * (nesterov ? g + momentum * v : v)
+// grad_scale undoes the loss scale of mixed precision (1 in f32). With has_copy = 1 the new
+// weights are also written to w_copy in storage precision (the f16 weights the forward pass reads).
+// Layout: every buffer is the flat parameter tensor, len elements.
+// One invocation: one parameter. Dispatch: ceil(len / 256) workgroups, linearised.
+// Precision: grad and w_copy in storage precision; w and velocity always f32.
+// CPU reference: cpu::sgd::update.
+//#tensor 1 grad read
+//#tensor 4 w_copy write
+//#include flat
+struct SgdUniform {
+    len: u32, nesterov: u32, has_copy: u32, _pad0: u32,
+    lr: f32, momentum: f32, weight_decay: f32, grad_scale: f32,
+}
+@group(0) @binding(0) var<uniform> params: SgdUniform;
+@group(0) @binding(2) var<storage, read_write> w: array<f32>;
+@group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn sgd_update(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lindex: u32,
+) {
+    let i = flat_index(wid, nwg, lindex);
+    if i >= params.len {
+        return;
+    }
+    let g = grad_ld(i) * params.grad_scale + params.weight_decay * w[i];
+    let v = params.momentum * velocity[i] + g;
+    velocity[i] = v;
+    let step = select(v, g + params.momentum * v, params.nesterov != 0u);
+    let updated = w[i] - params.lr * step;
+    w[i] = updated;
+    if params.has_copy != 0u {
+        w_copy_st(i, updated);
+    }
+}

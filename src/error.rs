@@ -1,0 +1,68 @@
+//! The one error type of the library and its `Result` alias.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in cnngpu, with the value that caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A shape, parameter or argument that the op cannot accept.
+    #[error("invalid {what}: {why}")]
+    Invalid { what: String, why: String },
+
+    /// No adapter matched what the user asked for.
+    #[error("no adapter matches '{wanted}'. Available: {available}")]
+    NoAdapter { wanted: String, available: String },
+
+    /// The adapter exists but could not give us a device.
+    #[error("could not open a device on '{adapter}': {why}")]
+    Device { adapter: String, why: String },
+
+    /// A WGSL shader that naga or the driver rejected.
+    #[error("shader '{kernel}' ({variant}) failed to compile:\n{message}")]
+    Shader {
+        kernel: String,
+        variant: String,
+        message: String,
+    },
+
+    /// A wgpu validation error, out-of-memory or device loss reported while running.
+    #[error("GPU error during {during}: {message}")]
+    Gpu { during: String, message: String },
+
+    /// A request larger than the adapter's limits allow.
+    #[error("{what} needs {needed} but the adapter allows {limit}")]
+    Limit {
+        what: String,
+        needed: u64,
+        limit: u64,
+    },
+
+    /// A file that could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(what: impl Into<String>, why: impl Into<String>) -> Self {
+        Error::Invalid {
+            what: what.into(),
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Gpu`].
+    pub fn gpu(during: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Gpu {
+            during: during.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! `GpuBackend`: the [`Backend`] trait on a wgpu device. Methods validate, then call the
+//! launchers in [`super::kernels`], which only record; work runs at `sync` or a download.
+
+use super::buffers::{plan_chunks, Chunk, GpuTensor, View};
+use super::context::GpuContext;
+use super::kernels;
+use super::recorder::{DispatchStats, Recorder};
+use super::shaders::{Storage, KERNELS};
+use crate::error::{Error, Result};
+use crate::ops::*;
+use crate::tensor::{decode, encode, DType, HostTensor, Shape};
+use std::sync::Arc;
+use wgpu::util::DeviceExt;
+
+/// The wgpu backend.
+pub struct GpuBackend {
+    pub ctx: GpuContext,
+    recorder: Recorder,
+    f16: Storage,
+    max_binding: u64,
+    /// Bound in place of an absent optional tensor (no bias, no weight copy); never accessed.
+    dummy: wgpu::Buffer,
+}
+
+impl GpuBackend {
+    /// Wraps an open device; f16 tensors use native f16 where the device has it.
+    pub fn new(ctx: GpuContext) -> Self {
+        let f16 = if ctx.has_f16() { Storage::F16Native } else { Storage::F16Packed };
+        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        let dummy = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("absent tensor"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        GpuBackend { ctx, recorder: Recorder::new(), f16, max_binding, dummy }
+    }
+
+    /// Opens the adapter `spec` names (see [`super::context::choose`]).
+    pub fn open(spec: &str) -> Result<Self> {
+        Ok(Self::new(GpuContext::open(spec)?))
+    }
+
+    /// Forces the storage of F16 tensors: `F16Packed` works everywhere; `F16Native` needs
+    /// SHADER_F16. (Tests use this to run both paths on one adapter.)
+    pub fn with_f16_storage(mut self, storage: Storage) -> Result<Self> {
+        match storage {
+            Storage::F16Native if !self.ctx.has_f16() => Err(Error::invalid(
+                "f16 storage",
+                format!("{} has no SHADER_F16; use the packed path", self.ctx.info.name),
+            )),
+            Storage::F32 => Err(Error::invalid("f16 storage", "F32 is not an f16 storage")),
+            s => {
+                self.f16 = s;
+                Ok(self)
+            }
+        }
+    }
+
+    /// Lowers the largest storage binding this backend uses below the adapter's, so tests can
+    /// exercise the chunked paths with small tensors.
+    pub fn with_max_binding(mut self, bytes: u64) -> Self {
+        self.max_binding = bytes.min(self.ctx.limits.max_storage_buffer_binding_size as u64);
+        self
+    }
+
+    /// The storage F16 tensors use on this backend.
+    pub fn f16_storage(&self) -> Storage {
+        self.f16
+    }
+
+    /// Builds every pipeline for f32 and this backend's f16 storage now, so that no shader
+    /// compiles in the middle of a training step.
+    pub fn prepare_all(&self) -> Result<()> {
+        for k in KERNELS {
+            for s in [Storage::F32, self.f16] {
+                self.recorder.pipeline(&self.ctx, k.name, s)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> DispatchStats {
+        self.recorder.stats()
+    }
+
+    /// The storage variant for a call whose float tensors are `ts` (all must share a dtype).
+    pub(crate) fn storage_of(&self, what: &str, ts: &[&GpuTensor]) -> Result<Storage> {
+        let dtype = ts[0].dtype;
+        if let Some(t) = ts.iter().find(|t| t.dtype != dtype) {
+            return Err(Error::invalid(
+                what,
+                format!("mixed tensor types {} and {}", dtype.name(), t.dtype.name()),
+            ));
+        }
+        match dtype {
+            DType::F32 => Ok(Storage::F32),
+            DType::F16 => Ok(self.f16),
+            DType::U32 => Err(Error::invalid(what, "expected float tensors, got u32")),
+        }
+    }
+
+    /// Chunks of `total` items for tensors of `item_bytes` each (see [`plan_chunks`]).
+    pub(crate) fn chunks(&self, what: &str, total: usize, item_bytes: &[u64]) -> Result<Vec<Chunk>> {
+        let align = self.ctx.limits.min_storage_buffer_offset_alignment as u64;
+        plan_chunks(what, total, item_bytes, self.max_binding, align)
+    }
+
+    /// Fails unless the whole tensor fits one binding.
+    pub(crate) fn fits(&self, what: &str, t: &GpuTensor) -> Result<()> {
+        if t.bytes() > self.max_binding {
+            return Err(Error::Limit {
+                what: format!("{what} {} as one storage binding", t.shape),
+                needed: t.bytes(),
+                limit: self.max_binding,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn dummy(&self) -> View<'_> {
+        View { buffer: &self.dummy, offset: 0, size: None }
+    }
+
+    /// Records one launch (see [`Recorder::dispatch`]).
+    pub(crate) fn dispatch<U: bytemuck::Pod>(
+        &self,
+        kernel: &'static str,
+        storage: Storage,
+        uniform: &U,
+        views: &[View<'_>],
+        workgroups: u64,
+    ) -> Result<()> {
+        self.recorder.dispatch(&self.ctx, kernel, storage, uniform, views, workgroups)
+    }
+
+    fn create(&self, shape: Shape, dtype: DType, bytes: &[u8]) -> Result<GpuTensor> {
+        let size = bytes.len() as u64;
+        if size > self.ctx.limits.max_buffer_size {
+            return Err(Error::Limit {
+                what: format!("a {} {shape} buffer", dtype.name()),
+                needed: size,
+                limit: self.ctx.limits.max_buffer_size,
+            });
+        }
+        let buffer = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        });
+        Ok(GpuTensor { buffer: Arc::new(buffer), shape, dtype })
+    }
+
+    fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
+        let size = t.buffer.size();
+        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.recorder
+            .with_encoder(&self.ctx, |e| e.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, size));
+        self.recorder.submit(&self.ctx, "download")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu("download", e.to_string()))?;
+        rx.recv()
+            .map_err(|e| Error::gpu("download", e.to_string()))?
+            .map_err(|e| Error::gpu("download", e.to_string()))?;
+        let bytes = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::gpu("download", e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        Ok(bytes)
+    }
+}
+
+/// Checks that a tensor has the element count an op expects of it.
+fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
+    if t.shape.numel() != shape.numel() {
+        return Err(Error::invalid(
+            what,
+            format!("expected {} values (shape {shape}), got {} ({})", shape.numel(), t.shape.numel(), t.shape),
+        ));
+    }
+    Ok(())
+}
+
+fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
+    if t.dtype != dtype {
+        return Err(Error::invalid(what, format!("must be {}, is {}", dtype.name(), t.dtype.name())));
+    }
+    Ok(())
+}
+
+impl crate::ops::Backend for GpuBackend {
+    type Tensor = GpuTensor;
+
+    fn describe(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn upload(&self, host: &HostTensor, dtype: DType) -> Result<GpuTensor> {
+        self.create(host.shape.clone(), dtype, &encode(&host.data, dtype))
+    }
+
+    fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<GpuTensor> {
+        if shape.numel() != data.len() {
+            return Err(Error::invalid("upload_u32", format!("shape {shape} vs {} values", data.len())));
+        }
+        let mut bytes = bytemuck::cast_slice(data).to_vec();
+        bytes.resize(bytes.len().max(4), 0);
+        self.create(shape, DType::U32, &bytes)
+    }
+
+    fn full(&self, shape: Shape, dtype: DType, value: f32) -> Result<GpuTensor> {
+        let n = shape.numel();
+        let bytes = match dtype {
+            DType::U32 => {
+                let mut b = bytemuck::cast_slice(&vec![value as u32; n]).to_vec();
+                b.resize(b.len().max(4), 0);
+                b
+            }
+            _ => {
+                let mut b = encode(&vec![value; n], dtype);
+                b.resize(b.len().max(4), 0);
+                b
+            }
+        };
+        self.create(shape, dtype, &bytes)
+    }
+
+    fn download(&self, t: &GpuTensor) -> Result<HostTensor> {
+        let bytes = self.read_bytes(t)?;
+        HostTensor::new(t.shape.clone(), decode(&bytes, t.dtype, t.shape.numel()))
+    }
+
+    fn download_u32(&self, t: &GpuTensor) -> Result<Vec<u32>> {
+        expect_dtype(t, DType::U32, "download_u32")?;
+        let bytes = self.read_bytes(t)?;
+        Ok(bytemuck::cast_slice::<u8, u32>(&bytes)[..t.shape.numel()].to_vec())
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.recorder.submit(&self.ctx, "sync")
+    }
+
+    fn conv2d_forward(&self, p: &Conv2dParams, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "conv2d x")?;
+        expect(w, &p.weight_shape(), "conv2d w")?;
+        expect(y, &p.output_shape(), "conv2d y")?;
+        let b = match (p.bias, b) {
+            (true, Some(b)) => {
+                expect(b, &p.bias_shape(), "conv2d b")?;
+                Some(b)
+            }
+            (true, None) => return Err(Error::invalid("conv2d b", "params say bias but none was given")),
+            (false, _) => None,
+        };
+        kernels::conv2d::encode_forward(self, p, x, w, b, y)
+    }
+
+    fn conv2d_backward_input(&self, p: &Conv2dParams, dy: &GpuTensor, w: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(w, &p.weight_shape(), "conv2d w")?;
+        expect(dx, &p.input_shape(), "conv2d dx")?;
+        kernels::conv2d::encode_backward_input(self, p, dy, w, dx)
+    }
+
+    fn conv2d_backward_weight(&self, p: &Conv2dParams, dy: &GpuTensor, x: &GpuTensor, dw: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(x, &p.input_shape(), "conv2d x")?;
+        expect(dw, &p.weight_shape(), "conv2d dw")?;
+        kernels::conv2d::encode_backward_weight(self, p, dy, x, dw)
+    }
+
+    fn conv2d_backward_bias(&self, p: &Conv2dParams, dy: &GpuTensor, db: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(db, &p.bias_shape(), "conv2d db")?;
+        kernels::conv2d::encode_backward_bias(self, p, dy, db)
+    }
+
+    fn max_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor, indices: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "max_pool2d x")?;
+        expect(y, &p.output_shape(), "max_pool2d y")?;
+        expect(indices, &p.output_shape(), "max_pool2d indices")?;
+        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
+        kernels::pool2d::encode_max_forward(self, p, x, y, indices)
+    }
+
+    fn max_pool2d_backward_input(&self, p: &Pool2dParams, dy: &GpuTensor, indices: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "max_pool2d dy")?;
+        expect(indices, &p.output_shape(), "max_pool2d indices")?;
+        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
+        expect(dx, &p.input_shape(), "max_pool2d dx")?;
+        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, dx)
+    }
+
+    fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "avg_pool2d x")?;
+        expect(y, &p.output_shape(), "avg_pool2d y")?;
+        kernels::pool2d::encode_avg_forward(self, p, x, y)
+    }
+
+    fn avg_pool2d_backward_input(&self, p: &Pool2dParams, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "avg_pool2d dy")?;
+        expect(dx, &p.input_shape(), "avg_pool2d dx")?;
+        kernels::pool2d::encode_avg_backward_input(self, p, dy, dx)
+    }
+
+    fn lrn_forward(&self, p: &LrnParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "lrn x")?;
+        expect(y, &p.shape(), "lrn y")?;
+        kernels::lrn::encode_forward(self, p, x, y)
+    }
+
+    fn lrn_backward_input(&self, p: &LrnParams, x: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "lrn x")?;
+        expect(dy, &p.shape(), "lrn dy")?;
+        expect(dx, &p.shape(), "lrn dx")?;
+        kernels::lrn::encode_backward_input(self, p, x, dy, dx)
+    }
+
+    fn linear_forward(&self, p: &LinearParams, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "linear x")?;
+        expect(w, &p.weight_shape(), "linear w")?;
+        expect(y, &p.output_shape(), "linear y")?;
+        let b = match (p.bias, b) {
+            (true, Some(b)) => {
+                expect(b, &p.bias_shape(), "linear b")?;
+                Some(b)
+            }
+            (true, None) => return Err(Error::invalid("linear b", "params say bias but none was given")),
+            (false, _) => None,
+        };
+        kernels::linear::encode_forward(self, p, x, w, b, y)
+    }
+
+    fn linear_backward_input(&self, p: &LinearParams, dy: &GpuTensor, w: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(w, &p.weight_shape(), "linear w")?;
+        expect(dx, &p.input_shape(), "linear dx")?;
+        kernels::linear::encode_backward_input(self, p, dy, w, dx)
+    }
+
+    fn linear_backward_weight(&self, p: &LinearParams, dy: &GpuTensor, x: &GpuTensor, dw: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(x, &p.input_shape(), "linear x")?;
+        expect(dw, &p.weight_shape(), "linear dw")?;
+        kernels::linear::encode_backward_weight(self, p, dy, x, dw)
+    }
+
+    fn linear_backward_bias(&self, p: &LinearParams, dy: &GpuTensor, db: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(db, &p.bias_shape(), "linear db")?;
+        kernels::linear::encode_backward_bias(self, p, dy, db)
+    }
+
+    fn relu_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "relu y")?;
+        kernels::elementwise::encode(self, "relu_forward", &[x], y)
+    }
+
+    fn relu_backward_input(&self, x: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        expect(dy, &x.shape, "relu dy")?;
+        expect(dx, &x.shape, "relu dx")?;
+        kernels::elementwise::encode(self, "relu_backward_input", &[x, dy], dx)
+    }
+
+    fn tanh_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "tanh y")?;
+        kernels::elementwise::encode(self, "tanh_forward", &[x], y)
+    }
+
+    fn tanh_backward_input(&self, y: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        expect(dy, &y.shape, "tanh dy")?;
+        expect(dx, &y.shape, "tanh dx")?;
+        kernels::elementwise::encode(self, "tanh_backward_input", &[y, dy], dx)
+    }
+
+    fn dropout_forward(&self, p: &DropoutParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &Shape::new(&[p.len]), "dropout x")?;
+        expect(y, &Shape::new(&[p.len]), "dropout y")?;
+        kernels::dropout::encode(self, "dropout_forward", p, x, y)
+    }
+
+    fn dropout_backward_input(&self, p: &DropoutParams, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
+        expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
+        kernels::dropout::encode(self, "dropout_backward_input", p, dy, dx)
+    }
+
+    fn softmax_cross_entropy_forward(&self, p: &SoftmaxCrossEntropyParams, logits: &GpuTensor, labels: &GpuTensor, losses: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
+        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
+        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
+        expect(losses, &Shape::new(&[p.batch]), "softmax_cross_entropy losses")?;
+        expect_dtype(losses, DType::F32, "softmax_cross_entropy losses")?;
+        kernels::softmax_cross_entropy::encode_forward(self, p, logits, labels, losses)
+    }
+
+    fn softmax_cross_entropy_backward_input(&self, p: &SoftmaxCrossEntropyParams, logits: &GpuTensor, labels: &GpuTensor, dlogits: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
+        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
+        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
+        expect(dlogits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy dlogits")?;
+        kernels::softmax_cross_entropy::encode_backward_input(self, p, logits, labels, dlogits)
+    }
+
+    fn topk_accumulate(&self, p: &TopkParams, logits: &GpuTensor, labels: &GpuTensor, counts: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
+        expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
+        expect_dtype(labels, DType::U32, "topk labels")?;
+        expect(counts, &Shape::new(&[p.ks.len()]), "topk counts")?;
+        expect_dtype(counts, DType::U32, "topk counts")?;
+        kernels::softmax_cross_entropy::encode_topk(self, p, logits, labels, counts)
+    }
+
+    fn sgd_update(&self, p: &SgdParams, grad: &GpuTensor, w: &mut GpuTensor, velocity: &mut GpuTensor, w_copy: Option<&mut GpuTensor>) -> Result<()> {
+        p.validate()?;
+        let shape = Shape::new(&[p.len]);
+        expect(grad, &shape, "sgd grad")?;
+        expect(w, &shape, "sgd w")?;
+        expect(velocity, &shape, "sgd velocity")?;
+        expect_dtype(w, DType::F32, "sgd w")?;
+        expect_dtype(velocity, DType::F32, "sgd velocity")?;
+        if let Some(c) = &w_copy {
+            expect(c, &shape, "sgd w_copy")?;
+            expect_dtype(c, grad.dtype, "sgd w_copy")?;
+        }
+        kernels::sgd::encode_update(self, p, grad, w, velocity, w_copy.map(|c| &*c))
+    }
+}

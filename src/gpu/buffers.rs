@@ -1,0 +1,147 @@
+//! GPU tensors, and the split of tensors larger than one storage binding into aligned chunks.
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Shape};
+use std::sync::Arc;
+
+/// A tensor in a wgpu storage buffer. F16 tensors are tightly packed halves (the same bytes
+/// serve the native and the packed shader variants); the buffer is padded to 4 bytes.
+#[derive(Debug)]
+pub struct GpuTensor {
+    pub(crate) buffer: Arc<wgpu::Buffer>,
+    pub shape: Shape,
+    pub dtype: DType,
+}
+
+impl GpuTensor {
+    /// Bytes of data (without the padding).
+    pub fn bytes(&self) -> u64 {
+        (self.shape.numel() * self.dtype.size()) as u64
+    }
+
+    /// The underlying buffer (for profilers and custom kernels).
+    pub fn buffer(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}
+
+/// A range of a tensor's buffer bound to one binding: `size: None` means to the end.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub size: Option<u64>,
+}
+
+impl<'a> View<'a> {
+    /// The whole tensor.
+    pub fn whole(t: &'a GpuTensor) -> Self {
+        View { buffer: &t.buffer, offset: 0, size: None }
+    }
+
+    /// Items [start, start + count) of a tensor whose items are `item_bytes` each; the last
+    /// chunk runs to the end of the buffer (which covers its padding).
+    pub fn items(t: &'a GpuTensor, chunk: Chunk, item_bytes: u64) -> Self {
+        if chunk.is_whole() {
+            return Self::whole(t);
+        }
+        let size = if chunk.is_last() { None } else { Some(chunk.count as u64 * item_bytes) };
+        View { buffer: &t.buffer, offset: chunk.start as u64 * item_bytes, size }
+    }
+}
+
+/// Items [start, start + count) of `total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub start: usize,
+    pub count: usize,
+    pub total: usize,
+}
+
+impl Chunk {
+    pub fn is_whole(&self) -> bool {
+        self.start == 0 && self.count == self.total
+    }
+    pub fn is_last(&self) -> bool {
+        self.start + self.count == self.total
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Splits `total` items (images, rows or elements) into chunks such that, for every tensor
+/// with `item_bytes[i]` bytes per item, a chunk fits in `max_binding` bytes and starts at a
+/// multiple of `align` bytes. One chunk when everything fits.
+pub fn plan_chunks(
+    what: &str,
+    total: usize,
+    item_bytes: &[u64],
+    max_binding: u64,
+    align: u64,
+) -> Result<Vec<Chunk>> {
+    let align = align.max(4);
+    let biggest = item_bytes.iter().copied().max().unwrap_or(0);
+    if total as u64 * biggest <= max_binding {
+        return Ok(vec![Chunk { start: 0, count: total, total }]);
+    }
+    // Items per aligned step, for all tensors at once.
+    let mut step = 1u64;
+    for &b in item_bytes.iter().filter(|&&b| b > 0) {
+        let s = align / gcd(align, b);
+        step = step / gcd(step, s) * s;
+    }
+    // Leave room for the last chunk's padding to 4 bytes.
+    let fit = (max_binding.saturating_sub(4)) / biggest;
+    let per_chunk = fit - fit % step;
+    if per_chunk == 0 {
+        return Err(Error::Limit {
+            what: format!("{what} ({} aligned items of {biggest} bytes)", step),
+            needed: step * biggest,
+            limit: max_binding,
+        });
+    }
+    let per_chunk = per_chunk as usize;
+    Ok((0..total)
+        .step_by(per_chunk)
+        .map(|start| Chunk { start, count: per_chunk.min(total - start), total })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_chunk_when_everything_fits() {
+        let c = plan_chunks("t", 10, &[100, 40], 1000, 256).unwrap();
+        assert_eq!(c, vec![Chunk { start: 0, count: 10, total: 10 }]);
+    }
+
+    #[test]
+    fn chunks_are_aligned_cover_everything_and_fit() {
+        let (bytes, max, align) = ([1_161_600u64, 290_400], 134_217_728u64, 256u64);
+        let c = plan_chunks("t", 128, &bytes, max, align).unwrap();
+        assert!(c.len() > 1);
+        let mut next = 0;
+        for ch in &c {
+            assert_eq!(ch.start, next);
+            next += ch.count;
+            for b in bytes {
+                assert_eq!(ch.start as u64 * b % align, 0, "offset aligned");
+                assert!(ch.count as u64 * b + 4 <= max, "chunk fits");
+            }
+        }
+        assert_eq!(next, 128);
+    }
+
+    #[test]
+    fn impossible_split_is_an_error() {
+        assert!(plan_chunks("t", 4, &[2000], 1000, 4).is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! Launchers of the conv2d passes. Activations are split into batch chunks when a tensor is
+//! larger than one storage binding (AlexNet conv1 at batch 128); weights are bound whole.
+
+use super::gemm_workgroups;
+use crate::error::Result;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::GpuBackend;
+use crate::ops::Conv2dParams;
+
+/// Bytes of one image of x and of y.
+fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
+    let e = t.dtype.size() as u64;
+    (
+        (p.in_channels * p.in_h * p.in_w) as u64 * e,
+        (p.out_channels * p.out_h() * p.out_w()) as u64 * e,
+    )
+}
+
+pub fn encode_forward(
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    y: &GpuTensor,
+) -> Result<()> {
+    let mut ts = vec![x, w, y];
+    ts.extend(bias);
+    let storage = b.storage_of("conv2d_forward", &ts)?;
+    b.fits("conv2d weight", w)?;
+    let (xb, yb) = image_bytes(p, x);
+    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
+        let views = [
+            View::items(x, c, xb),
+            View::whole(w),
+            bias.map_or(b.dummy(), View::whole),
+            View::items(y, c, yb),
+        ];
+        let wg = gemm_workgroups(p.out_channels / p.groups, c.count * p.out_h() * p.out_w(), p.groups);
+        b.dispatch("conv2d_forward", storage, &p.uniform(c.count, false), &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    w: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
+    let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
+    b.fits("conv2d weight", w)?;
+    let (xb, yb) = image_bytes(p, dx);
+    for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
+        let views = [View::items(dy, c, yb), View::whole(w), View::items(dx, c, xb)];
+        let wg = gemm_workgroups(p.in_channels / p.groups, c.count * p.in_h * p.in_w, p.groups);
+        b.dispatch("conv2d_backward_input", storage, &p.uniform(c.count, false), &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_weight(
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    x: &GpuTensor,
+    dw: &GpuTensor,
+) -> Result<()> {
+    let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
+    b.fits("conv2d weight gradient", dw)?;
+    let (xb, yb) = image_bytes(p, x);
+    let k = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+    for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
+        let views = [View::items(dy, c, yb), View::items(x, c, xb), View::whole(dw)];
+        let wg = gemm_workgroups(p.out_channels / p.groups, k, p.groups);
+        let u = p.uniform(c.count, c.start > 0);
+        b.dispatch("conv2d_backward_weight", storage, &u, &views, wg)?;
+    }
+    Ok(())
+}
+
+/// The channel-sum uniform shared with linear_backward_bias.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct ChannelSumUniform {
+    pub batch: u32,
+    pub channels: u32,
+    pub pixels: u32,
+    pub accumulate: u32,
+}
+
+pub fn encode_backward_bias(b: &GpuBackend, p: &Conv2dParams, dy: &GpuTensor, db: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("conv2d_backward_bias", &[dy, db])?;
+    let pixels = p.out_h() * p.out_w();
+    let yb = (p.out_channels * pixels * dy.dtype.size()) as u64;
+    for c in b.chunks("conv2d_backward_bias", p.batch, &[yb])? {
+        let u = ChannelSumUniform {
+            batch: c.count as u32,
+            channels: p.out_channels as u32,
+            pixels: pixels as u32,
+            accumulate: (c.start > 0) as u32,
+        };
+        let views = [View::items(dy, c, yb), View::whole(db)];
+        b.dispatch("conv2d_backward_bias", storage, &u, &views, p.out_channels as u64)?;
+    }
+    Ok(())
+}

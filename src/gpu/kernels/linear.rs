@@ -1,0 +1,82 @@
+//! Launchers of the linear passes. A weight larger than one storage binding (AlexNet fc6 in
+//! f32: 9216x4096x4 bytes > 128 MiB) is processed in chunks of rows bound at aligned offsets;
+//! backward_input accumulates the chunks in a fixed order.
+
+use super::conv2d::ChannelSumUniform;
+use super::gemm_workgroups;
+use crate::error::Result;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::GpuBackend;
+use crate::ops::LinearParams;
+
+fn row_bytes(p: &LinearParams, w: &GpuTensor) -> u64 {
+    (p.in_features * w.dtype.size()) as u64
+}
+
+pub fn encode_forward(
+    b: &GpuBackend,
+    p: &LinearParams,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    y: &GpuTensor,
+) -> Result<()> {
+    let mut ts = vec![x, w, y];
+    ts.extend(bias);
+    let storage = b.storage_of("linear_forward", &ts)?;
+    b.fits("linear input", x)?;
+    b.fits("linear output", y)?;
+    let rb = row_bytes(p, w);
+    for c in b.chunks("linear weight", p.out_features, &[rb])? {
+        let views = [
+            View::whole(x),
+            View::items(w, c, rb),
+            bias.map_or(b.dummy(), View::whole),
+            View::whole(y),
+        ];
+        let u = p.uniform(c.start, c.count, false);
+        b.dispatch("linear_forward", storage, &u, &views, gemm_workgroups(p.batch, c.count, 1))?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_input(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, w: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("linear_backward_input", &[dy, w, dx])?;
+    b.fits("linear output gradient", dy)?;
+    b.fits("linear input gradient", dx)?;
+    let rb = row_bytes(p, w);
+    for c in b.chunks("linear weight", p.out_features, &[rb])? {
+        let views = [View::whole(dy), View::items(w, c, rb), View::whole(dx)];
+        let u = p.uniform(c.start, c.count, c.start > 0);
+        let wg = gemm_workgroups(p.batch, p.in_features, 1);
+        b.dispatch("linear_backward_input", storage, &u, &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_weight(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, x: &GpuTensor, dw: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("linear_backward_weight", &[dy, x, dw])?;
+    b.fits("linear output gradient", dy)?;
+    b.fits("linear input", x)?;
+    let rb = row_bytes(p, dw);
+    for c in b.chunks("linear weight gradient", p.out_features, &[rb])? {
+        let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
+        let u = p.uniform(c.start, c.count, false);
+        let wg = gemm_workgroups(c.count, p.in_features, 1);
+        b.dispatch("linear_backward_weight", storage, &u, &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_bias(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, db: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("linear_backward_bias", &[dy, db])?;
+    b.fits("linear output gradient", dy)?;
+    let u = ChannelSumUniform {
+        batch: p.batch as u32,
+        channels: p.out_features as u32,
+        pixels: 1,
+        accumulate: 0,
+    };
+    let views = [View::whole(dy), View::whole(db)];
+    b.dispatch("linear_backward_bias", storage, &u, &views, p.out_features as u64)
+}

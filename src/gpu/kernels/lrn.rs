@@ -1,0 +1,33 @@
+//! Launchers of the lrn passes, split into batch chunks when a tensor exceeds one binding.
+
+use super::flat_workgroups;
+use crate::error::Result;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::GpuBackend;
+use crate::ops::LrnParams;
+
+fn image_bytes(p: &LrnParams, t: &GpuTensor) -> u64 {
+    (p.channels * p.h * p.w * t.dtype.size()) as u64
+}
+
+pub fn encode_forward(b: &GpuBackend, p: &LrnParams, x: &GpuTensor, y: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("lrn_forward", &[x, y])?;
+    let ib = image_bytes(p, x);
+    for c in b.chunks("lrn_forward", p.batch, &[ib])? {
+        let views = [View::items(x, c, ib), View::items(y, c, ib)];
+        let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
+        b.dispatch("lrn_forward", storage, &p.uniform(c.count), &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_input(b: &GpuBackend, p: &LrnParams, x: &GpuTensor, dy: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+    let storage = b.storage_of("lrn_backward_input", &[x, dy, dx])?;
+    let ib = image_bytes(p, x);
+    for c in b.chunks("lrn_backward_input", p.batch, &[ib])? {
+        let views = [View::items(x, c, ib), View::items(dy, c, ib), View::items(dx, c, ib)];
+        let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
+        b.dispatch("lrn_backward_input", storage, &p.uniform(c.count), &views, wg)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! Launcher of the SGD update, split into element chunks for parameters larger than one
+//! binding (AlexNet fc6's f32 master weights).
+
+use super::flat_workgroups;
+use crate::error::Result;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::GpuBackend;
+use crate::ops::SgdParams;
+
+pub fn encode_update(
+    b: &GpuBackend,
+    p: &SgdParams,
+    grad: &GpuTensor,
+    w: &GpuTensor,
+    velocity: &GpuTensor,
+    w_copy: Option<&GpuTensor>,
+) -> Result<()> {
+    let mut ts = vec![grad];
+    ts.extend(w_copy);
+    let storage = b.storage_of("sgd_update", &ts)?;
+    let e = grad.dtype.size() as u64;
+    for c in b.chunks("sgd_update", p.len, &[e, 4, 4])? {
+        let views = [
+            View::items(grad, c, e),
+            View::items(w, c, 4),
+            View::items(velocity, c, 4),
+            w_copy.map_or(b.dummy(), |t| View::items(t, c, e)),
+        ];
+        let u = p.uniform(c.count, w_copy.is_some());
+        b.dispatch("sgd_update", storage, &u, &views, flat_workgroups(c.count))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! The wgpu side: adapter and device ([`context`]), the WGSL table ([`shaders`]), tensors and
+//! binding-size chunking ([`buffers`]), pipelines and the per-step command recorder
+//! ([`recorder`]), the launchers that encode each kernel ([`kernels`]) and [`GpuBackend`].
+
+pub mod backend;
+pub mod buffers;
+pub mod context;
+pub mod kernels;
+pub mod recorder;
+pub mod shaders;
+
+pub use backend::GpuBackend;
+pub use buffers::GpuTensor;
+pub use context::{F16Path, GpuContext};
+pub use shaders::Storage;

@@ -1,0 +1,184 @@
+//! Pipelines (built once, errors captured with error scopes) and the recorder: every kernel
+//! launch appends a compute pass to one pending command encoder, submitted only when results
+//! are needed — so a whole training step is one command buffer and one submit.
+
+use super::buffers::View;
+use super::context::GpuContext;
+use super::shaders::{self, Storage};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use wgpu::util::DeviceExt;
+
+/// The most workgroups one dispatch dimension may have (WebGPU's guaranteed limit).
+pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
+
+/// A compiled kernel.
+pub struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// Counters of what was dispatched (tests use them to prove large work was split).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DispatchStats {
+    pub dispatches: u64,
+    /// The most workgroups any single dispatch needed.
+    pub max_workgroups: u64,
+    /// Dispatches whose workgroups were spread over x and y because they exceeded one dimension.
+    pub two_dimensional: u64,
+}
+
+/// Splits `n` workgroups into (x, y) with x ≤ 65,535; kernels linearise `x + y * num_workgroups.x`
+/// and skip the surplus.
+pub fn split_workgroups(n: u64) -> Result<(u32, u32)> {
+    let x = n.clamp(1, MAX_WORKGROUPS_PER_DIM);
+    let y = n.div_ceil(x).max(1);
+    if y > MAX_WORKGROUPS_PER_DIM {
+        return Err(Error::Limit {
+            what: "workgroups of one dispatch".into(),
+            needed: n,
+            limit: MAX_WORKGROUPS_PER_DIM * MAX_WORKGROUPS_PER_DIM,
+        });
+    }
+    Ok((x as u32, y as u32))
+}
+
+/// Owns the pipeline cache and the pending encoder of one device.
+pub struct Recorder {
+    pipelines: Mutex<HashMap<(&'static str, Storage), Arc<Pipeline>>>,
+    encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    stats: Mutex<DispatchStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Recorder {
+            pipelines: Mutex::new(HashMap::new()),
+            encoder: Mutex::new(None),
+            stats: Mutex::new(DispatchStats::default()),
+        }
+    }
+
+    /// The pipeline of `kernel` in `storage`, compiling it on first use. Shader and pipeline
+    /// errors come back as `Err` carrying naga's message.
+    pub fn pipeline(&self, ctx: &GpuContext, kernel: &'static str, storage: Storage) -> Result<Arc<Pipeline>> {
+        if let Some(p) = lock(&self.pipelines).get(&(kernel, storage)) {
+            return Ok(p.clone());
+        }
+        let source = shaders::compose(shaders::kernel(kernel)?, storage)?;
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(kernel),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(kernel),
+            layout: None,
+            module: &module,
+            entry_point: Some(kernel),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Shader {
+                kernel: kernel.into(),
+                variant: storage.name().into(),
+                message: e.to_string(),
+            });
+        }
+        let layout = pipeline.get_bind_group_layout(0);
+        let p = Arc::new(Pipeline { pipeline, layout });
+        lock(&self.pipelines).insert((kernel, storage), p.clone());
+        Ok(p)
+    }
+
+    /// Records one kernel launch: uniform at binding 0, `views` at bindings 1.., `workgroups`
+    /// linearised over x and y. Nothing runs until [`Recorder::submit`].
+    pub fn dispatch<U: bytemuck::Pod>(
+        &self,
+        ctx: &GpuContext,
+        kernel: &'static str,
+        storage: Storage,
+        uniform: &U,
+        views: &[View<'_>],
+        workgroups: u64,
+    ) -> Result<()> {
+        let pipe = self.pipeline(ctx, kernel, storage)?;
+        let (x, y) = split_workgroups(workgroups)?;
+        let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel),
+            contents: bytemuck::bytes_of(uniform),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        for (i, v) in views.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: v.buffer,
+                    offset: v.offset,
+                    size: v.size.and_then(NonZeroU64::new),
+                }),
+            });
+        }
+        let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel),
+            layout: &pipe.layout,
+            entries: &entries,
+        });
+        let mut encoder = lock(&self.encoder);
+        let encoder = encoder.get_or_insert_with(|| {
+            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cnngpu step") })
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(kernel),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&pipe.pipeline);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        let mut stats = lock(&self.stats);
+        stats.dispatches += 1;
+        stats.max_workgroups = stats.max_workgroups.max(workgroups);
+        stats.two_dimensional += (y > 1) as u64;
+        Ok(())
+    }
+
+    /// Runs `f` on the pending encoder (copies, clears), creating it if needed.
+    pub fn with_encoder<R>(&self, ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder) -> R) -> R {
+        let mut encoder = lock(&self.encoder);
+        let encoder = encoder.get_or_insert_with(|| {
+            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cnngpu step") })
+        });
+        f(encoder)
+    }
+
+    /// Submits the pending encoder (if any) as one command buffer and waits for the device.
+    pub fn submit(&self, ctx: &GpuContext, during: &str) -> Result<()> {
+        if let Some(encoder) = lock(&self.encoder).take() {
+            ctx.queue.submit([encoder.finish()]);
+        }
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu(during, e.to_string()))?;
+        ctx.check(during)
+    }
+
+    pub fn stats(&self) -> DispatchStats {
+        *lock(&self.stats)
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,181 @@
+//! The WGSL sources (compiled into the binary) and their composition into one module per
+//! kernel and storage variant.
+//!
+//! A kernel file declares its precision-dependent tensors with directive comments,
+//! `//#tensor <binding> <name> <read|write>`, and pulls shared code with `//#include <name>`
+//! (shaders/common/<name>.wgsl). [`compose`] turns each tensor into a storage binding of the
+//! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
+//! `<name>_st(i, v)`; everything else is plain WGSL that naga validates as written.
+
+use crate::error::{Error, Result};
+
+/// How a kernel stores its precision-dependent tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// `array<f32>`.
+    F32,
+    /// `array<f16>` with `enable f16;` (adapters with SHADER_F16).
+    F16Native,
+    /// Pairs of f16 packed in `array<u32>` (pack2x16float / unpack2x16float) for adapters
+    /// without SHADER_F16. Stores use integer atomics on the 16-bit halves (atomicAnd then
+    /// atomicOr) so neighbouring invocations never overwrite each other's element; integer
+    /// bit operations are exact, so results stay bit-reproducible.
+    F16Packed,
+}
+
+impl Storage {
+    /// All variants, in table order.
+    pub const ALL: [Storage; 3] = [Storage::F32, Storage::F16Native, Storage::F16Packed];
+
+    /// Name in tables and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Storage::F32 => "f32",
+            Storage::F16Native => "f16-native",
+            Storage::F16Packed => "f16-packed",
+        }
+    }
+}
+
+/// One kernel: its entry point (= file stem) and source.
+#[derive(Clone, Copy, Debug)]
+pub struct Kernel {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! wgsl_table {
+    ($($name:literal),* $(,)?) => {
+        &[$(Kernel { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) }),*]
+    };
+}
+
+/// Every kernel of the op library.
+pub const KERNELS: &[Kernel] = wgsl_table![
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "conv2d_backward_bias",
+    "max_pool2d_forward",
+    "max_pool2d_backward_input",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward_input",
+    "lrn_forward",
+    "lrn_backward_input",
+    "linear_forward",
+    "linear_backward_input",
+    "linear_backward_weight",
+    "linear_backward_bias",
+    "relu_forward",
+    "relu_backward_input",
+    "tanh_forward",
+    "tanh_backward_input",
+    "dropout_forward",
+    "dropout_backward_input",
+    "softmax_cross_entropy_forward",
+    "softmax_cross_entropy_backward_input",
+    "topk_accumulate",
+    "sgd_update",
+];
+
+macro_rules! include_table {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../shaders/common/", $name, ".wgsl")))),*]
+    };
+}
+
+/// Shared code that kernels pull in with `//#include`.
+const INCLUDES: &[(&str, &str)] = include_table![
+    "gemm",
+    "channel_sum",
+    "conv2d_params",
+    "linear_params",
+    "pool2d_params",
+    "lrn_params",
+    "elementwise_params",
+    "dropout_params",
+    "softmax_cross_entropy_params",
+    "flat",
+];
+
+/// Looks a kernel up by name.
+pub fn kernel(name: &str) -> Result<&'static Kernel> {
+    KERNELS
+        .iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| Error::invalid("kernel", format!("no kernel named '{name}'")))
+}
+
+/// Builds the complete WGSL module of `kernel` for `storage`.
+pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
+    let mut header = String::new();
+    if storage == Storage::F16Native {
+        header.push_str("enable f16;\n\n");
+    }
+    let mut includes = String::new();
+    for line in kernel.source.lines() {
+        let Some(directive) = line.trim().strip_prefix("//#") else {
+            continue;
+        };
+        let words: Vec<&str> = directive.split_whitespace().collect();
+        match words.as_slice() {
+            ["tensor", binding, name, access] => {
+                let binding: u32 = binding.parse().map_err(|_| {
+                    Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
+                })?;
+                let write = match *access {
+                    "read" => false,
+                    "write" => true,
+                    _ => return Err(Error::invalid(kernel.name, format!("bad access in '{line}'"))),
+                };
+                header.push_str(&tensor_decl(binding, name, write, storage));
+            }
+            ["include", name] => {
+                let (_, src) = INCLUDES.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                    Error::invalid(kernel.name, format!("unknown include '{name}'"))
+                })?;
+                includes.push_str(src);
+                includes.push('\n');
+            }
+            _ => return Err(Error::invalid(kernel.name, format!("unknown directive '{line}'"))),
+        }
+    }
+    Ok(format!("{header}\n{includes}\n{}", kernel.source))
+}
+
+/// The binding and accessors of one tensor in one storage variant.
+fn tensor_decl(binding: u32, name: &str, write: bool, storage: Storage) -> String {
+    let access = if write { "read_write" } else { "read" };
+    let b = format!("@group(0) @binding({binding})");
+    match (storage, write) {
+        (Storage::F32, _) | (Storage::F16Native, _) => {
+            let (ty, to_f32, from_f32) = if storage == Storage::F32 {
+                ("f32", "", "")
+            } else {
+                ("f16", "f32", "f16")
+            };
+            let mut s = format!(
+                "{b} var<storage, {access}> {name}: array<{ty}>;\n\
+                 fn {name}_ld(i: u32) -> f32 {{ return {to_f32}({name}[i]); }}\n"
+            );
+            if write {
+                s += &format!("fn {name}_st(i: u32, v: f32) {{ {name}[i] = {from_f32}(v); }}\n");
+            }
+            s
+        }
+        (Storage::F16Packed, false) => format!(
+            "{b} var<storage, read> {name}: array<u32>;\n\
+             fn {name}_ld(i: u32) -> f32 {{ return unpack2x16float({name}[i >> 1u])[i & 1u]; }}\n"
+        ),
+        (Storage::F16Packed, true) => format!(
+            "{b} var<storage, read_write> {name}: array<atomic<u32>>;\n\
+             fn {name}_ld(i: u32) -> f32 {{ return unpack2x16float(atomicLoad(&{name}[i >> 1u]))[i & 1u]; }}\n\
+             fn {name}_st(i: u32, v: f32) {{\n\
+             \x20   let shift = (i & 1u) * 16u;\n\
+             \x20   let bits = pack2x16float(vec2<f32>(v, 0.0)) & 0xffffu;\n\
+             \x20   atomicAnd(&{name}[i >> 1u], ~(0xffffu << shift));\n\
+             \x20   atomicOr(&{name}[i >> 1u], bits << shift);\n\
+             }}\n"
+        ),
+    }
+}

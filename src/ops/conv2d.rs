@@ -1,0 +1,160 @@
+//! conv2d: shapes, validation, costs and the uniform shared by its four passes.
+
+use super::{positive, u32_of, Pass};
+use crate::error::{Error, Result};
+use crate::tensor::Shape;
+
+/// A 2-D convolution over NCHW tensors with square stride and padding, optional groups and bias.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dParams {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_channels: usize,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub groups: usize,
+    pub bias: bool,
+}
+
+/// Mirror of `Conv2dUniform` in shaders/common/conv2d_params.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Conv2dUniform {
+    pub batch: u32,
+    pub in_channels: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub out_channels: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub kernel_h: u32,
+    pub kernel_w: u32,
+    pub stride: u32,
+    pub padding: u32,
+    pub groups: u32,
+    pub has_bias: u32,
+    pub accumulate: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
+}
+
+impl Conv2dParams {
+    /// Output height: floor((H + 2p - KH) / s) + 1.
+    pub fn out_h(&self) -> usize {
+        (self.in_h + 2 * self.padding - self.kernel_h) / self.stride + 1
+    }
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        (self.in_w + 2 * self.padding - self.kernel_w) / self.stride + 1
+    }
+    pub fn input_shape(&self) -> Shape {
+        Shape::new(&[self.batch, self.in_channels, self.in_h, self.in_w])
+    }
+    /// OIHW: [Cout, Cin/groups, KH, KW].
+    pub fn weight_shape(&self) -> Shape {
+        Shape::new(&[
+            self.out_channels,
+            self.in_channels / self.groups,
+            self.kernel_h,
+            self.kernel_w,
+        ])
+    }
+    pub fn bias_shape(&self) -> Shape {
+        Shape::new(&[self.out_channels])
+    }
+    pub fn output_shape(&self) -> Shape {
+        Shape::new(&[self.batch, self.out_channels, self.out_h(), self.out_w()])
+    }
+
+    /// Rejects shapes the kernels cannot compute, naming the offending value.
+    pub fn validate(&self) -> Result<()> {
+        positive("conv2d batch", self.batch)?;
+        positive("conv2d in_channels", self.in_channels)?;
+        positive("conv2d out_channels", self.out_channels)?;
+        positive("conv2d kernel", self.kernel_h.min(self.kernel_w))?;
+        positive("conv2d stride", self.stride)?;
+        positive("conv2d groups", self.groups)?;
+        if self.in_channels % self.groups != 0 || self.out_channels % self.groups != 0 {
+            return Err(Error::invalid(
+                "conv2d groups",
+                format!(
+                    "{} groups do not divide {} input and {} output channels",
+                    self.groups, self.in_channels, self.out_channels
+                ),
+            ));
+        }
+        if self.in_h + 2 * self.padding < self.kernel_h
+            || self.in_w + 2 * self.padding < self.kernel_w
+        {
+            return Err(Error::invalid(
+                "conv2d kernel",
+                format!(
+                    "{}x{} kernel is larger than the padded {}x{} input",
+                    self.kernel_h,
+                    self.kernel_w,
+                    self.in_h + 2 * self.padding,
+                    self.in_w + 2 * self.padding
+                ),
+            ));
+        }
+        u32_of("conv2d input size", self.input_shape().numel())?;
+        u32_of("conv2d output size", self.output_shape().numel())?;
+        Ok(())
+    }
+
+    /// Multiply-adds of the forward pass (= of each of backward_input and backward_weight).
+    pub fn macs(&self) -> u64 {
+        (self.output_shape().numel() * (self.in_channels / self.groups) * self.kernel_h * self.kernel_w)
+            as u64
+    }
+
+    /// Floating-point operations of a pass (2 per multiply-add; a bias add per output).
+    pub fn flops(&self, pass: Pass) -> u64 {
+        match pass {
+            Pass::BackwardBias => self.output_shape().numel() as u64,
+            _ => 2 * self.macs(),
+        }
+    }
+
+    /// Minimum bytes a pass must move: its inputs read once and outputs written once.
+    pub fn bytes(&self, pass: Pass, elem: usize) -> u64 {
+        let (x, w, y) = (
+            self.input_shape().numel(),
+            self.weight_shape().numel(),
+            self.output_shape().numel(),
+        );
+        let b = if self.bias { self.out_channels } else { 0 };
+        let n = match pass {
+            Pass::Forward => x + w + b + y,
+            Pass::BackwardInput => y + w + x,
+            Pass::BackwardWeight => y + x + w,
+            _ => y + self.out_channels,
+        };
+        (n * elem) as u64
+    }
+
+    /// The uniform for `batch` images starting anywhere (batch chunks reuse it).
+    pub fn uniform(&self, batch: usize, accumulate: bool) -> Conv2dUniform {
+        Conv2dUniform {
+            batch: batch as u32,
+            in_channels: self.in_channels as u32,
+            in_h: self.in_h as u32,
+            in_w: self.in_w as u32,
+            out_channels: self.out_channels as u32,
+            out_h: self.out_h() as u32,
+            out_w: self.out_w() as u32,
+            kernel_h: self.kernel_h as u32,
+            kernel_w: self.kernel_w as u32,
+            stride: self.stride as u32,
+            padding: self.padding as u32,
+            groups: self.groups as u32,
+            has_bias: self.bias as u32,
+            accumulate: accumulate as u32,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The op definitions: parameter structs (shape math, validation, FLOP and byte counts, the
+//! `#[repr(C)]` mirrors of the WGSL uniforms) and the [`Backend`] trait with one method per pass.
+
+pub mod activation;
+pub mod conv2d;
+pub mod dropout;
+pub mod linear;
+pub mod lrn;
+pub mod pool2d;
+pub mod sgd;
+pub mod softmax_cross_entropy;
+pub mod topk;
+
+pub use activation::ElementwiseUniform;
+pub use conv2d::{Conv2dParams, Conv2dUniform};
+pub use dropout::{DropoutParams, DropoutUniform};
+pub use linear::{LinearParams, LinearUniform};
+pub use lrn::{LrnParams, LrnUniform};
+pub use pool2d::{Pool2dParams, Pool2dUniform};
+pub use sgd::{SgdParams, SgdUniform};
+pub use softmax_cross_entropy::{SoftmaxCrossEntropyParams, SoftmaxCrossEntropyUniform};
+pub use topk::{TopkParams, TopkUniform};
+
+use crate::error::{Error, Result};
+use crate::tensor::{DType, HostTensor, Shape};
+
+/// One pass of an op: the second half of every kernel, test and bench name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pass {
+    Forward,
+    BackwardInput,
+    BackwardWeight,
+    BackwardBias,
+    /// Ops that are neither (the optimizer update, metric accumulation).
+    Update,
+}
+
+impl Pass {
+    /// `forward`, `backward_input`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Pass::Forward => "forward",
+            Pass::BackwardInput => "backward_input",
+            Pass::BackwardWeight => "backward_weight",
+            Pass::BackwardBias => "backward_bias",
+            Pass::Update => "update",
+        }
+    }
+}
+
+/// A compute backend: the CPU reference or a wgpu device. Every op pass is one method.
+///
+/// Argument order follows the kernels: parameters, inputs, then outputs (`&mut`). Outputs are
+/// overwritten, except where a method says it accumulates. On the GPU the methods only record
+/// work; it runs at the next [`Backend::sync`] or download, so a sequence of calls (a whole
+/// training step) goes to the device as one submission.
+pub trait Backend {
+    type Tensor;
+
+    /// A one-line description ("cpu reference", "Vulkan: llvmpipe ...").
+    fn describe(&self) -> String;
+    /// Copies a host tensor to the backend, stored as `dtype` (F32 or F16).
+    fn upload(&self, host: &HostTensor, dtype: DType) -> Result<Self::Tensor>;
+    /// Copies integers (labels, indices) to the backend.
+    fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<Self::Tensor>;
+    /// A new tensor with every element set to `value` (for U32, `value as u32`).
+    fn full(&self, shape: Shape, dtype: DType, value: f32) -> Result<Self::Tensor>;
+    /// Runs pending work and copies a float tensor back.
+    fn download(&self, t: &Self::Tensor) -> Result<HostTensor>;
+    /// Runs pending work and copies an integer tensor back.
+    fn download_u32(&self, t: &Self::Tensor) -> Result<Vec<u32>>;
+    /// Runs all recorded work and waits for it.
+    fn sync(&self) -> Result<()>;
+
+    fn conv2d_forward(
+        &self,
+        p: &Conv2dParams,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv2d_backward_input(
+        &self,
+        p: &Conv2dParams,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv2d_backward_weight(
+        &self,
+        p: &Conv2dParams,
+        dy: &Self::Tensor,
+        x: &Self::Tensor,
+        dw: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv2d_backward_bias(
+        &self,
+        p: &Conv2dParams,
+        dy: &Self::Tensor,
+        db: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// `indices` (U32, shaped like `y`) records each window's chosen element for the backward pass.
+    fn max_pool2d_forward(
+        &self,
+        p: &Pool2dParams,
+        x: &Self::Tensor,
+        y: &mut Self::Tensor,
+        indices: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn max_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &Self::Tensor,
+        indices: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn avg_pool2d_forward(
+        &self,
+        p: &Pool2dParams,
+        x: &Self::Tensor,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn avg_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    fn lrn_forward(&self, p: &LrnParams, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    fn lrn_backward_input(
+        &self,
+        p: &LrnParams,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    fn linear_forward(
+        &self,
+        p: &LinearParams,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn linear_backward_input(
+        &self,
+        p: &LinearParams,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn linear_backward_weight(
+        &self,
+        p: &LinearParams,
+        dy: &Self::Tensor,
+        x: &Self::Tensor,
+        dw: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn linear_backward_bias(
+        &self,
+        p: &LinearParams,
+        dy: &Self::Tensor,
+        db: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    fn relu_forward(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    /// Uses the forward input `x`.
+    fn relu_backward_input(
+        &self,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn tanh_forward(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    /// Uses the forward output `y`.
+    fn tanh_backward_input(
+        &self,
+        y: &Self::Tensor,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    fn dropout_forward(
+        &self,
+        p: &DropoutParams,
+        x: &Self::Tensor,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn dropout_backward_input(
+        &self,
+        p: &DropoutParams,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// Per-sample losses (F32, `[batch]`); the mean is the caller's.
+    fn softmax_cross_entropy_forward(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        losses: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn softmax_cross_entropy_backward_input(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        dlogits: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// Adds to `counts[j]` (U32) the samples whose label is in the top `p.ks[j]` logits.
+    fn topk_accumulate(
+        &self,
+        p: &TopkParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        counts: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// Updates the F32 master weights `w` and `velocity` in place; writes `w_copy` if given.
+    fn sgd_update(
+        &self,
+        p: &SgdParams,
+        grad: &Self::Tensor,
+        w: &mut Self::Tensor,
+        velocity: &mut Self::Tensor,
+        w_copy: Option<&mut Self::Tensor>,
+    ) -> Result<()>;
+}
+
+/// Checks that a dimension is non-zero.
+pub(crate) fn positive(what: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        return Err(Error::invalid(what, "must be at least 1"));
+    }
+    Ok(())
+}
+
+/// Converts a size to u32 for a uniform, failing clearly on overflow.
+pub(crate) fn u32_of(what: &str, v: usize) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::invalid(what, format!("{v} does not fit in 32 bits")))
+}
