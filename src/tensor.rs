@@ -103,7 +103,11 @@ impl HostTensor {
         if shape.numel() != data.len() {
             return Err(Error::invalid(
                 "tensor data",
-                format!("shape {shape} needs {} values, got {}", shape.numel(), data.len()),
+                format!(
+                    "shape {shape} needs {} values, got {}",
+                    shape.numel(),
+                    data.len()
+                ),
             ));
         }
         Ok(HostTensor { shape, data })
@@ -134,7 +138,10 @@ pub fn encode(data: &[f32], dtype: DType) -> Vec<u8> {
             let halves: Vec<f16> = data.iter().map(|&v| f16::from_f32(v)).collect();
             bytemuck::cast_slice(&halves).to_vec()
         }
-        DType::U32 => data.iter().flat_map(|&v| (v as u32).to_le_bytes()).collect(),
+        DType::U32 => data
+            .iter()
+            .flat_map(|&v| (v as u32).to_le_bytes())
+            .collect(),
     };
     bytes.resize(bytes.len().next_multiple_of(4), 0);
     bytes

@@ -8,7 +8,10 @@ pub fn relu_forward<F: Float>(x: &[F]) -> Vec<F> {
 
 /// dx = dy where x > 0.
 pub fn relu_backward_input<F: Float>(x: &[F], dy: &[F]) -> Vec<F> {
-    x.iter().zip(dy).map(|(&v, &d)| if v > F::zero() { d } else { F::zero() }).collect()
+    x.iter()
+        .zip(dy)
+        .map(|(&v, &d)| if v > F::zero() { d } else { F::zero() })
+        .collect()
 }
 
 pub fn tanh_forward<F: Float>(x: &[F]) -> Vec<F> {
@@ -17,5 +20,8 @@ pub fn tanh_forward<F: Float>(x: &[F]) -> Vec<F> {
 
 /// dx = dy * (1 - y^2), from the forward output y.
 pub fn tanh_backward_input<F: Float>(y: &[F], dy: &[F]) -> Vec<F> {
-    y.iter().zip(dy).map(|(&v, &d)| d * (F::one() - v * v)).collect()
+    y.iter()
+        .zip(dy)
+        .map(|(&v, &d)| d * (F::one() - v * v))
+        .collect()
 }

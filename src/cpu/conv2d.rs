@@ -5,7 +5,13 @@ use num_traits::Float;
 
 /// Calls `f(ih, iw)` for the input position under output (oh, ow) and tap (kh, kw), if inside.
 #[inline]
-fn input_at(p: &Conv2dParams, oh: usize, ow: usize, kh: usize, kw: usize) -> Option<(usize, usize)> {
+fn input_at(
+    p: &Conv2dParams,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+) -> Option<(usize, usize)> {
     let ih = (oh * p.stride + kh).checked_sub(p.padding)?;
     let iw = (ow * p.stride + kw).checked_sub(p.padding)?;
     (ih < p.in_h && iw < p.in_w).then_some((ih, iw))
@@ -27,8 +33,10 @@ pub fn forward<F: Float>(p: &Conv2dParams, x: &[F], w: &[F], b: Option<&[F]>) ->
                         for kh in 0..p.kernel_h {
                             for kw in 0..p.kernel_w {
                                 if let Some((ih, iw)) = input_at(p, oh, ow, kh, kw) {
-                                    let xv = x[((n * p.in_channels + c) * p.in_h + ih) * p.in_w + iw];
-                                    let wv = w[((co * cin_g + ci) * p.kernel_h + kh) * p.kernel_w + kw];
+                                    let xv =
+                                        x[((n * p.in_channels + c) * p.in_h + ih) * p.in_w + iw];
+                                    let wv =
+                                        w[((co * cin_g + ci) * p.kernel_h + kh) * p.kernel_w + kw];
                                     acc = acc + xv * wv;
                                 }
                             }
@@ -58,7 +66,8 @@ pub fn backward_input<F: Float>(p: &Conv2dParams, dy: &[F], w: &[F]) -> Vec<F> {
                         for kh in 0..p.kernel_h {
                             for kw in 0..p.kernel_w {
                                 if let Some((ih, iw)) = input_at(p, oh, ow, kh, kw) {
-                                    let wv = w[((co * cin_g + ci) * p.kernel_h + kh) * p.kernel_w + kw];
+                                    let wv =
+                                        w[((co * cin_g + ci) * p.kernel_h + kh) * p.kernel_w + kw];
                                     let at = ((n * p.in_channels + c) * p.in_h + ih) * p.in_w + iw;
                                     dx[at] = dx[at] + d * wv;
                                 }
@@ -89,7 +98,8 @@ pub fn backward_weight<F: Float>(p: &Conv2dParams, dy: &[F], x: &[F]) -> Vec<F> 
                             for ow in 0..ow_n {
                                 if let Some((ih, iw)) = input_at(p, oh, ow, kh, kw) {
                                     let d = dy[((n * p.out_channels + co) * oh_n + oh) * ow_n + ow];
-                                    let xv = x[((n * p.in_channels + c) * p.in_h + ih) * p.in_w + iw];
+                                    let xv =
+                                        x[((n * p.in_channels + c) * p.in_h + ih) * p.in_w + iw];
                                     acc = acc + d * xv;
                                 }
                             }

@@ -7,7 +7,13 @@ fn apply<F: Float>(p: &DropoutParams, v: &[F]) -> Vec<F> {
     let scale = F::from(p.scale()).unwrap();
     v.iter()
         .enumerate()
-        .map(|(i, &v)| if p.keep(i as u32) { v * scale } else { F::zero() })
+        .map(|(i, &v)| {
+            if p.keep(i as u32) {
+                v * scale
+            } else {
+                F::zero()
+            }
+        })
         .collect()
 }
 

@@ -24,7 +24,8 @@ pub fn backward_input<F: Float>(p: &LinearParams, dy: &[F], w: &[F]) -> Vec<F> {
         for o in 0..p.out_features {
             let d = dy[n * p.out_features + o];
             for i in 0..p.in_features {
-                dx[n * p.in_features + i] = dx[n * p.in_features + i] + d * w[o * p.in_features + i];
+                dx[n * p.in_features + i] =
+                    dx[n * p.in_features + i] + d * w[o * p.in_features + i];
             }
         }
     }
@@ -38,7 +39,8 @@ pub fn backward_weight<F: Float>(p: &LinearParams, dy: &[F], x: &[F]) -> Vec<F> 
         for o in 0..p.out_features {
             let d = dy[n * p.out_features + o];
             for i in 0..p.in_features {
-                dw[o * p.in_features + i] = dw[o * p.in_features + i] + d * x[n * p.in_features + i];
+                dw[o * p.in_features + i] =
+                    dw[o * p.in_features + i] + d * x[n * p.in_features + i];
             }
         }
     }

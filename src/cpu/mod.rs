@@ -39,7 +39,11 @@ impl CpuTensor {
         if values.len() != self.floats.len() {
             return Err(Error::invalid(
                 what,
-                format!("output holds {} values, the op produced {}", self.floats.len(), values.len()),
+                format!(
+                    "output holds {} values, the op produced {}",
+                    self.floats.len(),
+                    values.len()
+                ),
             ));
         }
         for (d, &v) in self.floats.iter_mut().zip(values) {
@@ -54,18 +58,30 @@ impl CpuTensor {
 
 /// Checks that a tensor has the element count an op expects of it.
 fn expect(t: &CpuTensor, shape: &Shape, what: &str) -> Result<()> {
-    let have = if t.dtype == DType::U32 { t.ints.len() } else { t.floats.len() };
+    let have = if t.dtype == DType::U32 {
+        t.ints.len()
+    } else {
+        t.floats.len()
+    };
     if have != shape.numel() {
         return Err(Error::invalid(
             what,
-            format!("expected {} values (shape {shape}), got {have}", shape.numel()),
+            format!(
+                "expected {} values (shape {shape}), got {have}",
+                shape.numel()
+            ),
         ));
     }
     Ok(())
 }
 
 /// out[c] = sum over n, p of v[(n*C + c)*P + p], in order.
-pub(crate) fn channel_sum<F: Float>(v: &[F], batch: usize, channels: usize, pixels: usize) -> Vec<F> {
+pub(crate) fn channel_sum<F: Float>(
+    v: &[F],
+    batch: usize,
+    channels: usize,
+    pixels: usize,
+) -> Vec<F> {
     let mut out = vec![F::zero(); channels];
     for n in 0..batch {
         for (c, o) in out.iter_mut().enumerate() {
@@ -91,17 +107,35 @@ impl Backend for CpuBackend {
 
     fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<CpuTensor> {
         if shape.numel() != data.len() {
-            return Err(Error::invalid("upload_u32", format!("shape {shape} vs {} values", data.len())));
+            return Err(Error::invalid(
+                "upload_u32",
+                format!("shape {shape} vs {} values", data.len()),
+            ));
         }
-        Ok(CpuTensor { shape, dtype: DType::U32, floats: vec![], ints: data.to_vec() })
+        Ok(CpuTensor {
+            shape,
+            dtype: DType::U32,
+            floats: vec![],
+            ints: data.to_vec(),
+        })
     }
 
     fn full(&self, shape: Shape, dtype: DType, value: f32) -> Result<CpuTensor> {
         let n = shape.numel();
         Ok(match dtype {
-            DType::U32 => CpuTensor { shape, dtype, floats: vec![], ints: vec![value as u32; n] },
+            DType::U32 => CpuTensor {
+                shape,
+                dtype,
+                floats: vec![],
+                ints: vec![value as u32; n],
+            },
             _ => {
-                let mut t = CpuTensor { shape, dtype, floats: vec![value; n], ints: vec![] };
+                let mut t = CpuTensor {
+                    shape,
+                    dtype,
+                    floats: vec![value; n],
+                    ints: vec![],
+                };
                 if dtype == DType::F16 {
                     round_to_f16(&mut t.floats);
                 }
@@ -122,7 +156,14 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn conv2d_forward(&self, p: &Conv2dParams, x: &CpuTensor, w: &CpuTensor, b: Option<&CpuTensor>, y: &mut CpuTensor) -> Result<()> {
+    fn conv2d_forward(
+        &self,
+        p: &Conv2dParams,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: Option<&CpuTensor>,
+        y: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "conv2d x")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
@@ -132,36 +173,73 @@ impl Backend for CpuBackend {
                 expect(b, &p.bias_shape(), "conv2d b")?;
                 Some(b.f64s())
             }
-            (true, None) => return Err(Error::invalid("conv2d b", "params say bias but none was given")),
+            (true, None) => {
+                return Err(Error::invalid(
+                    "conv2d b",
+                    "params say bias but none was given",
+                ))
+            }
             (false, _) => None,
         };
-        y.store(&conv2d::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()), "conv2d y")
+        y.store(
+            &conv2d::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
+            "conv2d y",
+        )
     }
 
-    fn conv2d_backward_input(&self, p: &Conv2dParams, dy: &CpuTensor, w: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn conv2d_backward_input(
+        &self,
+        p: &Conv2dParams,
+        dy: &CpuTensor,
+        w: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
         expect(dx, &p.input_shape(), "conv2d dx")?;
-        dx.store(&conv2d::backward_input(p, &dy.f64s(), &w.f64s()), "conv2d dx")
+        dx.store(
+            &conv2d::backward_input(p, &dy.f64s(), &w.f64s()),
+            "conv2d dx",
+        )
     }
 
-    fn conv2d_backward_weight(&self, p: &Conv2dParams, dy: &CpuTensor, x: &CpuTensor, dw: &mut CpuTensor) -> Result<()> {
+    fn conv2d_backward_weight(
+        &self,
+        p: &Conv2dParams,
+        dy: &CpuTensor,
+        x: &CpuTensor,
+        dw: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(x, &p.input_shape(), "conv2d x")?;
         expect(dw, &p.weight_shape(), "conv2d dw")?;
-        dw.store(&conv2d::backward_weight(p, &dy.f64s(), &x.f64s()), "conv2d dw")
+        dw.store(
+            &conv2d::backward_weight(p, &dy.f64s(), &x.f64s()),
+            "conv2d dw",
+        )
     }
 
-    fn conv2d_backward_bias(&self, p: &Conv2dParams, dy: &CpuTensor, db: &mut CpuTensor) -> Result<()> {
+    fn conv2d_backward_bias(
+        &self,
+        p: &Conv2dParams,
+        dy: &CpuTensor,
+        db: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(db, &p.bias_shape(), "conv2d db")?;
         db.store(&conv2d::backward_bias(p, &dy.f64s()), "conv2d db")
     }
 
-    fn max_pool2d_forward(&self, p: &Pool2dParams, x: &CpuTensor, y: &mut CpuTensor, indices: &mut CpuTensor) -> Result<()> {
+    fn max_pool2d_forward(
+        &self,
+        p: &Pool2dParams,
+        x: &CpuTensor,
+        y: &mut CpuTensor,
+        indices: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "max_pool2d x")?;
         expect(y, &p.output_shape(), "max_pool2d y")?;
@@ -171,16 +249,28 @@ impl Backend for CpuBackend {
         y.store(&v, "max_pool2d y")
     }
 
-    fn max_pool2d_backward_input(&self, p: &Pool2dParams, dy: &CpuTensor, indices: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn max_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &CpuTensor,
+        indices: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "max_pool2d dy")?;
         expect(indices, &p.output_shape(), "max_pool2d indices")?;
         expect(dx, &p.input_shape(), "max_pool2d dx")?;
         let plane = (p.in_h * p.in_w) as u32;
         if let Some(bad) = indices.ints.iter().find(|&&i| i >= plane) {
-            return Err(Error::invalid("max_pool2d indices", format!("{bad} is outside the {plane}-element plane")));
+            return Err(Error::invalid(
+                "max_pool2d indices",
+                format!("{bad} is outside the {plane}-element plane"),
+            ));
         }
-        dx.store(&pool2d::max_backward_input(p, &dy.f64s(), &indices.ints), "max_pool2d dx")
+        dx.store(
+            &pool2d::max_backward_input(p, &dy.f64s(), &indices.ints),
+            "max_pool2d dx",
+        )
     }
 
     fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
@@ -190,7 +280,12 @@ impl Backend for CpuBackend {
         y.store(&pool2d::avg_forward(p, &x.f64s()), "avg_pool2d y")
     }
 
-    fn avg_pool2d_backward_input(&self, p: &Pool2dParams, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn avg_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "avg_pool2d dy")?;
         expect(dx, &p.input_shape(), "avg_pool2d dx")?;
@@ -204,7 +299,13 @@ impl Backend for CpuBackend {
         y.store(&lrn::forward(p, &x.f64s()), "lrn y")
     }
 
-    fn lrn_backward_input(&self, p: &LrnParams, x: &CpuTensor, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn lrn_backward_input(
+        &self,
+        p: &LrnParams,
+        x: &CpuTensor,
+        dy: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.shape(), "lrn x")?;
         expect(dy, &p.shape(), "lrn dy")?;
@@ -212,7 +313,14 @@ impl Backend for CpuBackend {
         dx.store(&lrn::backward_input(p, &x.f64s(), &dy.f64s()), "lrn dx")
     }
 
-    fn linear_forward(&self, p: &LinearParams, x: &CpuTensor, w: &CpuTensor, b: Option<&CpuTensor>, y: &mut CpuTensor) -> Result<()> {
+    fn linear_forward(
+        &self,
+        p: &LinearParams,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: Option<&CpuTensor>,
+        y: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "linear x")?;
         expect(w, &p.weight_shape(), "linear w")?;
@@ -222,29 +330,60 @@ impl Backend for CpuBackend {
                 expect(b, &p.bias_shape(), "linear b")?;
                 Some(b.f64s())
             }
-            (true, None) => return Err(Error::invalid("linear b", "params say bias but none was given")),
+            (true, None) => {
+                return Err(Error::invalid(
+                    "linear b",
+                    "params say bias but none was given",
+                ))
+            }
             (false, _) => None,
         };
-        y.store(&linear::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()), "linear y")
+        y.store(
+            &linear::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
+            "linear y",
+        )
     }
 
-    fn linear_backward_input(&self, p: &LinearParams, dy: &CpuTensor, w: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn linear_backward_input(
+        &self,
+        p: &LinearParams,
+        dy: &CpuTensor,
+        w: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(w, &p.weight_shape(), "linear w")?;
         expect(dx, &p.input_shape(), "linear dx")?;
-        dx.store(&linear::backward_input(p, &dy.f64s(), &w.f64s()), "linear dx")
+        dx.store(
+            &linear::backward_input(p, &dy.f64s(), &w.f64s()),
+            "linear dx",
+        )
     }
 
-    fn linear_backward_weight(&self, p: &LinearParams, dy: &CpuTensor, x: &CpuTensor, dw: &mut CpuTensor) -> Result<()> {
+    fn linear_backward_weight(
+        &self,
+        p: &LinearParams,
+        dy: &CpuTensor,
+        x: &CpuTensor,
+        dw: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(x, &p.input_shape(), "linear x")?;
         expect(dw, &p.weight_shape(), "linear dw")?;
-        dw.store(&linear::backward_weight(p, &dy.f64s(), &x.f64s()), "linear dw")
+        dw.store(
+            &linear::backward_weight(p, &dy.f64s(), &x.f64s()),
+            "linear dw",
+        )
     }
 
-    fn linear_backward_bias(&self, p: &LinearParams, dy: &CpuTensor, db: &mut CpuTensor) -> Result<()> {
+    fn linear_backward_bias(
+        &self,
+        p: &LinearParams,
+        dy: &CpuTensor,
+        db: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(db, &p.bias_shape(), "linear db")?;
@@ -259,7 +398,10 @@ impl Backend for CpuBackend {
     fn relu_backward_input(&self, x: &CpuTensor, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
         expect(dy, &x.shape, "relu dy")?;
         expect(dx, &x.shape, "relu dx")?;
-        dx.store(&activation::relu_backward_input(&x.f64s(), &dy.f64s()), "relu dx")
+        dx.store(
+            &activation::relu_backward_input(&x.f64s(), &dy.f64s()),
+            "relu dx",
+        )
     }
 
     fn tanh_forward(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
@@ -270,7 +412,10 @@ impl Backend for CpuBackend {
     fn tanh_backward_input(&self, y: &CpuTensor, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
         expect(dy, &y.shape, "tanh dy")?;
         expect(dx, &y.shape, "tanh dx")?;
-        dx.store(&activation::tanh_backward_input(&y.f64s(), &dy.f64s()), "tanh dx")
+        dx.store(
+            &activation::tanh_backward_input(&y.f64s(), &dy.f64s()),
+            "tanh dx",
+        )
     }
 
     fn dropout_forward(&self, p: &DropoutParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
@@ -280,30 +425,83 @@ impl Backend for CpuBackend {
         y.store(&dropout::forward(p, &x.f64s()), "dropout y")
     }
 
-    fn dropout_backward_input(&self, p: &DropoutParams, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
+    fn dropout_backward_input(
+        &self,
+        p: &DropoutParams,
+        dy: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
         expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
         dx.store(&dropout::backward_input(p, &dy.f64s()), "dropout dx")
     }
 
-    fn softmax_cross_entropy_forward(&self, p: &SoftmaxCrossEntropyParams, logits: &CpuTensor, labels: &CpuTensor, losses: &mut CpuTensor) -> Result<()> {
+    fn softmax_cross_entropy_forward(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        losses: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
-        expect(losses, &Shape::new(&[p.batch]), "softmax_cross_entropy losses")?;
-        losses.store(&softmax_cross_entropy::forward(p, &logits.f64s(), &labels.ints), "losses")
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
+        expect(
+            losses,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy losses",
+        )?;
+        losses.store(
+            &softmax_cross_entropy::forward(p, &logits.f64s(), &labels.ints),
+            "losses",
+        )
     }
 
-    fn softmax_cross_entropy_backward_input(&self, p: &SoftmaxCrossEntropyParams, logits: &CpuTensor, labels: &CpuTensor, dlogits: &mut CpuTensor) -> Result<()> {
+    fn softmax_cross_entropy_backward_input(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        dlogits: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
-        expect(dlogits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy dlogits")?;
-        dlogits.store(&softmax_cross_entropy::backward_input(p, &logits.f64s(), &labels.ints), "dlogits")
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
+        expect(
+            dlogits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy dlogits",
+        )?;
+        dlogits.store(
+            &softmax_cross_entropy::backward_input(p, &logits.f64s(), &labels.ints),
+            "dlogits",
+        )
     }
 
-    fn topk_accumulate(&self, p: &TopkParams, logits: &CpuTensor, labels: &CpuTensor, counts: &mut CpuTensor) -> Result<()> {
+    fn topk_accumulate(
+        &self,
+        p: &TopkParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        counts: &mut CpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
         expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
@@ -317,14 +515,24 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn sgd_update(&self, p: &SgdParams, grad: &CpuTensor, w: &mut CpuTensor, velocity: &mut CpuTensor, w_copy: Option<&mut CpuTensor>) -> Result<()> {
+    fn sgd_update(
+        &self,
+        p: &SgdParams,
+        grad: &CpuTensor,
+        w: &mut CpuTensor,
+        velocity: &mut CpuTensor,
+        w_copy: Option<&mut CpuTensor>,
+    ) -> Result<()> {
         p.validate()?;
         let shape = Shape::new(&[p.len]);
         expect(grad, &shape, "sgd grad")?;
         expect(w, &shape, "sgd w")?;
         expect(velocity, &shape, "sgd velocity")?;
         if w.dtype != DType::F32 || velocity.dtype != DType::F32 {
-            return Err(Error::invalid("sgd master weights", "w and velocity must be F32"));
+            return Err(Error::invalid(
+                "sgd master weights",
+                "w and velocity must be F32",
+            ));
         }
         sgd::update(p, &grad.floats, &mut w.floats, &mut velocity.floats);
         if let Some(copy) = w_copy {

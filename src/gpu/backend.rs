@@ -16,7 +16,7 @@ use wgpu::util::DeviceExt;
 pub struct GpuBackend {
     pub ctx: GpuContext,
     recorder: Recorder,
-    f16: Storage,
+    f16: std::sync::Mutex<Storage>,
     max_binding: u64,
     /// Bound in place of an absent optional tensor (no bias, no weight copy); never accessed.
     dummy: wgpu::Buffer,
@@ -25,7 +25,11 @@ pub struct GpuBackend {
 impl GpuBackend {
     /// Wraps an open device; f16 tensors use native f16 where the device has it.
     pub fn new(ctx: GpuContext) -> Self {
-        let f16 = if ctx.has_f16() { Storage::F16Native } else { Storage::F16Packed };
+        let f16 = if ctx.has_f16() {
+            Storage::F16Native
+        } else {
+            Storage::F16Packed
+        };
         let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
         let dummy = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("absent tensor"),
@@ -33,7 +37,13 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        GpuBackend { ctx, recorder: Recorder::new(), f16, max_binding, dummy }
+        GpuBackend {
+            ctx,
+            recorder: Recorder::new(),
+            f16: std::sync::Mutex::new(f16),
+            max_binding,
+            dummy,
+        }
     }
 
     /// Opens the adapter `spec` names (see [`super::context::choose`]).
@@ -43,16 +53,19 @@ impl GpuBackend {
 
     /// Forces the storage of F16 tensors: `F16Packed` works everywhere; `F16Native` needs
     /// SHADER_F16. (Tests use this to run both paths on one adapter.)
-    pub fn with_f16_storage(mut self, storage: Storage) -> Result<Self> {
+    pub fn set_f16_storage(&self, storage: Storage) -> Result<()> {
         match storage {
             Storage::F16Native if !self.ctx.has_f16() => Err(Error::invalid(
                 "f16 storage",
-                format!("{} has no SHADER_F16; use the packed path", self.ctx.info.name),
+                format!(
+                    "{} has no SHADER_F16; use the packed path",
+                    self.ctx.info.name
+                ),
             )),
             Storage::F32 => Err(Error::invalid("f16 storage", "F32 is not an f16 storage")),
             s => {
-                self.f16 = s;
-                Ok(self)
+                *self.f16.lock().unwrap_or_else(|p| p.into_inner()) = s;
+                Ok(())
             }
         }
     }
@@ -66,14 +79,14 @@ impl GpuBackend {
 
     /// The storage F16 tensors use on this backend.
     pub fn f16_storage(&self) -> Storage {
-        self.f16
+        *self.f16.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Builds every pipeline for f32 and this backend's f16 storage now, so that no shader
     /// compiles in the middle of a training step.
     pub fn prepare_all(&self) -> Result<()> {
         for k in KERNELS {
-            for s in [Storage::F32, self.f16] {
+            for s in [Storage::F32, self.f16_storage()] {
                 self.recorder.pipeline(&self.ctx, k.name, s)?;
             }
         }
@@ -95,13 +108,18 @@ impl GpuBackend {
         }
         match dtype {
             DType::F32 => Ok(Storage::F32),
-            DType::F16 => Ok(self.f16),
+            DType::F16 => Ok(self.f16_storage()),
             DType::U32 => Err(Error::invalid(what, "expected float tensors, got u32")),
         }
     }
 
     /// Chunks of `total` items for tensors of `item_bytes` each (see [`plan_chunks`]).
-    pub(crate) fn chunks(&self, what: &str, total: usize, item_bytes: &[u64]) -> Result<Vec<Chunk>> {
+    pub(crate) fn chunks(
+        &self,
+        what: &str,
+        total: usize,
+        item_bytes: &[u64],
+    ) -> Result<Vec<Chunk>> {
         let align = self.ctx.limits.min_storage_buffer_offset_alignment as u64;
         plan_chunks(what, total, item_bytes, self.max_binding, align)
     }
@@ -119,7 +137,11 @@ impl GpuBackend {
     }
 
     pub(crate) fn dummy(&self) -> View<'_> {
-        View { buffer: &self.dummy, offset: 0, size: None }
+        View {
+            buffer: &self.dummy,
+            offset: 0,
+            size: None,
+        }
     }
 
     /// Records one launch (see [`Recorder::dispatch`]).
@@ -131,7 +153,8 @@ impl GpuBackend {
         views: &[View<'_>],
         workgroups: u64,
     ) -> Result<()> {
-        self.recorder.dispatch(&self.ctx, kernel, storage, uniform, views, workgroups)
+        self.recorder
+            .dispatch(&self.ctx, kernel, storage, uniform, views, workgroups)
     }
 
     fn create(&self, shape: Shape, dtype: DType, bytes: &[u8]) -> Result<GpuTensor> {
@@ -143,14 +166,21 @@ impl GpuBackend {
                 limit: self.ctx.limits.max_buffer_size,
             });
         }
-        let buffer = self.ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: None,
-            contents: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-        });
-        Ok(GpuTensor { buffer: Arc::new(buffer), shape, dtype })
+        let buffer = self
+            .ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: None,
+                contents: bytes,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            });
+        Ok(GpuTensor {
+            buffer: Arc::new(buffer),
+            shape,
+            dtype,
+        })
     }
 
     fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
@@ -161,8 +191,9 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.recorder
-            .with_encoder(&self.ctx, |e| e.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, size));
+        self.recorder.with_encoder(&self.ctx, |e| {
+            e.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, size)
+        });
         self.recorder.submit(&self.ctx, "download")?;
         let (tx, rx) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
@@ -189,7 +220,12 @@ fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
     if t.shape.numel() != shape.numel() {
         return Err(Error::invalid(
             what,
-            format!("expected {} values (shape {shape}), got {} ({})", shape.numel(), t.shape.numel(), t.shape),
+            format!(
+                "expected {} values (shape {shape}), got {} ({})",
+                shape.numel(),
+                t.shape.numel(),
+                t.shape
+            ),
         ));
     }
     Ok(())
@@ -197,7 +233,10 @@ fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
 
 fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
     if t.dtype != dtype {
-        return Err(Error::invalid(what, format!("must be {}, is {}", dtype.name(), t.dtype.name())));
+        return Err(Error::invalid(
+            what,
+            format!("must be {}, is {}", dtype.name(), t.dtype.name()),
+        ));
     }
     Ok(())
 }
@@ -215,7 +254,10 @@ impl crate::ops::Backend for GpuBackend {
 
     fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<GpuTensor> {
         if shape.numel() != data.len() {
-            return Err(Error::invalid("upload_u32", format!("shape {shape} vs {} values", data.len())));
+            return Err(Error::invalid(
+                "upload_u32",
+                format!("shape {shape} vs {} values", data.len()),
+            ));
         }
         let mut bytes = bytemuck::cast_slice(data).to_vec();
         bytes.resize(bytes.len().max(4), 0);
@@ -254,7 +296,14 @@ impl crate::ops::Backend for GpuBackend {
         self.recorder.submit(&self.ctx, "sync")
     }
 
-    fn conv2d_forward(&self, p: &Conv2dParams, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>, y: &mut GpuTensor) -> Result<()> {
+    fn conv2d_forward(
+        &self,
+        p: &Conv2dParams,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: Option<&GpuTensor>,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "conv2d x")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
@@ -264,13 +313,24 @@ impl crate::ops::Backend for GpuBackend {
                 expect(b, &p.bias_shape(), "conv2d b")?;
                 Some(b)
             }
-            (true, None) => return Err(Error::invalid("conv2d b", "params say bias but none was given")),
+            (true, None) => {
+                return Err(Error::invalid(
+                    "conv2d b",
+                    "params say bias but none was given",
+                ))
+            }
             (false, _) => None,
         };
         kernels::conv2d::encode_forward(self, p, x, w, b, y)
     }
 
-    fn conv2d_backward_input(&self, p: &Conv2dParams, dy: &GpuTensor, w: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn conv2d_backward_input(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
@@ -278,7 +338,13 @@ impl crate::ops::Backend for GpuBackend {
         kernels::conv2d::encode_backward_input(self, p, dy, w, dx)
     }
 
-    fn conv2d_backward_weight(&self, p: &Conv2dParams, dy: &GpuTensor, x: &GpuTensor, dw: &mut GpuTensor) -> Result<()> {
+    fn conv2d_backward_weight(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        x: &GpuTensor,
+        dw: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(x, &p.input_shape(), "conv2d x")?;
@@ -286,14 +352,25 @@ impl crate::ops::Backend for GpuBackend {
         kernels::conv2d::encode_backward_weight(self, p, dy, x, dw)
     }
 
-    fn conv2d_backward_bias(&self, p: &Conv2dParams, dy: &GpuTensor, db: &mut GpuTensor) -> Result<()> {
+    fn conv2d_backward_bias(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "conv2d dy")?;
         expect(db, &p.bias_shape(), "conv2d db")?;
         kernels::conv2d::encode_backward_bias(self, p, dy, db)
     }
 
-    fn max_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor, indices: &mut GpuTensor) -> Result<()> {
+    fn max_pool2d_forward(
+        &self,
+        p: &Pool2dParams,
+        x: &GpuTensor,
+        y: &mut GpuTensor,
+        indices: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "max_pool2d x")?;
         expect(y, &p.output_shape(), "max_pool2d y")?;
@@ -302,7 +379,13 @@ impl crate::ops::Backend for GpuBackend {
         kernels::pool2d::encode_max_forward(self, p, x, y, indices)
     }
 
-    fn max_pool2d_backward_input(&self, p: &Pool2dParams, dy: &GpuTensor, indices: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn max_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &GpuTensor,
+        indices: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "max_pool2d dy")?;
         expect(indices, &p.output_shape(), "max_pool2d indices")?;
@@ -318,7 +401,12 @@ impl crate::ops::Backend for GpuBackend {
         kernels::pool2d::encode_avg_forward(self, p, x, y)
     }
 
-    fn avg_pool2d_backward_input(&self, p: &Pool2dParams, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn avg_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "avg_pool2d dy")?;
         expect(dx, &p.input_shape(), "avg_pool2d dx")?;
@@ -332,7 +420,13 @@ impl crate::ops::Backend for GpuBackend {
         kernels::lrn::encode_forward(self, p, x, y)
     }
 
-    fn lrn_backward_input(&self, p: &LrnParams, x: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn lrn_backward_input(
+        &self,
+        p: &LrnParams,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.shape(), "lrn x")?;
         expect(dy, &p.shape(), "lrn dy")?;
@@ -340,7 +434,14 @@ impl crate::ops::Backend for GpuBackend {
         kernels::lrn::encode_backward_input(self, p, x, dy, dx)
     }
 
-    fn linear_forward(&self, p: &LinearParams, x: &GpuTensor, w: &GpuTensor, b: Option<&GpuTensor>, y: &mut GpuTensor) -> Result<()> {
+    fn linear_forward(
+        &self,
+        p: &LinearParams,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: Option<&GpuTensor>,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(x, &p.input_shape(), "linear x")?;
         expect(w, &p.weight_shape(), "linear w")?;
@@ -350,13 +451,24 @@ impl crate::ops::Backend for GpuBackend {
                 expect(b, &p.bias_shape(), "linear b")?;
                 Some(b)
             }
-            (true, None) => return Err(Error::invalid("linear b", "params say bias but none was given")),
+            (true, None) => {
+                return Err(Error::invalid(
+                    "linear b",
+                    "params say bias but none was given",
+                ))
+            }
             (false, _) => None,
         };
         kernels::linear::encode_forward(self, p, x, w, b, y)
     }
 
-    fn linear_backward_input(&self, p: &LinearParams, dy: &GpuTensor, w: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn linear_backward_input(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(w, &p.weight_shape(), "linear w")?;
@@ -364,7 +476,13 @@ impl crate::ops::Backend for GpuBackend {
         kernels::linear::encode_backward_input(self, p, dy, w, dx)
     }
 
-    fn linear_backward_weight(&self, p: &LinearParams, dy: &GpuTensor, x: &GpuTensor, dw: &mut GpuTensor) -> Result<()> {
+    fn linear_backward_weight(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        x: &GpuTensor,
+        dw: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(x, &p.input_shape(), "linear x")?;
@@ -372,7 +490,12 @@ impl crate::ops::Backend for GpuBackend {
         kernels::linear::encode_backward_weight(self, p, dy, x, dw)
     }
 
-    fn linear_backward_bias(&self, p: &LinearParams, dy: &GpuTensor, db: &mut GpuTensor) -> Result<()> {
+    fn linear_backward_bias(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(db, &p.bias_shape(), "linear db")?;
@@ -408,33 +531,80 @@ impl crate::ops::Backend for GpuBackend {
         kernels::dropout::encode(self, "dropout_forward", p, x, y)
     }
 
-    fn dropout_backward_input(&self, p: &DropoutParams, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+    fn dropout_backward_input(
+        &self,
+        p: &DropoutParams,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
         expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
         kernels::dropout::encode(self, "dropout_backward_input", p, dy, dx)
     }
 
-    fn softmax_cross_entropy_forward(&self, p: &SoftmaxCrossEntropyParams, logits: &GpuTensor, labels: &GpuTensor, losses: &mut GpuTensor) -> Result<()> {
+    fn softmax_cross_entropy_forward(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        losses: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
         expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
-        expect(losses, &Shape::new(&[p.batch]), "softmax_cross_entropy losses")?;
+        expect(
+            losses,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy losses",
+        )?;
         expect_dtype(losses, DType::F32, "softmax_cross_entropy losses")?;
         kernels::softmax_cross_entropy::encode_forward(self, p, logits, labels, losses)
     }
 
-    fn softmax_cross_entropy_backward_input(&self, p: &SoftmaxCrossEntropyParams, logits: &GpuTensor, labels: &GpuTensor, dlogits: &mut GpuTensor) -> Result<()> {
+    fn softmax_cross_entropy_backward_input(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        dlogits: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "softmax_cross_entropy labels")?;
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
         expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
-        expect(dlogits, &Shape::new(&[p.batch, p.classes]), "softmax_cross_entropy dlogits")?;
+        expect(
+            dlogits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy dlogits",
+        )?;
         kernels::softmax_cross_entropy::encode_backward_input(self, p, logits, labels, dlogits)
     }
 
-    fn topk_accumulate(&self, p: &TopkParams, logits: &GpuTensor, labels: &GpuTensor, counts: &mut GpuTensor) -> Result<()> {
+    fn topk_accumulate(
+        &self,
+        p: &TopkParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        counts: &mut GpuTensor,
+    ) -> Result<()> {
         p.validate()?;
         expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
         expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
@@ -444,7 +614,14 @@ impl crate::ops::Backend for GpuBackend {
         kernels::softmax_cross_entropy::encode_topk(self, p, logits, labels, counts)
     }
 
-    fn sgd_update(&self, p: &SgdParams, grad: &GpuTensor, w: &mut GpuTensor, velocity: &mut GpuTensor, w_copy: Option<&mut GpuTensor>) -> Result<()> {
+    fn sgd_update(
+        &self,
+        p: &SgdParams,
+        grad: &GpuTensor,
+        w: &mut GpuTensor,
+        velocity: &mut GpuTensor,
+        w_copy: Option<&mut GpuTensor>,
+    ) -> Result<()> {
         p.validate()?;
         let shape = Shape::new(&[p.len]);
         expect(grad, &shape, "sgd grad")?;

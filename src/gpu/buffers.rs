@@ -36,7 +36,11 @@ pub struct View<'a> {
 impl<'a> View<'a> {
     /// The whole tensor.
     pub fn whole(t: &'a GpuTensor) -> Self {
-        View { buffer: &t.buffer, offset: 0, size: None }
+        View {
+            buffer: &t.buffer,
+            offset: 0,
+            size: None,
+        }
     }
 
     /// Items [start, start + count) of a tensor whose items are `item_bytes` each; the last
@@ -45,8 +49,16 @@ impl<'a> View<'a> {
         if chunk.is_whole() {
             return Self::whole(t);
         }
-        let size = if chunk.is_last() { None } else { Some(chunk.count as u64 * item_bytes) };
-        View { buffer: &t.buffer, offset: chunk.start as u64 * item_bytes, size }
+        let size = if chunk.is_last() {
+            None
+        } else {
+            Some(chunk.count as u64 * item_bytes)
+        };
+        View {
+            buffer: &t.buffer,
+            offset: chunk.start as u64 * item_bytes,
+            size,
+        }
     }
 }
 
@@ -88,7 +100,11 @@ pub fn plan_chunks(
     let align = align.max(4);
     let biggest = item_bytes.iter().copied().max().unwrap_or(0);
     if total as u64 * biggest <= max_binding {
-        return Ok(vec![Chunk { start: 0, count: total, total }]);
+        return Ok(vec![Chunk {
+            start: 0,
+            count: total,
+            total,
+        }]);
     }
     // Items per aligned step, for all tensors at once.
     let mut step = 1u64;
@@ -109,7 +125,11 @@ pub fn plan_chunks(
     let per_chunk = per_chunk as usize;
     Ok((0..total)
         .step_by(per_chunk)
-        .map(|start| Chunk { start, count: per_chunk.min(total - start), total })
+        .map(|start| Chunk {
+            start,
+            count: per_chunk.min(total - start),
+            total,
+        })
         .collect())
 }
 
@@ -120,7 +140,14 @@ mod tests {
     #[test]
     fn one_chunk_when_everything_fits() {
         let c = plan_chunks("t", 10, &[100, 40], 1000, 256).unwrap();
-        assert_eq!(c, vec![Chunk { start: 0, count: 10, total: 10 }]);
+        assert_eq!(
+            c,
+            vec![Chunk {
+                start: 0,
+                count: 10,
+                total: 10
+            }]
+        );
     }
 
     #[test]

@@ -77,7 +77,10 @@ fn backend_name(b: wgpu::Backend) -> &'static str {
 /// The best f16 path an adapter offers.
 pub fn f16_path(adapter: &wgpu::Adapter) -> F16Path {
     let downlevel = adapter.get_downlevel_capabilities();
-    if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+    if !downlevel
+        .flags
+        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+    {
         F16Path::None
     } else if adapter.features().contains(wgpu::Features::SHADER_F16) {
         F16Path::Native
@@ -100,7 +103,9 @@ pub fn summaries(list: &[wgpu::Adapter]) -> Vec<AdapterSummary> {
                 name: info.name.clone(),
                 backend: backend_name(info.backend).to_string(),
                 device_type: format!("{:?}", info.device_type),
-                driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+                driver: format!("{} {}", info.driver, info.driver_info)
+                    .trim()
+                    .to_string(),
                 f16: f16_path(a),
                 timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
                 subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
@@ -194,7 +199,9 @@ impl GpuContext {
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            sink.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+            sink.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.to_string());
         }));
         let sink = errors.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -202,7 +209,15 @@ impl GpuContext {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(format!("device lost ({reason:?}): {message}"));
         });
-        Ok(GpuContext { adapter, device, queue, info, limits, features, errors })
+        Ok(GpuContext {
+            adapter,
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            errors,
+        })
     }
 
     /// Returns `Err` with every error wgpu reported since the last call, if any.

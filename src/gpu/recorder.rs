@@ -67,24 +67,33 @@ impl Recorder {
 
     /// The pipeline of `kernel` in `storage`, compiling it on first use. Shader and pipeline
     /// errors come back as `Err` carrying naga's message.
-    pub fn pipeline(&self, ctx: &GpuContext, kernel: &'static str, storage: Storage) -> Result<Arc<Pipeline>> {
+    pub fn pipeline(
+        &self,
+        ctx: &GpuContext,
+        kernel: &'static str,
+        storage: Storage,
+    ) -> Result<Arc<Pipeline>> {
         if let Some(p) = lock(&self.pipelines).get(&(kernel, storage)) {
             return Ok(p.clone());
         }
         let source = shaders::compose(shaders::kernel(kernel)?, storage)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(kernel),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
-        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(kernel),
-            layout: None,
-            module: &module,
-            entry_point: Some(kernel),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel),
+                layout: None,
+                module: &module,
+                entry_point: Some(kernel),
+                compilation_options: Default::default(),
+                cache: None,
+            });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Shader {
                 kernel: kernel.into(),
@@ -111,12 +120,17 @@ impl Recorder {
     ) -> Result<()> {
         let pipe = self.pipeline(ctx, kernel, storage)?;
         let (x, y) = split_workgroups(workgroups)?;
-        let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(kernel),
-            contents: bytemuck::bytes_of(uniform),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() }];
+        let params = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(kernel),
+                contents: bytemuck::bytes_of(uniform),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
         for (i, v) in views.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
@@ -134,7 +148,10 @@ impl Recorder {
         });
         let mut encoder = lock(&self.encoder);
         let encoder = encoder.get_or_insert_with(|| {
-            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cnngpu step") })
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step"),
+                })
         });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -153,10 +170,17 @@ impl Recorder {
     }
 
     /// Runs `f` on the pending encoder (copies, clears), creating it if needed.
-    pub fn with_encoder<R>(&self, ctx: &GpuContext, f: impl FnOnce(&mut wgpu::CommandEncoder) -> R) -> R {
+    pub fn with_encoder<R>(
+        &self,
+        ctx: &GpuContext,
+        f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
+    ) -> R {
         let mut encoder = lock(&self.encoder);
         let encoder = encoder.get_or_insert_with(|| {
-            ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cnngpu step") })
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step"),
+                })
         });
         f(encoder)
     }

@@ -126,7 +126,12 @@ pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
                 let write = match *access {
                     "read" => false,
                     "write" => true,
-                    _ => return Err(Error::invalid(kernel.name, format!("bad access in '{line}'"))),
+                    _ => {
+                        return Err(Error::invalid(
+                            kernel.name,
+                            format!("bad access in '{line}'"),
+                        ))
+                    }
                 };
                 header.push_str(&tensor_decl(binding, name, write, storage));
             }
@@ -137,7 +142,12 @@ pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
                 includes.push_str(src);
                 includes.push('\n');
             }
-            _ => return Err(Error::invalid(kernel.name, format!("unknown directive '{line}'"))),
+            _ => {
+                return Err(Error::invalid(
+                    kernel.name,
+                    format!("unknown directive '{line}'"),
+                ))
+            }
         }
     }
     Ok(format!("{header}\n{includes}\n{}", kernel.source))

@@ -108,8 +108,10 @@ impl Conv2dParams {
 
     /// Multiply-adds of the forward pass (= of each of backward_input and backward_weight).
     pub fn macs(&self) -> u64 {
-        (self.output_shape().numel() * (self.in_channels / self.groups) * self.kernel_h * self.kernel_w)
-            as u64
+        (self.output_shape().numel()
+            * (self.in_channels / self.groups)
+            * self.kernel_h
+            * self.kernel_w) as u64
     }
 
     /// Floating-point operations of a pass (2 per multiply-add; a bias add per output).

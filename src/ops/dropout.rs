@@ -39,7 +39,10 @@ impl DropoutParams {
     pub fn validate(&self) -> Result<()> {
         positive("dropout length", self.len)?;
         if !(0.0..1.0).contains(&self.p) {
-            return Err(Error::invalid("dropout p", format!("{} is not in [0, 1)", self.p)));
+            return Err(Error::invalid(
+                "dropout p",
+                format!("{} is not in [0, 1)", self.p),
+            ));
         }
         Ok(())
     }

@@ -54,7 +54,10 @@ impl LrnParams {
         positive("lrn channels", self.channels)?;
         positive("lrn size", self.size)?;
         if self.k <= 0.0 || !self.k.is_finite() {
-            return Err(Error::invalid("lrn k", format!("{} must be positive", self.k)));
+            return Err(Error::invalid(
+                "lrn k",
+                format!("{} must be positive", self.k),
+            ));
         }
         u32_of("lrn size", self.shape().numel())?;
         Ok(())

@@ -58,7 +58,10 @@ impl Pool2dParams {
         if 2 * self.padding > self.kernel {
             return Err(Error::invalid(
                 "pool padding",
-                format!("{} is more than half the kernel {}", self.padding, self.kernel),
+                format!(
+                    "{} is more than half the kernel {}",
+                    self.padding, self.kernel
+                ),
             ));
         }
         if self.in_h + 2 * self.padding < self.kernel || self.in_w + 2 * self.padding < self.kernel

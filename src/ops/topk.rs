@@ -27,7 +27,10 @@ impl TopkParams {
         positive("topk batch", self.batch)?;
         positive("topk classes", self.classes)?;
         if self.ks.is_empty() || self.ks.len() > 4 {
-            return Err(Error::invalid("topk ks", format!("{} values; 1 to 4 allowed", self.ks.len())));
+            return Err(Error::invalid(
+                "topk ks",
+                format!("{} values; 1 to 4 allowed", self.ks.len()),
+            ));
         }
         Ok(())
     }

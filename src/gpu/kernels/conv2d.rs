@@ -36,8 +36,18 @@ pub fn encode_forward(
             bias.map_or(b.dummy(), View::whole),
             View::items(y, c, yb),
         ];
-        let wg = gemm_workgroups(p.out_channels / p.groups, c.count * p.out_h() * p.out_w(), p.groups);
-        b.dispatch("conv2d_forward", storage, &p.uniform(c.count, false), &views, wg)?;
+        let wg = gemm_workgroups(
+            p.out_channels / p.groups,
+            c.count * p.out_h() * p.out_w(),
+            p.groups,
+        );
+        b.dispatch(
+            "conv2d_forward",
+            storage,
+            &p.uniform(c.count, false),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }
@@ -53,9 +63,23 @@ pub fn encode_backward_input(
     b.fits("conv2d weight", w)?;
     let (xb, yb) = image_bytes(p, dx);
     for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
-        let views = [View::items(dy, c, yb), View::whole(w), View::items(dx, c, xb)];
-        let wg = gemm_workgroups(p.in_channels / p.groups, c.count * p.in_h * p.in_w, p.groups);
-        b.dispatch("conv2d_backward_input", storage, &p.uniform(c.count, false), &views, wg)?;
+        let views = [
+            View::items(dy, c, yb),
+            View::whole(w),
+            View::items(dx, c, xb),
+        ];
+        let wg = gemm_workgroups(
+            p.in_channels / p.groups,
+            c.count * p.in_h * p.in_w,
+            p.groups,
+        );
+        b.dispatch(
+            "conv2d_backward_input",
+            storage,
+            &p.uniform(c.count, false),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }
@@ -72,7 +96,11 @@ pub fn encode_backward_weight(
     let (xb, yb) = image_bytes(p, x);
     let k = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
-        let views = [View::items(dy, c, yb), View::items(x, c, xb), View::whole(dw)];
+        let views = [
+            View::items(dy, c, yb),
+            View::items(x, c, xb),
+            View::whole(dw),
+        ];
         let wg = gemm_workgroups(p.out_channels / p.groups, k, p.groups);
         let u = p.uniform(c.count, c.start > 0);
         b.dispatch("conv2d_backward_weight", storage, &u, &views, wg)?;
@@ -90,7 +118,12 @@ pub struct ChannelSumUniform {
     pub accumulate: u32,
 }
 
-pub fn encode_backward_bias(b: &GpuBackend, p: &Conv2dParams, dy: &GpuTensor, db: &GpuTensor) -> Result<()> {
+pub fn encode_backward_bias(
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    db: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_bias", &[dy, db])?;
     let pixels = p.out_h() * p.out_w();
     let yb = (p.out_channels * pixels * dy.dtype.size()) as u64;
@@ -102,7 +135,13 @@ pub fn encode_backward_bias(b: &GpuBackend, p: &Conv2dParams, dy: &GpuTensor, db
             accumulate: (c.start > 0) as u32,
         };
         let views = [View::items(dy, c, yb), View::whole(db)];
-        b.dispatch("conv2d_backward_bias", storage, &u, &views, p.out_channels as u64)?;
+        b.dispatch(
+            "conv2d_backward_bias",
+            storage,
+            &u,
+            &views,
+            p.out_channels as u64,
+        )?;
     }
     Ok(())
 }

@@ -35,12 +35,24 @@ pub fn encode_forward(
             View::whole(y),
         ];
         let u = p.uniform(c.start, c.count, false);
-        b.dispatch("linear_forward", storage, &u, &views, gemm_workgroups(p.batch, c.count, 1))?;
+        b.dispatch(
+            "linear_forward",
+            storage,
+            &u,
+            &views,
+            gemm_workgroups(p.batch, c.count, 1),
+        )?;
     }
     Ok(())
 }
 
-pub fn encode_backward_input(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, w: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    p: &LinearParams,
+    dy: &GpuTensor,
+    w: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("linear_backward_input", &[dy, w, dx])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input gradient", dx)?;
@@ -54,7 +66,13 @@ pub fn encode_backward_input(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, w
     Ok(())
 }
 
-pub fn encode_backward_weight(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, x: &GpuTensor, dw: &GpuTensor) -> Result<()> {
+pub fn encode_backward_weight(
+    b: &GpuBackend,
+    p: &LinearParams,
+    dy: &GpuTensor,
+    x: &GpuTensor,
+    dw: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("linear_backward_weight", &[dy, x, dw])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
@@ -68,7 +86,12 @@ pub fn encode_backward_weight(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, 
     Ok(())
 }
 
-pub fn encode_backward_bias(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, db: &GpuTensor) -> Result<()> {
+pub fn encode_backward_bias(
+    b: &GpuBackend,
+    p: &LinearParams,
+    dy: &GpuTensor,
+    db: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("linear_backward_bias", &[dy, db])?;
     b.fits("linear output gradient", dy)?;
     let u = ChannelSumUniform {
@@ -78,5 +101,11 @@ pub fn encode_backward_bias(b: &GpuBackend, p: &LinearParams, dy: &GpuTensor, db
         accumulate: 0,
     };
     let views = [View::whole(dy), View::whole(db)];
-    b.dispatch("linear_backward_bias", storage, &u, &views, p.out_features as u64)
+    b.dispatch(
+        "linear_backward_bias",
+        storage,
+        &u,
+        &views,
+        p.out_features as u64,
+    )
 }

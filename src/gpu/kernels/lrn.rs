@@ -21,13 +21,29 @@ pub fn encode_forward(b: &GpuBackend, p: &LrnParams, x: &GpuTensor, y: &GpuTenso
     Ok(())
 }
 
-pub fn encode_backward_input(b: &GpuBackend, p: &LrnParams, x: &GpuTensor, dy: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    p: &LrnParams,
+    x: &GpuTensor,
+    dy: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("lrn_backward_input", &[x, dy, dx])?;
     let ib = image_bytes(p, x);
     for c in b.chunks("lrn_backward_input", p.batch, &[ib])? {
-        let views = [View::items(x, c, ib), View::items(dy, c, ib), View::items(dx, c, ib)];
+        let views = [
+            View::items(x, c, ib),
+            View::items(dy, c, ib),
+            View::items(dx, c, ib),
+        ];
         let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
-        b.dispatch("lrn_backward_input", storage, &p.uniform(c.count), &views, wg)?;
+        b.dispatch(
+            "lrn_backward_input",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }

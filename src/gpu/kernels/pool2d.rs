@@ -14,46 +14,100 @@ fn image_bytes(p: &Pool2dParams, t: &GpuTensor) -> (u64, u64, u64) {
     ((p.channels * p.in_h * p.in_w) as u64 * e, out * e, out * 4)
 }
 
-pub fn encode_max_forward(b: &GpuBackend, p: &Pool2dParams, x: &GpuTensor, y: &GpuTensor, idx: &GpuTensor) -> Result<()> {
+pub fn encode_max_forward(
+    b: &GpuBackend,
+    p: &Pool2dParams,
+    x: &GpuTensor,
+    y: &GpuTensor,
+    idx: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("max_pool2d_forward", &[x, y])?;
     let (xb, yb, ib) = image_bytes(p, x);
     for c in b.chunks("max_pool2d_forward", p.batch, &[xb, yb, ib])? {
-        let views = [View::items(x, c, xb), View::items(y, c, yb), View::items(idx, c, ib)];
+        let views = [
+            View::items(x, c, xb),
+            View::items(y, c, yb),
+            View::items(idx, c, ib),
+        ];
         let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w());
-        b.dispatch("max_pool2d_forward", storage, &p.uniform(c.count), &views, wg)?;
+        b.dispatch(
+            "max_pool2d_forward",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }
 
-pub fn encode_max_backward_input(b: &GpuBackend, p: &Pool2dParams, dy: &GpuTensor, idx: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+pub fn encode_max_backward_input(
+    b: &GpuBackend,
+    p: &Pool2dParams,
+    dy: &GpuTensor,
+    idx: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("max_pool2d_backward_input", &[dy, dx])?;
     let (xb, yb, ib) = image_bytes(p, dx);
     for c in b.chunks("max_pool2d_backward_input", p.batch, &[xb, yb, ib])? {
-        let views = [View::items(dy, c, yb), View::items(idx, c, ib), View::items(dx, c, xb)];
+        let views = [
+            View::items(dy, c, yb),
+            View::items(idx, c, ib),
+            View::items(dx, c, xb),
+        ];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
-        b.dispatch("max_pool2d_backward_input", storage, &p.uniform(c.count), &views, wg)?;
+        b.dispatch(
+            "max_pool2d_backward_input",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }
 
-pub fn encode_avg_forward(b: &GpuBackend, p: &Pool2dParams, x: &GpuTensor, y: &GpuTensor) -> Result<()> {
+pub fn encode_avg_forward(
+    b: &GpuBackend,
+    p: &Pool2dParams,
+    x: &GpuTensor,
+    y: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("avg_pool2d_forward", &[x, y])?;
     let (xb, yb, _) = image_bytes(p, x);
     for c in b.chunks("avg_pool2d_forward", p.batch, &[xb, yb])? {
         let views = [View::items(x, c, xb), View::items(y, c, yb)];
         let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w());
-        b.dispatch("avg_pool2d_forward", storage, &p.uniform(c.count), &views, wg)?;
+        b.dispatch(
+            "avg_pool2d_forward",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }
 
-pub fn encode_avg_backward_input(b: &GpuBackend, p: &Pool2dParams, dy: &GpuTensor, dx: &GpuTensor) -> Result<()> {
+pub fn encode_avg_backward_input(
+    b: &GpuBackend,
+    p: &Pool2dParams,
+    dy: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
     let storage = b.storage_of("avg_pool2d_backward_input", &[dy, dx])?;
     let (xb, yb, _) = image_bytes(p, dx);
     for c in b.chunks("avg_pool2d_backward_input", p.batch, &[xb, yb])? {
         let views = [View::items(dy, c, yb), View::items(dx, c, xb)];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
-        b.dispatch("avg_pool2d_backward_input", storage, &p.uniform(c.count), &views, wg)?;
+        b.dispatch(
+            "avg_pool2d_backward_input",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
     }
     Ok(())
 }

@@ -1,0 +1,125 @@
+//! Every kernel pass against the CPU reference over the table of named cases in
+//! `cnngpu::parity` (LeNet-5 and AlexNet layers at their real shapes, and edge cases), in f32,
+//! native f16 and packed f16, outputs pre-filled with NaN.
+
+mod common;
+
+#[test]
+fn conv2d_forward_matches_cpu() {
+    common::assert_parity("conv2d_forward");
+}
+
+#[test]
+fn conv2d_backward_input_matches_cpu() {
+    common::assert_parity("conv2d_backward_input");
+}
+
+#[test]
+fn conv2d_backward_weight_matches_cpu() {
+    common::assert_parity("conv2d_backward_weight");
+}
+
+#[test]
+fn conv2d_backward_bias_matches_cpu() {
+    common::assert_parity("conv2d_backward_bias");
+}
+
+#[test]
+fn max_pool2d_forward_matches_cpu() {
+    common::assert_parity("max_pool2d_forward");
+}
+
+#[test]
+fn max_pool2d_backward_input_matches_cpu() {
+    common::assert_parity("max_pool2d_backward_input");
+}
+
+#[test]
+fn avg_pool2d_forward_matches_cpu() {
+    common::assert_parity("avg_pool2d_forward");
+}
+
+#[test]
+fn avg_pool2d_backward_input_matches_cpu() {
+    common::assert_parity("avg_pool2d_backward_input");
+}
+
+#[test]
+fn lrn_forward_matches_cpu() {
+    common::assert_parity("lrn_forward");
+}
+
+#[test]
+fn lrn_backward_input_matches_cpu() {
+    common::assert_parity("lrn_backward_input");
+}
+
+#[test]
+fn linear_forward_matches_cpu() {
+    common::assert_parity("linear_forward");
+}
+
+#[test]
+fn linear_backward_input_matches_cpu() {
+    common::assert_parity("linear_backward_input");
+}
+
+#[test]
+fn linear_backward_weight_matches_cpu() {
+    common::assert_parity("linear_backward_weight");
+}
+
+#[test]
+fn linear_backward_bias_matches_cpu() {
+    common::assert_parity("linear_backward_bias");
+}
+
+#[test]
+fn relu_forward_matches_cpu() {
+    common::assert_parity("relu_forward");
+}
+
+#[test]
+fn relu_backward_input_matches_cpu() {
+    common::assert_parity("relu_backward_input");
+}
+
+#[test]
+fn tanh_forward_matches_cpu() {
+    common::assert_parity("tanh_forward");
+}
+
+#[test]
+fn tanh_backward_input_matches_cpu() {
+    common::assert_parity("tanh_backward_input");
+}
+
+#[test]
+fn dropout_forward_matches_cpu() {
+    common::assert_parity("dropout_forward");
+}
+
+#[test]
+fn dropout_backward_input_matches_cpu() {
+    common::assert_parity("dropout_backward_input");
+}
+
+#[test]
+fn softmax_cross_entropy_forward_matches_cpu() {
+    common::assert_parity("softmax_cross_entropy_forward");
+}
+
+#[test]
+fn softmax_cross_entropy_backward_input_matches_cpu() {
+    common::assert_parity("softmax_cross_entropy_backward_input");
+}
+
+#[test]
+fn topk_accumulate_matches_cpu() {
+    common::assert_parity("topk_accumulate");
+}
+
+#[test]
+fn sgd_update_matches_cpu() {
+    common::assert_parity("sgd_update");
+}
