@@ -1,0 +1,77 @@
+//! Reproducibility and error handling of the GPU backend.
+
+mod common;
+
+use cnngpu::gpu::buffers::View;
+use cnngpu::gpu::recorder::Recorder;
+use cnngpu::gpu::Storage;
+use cnngpu::ops::*;
+use cnngpu::parity::{self, Case};
+
+/// Every reduction runs in a fixed order (no float atomics): two runs of the same kernel on
+/// the same inputs give bit-identical outputs, in every variant.
+#[test]
+fn running_a_kernel_twice_gives_bit_identical_output() {
+    let Some(gpu) = common::gpu() else { return };
+    let wanted = ["lenet5_conv2", "alexnet_conv2_g2", "alexnet_fc7", "alexnet_lrn2", "sce_odd", "alexnet_pool2", "sgd_nesterov_wd", "dropout_odd"];
+    let cases: Vec<Case> = parity::all_cases().into_iter().filter(|c| wanted.contains(&c.name.as_str())).collect();
+    assert_eq!(cases.len(), wanted.len());
+    let original = gpu.f16_storage();
+    let mut checked = 0;
+    for case in &cases {
+        for pass in case.op.passes() {
+            let inputs = parity::make_inputs(case, pass);
+            for v in parity::variants(&gpu) {
+                let dtype = if v == Storage::F32 { cnngpu::tensor::DType::F32 } else {
+                    gpu.set_f16_storage(v).unwrap();
+                    cnngpu::tensor::DType::F16
+                };
+                let first = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
+                let second = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
+                for (a, b) in first.iter().zip(&second) {
+                    let bits = |o: &parity::Output| o.floats.iter().map(|v| v.to_bits()).chain(o.ints.iter().copied()).collect::<Vec<u32>>();
+                    assert_eq!(bits(a), bits(b), "{} {} {} {}: runs differ", case.name, case.op.kernel(pass), v.name(), a.name);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    gpu.set_f16_storage(original).unwrap();
+    assert!(checked > 20);
+}
+
+/// A wgpu validation error (here: a bind group missing a binding) comes back as `Err` with
+/// wgpu's message, instead of reaching wgpu's default handler, which panics.
+#[test]
+fn validation_errors_come_back_as_err() {
+    let Some(gpu) = common::gpu() else { return };
+    let x = gpu.full(cnngpu::tensor::Shape::new(&[16]), cnngpu::tensor::DType::F32, 1.0).unwrap();
+    let recorder = Recorder::new();
+    let uniform = ElementwiseUniform { len: 16, ..Default::default() };
+    // relu_forward needs x and y; only x is bound.
+    recorder
+        .dispatch(&gpu.ctx, "relu_forward", Storage::F32, &uniform, &[View::whole(&x)], 1)
+        .expect("recording itself does not validate");
+    let err = recorder.submit(&gpu.ctx, "a broken dispatch").expect_err("the validation error surfaces");
+    let msg = err.to_string();
+    assert!(msg.contains("a broken dispatch"), "{msg}");
+    // The device is still usable afterwards.
+    gpu.sync().expect("later work still runs");
+}
+
+/// Asking for native f16 where it does not exist, or mixing precisions in one call, is an
+/// `Err` naming the problem.
+#[test]
+fn bad_calls_are_clear_errors() {
+    let Some(gpu) = common::gpu() else { return };
+    use cnngpu::tensor::{DType, Shape};
+    let a = gpu.full(Shape::new(&[8]), DType::F32, 1.0).unwrap();
+    let mut b = gpu.full(Shape::new(&[8]), DType::F16, 1.0).unwrap();
+    let err = gpu.relu_forward(&a, &mut b).unwrap_err().to_string();
+    assert!(err.contains("mixed tensor types f32 and f16"), "{err}");
+    let mut c = gpu.full(Shape::new(&[9]), DType::F32, 1.0).unwrap();
+    let err = gpu.relu_forward(&a, &mut c).unwrap_err().to_string();
+    assert!(err.contains("expected 8 values"), "{err}");
+    let bad = Conv2dParams { batch: 1, in_channels: 3, in_h: 4, in_w: 4, out_channels: 4, kernel_h: 5, kernel_w: 5, stride: 1, padding: 0, groups: 2, bias: false };
+    assert!(bad.validate().unwrap_err().to_string().contains("groups"));
+}

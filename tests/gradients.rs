@@ -1,0 +1,137 @@
+//! Every CPU backward pass agrees with central finite differences of its forward pass, in f64.
+//!
+//! For an op f and a random cotangent r, L(x) = sum(r * f(x)); the backward pass fed dy = r
+//! must return dL/dx. Each input element is perturbed by ±h (h = 1e-5): the truncation error
+//! is O(h^2) and the rounding error about 1e-16 / h, so 1e-6 is a tolerance no real bug meets.
+
+use cnngpu::cpu::{activation, conv2d, dropout, linear, lrn, pool2d, softmax_cross_entropy};
+use cnngpu::ops::*;
+use cnngpu::tensor::SplitMix64;
+
+const H: f64 = 1e-5;
+const TOL: f64 = 1e-6;
+
+fn rand(rng: &mut SplitMix64, n: usize) -> Vec<f64> {
+    (0..n).map(|_| rng.uniform(-1.0, 1.0) as f64).collect()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Checks `grad` = d/dx of `loss` at `x`, element by element.
+fn check(what: &str, x: &[f64], grad: &[f64], loss: impl Fn(&[f64]) -> f64) {
+    assert_eq!(x.len(), grad.len(), "{what}: gradient length");
+    let mut worst = (0.0f64, 0usize);
+    for i in 0..x.len() {
+        let mut xp = x.to_vec();
+        xp[i] += H;
+        let mut xm = x.to_vec();
+        xm[i] -= H;
+        let fd = (loss(&xp) - loss(&xm)) / (2.0 * H);
+        let err = (fd - grad[i]).abs() / (1.0 + fd.abs());
+        if err > worst.0 {
+            worst = (err, i);
+        }
+        assert!(err <= TOL, "{what}[{i}]: backward {} vs finite difference {fd} (error {err:.2e})", grad[i]);
+    }
+    eprintln!("{what}: {} elements, worst relative error {:.2e} at {}", x.len(), worst.0, worst.1);
+}
+
+#[test]
+fn conv2d_backward_passes_match_finite_differences() {
+    let mut rng = SplitMix64(1);
+    let p = Conv2dParams {
+        batch: 2,
+        in_channels: 4,
+        in_h: 6,
+        in_w: 5,
+        out_channels: 6,
+        kernel_h: 3,
+        kernel_w: 2,
+        stride: 2,
+        padding: 1,
+        groups: 2,
+        bias: true,
+    };
+    let x = rand(&mut rng, p.input_shape().numel());
+    let w = rand(&mut rng, p.weight_shape().numel());
+    let b = rand(&mut rng, p.out_channels);
+    let r = rand(&mut rng, p.output_shape().numel());
+    let f = |x: &[f64], w: &[f64], b: &[f64]| dot(&r, &conv2d::forward(&p, x, w, Some(b)));
+    check("conv2d dx", &x, &conv2d::backward_input(&p, &r, &w), |x| f(x, &w, &b));
+    check("conv2d dw", &w, &conv2d::backward_weight(&p, &r, &x), |w| f(&x, w, &b));
+    check("conv2d db", &b, &conv2d::backward_bias(&p, &r), |b| f(&x, &w, b));
+}
+
+#[test]
+fn linear_backward_passes_match_finite_differences() {
+    let mut rng = SplitMix64(2);
+    let p = LinearParams { batch: 3, in_features: 7, out_features: 5, bias: true };
+    let x = rand(&mut rng, 21);
+    let w = rand(&mut rng, 35);
+    let b = rand(&mut rng, 5);
+    let r = rand(&mut rng, 15);
+    let f = |x: &[f64], w: &[f64], b: &[f64]| dot(&r, &linear::forward(&p, x, w, Some(b)));
+    check("linear dx", &x, &linear::backward_input(&p, &r, &w), |x| f(x, &w, &b));
+    check("linear dw", &w, &linear::backward_weight(&p, &r, &x), |w| f(&x, w, &b));
+    check("linear db", &b, &linear::backward_bias(&p, &r), |b| f(&x, &w, b));
+}
+
+#[test]
+fn pooling_backward_passes_match_finite_differences() {
+    let mut rng = SplitMix64(3);
+    for p in [
+        Pool2dParams { batch: 2, channels: 2, in_h: 7, in_w: 6, kernel: 3, stride: 2, padding: 1 },
+        Pool2dParams { batch: 1, channels: 3, in_h: 6, in_w: 6, kernel: 2, stride: 2, padding: 0 },
+    ] {
+        // Distinct values (no ties within 2h), so the max never switches under perturbation.
+        let x = rand(&mut rng, p.input_shape().numel());
+        let r = rand(&mut rng, p.output_shape().numel());
+        let (_, idx) = pool2d::max_forward(&p, &x);
+        check("max_pool2d dx", &x, &pool2d::max_backward_input(&p, &r, &idx), |x| dot(&r, &pool2d::max_forward(&p, x).0));
+        check("avg_pool2d dx", &x, &pool2d::avg_backward_input(&p, &r), |x| dot(&r, &pool2d::avg_forward(&p, x)));
+    }
+}
+
+#[test]
+fn lrn_backward_matches_finite_differences() {
+    let mut rng = SplitMix64(4);
+    for (size, alpha, beta, k) in [(5, 1e-4, 0.75, 2.0), (4, 0.5, 0.6, 1.0), (3, 0.3, 0.75, 1.5)] {
+        let p = LrnParams { batch: 2, channels: 7, h: 2, w: 3, size, alpha, beta, k };
+        // Large activations, so the normalisation term is far from negligible.
+        let x: Vec<f64> = rand(&mut rng, p.shape().numel()).iter().map(|v| v * 20.0).collect();
+        let r = rand(&mut rng, x.len());
+        check(&format!("lrn(size {size}) dx"), &x, &lrn::backward_input(&p, &x, &r), |x| dot(&r, &lrn::forward(&p, x)));
+    }
+}
+
+#[test]
+fn activation_backward_passes_match_finite_differences() {
+    let mut rng = SplitMix64(5);
+    // Keep relu inputs away from the kink at 0.
+    let x: Vec<f64> = rand(&mut rng, 50).iter().map(|&v| if v.abs() < 0.01 { 0.5 } else { v * 2.0 }).collect();
+    let r = rand(&mut rng, 50);
+    check("relu dx", &x, &activation::relu_backward_input(&x, &r), |x| dot(&r, &activation::relu_forward(x)));
+    let y = activation::tanh_forward(&x);
+    check("tanh dx", &x, &activation::tanh_backward_input(&y, &r), |x| dot(&r, &activation::tanh_forward(x)));
+}
+
+#[test]
+fn dropout_backward_matches_finite_differences() {
+    let mut rng = SplitMix64(6);
+    let p = DropoutParams { len: 64, p: 0.4, seed: 9, step: 3 };
+    let x = rand(&mut rng, 64);
+    let r = rand(&mut rng, 64);
+    check("dropout dx", &x, &dropout::backward_input(&p, &r), |x| dot(&r, &dropout::forward(&p, x)));
+}
+
+#[test]
+fn softmax_cross_entropy_backward_matches_finite_differences() {
+    let mut rng = SplitMix64(7);
+    let p = SoftmaxCrossEntropyParams::mean(4, 6);
+    let logits: Vec<f64> = rand(&mut rng, 24).iter().map(|v| v * 5.0).collect();
+    let labels = [0u32, 5, 2, 2];
+    let mean = |l: &[f64]| softmax_cross_entropy::forward(&p, l, &labels).iter().sum::<f64>() / 4.0;
+    check("softmax_cross_entropy dlogits", &logits, &softmax_cross_entropy::backward_input(&p, &logits, &labels), mean);
+}
