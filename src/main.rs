@@ -1,1 +1,170 @@
-fn main() {}
+//! The `cnngpu` command line: parse, pick the adapter, call the library.
+//!
+//! Exit codes: 0 success; 1 a check failed; 2 bad usage; 3 no usable adapter or a GPU error;
+//! 5 a file could not be read or written.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use cnngpu::gpu::context::{self, F16Path};
+use cnngpu::gpu::GpuBackend;
+use cnngpu::parity;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cnngpu",
+    version,
+    about = "Train the classic CNNs on any GPU through wgpu"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every adapter wgpu can see, with what cnngpu can use on it.
+    Adapters,
+    /// Run every kernel pass against the CPU reference on your adapter and print the
+    /// op x pass x precision matrix with the worst error of each; exits 1 on any mismatch.
+    Check {
+        /// A backend (vulkan, metal, dx12, gl), backend:index, or part of the adapter name.
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+        /// Only the LeNet-5 shapes and the edge cases (skips the large AlexNet layers).
+        #[arg(long)]
+        quick: bool,
+        /// Only kernels whose name starts with this (e.g. conv2d, lrn_backward).
+        #[arg(long, default_value = "")]
+        kernel: String,
+    },
+}
+
+/// Maps a library error to the documented exit code.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<cnngpu::Error>() {
+        Some(cnngpu::Error::Io { .. }) => 5,
+        Some(cnngpu::Error::Invalid { .. }) => 2,
+        Some(_) => 3,
+        None => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Adapters => adapters(),
+        Command::Check {
+            adapter,
+            quick,
+            kernel,
+        } => check(&adapter, quick, &kernel),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn adapters() -> Result<ExitCode> {
+    let list = context::adapters();
+    let rows = context::summaries(&list);
+    if rows.is_empty() {
+        println!("wgpu sees no adapter. Install a Vulkan, Metal or DX12 driver (on Linux without a GPU: Mesa's lavapipe, package mesa-vulkan-drivers). `--adapter cpu` runs the slow reference backend.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &rows {
+        println!("{}  {}", r.id, r.name);
+        println!(
+            "    backend {}, type {}, driver {}",
+            r.backend, r.device_type, r.driver
+        );
+        println!(
+            "    f16 storage: {}{}",
+            r.f16.name(),
+            match r.f16 {
+                F16Path::Native => " (SHADER_F16)",
+                F16Path::Packed => " (u32-packed pairs; no SHADER_F16)",
+                F16Path::None => " (no compute shaders: unusable)",
+            }
+        );
+        println!(
+            "    timestamps: {}, subgroup sizes: {}..{}",
+            if r.timestamps { "yes" } else { "no" },
+            r.subgroup_sizes.0,
+            r.subgroup_sizes.1
+        );
+        println!(
+            "    max storage binding: {} MiB, max buffer: {} MiB",
+            r.max_storage_binding >> 20,
+            r.max_buffer >> 20
+        );
+    }
+    println!("cpu  the reference backend (always available, slow)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
+    if adapter.eq_ignore_ascii_case("cpu") {
+        anyhow::bail!(cnngpu::Error::invalid(
+            "--adapter",
+            "check compares a GPU adapter with the CPU reference; name a GPU adapter"
+        ));
+    }
+    let gpu = GpuBackend::open(adapter)?;
+    println!("adapter: {}", gpu.ctx.describe());
+    let mut cases = parity::lenet5_cases();
+    if !quick {
+        cases.extend(parity::alexnet_cases());
+    }
+    cases.extend(parity::edge_cases());
+    let variants = parity::variants(&gpu);
+    let mut failures = Vec::new();
+    // kernel -> variant -> (worst error, failed?)
+    let mut matrix: BTreeMap<String, BTreeMap<&'static str, (f64, bool)>> = BTreeMap::new();
+    for case in &cases {
+        eprint!("\r{:<40}", case.name);
+        let outcomes = parity::run(&gpu, std::slice::from_ref(case), kernel)?;
+        for o in outcomes {
+            let cell = matrix
+                .entry(o.kernel.clone())
+                .or_default()
+                .entry(o.variant.name())
+                .or_insert((0.0, false));
+            cell.0 = cell.0.max(o.max_err());
+            if !o.passed() {
+                cell.1 = true;
+                failures.push(o.report());
+            }
+        }
+    }
+    eprintln!("\r{:<40}", "");
+    print!("{:<40}", "kernel");
+    for v in &variants {
+        print!("{:>16}", v.name());
+    }
+    println!();
+    for (k, cells) in &matrix {
+        print!("{k:<40}");
+        for v in &variants {
+            match cells.get(v.name()) {
+                Some((err, false)) => print!("{:>16}", format!("ok {err:.1e}")),
+                Some((err, true)) => print!("{:>16}", format!("FAIL {err:.1e}")),
+                None => print!("{:>16}", "-"),
+            }
+        }
+        println!();
+    }
+    println!("(each cell: the worst |gpu - cpu| over {} cases; f32 tolerance 1e-4 + 1e-4|x|, f16 2e-3 + 2e-3|x|)", cases.len());
+    if failures.is_empty() {
+        println!("all {} kernels match the CPU reference", matrix.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} mismatches:\n{}", failures.len(), failures.join("\n"));
+        Ok(ExitCode::from(1))
+    }
+}

@@ -522,8 +522,175 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
     Inputs { floats, ints }
 }
 
-/// Runs one pass on any backend: uploads the inputs as `dtype`, fills the outputs with NaN
-/// (integer outputs with a known start), runs, and downloads every output.
+/// The tensors of one pass on one backend: inputs uploaded, outputs allocated, ready to run
+/// any number of times (the benchmark times [`Prepared::run`] alone).
+pub struct Prepared<B: Backend> {
+    op: Op,
+    pass: Pass,
+    floats: Vec<B::Tensor>,
+    ints: Vec<B::Tensor>,
+    /// Outputs: name, tensor, stored type.
+    outputs: Vec<(&'static str, B::Tensor, DType)>,
+}
+
+/// The outputs of each op pass and the type each is stored in (`main` is the pass's dtype).
+fn output_specs(op: &Op, pass: Pass, main: DType) -> Vec<(&'static str, Shape, DType)> {
+    let f32 = DType::F32;
+    match (op, pass) {
+        (Op::Conv2d(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
+        (Op::Conv2d(p), Pass::BackwardInput) => vec![("dx", p.input_shape(), main)],
+        (Op::Conv2d(p), Pass::BackwardWeight) => vec![("dw", p.weight_shape(), main)],
+        (Op::Conv2d(p), _) => vec![("db", p.bias_shape(), main)],
+        (Op::Linear(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
+        (Op::Linear(p), Pass::BackwardInput) => vec![("dx", p.input_shape(), main)],
+        (Op::Linear(p), Pass::BackwardWeight) => vec![("dw", p.weight_shape(), main)],
+        (Op::Linear(p), _) => vec![("db", p.bias_shape(), main)],
+        (Op::MaxPool2d(p), Pass::Forward) => {
+            vec![
+                ("y", p.output_shape(), main),
+                ("indices", p.output_shape(), DType::U32),
+            ]
+        }
+        (Op::AvgPool2d(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
+        (Op::MaxPool2d(p) | Op::AvgPool2d(p), _) => vec![("dx", p.input_shape(), main)],
+        (Op::Lrn(p), Pass::Forward) => vec![("y", p.shape(), main)],
+        (Op::Lrn(p), _) => vec![("dx", p.shape(), main)],
+        (Op::Relu(s) | Op::Tanh(s), Pass::Forward) => vec![("y", s.clone(), main)],
+        (Op::Relu(s) | Op::Tanh(s), _) => vec![("dx", s.clone(), main)],
+        (Op::Dropout(p), Pass::Forward) => vec![("y", Shape::new(&[p.len]), main)],
+        (Op::Dropout(p), _) => vec![("dx", Shape::new(&[p.len]), main)],
+        (Op::SoftmaxCrossEntropy(p), Pass::Forward) => {
+            vec![("losses", Shape::new(&[p.batch]), f32)]
+        }
+        (Op::SoftmaxCrossEntropy(p), _) => {
+            vec![("dlogits", Shape::new(&[p.batch, p.classes]), main)]
+        }
+        (Op::Topk(p), _) => vec![("counts", Shape::new(&[p.ks.len()]), DType::U32)],
+        (Op::Sgd(p), _) => {
+            let s = Shape::new(&[p.len]);
+            vec![
+                ("w", s.clone(), f32),
+                ("velocity", s.clone(), f32),
+                ("w_copy", s, main),
+            ]
+        }
+    }
+}
+
+impl<B: Backend> Prepared<B> {
+    /// Uploads the inputs as `dtype` and fills the outputs with NaN (the top-k counts, which
+    /// accumulate, with 5; the SGD state with its inputs).
+    pub fn new(b: &B, case: &Case, pass: Pass, inputs: &Inputs, dtype: DType) -> Result<Self> {
+        let mut floats = Vec::new();
+        for t in &inputs.floats {
+            floats.push(b.upload(t, dtype)?);
+        }
+        let mut ints = Vec::new();
+        for (i, v) in inputs.ints.iter().enumerate() {
+            let shape = match (&case.op, i) {
+                (Op::MaxPool2d(p) | Op::AvgPool2d(p), _) => p.output_shape(),
+                _ => Shape::new(&[v.len()]),
+            };
+            ints.push(b.upload_u32(shape, v)?);
+        }
+        let mut outputs = Vec::new();
+        for (name, shape, dt) in output_specs(&case.op, pass, dtype) {
+            let t = match name {
+                "counts" => b.full(shape, dt, 5.0)?,
+                "w" => b.upload(&inputs.floats[1], DType::F32)?,
+                "velocity" => b.upload(&inputs.floats[2], DType::F32)?,
+                _ => b.full(shape, dt, f32::NAN)?,
+            };
+            outputs.push((name, t, dt));
+        }
+        Ok(Prepared {
+            op: case.op.clone(),
+            pass,
+            floats,
+            ints,
+            outputs,
+        })
+    }
+
+    /// Records the pass (on the GPU: nothing runs until a sync or download).
+    pub fn run(&mut self, b: &B) -> Result<()> {
+        let f = &self.floats;
+        let mut outs = self.outputs.iter_mut().map(|(_, t, _)| t);
+        let mut out = || outs.next().expect("output_specs lists every output");
+        match (&self.op, self.pass) {
+            (Op::Conv2d(p), Pass::Forward) => b.conv2d_forward(p, &f[0], &f[1], Some(&f[2]), out()),
+            (Op::Conv2d(p), Pass::BackwardInput) => b.conv2d_backward_input(p, &f[0], &f[1], out()),
+            (Op::Conv2d(p), Pass::BackwardWeight) => {
+                b.conv2d_backward_weight(p, &f[0], &f[1], out())
+            }
+            (Op::Conv2d(p), _) => b.conv2d_backward_bias(p, &f[0], out()),
+            (Op::Linear(p), Pass::Forward) => {
+                b.linear_forward(p, &f[0], &f[1], p.bias.then_some(&f[2]), out())
+            }
+            (Op::Linear(p), Pass::BackwardInput) => b.linear_backward_input(p, &f[0], &f[1], out()),
+            (Op::Linear(p), Pass::BackwardWeight) => {
+                b.linear_backward_weight(p, &f[0], &f[1], out())
+            }
+            (Op::Linear(p), _) => b.linear_backward_bias(p, &f[0], out()),
+            (Op::MaxPool2d(p), Pass::Forward) => {
+                let y = out();
+                b.max_pool2d_forward(p, &f[0], y, out())
+            }
+            (Op::MaxPool2d(p), _) => b.max_pool2d_backward_input(p, &f[0], &self.ints[0], out()),
+            (Op::AvgPool2d(p), Pass::Forward) => b.avg_pool2d_forward(p, &f[0], out()),
+            (Op::AvgPool2d(p), _) => b.avg_pool2d_backward_input(p, &f[0], out()),
+            (Op::Lrn(p), Pass::Forward) => b.lrn_forward(p, &f[0], out()),
+            (Op::Lrn(p), _) => b.lrn_backward_input(p, &f[0], &f[1], out()),
+            (Op::Relu(_), Pass::Forward) => b.relu_forward(&f[0], out()),
+            (Op::Relu(_), _) => b.relu_backward_input(&f[0], &f[1], out()),
+            (Op::Tanh(_), Pass::Forward) => b.tanh_forward(&f[0], out()),
+            (Op::Tanh(_), _) => b.tanh_backward_input(&f[0], &f[1], out()),
+            (Op::Dropout(p), Pass::Forward) => b.dropout_forward(p, &f[0], out()),
+            (Op::Dropout(p), _) => b.dropout_backward_input(p, &f[0], out()),
+            (Op::SoftmaxCrossEntropy(p), Pass::Forward) => {
+                b.softmax_cross_entropy_forward(p, &f[0], &self.ints[0], out())
+            }
+            (Op::SoftmaxCrossEntropy(p), _) => {
+                b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], out())
+            }
+            (Op::Topk(p), _) => b.topk_accumulate(p, &f[0], &self.ints[0], out()),
+            (Op::Sgd(p), _) => {
+                let (w, v, copy) = (out(), out(), out());
+                b.sgd_update(p, &f[0], w, v, Some(copy))
+            }
+        }
+    }
+
+    /// Downloads every output.
+    pub fn outputs(&self, b: &B) -> Result<Vec<Output>> {
+        self.outputs
+            .iter()
+            .map(|(name, t, dtype)| {
+                if *dtype == DType::U32 {
+                    let ints = b.download_u32(t)?;
+                    let shape = Shape::new(&[ints.len()]);
+                    return Ok(Output {
+                        name,
+                        shape,
+                        dtype: DType::U32,
+                        floats: vec![],
+                        ints,
+                    });
+                }
+                let host = b.download(t)?;
+                Ok(Output {
+                    name,
+                    shape: host.shape,
+                    dtype: *dtype,
+                    floats: host.data,
+                    ints: vec![],
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs one pass once on any backend and returns its outputs (see [`Prepared`]).
 pub fn execute<B: Backend>(
     b: &B,
     case: &Case,
@@ -531,185 +698,9 @@ pub fn execute<B: Backend>(
     inputs: &Inputs,
     dtype: DType,
 ) -> Result<Vec<Output>> {
-    let up = |i: usize| b.upload(&inputs.floats[i], dtype);
-    let nan = |shape: Shape, dt: DType| b.full(shape, dt, f32::NAN);
-    let mut outs: Vec<(&'static str, B::Tensor)> = Vec::new();
-    match (&case.op, pass) {
-        (Op::Conv2d(p), Pass::Forward) => {
-            let (x, w, bias) = (up(0)?, up(1)?, up(2)?);
-            let mut y = nan(p.output_shape(), dtype)?;
-            b.conv2d_forward(p, &x, &w, Some(&bias), &mut y)?;
-            outs.push(("y", y));
-        }
-        (Op::Conv2d(p), Pass::BackwardInput) => {
-            let (dy, w) = (up(0)?, up(1)?);
-            let mut dx = nan(p.input_shape(), dtype)?;
-            b.conv2d_backward_input(p, &dy, &w, &mut dx)?;
-            outs.push(("dx", dx));
-        }
-        (Op::Conv2d(p), Pass::BackwardWeight) => {
-            let (dy, x) = (up(0)?, up(1)?);
-            let mut dw = nan(p.weight_shape(), dtype)?;
-            b.conv2d_backward_weight(p, &dy, &x, &mut dw)?;
-            outs.push(("dw", dw));
-        }
-        (Op::Conv2d(p), _) => {
-            let dy = up(0)?;
-            let mut db = nan(p.bias_shape(), dtype)?;
-            b.conv2d_backward_bias(p, &dy, &mut db)?;
-            outs.push(("db", db));
-        }
-        (Op::Linear(p), Pass::Forward) => {
-            let (x, w, bias) = (up(0)?, up(1)?, up(2)?);
-            let mut y = nan(p.output_shape(), dtype)?;
-            b.linear_forward(p, &x, &w, p.bias.then_some(&bias), &mut y)?;
-            outs.push(("y", y));
-        }
-        (Op::Linear(p), Pass::BackwardInput) => {
-            let (dy, w) = (up(0)?, up(1)?);
-            let mut dx = nan(p.input_shape(), dtype)?;
-            b.linear_backward_input(p, &dy, &w, &mut dx)?;
-            outs.push(("dx", dx));
-        }
-        (Op::Linear(p), Pass::BackwardWeight) => {
-            let (dy, x) = (up(0)?, up(1)?);
-            let mut dw = nan(p.weight_shape(), dtype)?;
-            b.linear_backward_weight(p, &dy, &x, &mut dw)?;
-            outs.push(("dw", dw));
-        }
-        (Op::Linear(p), _) => {
-            let dy = up(0)?;
-            let mut db = nan(p.bias_shape(), dtype)?;
-            b.linear_backward_bias(p, &dy, &mut db)?;
-            outs.push(("db", db));
-        }
-        (Op::MaxPool2d(p), Pass::Forward) => {
-            let x = up(0)?;
-            let mut y = nan(p.output_shape(), dtype)?;
-            let mut idx = b.full(p.output_shape(), DType::U32, u32::MAX as f32)?;
-            b.max_pool2d_forward(p, &x, &mut y, &mut idx)?;
-            outs.push(("y", y));
-            outs.push(("indices", idx));
-        }
-        (Op::MaxPool2d(p), _) => {
-            let dy = up(0)?;
-            let idx = b.upload_u32(p.output_shape(), &inputs.ints[0])?;
-            let mut dx = nan(p.input_shape(), dtype)?;
-            b.max_pool2d_backward_input(p, &dy, &idx, &mut dx)?;
-            outs.push(("dx", dx));
-        }
-        (Op::AvgPool2d(p), Pass::Forward) => {
-            let x = up(0)?;
-            let mut y = nan(p.output_shape(), dtype)?;
-            b.avg_pool2d_forward(p, &x, &mut y)?;
-            outs.push(("y", y));
-        }
-        (Op::AvgPool2d(p), _) => {
-            let dy = up(0)?;
-            let mut dx = nan(p.input_shape(), dtype)?;
-            b.avg_pool2d_backward_input(p, &dy, &mut dx)?;
-            outs.push(("dx", dx));
-        }
-        (Op::Lrn(p), Pass::Forward) => {
-            let x = up(0)?;
-            let mut y = nan(p.shape(), dtype)?;
-            b.lrn_forward(p, &x, &mut y)?;
-            outs.push(("y", y));
-        }
-        (Op::Lrn(p), _) => {
-            let (x, dy) = (up(0)?, up(1)?);
-            let mut dx = nan(p.shape(), dtype)?;
-            b.lrn_backward_input(p, &x, &dy, &mut dx)?;
-            outs.push(("dx", dx));
-        }
-        (Op::Relu(s) | Op::Tanh(s), Pass::Forward) => {
-            let x = up(0)?;
-            let mut y = nan(s.clone(), dtype)?;
-            match case.op {
-                Op::Relu(_) => b.relu_forward(&x, &mut y)?,
-                _ => b.tanh_forward(&x, &mut y)?,
-            }
-            outs.push(("y", y));
-        }
-        (Op::Relu(s) | Op::Tanh(s), _) => {
-            let (first, dy) = (up(0)?, up(1)?);
-            let mut dx = nan(s.clone(), dtype)?;
-            match case.op {
-                Op::Relu(_) => b.relu_backward_input(&first, &dy, &mut dx)?,
-                _ => b.tanh_backward_input(&first, &dy, &mut dx)?,
-            }
-            outs.push(("dx", dx));
-        }
-        (Op::Dropout(p), pass) => {
-            let x = up(0)?;
-            let mut y = nan(Shape::new(&[p.len]), dtype)?;
-            if pass == Pass::Forward {
-                b.dropout_forward(p, &x, &mut y)?;
-            } else {
-                b.dropout_backward_input(p, &x, &mut y)?;
-            }
-            outs.push((if pass == Pass::Forward { "y" } else { "dx" }, y));
-        }
-        (Op::SoftmaxCrossEntropy(p), pass) => {
-            let logits = up(0)?;
-            let labels = b.upload_u32(Shape::new(&[p.batch]), &inputs.ints[0])?;
-            if pass == Pass::Forward {
-                let mut losses = nan(Shape::new(&[p.batch]), DType::F32)?;
-                b.softmax_cross_entropy_forward(p, &logits, &labels, &mut losses)?;
-                outs.push(("losses", losses));
-            } else {
-                let mut d = nan(Shape::new(&[p.batch, p.classes]), dtype)?;
-                b.softmax_cross_entropy_backward_input(p, &logits, &labels, &mut d)?;
-                outs.push(("dlogits", d));
-            }
-        }
-        (Op::Topk(p), _) => {
-            let logits = up(0)?;
-            let labels = b.upload_u32(Shape::new(&[p.batch]), &inputs.ints[0])?;
-            // Counts accumulate: start from a known non-zero value.
-            let mut counts = b.full(Shape::new(&[p.ks.len()]), DType::U32, 5.0)?;
-            b.topk_accumulate(p, &logits, &labels, &mut counts)?;
-            outs.push(("counts", counts));
-        }
-        (Op::Sgd(p), _) => {
-            let grad = up(0)?;
-            let mut w = b.upload(&inputs.floats[1], DType::F32)?;
-            let mut v = b.upload(&inputs.floats[2], DType::F32)?;
-            let mut copy = nan(Shape::new(&[p.len]), dtype)?;
-            b.sgd_update(p, &grad, &mut w, &mut v, Some(&mut copy))?;
-            outs.push(("w", w));
-            outs.push(("velocity", v));
-            outs.push(("w_copy", copy));
-        }
-    }
-    outs.into_iter()
-        .map(|(name, t)| {
-            if matches!(name, "indices" | "counts") {
-                let ints = b.download_u32(&t)?;
-                let shape = Shape::new(&[ints.len()]);
-                return Ok(Output {
-                    name,
-                    shape,
-                    dtype: DType::U32,
-                    floats: vec![],
-                    ints,
-                });
-            }
-            let host = b.download(&t)?;
-            let dtype = if matches!(name, "losses" | "w" | "velocity") {
-                DType::F32
-            } else {
-                dtype
-            };
-            Ok(Output {
-                name,
-                shape: host.shape,
-                dtype,
-                floats: host.data,
-                ints: vec![],
-            })
-        })
-        .collect()
+    let mut prepared = Prepared::new(b, case, pass, inputs, dtype)?;
+    prepared.run(b)?;
+    prepared.outputs(b)
 }
 
 /// Tolerances: `|got - want| <= abs + rel * |want|`.

@@ -13,8 +13,20 @@ use cnngpu::parity::{self, Case};
 #[test]
 fn running_a_kernel_twice_gives_bit_identical_output() {
     let Some(gpu) = common::gpu() else { return };
-    let wanted = ["lenet5_conv2", "alexnet_conv2_g2", "alexnet_fc7", "alexnet_lrn2", "sce_odd", "alexnet_pool2", "sgd_nesterov_wd", "dropout_odd"];
-    let cases: Vec<Case> = parity::all_cases().into_iter().filter(|c| wanted.contains(&c.name.as_str())).collect();
+    let wanted = [
+        "lenet5_conv2",
+        "alexnet_conv2_g2",
+        "alexnet_fc7",
+        "alexnet_lrn2",
+        "sce_odd",
+        "alexnet_pool2",
+        "sgd_nesterov_wd",
+        "dropout_odd",
+    ];
+    let cases: Vec<Case> = parity::all_cases()
+        .into_iter()
+        .filter(|c| wanted.contains(&c.name.as_str()))
+        .collect();
     assert_eq!(cases.len(), wanted.len());
     let original = gpu.f16_storage();
     let mut checked = 0;
@@ -22,15 +34,31 @@ fn running_a_kernel_twice_gives_bit_identical_output() {
         for pass in case.op.passes() {
             let inputs = parity::make_inputs(case, pass);
             for v in parity::variants(&gpu) {
-                let dtype = if v == Storage::F32 { cnngpu::tensor::DType::F32 } else {
+                let dtype = if v == Storage::F32 {
+                    cnngpu::tensor::DType::F32
+                } else {
                     gpu.set_f16_storage(v).unwrap();
                     cnngpu::tensor::DType::F16
                 };
                 let first = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
                 let second = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
                 for (a, b) in first.iter().zip(&second) {
-                    let bits = |o: &parity::Output| o.floats.iter().map(|v| v.to_bits()).chain(o.ints.iter().copied()).collect::<Vec<u32>>();
-                    assert_eq!(bits(a), bits(b), "{} {} {} {}: runs differ", case.name, case.op.kernel(pass), v.name(), a.name);
+                    let bits = |o: &parity::Output| {
+                        o.floats
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .chain(o.ints.iter().copied())
+                            .collect::<Vec<u32>>()
+                    };
+                    assert_eq!(
+                        bits(a),
+                        bits(b),
+                        "{} {} {} {}: runs differ",
+                        case.name,
+                        case.op.kernel(pass),
+                        v.name(),
+                        a.name
+                    );
                     checked += 1;
                 }
             }
@@ -45,14 +73,32 @@ fn running_a_kernel_twice_gives_bit_identical_output() {
 #[test]
 fn validation_errors_come_back_as_err() {
     let Some(gpu) = common::gpu() else { return };
-    let x = gpu.full(cnngpu::tensor::Shape::new(&[16]), cnngpu::tensor::DType::F32, 1.0).unwrap();
+    let x = gpu
+        .full(
+            cnngpu::tensor::Shape::new(&[16]),
+            cnngpu::tensor::DType::F32,
+            1.0,
+        )
+        .unwrap();
     let recorder = Recorder::new();
-    let uniform = ElementwiseUniform { len: 16, ..Default::default() };
+    let uniform = ElementwiseUniform {
+        len: 16,
+        ..Default::default()
+    };
     // relu_forward needs x and y; only x is bound.
     recorder
-        .dispatch(&gpu.ctx, "relu_forward", Storage::F32, &uniform, &[View::whole(&x)], 1)
+        .dispatch(
+            &gpu.ctx,
+            "relu_forward",
+            Storage::F32,
+            &uniform,
+            &[View::whole(&x)],
+            1,
+        )
         .expect("recording itself does not validate");
-    let err = recorder.submit(&gpu.ctx, "a broken dispatch").expect_err("the validation error surfaces");
+    let err = recorder
+        .submit(&gpu.ctx, "a broken dispatch")
+        .expect_err("the validation error surfaces");
     let msg = err.to_string();
     assert!(msg.contains("a broken dispatch"), "{msg}");
     // The device is still usable afterwards.
@@ -72,6 +118,18 @@ fn bad_calls_are_clear_errors() {
     let mut c = gpu.full(Shape::new(&[9]), DType::F32, 1.0).unwrap();
     let err = gpu.relu_forward(&a, &mut c).unwrap_err().to_string();
     assert!(err.contains("expected 8 values"), "{err}");
-    let bad = Conv2dParams { batch: 1, in_channels: 3, in_h: 4, in_w: 4, out_channels: 4, kernel_h: 5, kernel_w: 5, stride: 1, padding: 0, groups: 2, bias: false };
+    let bad = Conv2dParams {
+        batch: 1,
+        in_channels: 3,
+        in_h: 4,
+        in_w: 4,
+        out_channels: 4,
+        kernel_h: 5,
+        kernel_w: 5,
+        stride: 1,
+        padding: 0,
+        groups: 2,
+        bias: false,
+    };
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
 }

@@ -10,7 +10,11 @@ use cnngpu::parity::{self, Case, Op};
 use cnngpu::tensor::{DType, HostTensor, Shape, SplitMix64};
 
 fn fail_report(outcomes: &[parity::Outcome]) -> Vec<String> {
-    outcomes.iter().filter(|o| !o.passed()).map(|o| o.report()).collect()
+    outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| o.report())
+        .collect()
 }
 
 #[test]
@@ -20,13 +24,25 @@ fn alexnet_fc6_f32_weight_larger_than_one_binding_matches_cpu() {
     let limit = gpu.ctx.limits.max_storage_buffer_binding_size as u64;
     eprintln!("fc6 weight: {fc6_bytes} bytes; this adapter binds at most {limit}");
     if fc6_bytes <= limit {
-        eprintln!("this adapter binds fc6 whole; the chunked path is covered by chunked_paths_match_cpu");
+        eprintln!(
+            "this adapter binds fc6 whole; the chunked path is covered by chunked_paths_match_cpu"
+        );
     }
-    let cases: Vec<Case> = parity::alexnet_cases().into_iter().filter(|c| c.name == "alexnet_fc6").collect();
+    let cases: Vec<Case> = parity::alexnet_cases()
+        .into_iter()
+        .filter(|c| c.name == "alexnet_fc6")
+        .collect();
     let mut cases = cases;
     cases.push(Case {
         name: "alexnet_sgd_fc6".into(),
-        op: Op::Sgd(SgdParams { len: 9216 * 4096, lr: 0.01, momentum: 0.9, weight_decay: 5e-4, nesterov: true, grad_scale: 1.0 }),
+        op: Op::Sgd(SgdParams {
+            len: 9216 * 4096,
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            nesterov: true,
+            grad_scale: 1.0,
+        }),
         ties: false,
     });
     let outcomes = parity::run(&gpu, &cases, "").expect("fc6 passes ran");
@@ -41,11 +57,16 @@ fn assert_images_match(what: &str, got: &HostTensor, want_per_image: &[(usize, V
     for (n, want) in want_per_image {
         let g = &got.data[n * per..(n + 1) * per];
         let tol = parity::Tolerance::F32;
-        let bad = g.iter().zip(want).enumerate().find(|(_, (&g, &w))| {
-            !((g - w).abs() <= tol.abs + tol.rel * w.abs())
-        });
+        let bad = g
+            .iter()
+            .zip(want)
+            .enumerate()
+            .find(|(_, (&g, &w))| !((g - w).abs() <= tol.abs + tol.rel * w.abs()));
         if let Some((i, (g, w))) = bad {
-            panic!("{what}: image {n}, element {i} ({:?}): got {g} want {w}", Shape::new(&got.shape.dims()[1..]).unravel(i));
+            panic!(
+                "{what}: image {n}, element {i} ({:?}): got {g} want {w}",
+                Shape::new(&got.shape.dims()[1..]).unravel(i)
+            );
         }
     }
 }
@@ -67,32 +88,79 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         bias: true,
     };
     let lrn = LrnParams::alexnet(128, 96, 55, 55);
-    let pool = Pool2dParams { batch: 128, channels: 96, in_h: 55, in_w: 55, kernel: 3, stride: 2, padding: 0 };
+    let pool = Pool2dParams {
+        batch: 128,
+        channels: 96,
+        in_h: 55,
+        in_w: 55,
+        kernel: 3,
+        stride: 2,
+        padding: 0,
+    };
     let mut rng = SplitMix64(128);
-    let x = HostTensor { shape: conv.input_shape(), data: rng.uniform_vec(conv.input_shape().numel(), -1.0, 1.0) };
-    let w = HostTensor { shape: conv.weight_shape(), data: rng.uniform_vec(conv.weight_shape().numel(), -0.09, 0.09) };
-    let b = HostTensor { shape: conv.bias_shape(), data: rng.uniform_vec(96, -0.1, 0.1) };
-    let dy = HostTensor { shape: conv.output_shape(), data: rng.uniform_vec(conv.output_shape().numel(), -1.0, 1.0) };
+    let x = HostTensor {
+        shape: conv.input_shape(),
+        data: rng.uniform_vec(conv.input_shape().numel(), -1.0, 1.0),
+    };
+    let w = HostTensor {
+        shape: conv.weight_shape(),
+        data: rng.uniform_vec(conv.weight_shape().numel(), -0.09, 0.09),
+    };
+    let b = HostTensor {
+        shape: conv.bias_shape(),
+        data: rng.uniform_vec(96, -0.1, 0.1),
+    };
+    let dy = HostTensor {
+        shape: conv.output_shape(),
+        data: rng.uniform_vec(conv.output_shape().numel(), -1.0, 1.0),
+    };
 
     let before = gpu.stats();
     let f32 = DType::F32;
-    let (gx, gw, gb, gdy) = (gpu.upload(&x, f32).unwrap(), gpu.upload(&w, f32).unwrap(), gpu.upload(&b, f32).unwrap(), gpu.upload(&dy, f32).unwrap());
+    let (gx, gw, gb, gdy) = (
+        gpu.upload(&x, f32).unwrap(),
+        gpu.upload(&w, f32).unwrap(),
+        gpu.upload(&b, f32).unwrap(),
+        gpu.upload(&dy, f32).unwrap(),
+    );
     let nan = |s: Shape| gpu.full(s, f32, f32::NAN).unwrap();
-    let (mut y, mut a, mut n, mut p, mut da) = (nan(conv.output_shape()), nan(conv.output_shape()), nan(conv.output_shape()), nan(pool.output_shape()), nan(conv.output_shape()));
+    let (mut y, mut a, mut n, mut p, mut da) = (
+        nan(conv.output_shape()),
+        nan(conv.output_shape()),
+        nan(conv.output_shape()),
+        nan(pool.output_shape()),
+        nan(conv.output_shape()),
+    );
     let mut idx = gpu.full(pool.output_shape(), DType::U32, 0.0).unwrap();
-    gpu.conv2d_forward(&conv, &gx, &gw, Some(&gb), &mut y).unwrap();
+    gpu.conv2d_forward(&conv, &gx, &gw, Some(&gb), &mut y)
+        .unwrap();
     gpu.relu_forward(&y, &mut a).unwrap();
     gpu.lrn_forward(&lrn, &a, &mut n).unwrap();
     gpu.max_pool2d_forward(&pool, &n, &mut p, &mut idx).unwrap();
     gpu.relu_backward_input(&y, &gdy, &mut da).unwrap();
-    let (y, a, n, p, da) = (gpu.download(&y).unwrap(), gpu.download(&a).unwrap(), gpu.download(&n).unwrap(), gpu.download(&p).unwrap(), gpu.download(&da).unwrap());
+    let (y, a, n, p, da) = (
+        gpu.download(&y).unwrap(),
+        gpu.download(&a).unwrap(),
+        gpu.download(&n).unwrap(),
+        gpu.download(&p).unwrap(),
+        gpu.download(&da).unwrap(),
+    );
     let stats = gpu.stats();
 
     let out_bytes = conv.output_shape().numel() as u64 * 4;
     let limit = gpu.ctx.limits.max_storage_buffer_binding_size as u64;
-    eprintln!("conv1 output {out_bytes} bytes (binding limit {limit}); largest dispatch {} workgroups", stats.max_workgroups);
-    assert!(stats.max_workgroups > 65_535, "a dispatch needed more than 65,535 workgroups");
-    assert!(stats.two_dimensional > before.two_dimensional, "and was spread over two dimensions");
+    eprintln!(
+        "conv1 output {out_bytes} bytes (binding limit {limit}); largest dispatch {} workgroups",
+        stats.max_workgroups
+    );
+    assert!(
+        stats.max_workgroups > 65_535,
+        "a dispatch needed more than 65,535 workgroups"
+    );
+    assert!(
+        stats.two_dimensional > before.two_dimensional,
+        "and was spread over two dimensions"
+    );
 
     // CPU reference for three images (first, middle, last), each run alone.
     let cpu = CpuBackend;
@@ -102,24 +170,44 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         let c1 = one(conv);
         let per_x = c1.input_shape().numel();
         let per_y = c1.output_shape().numel();
-        let xi = HostTensor { shape: c1.input_shape(), data: x.data[img * per_x..(img + 1) * per_x].to_vec() };
-        let dyi = HostTensor { shape: c1.output_shape(), data: dy.data[img * per_y..(img + 1) * per_y].to_vec() };
+        let xi = HostTensor {
+            shape: c1.input_shape(),
+            data: x.data[img * per_x..(img + 1) * per_x].to_vec(),
+        };
+        let dyi = HostTensor {
+            shape: c1.output_shape(),
+            data: dy.data[img * per_y..(img + 1) * per_y].to_vec(),
+        };
         let t = |h: &HostTensor| cpu.upload(h, f32).unwrap();
         let (cx, cw, cb, cdy) = (t(&xi), t(&w), t(&b), t(&dyi));
         let full = |s: Shape| cpu.full(s, f32, f32::NAN).unwrap();
-        let (mut cy, mut ca, mut cn, mut cda) = (full(c1.output_shape()), full(c1.output_shape()), full(c1.output_shape()), full(c1.output_shape()));
+        let (mut cy, mut ca, mut cn, mut cda) = (
+            full(c1.output_shape()),
+            full(c1.output_shape()),
+            full(c1.output_shape()),
+            full(c1.output_shape()),
+        );
         let p1 = Pool2dParams { batch: 1, ..pool };
-        let (mut cp, mut ci) = (full(p1.output_shape()), cpu.full(p1.output_shape(), DType::U32, 0.0).unwrap());
-        cpu.conv2d_forward(&c1, &cx, &cw, Some(&cb), &mut cy).unwrap();
+        let (mut cp, mut ci) = (
+            full(p1.output_shape()),
+            cpu.full(p1.output_shape(), DType::U32, 0.0).unwrap(),
+        );
+        cpu.conv2d_forward(&c1, &cx, &cw, Some(&cb), &mut cy)
+            .unwrap();
         cpu.relu_forward(&cy, &mut ca).unwrap();
-        cpu.lrn_forward(&LrnParams { batch: 1, ..lrn }, &ca, &mut cn).unwrap();
+        cpu.lrn_forward(&LrnParams { batch: 1, ..lrn }, &ca, &mut cn)
+            .unwrap();
         cpu.max_pool2d_forward(&p1, &cn, &mut cp, &mut ci).unwrap();
         cpu.relu_backward_input(&cy, &cdy, &mut cda).unwrap();
         for (slot, t) in want.iter_mut().zip([&cy, &ca, &cn, &cp, &cda]) {
             slot.push((img, cpu.download(t).unwrap().data));
         }
     }
-    for ((name, got), want) in ["conv1", "relu1", "lrn1", "pool1", "relu1 backward"].iter().zip([&y, &a, &n, &p, &da]).zip(&want) {
+    for ((name, got), want) in ["conv1", "relu1", "lrn1", "pool1", "relu1 backward"]
+        .iter()
+        .zip([&y, &a, &n, &p, &da])
+        .zip(&want)
+    {
         assert_images_match(name, got, want);
     }
 }
@@ -133,7 +221,9 @@ fn chunked_paths_match_cpu() {
         return;
     }
     let spec = std::env::var("CNNGPU_ADAPTER").unwrap_or_default();
-    let gpu = GpuBackend::open(&spec).expect("second device").with_max_binding(32 * 1024);
+    let gpu = GpuBackend::open(&spec)
+        .expect("second device")
+        .with_max_binding(32 * 1024);
     let conv = |groups| {
         Op::Conv2d(Conv2dParams {
             batch: 8,
@@ -149,8 +239,20 @@ fn chunked_paths_match_cpu() {
             bias: true,
         })
     };
-    let pool = Pool2dParams { batch: 8, channels: 8, in_h: 16, in_w: 16, kernel: 3, stride: 2, padding: 1 };
-    let case = |name: &str, op| Case { name: name.into(), op, ties: false };
+    let pool = Pool2dParams {
+        batch: 8,
+        channels: 8,
+        in_h: 16,
+        in_w: 16,
+        kernel: 3,
+        stride: 2,
+        padding: 1,
+    };
+    let case = |name: &str, op| Case {
+        name: name.into(),
+        op,
+        ties: false,
+    };
     let cases = vec![
         case("chunked_conv", conv(1)),
         case("chunked_conv_g2", conv(2)),
@@ -159,15 +261,41 @@ fn chunked_paths_match_cpu() {
         case("chunked_lrn", Op::Lrn(LrnParams::alexnet(8, 8, 16, 16))),
         case("chunked_relu", Op::Relu(Shape::new(&[8, 8, 16, 16]))),
         case("chunked_tanh", Op::Tanh(Shape::new(&[20001]))),
-        case("chunked_dropout", Op::Dropout(DropoutParams { len: 20001, p: 0.5, seed: 3, step: 1 })),
-        case("chunked_linear", Op::Linear(LinearParams { batch: 5, in_features: 300, out_features: 201, bias: true })),
+        case(
+            "chunked_dropout",
+            Op::Dropout(DropoutParams {
+                len: 20001,
+                p: 0.5,
+                seed: 3,
+                step: 1,
+            }),
+        ),
+        case(
+            "chunked_linear",
+            Op::Linear(LinearParams {
+                batch: 5,
+                in_features: 300,
+                out_features: 201,
+                bias: true,
+            }),
+        ),
         case(
             "chunked_sgd",
-            Op::Sgd(SgdParams { len: 20001, lr: 0.1, momentum: 0.9, weight_decay: 1e-3, nesterov: false, grad_scale: 0.5 }),
+            Op::Sgd(SgdParams {
+                len: 20001,
+                lr: 0.1,
+                momentum: 0.9,
+                weight_decay: 1e-3,
+                nesterov: false,
+                grad_scale: 0.5,
+            }),
         ),
     ];
     let outcomes = parity::run(&gpu, &cases, "").expect("chunked passes ran");
     let failed = fail_report(&outcomes);
     assert!(failed.is_empty(), "{}", failed.join("\n"));
-    assert!(gpu.stats().dispatches > outcomes.len() as u64, "some passes took several dispatches");
+    assert!(
+        gpu.stats().dispatches > outcomes.len() as u64,
+        "some passes took several dispatches"
+    );
 }

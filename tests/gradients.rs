@@ -33,9 +33,18 @@ fn check(what: &str, x: &[f64], grad: &[f64], loss: impl Fn(&[f64]) -> f64) {
         if err > worst.0 {
             worst = (err, i);
         }
-        assert!(err <= TOL, "{what}[{i}]: backward {} vs finite difference {fd} (error {err:.2e})", grad[i]);
+        assert!(
+            err <= TOL,
+            "{what}[{i}]: backward {} vs finite difference {fd} (error {err:.2e})",
+            grad[i]
+        );
     }
-    eprintln!("{what}: {} elements, worst relative error {:.2e} at {}", x.len(), worst.0, worst.1);
+    eprintln!(
+        "{what}: {} elements, worst relative error {:.2e} at {}",
+        x.len(),
+        worst.0,
+        worst.1
+    );
 }
 
 #[test]
@@ -59,50 +68,114 @@ fn conv2d_backward_passes_match_finite_differences() {
     let b = rand(&mut rng, p.out_channels);
     let r = rand(&mut rng, p.output_shape().numel());
     let f = |x: &[f64], w: &[f64], b: &[f64]| dot(&r, &conv2d::forward(&p, x, w, Some(b)));
-    check("conv2d dx", &x, &conv2d::backward_input(&p, &r, &w), |x| f(x, &w, &b));
-    check("conv2d dw", &w, &conv2d::backward_weight(&p, &r, &x), |w| f(&x, w, &b));
-    check("conv2d db", &b, &conv2d::backward_bias(&p, &r), |b| f(&x, &w, b));
+    check("conv2d dx", &x, &conv2d::backward_input(&p, &r, &w), |x| {
+        f(x, &w, &b)
+    });
+    check("conv2d dw", &w, &conv2d::backward_weight(&p, &r, &x), |w| {
+        f(&x, w, &b)
+    });
+    check("conv2d db", &b, &conv2d::backward_bias(&p, &r), |b| {
+        f(&x, &w, b)
+    });
 }
 
 #[test]
 fn linear_backward_passes_match_finite_differences() {
     let mut rng = SplitMix64(2);
-    let p = LinearParams { batch: 3, in_features: 7, out_features: 5, bias: true };
+    let p = LinearParams {
+        batch: 3,
+        in_features: 7,
+        out_features: 5,
+        bias: true,
+    };
     let x = rand(&mut rng, 21);
     let w = rand(&mut rng, 35);
     let b = rand(&mut rng, 5);
     let r = rand(&mut rng, 15);
     let f = |x: &[f64], w: &[f64], b: &[f64]| dot(&r, &linear::forward(&p, x, w, Some(b)));
-    check("linear dx", &x, &linear::backward_input(&p, &r, &w), |x| f(x, &w, &b));
-    check("linear dw", &w, &linear::backward_weight(&p, &r, &x), |w| f(&x, w, &b));
-    check("linear db", &b, &linear::backward_bias(&p, &r), |b| f(&x, &w, b));
+    check("linear dx", &x, &linear::backward_input(&p, &r, &w), |x| {
+        f(x, &w, &b)
+    });
+    check("linear dw", &w, &linear::backward_weight(&p, &r, &x), |w| {
+        f(&x, w, &b)
+    });
+    check("linear db", &b, &linear::backward_bias(&p, &r), |b| {
+        f(&x, &w, b)
+    });
 }
 
 #[test]
 fn pooling_backward_passes_match_finite_differences() {
     let mut rng = SplitMix64(3);
     for p in [
-        Pool2dParams { batch: 2, channels: 2, in_h: 7, in_w: 6, kernel: 3, stride: 2, padding: 1 },
-        Pool2dParams { batch: 1, channels: 3, in_h: 6, in_w: 6, kernel: 2, stride: 2, padding: 0 },
+        Pool2dParams {
+            batch: 2,
+            channels: 2,
+            in_h: 7,
+            in_w: 6,
+            kernel: 3,
+            stride: 2,
+            padding: 1,
+        },
+        Pool2dParams {
+            batch: 1,
+            channels: 3,
+            in_h: 6,
+            in_w: 6,
+            kernel: 2,
+            stride: 2,
+            padding: 0,
+        },
     ] {
         // Distinct values (no ties within 2h), so the max never switches under perturbation.
         let x = rand(&mut rng, p.input_shape().numel());
         let r = rand(&mut rng, p.output_shape().numel());
         let (_, idx) = pool2d::max_forward(&p, &x);
-        check("max_pool2d dx", &x, &pool2d::max_backward_input(&p, &r, &idx), |x| dot(&r, &pool2d::max_forward(&p, x).0));
-        check("avg_pool2d dx", &x, &pool2d::avg_backward_input(&p, &r), |x| dot(&r, &pool2d::avg_forward(&p, x)));
+        check(
+            "max_pool2d dx",
+            &x,
+            &pool2d::max_backward_input(&p, &r, &idx),
+            |x| dot(&r, &pool2d::max_forward(&p, x).0),
+        );
+        check(
+            "avg_pool2d dx",
+            &x,
+            &pool2d::avg_backward_input(&p, &r),
+            |x| dot(&r, &pool2d::avg_forward(&p, x)),
+        );
     }
 }
 
 #[test]
 fn lrn_backward_matches_finite_differences() {
     let mut rng = SplitMix64(4);
-    for (size, alpha, beta, k) in [(5, 1e-4, 0.75, 2.0), (4, 0.5, 0.6, 1.0), (3, 0.3, 0.75, 1.5)] {
-        let p = LrnParams { batch: 2, channels: 7, h: 2, w: 3, size, alpha, beta, k };
+    for (size, alpha, beta, k) in [
+        (5, 1e-4, 0.75, 2.0),
+        (4, 0.5, 0.6, 1.0),
+        (3, 0.3, 0.75, 1.5),
+    ] {
+        let p = LrnParams {
+            batch: 2,
+            channels: 7,
+            h: 2,
+            w: 3,
+            size,
+            alpha,
+            beta,
+            k,
+        };
         // Large activations, so the normalisation term is far from negligible.
-        let x: Vec<f64> = rand(&mut rng, p.shape().numel()).iter().map(|v| v * 20.0).collect();
+        let x: Vec<f64> = rand(&mut rng, p.shape().numel())
+            .iter()
+            .map(|v| v * 20.0)
+            .collect();
         let r = rand(&mut rng, x.len());
-        check(&format!("lrn(size {size}) dx"), &x, &lrn::backward_input(&p, &x, &r), |x| dot(&r, &lrn::forward(&p, x)));
+        check(
+            &format!("lrn(size {size}) dx"),
+            &x,
+            &lrn::backward_input(&p, &x, &r),
+            |x| dot(&r, &lrn::forward(&p, x)),
+        );
     }
 }
 
@@ -110,20 +183,40 @@ fn lrn_backward_matches_finite_differences() {
 fn activation_backward_passes_match_finite_differences() {
     let mut rng = SplitMix64(5);
     // Keep relu inputs away from the kink at 0.
-    let x: Vec<f64> = rand(&mut rng, 50).iter().map(|&v| if v.abs() < 0.01 { 0.5 } else { v * 2.0 }).collect();
+    let x: Vec<f64> = rand(&mut rng, 50)
+        .iter()
+        .map(|&v| if v.abs() < 0.01 { 0.5 } else { v * 2.0 })
+        .collect();
     let r = rand(&mut rng, 50);
-    check("relu dx", &x, &activation::relu_backward_input(&x, &r), |x| dot(&r, &activation::relu_forward(x)));
+    check(
+        "relu dx",
+        &x,
+        &activation::relu_backward_input(&x, &r),
+        |x| dot(&r, &activation::relu_forward(x)),
+    );
     let y = activation::tanh_forward(&x);
-    check("tanh dx", &x, &activation::tanh_backward_input(&y, &r), |x| dot(&r, &activation::tanh_forward(x)));
+    check(
+        "tanh dx",
+        &x,
+        &activation::tanh_backward_input(&y, &r),
+        |x| dot(&r, &activation::tanh_forward(x)),
+    );
 }
 
 #[test]
 fn dropout_backward_matches_finite_differences() {
     let mut rng = SplitMix64(6);
-    let p = DropoutParams { len: 64, p: 0.4, seed: 9, step: 3 };
+    let p = DropoutParams {
+        len: 64,
+        p: 0.4,
+        seed: 9,
+        step: 3,
+    };
     let x = rand(&mut rng, 64);
     let r = rand(&mut rng, 64);
-    check("dropout dx", &x, &dropout::backward_input(&p, &r), |x| dot(&r, &dropout::forward(&p, x)));
+    check("dropout dx", &x, &dropout::backward_input(&p, &r), |x| {
+        dot(&r, &dropout::forward(&p, x))
+    });
 }
 
 #[test]
@@ -132,6 +225,16 @@ fn softmax_cross_entropy_backward_matches_finite_differences() {
     let p = SoftmaxCrossEntropyParams::mean(4, 6);
     let logits: Vec<f64> = rand(&mut rng, 24).iter().map(|v| v * 5.0).collect();
     let labels = [0u32, 5, 2, 2];
-    let mean = |l: &[f64]| softmax_cross_entropy::forward(&p, l, &labels).iter().sum::<f64>() / 4.0;
-    check("softmax_cross_entropy dlogits", &logits, &softmax_cross_entropy::backward_input(&p, &logits, &labels), mean);
+    let mean = |l: &[f64]| {
+        softmax_cross_entropy::forward(&p, l, &labels)
+            .iter()
+            .sum::<f64>()
+            / 4.0
+    };
+    check(
+        "softmax_cross_entropy dlogits",
+        &logits,
+        &softmax_cross_entropy::backward_input(&p, &logits, &labels),
+        mean,
+    );
 }
