@@ -5,6 +5,7 @@
 //! [`ops::Backend`] trait) → [`cpu`] (the reference) and [`gpu`] (wgpu kernels) → [`parity`]
 //! (the shader-vs-CPU harness shared by `cnngpu check` and the tests).
 
+pub mod bench;
 pub mod cpu;
 pub mod error;
 pub mod gpu;

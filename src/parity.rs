@@ -157,7 +157,11 @@ fn linear(batch: usize, i: usize, o: usize, bias: bool) -> Op {
 
 /// The LeNet-5 layers at batch 4.
 pub fn lenet5_cases() -> Vec<Case> {
-    let b = 4;
+    lenet5_layers(4)
+}
+
+/// The LeNet-5 layers at batch `b`.
+pub fn lenet5_layers(b: usize) -> Vec<Case> {
     vec![
         case("lenet5_conv1", conv(b, 1, 32, 32, 6, 5, 1, 0, 1)),
         case("lenet5_tanh1", Op::Tanh(Shape::new(&[b, 6, 28, 28]))),
@@ -197,7 +201,11 @@ pub fn lenet5_cases() -> Vec<Case> {
 
 /// The AlexNet layers at batch 2 (single tower, and the paper's two towers where it had them).
 pub fn alexnet_cases() -> Vec<Case> {
-    let b = 2;
+    alexnet_layers(2)
+}
+
+/// The AlexNet layers at batch `b`.
+pub fn alexnet_layers(b: usize) -> Vec<Case> {
     vec![
         case("alexnet_conv1", conv(b, 3, 227, 227, 96, 11, 4, 0, 1)),
         case("alexnet_relu1", Op::Relu(Shape::new(&[b, 96, 55, 55]))),

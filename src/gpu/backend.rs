@@ -144,8 +144,14 @@ impl GpuBackend {
         }
     }
 
+    /// Records a buffer copy of `src` into `dst` (same size).
+    pub fn copy(&self, src: &GpuTensor, dst: &GpuTensor) {
+        let size = src.buffer.size().min(dst.buffer.size());
+        self.recorder.with_encoder(&self.ctx, |e| e.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, size));
+    }
+
     /// Records one launch (see [`Recorder::dispatch`]).
-    pub(crate) fn dispatch<U: bytemuck::Pod>(
+    pub fn dispatch<U: bytemuck::Pod>(
         &self,
         kernel: &'static str,
         storage: Storage,

@@ -76,6 +76,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "softmax_cross_entropy_backward_input",
     "topk_accumulate",
     "sgd_update",
+    "peak_fma",
 ];
 
 macro_rules! include_table {
