@@ -5,7 +5,7 @@
 // GEMM per group g: M = Cin/G, N = batch*H*W, K = Cout/G*KH*KW; B gathers dy, skipping
 // taps whose output position is fractional (stride > 1) or outside the image.
 // One invocation: a 4x4 block of outputs (common/gemm.wgsl).
-// Dispatch: G * ceil(M/64) * ceil(N/64) workgroups of 16x16.
+// Dispatch: kernels::gemm_workgroups(M, N, G) workgroups of 256 (common/gemm.wgsl).
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::conv2d::backward_input.
 //#tensor 1 dy read
@@ -15,45 +15,65 @@
 //#include conv2d_params
 
 
-fn gemm_load_a(g: u32, m: u32, k: u32) -> f32 {
+// A: w[co, ci, kh, kw] for input channel m = ci of group g; k = (co, kh, kw).
+struct ARow { ci: u32, valid: bool }
+fn gemm_a_row(g: u32, m: u32) -> ARow {
+    return ARow(m, m < params.in_channels / params.groups);
+}
+fn gemm_a_at(g: u32, k: u32, row: ARow) -> f32 {
+    if !row.valid {
+        return 0.0;
+    }
     let cin_g = params.in_channels / params.groups;
     let cout_g = params.out_channels / params.groups;
     let taps = params.kernel_h * params.kernel_w;
-    if m >= cin_g || k >= cout_g * taps {
-        return 0.0;
-    }
     let co = g * cout_g + k / taps;
-    return w_ld((co * cin_g + m) * taps + k % taps);
+    return w_ld((co * cin_g + row.ci) * taps + k % taps);
 }
 
-fn gemm_load_b(g: u32, k: u32, n: u32) -> f32 {
-    let cout_g = params.out_channels / params.groups;
-    let taps = params.kernel_h * params.kernel_w;
+// B: dy at the output pixel whose window puts tap (kh, kw) on input pixel n = (image, ih, iw).
+struct BCol { base: u32, th0: i32, tw0: i32, valid: bool }
+fn gemm_b_col(g: u32, n: u32) -> BCol {
     let pixels = params.in_h * params.in_w;
-    if k >= cout_g * taps || n >= params.batch * pixels {
-        return 0.0;
-    }
-    let co = g * cout_g + k / taps;
+    let img = div_u(n, pixels);
+    let p = n - img * pixels;
+    let ih = div_u(p, params.in_w);
+    let iw = p - ih * params.in_w;
+    let cout_g = params.out_channels / params.groups;
+    return BCol(
+        (img * params.out_channels + g * cout_g) * params.out_h * params.out_w,
+        i32(ih + params.padding),
+        i32(iw + params.padding),
+        n < params.batch * pixels,
+    );
+}
+fn gemm_b_at(g: u32, k: u32, col: BCol) -> f32 {
+    let taps = params.kernel_h * params.kernel_w;
+    let co = k / taps;
     let kh = (k % taps) / params.kernel_w;
     let kw = k % params.kernel_w;
-    let img = n / pixels;
-    let ih = (n % pixels) / params.in_w;
-    let iw = n % params.in_w;
-    let th = i32(ih + params.padding) - i32(kh);
-    let tw = i32(iw + params.padding) - i32(kw);
-    if th < 0 || tw < 0 {
+    let th = col.th0 - i32(kh);
+    let tw = col.tw0 - i32(kw);
+    if !col.valid || th < 0 || tw < 0 {
         return 0.0;
     }
     let s = params.stride;
-    let oh = u32(th) / s;
-    let ow = u32(tw) / s;
-    if u32(th) % s != 0u || u32(tw) % s != 0u || oh >= params.out_h || ow >= params.out_w {
+    var oh = u32(th);
+    var ow = u32(tw);
+    if s != 1u {
+        oh = div_u(u32(th), s);
+        ow = div_u(u32(tw), s);
+        if oh * s != u32(th) || ow * s != u32(tw) {
+            return 0.0;
+        }
+    }
+    if oh >= params.out_h || ow >= params.out_w {
         return 0.0;
     }
-    return dy_ld(((img * params.out_channels + co) * params.out_h + oh) * params.out_w + ow);
+    return dy_ld(col.base + (co * params.out_h + oh) * params.out_w + ow);
 }
 
-fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
+fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     let ci = g * (params.in_channels / params.groups) + m;
     let pixels = params.in_h * params.in_w;
     let img = n / pixels;
@@ -64,7 +84,6 @@ fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
 fn conv2d_backward_input(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let dims = vec4<u32>(
@@ -73,5 +92,5 @@ fn conv2d_backward_input(
         params.out_channels / params.groups * params.kernel_h * params.kernel_w,
         params.groups,
     );
-    gemm_run(wid, nwg, lid, lindex, dims);
+    gemm_run(wid, nwg, lindex, dims, 1u);
 }

@@ -5,8 +5,11 @@
 // GEMM per group g: M = Cout/G, N = Cin/G*KH*KW, K = batch*OH*OW (summed in a fixed order).
 // With accumulate = 1 the result is added to dw (batch chunks of tensors larger than one
 // storage binding, processed in a fixed order).
+// When few outputs face a long k (first layers, large batches), k is split into `splits`
+// slices whose partial sums go to `partial` [splits, Cout, Cin/G*KH*KW] (f32) and are added
+// in order by conv2d_backward_weight_reduce.
 // One invocation: a 4x4 block of outputs (common/gemm.wgsl).
-// Dispatch: G * ceil(M/64) * ceil(N/64) workgroups of 16x16.
+// Dispatch: kernels::gemm_workgroups(M, N, G) workgroups of 256 (common/gemm.wgsl).
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor 1 dy read
@@ -14,44 +17,56 @@
 //#tensor 3 dw write
 //#include gemm
 //#include conv2d_params
+@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
 
-fn gemm_load_a(g: u32, m: u32, k: u32) -> f32 {
+// A: dy of output channel m of group g; k = (image, output pixel).
+struct ARow { co: u32, valid: bool }
+fn gemm_a_row(g: u32, m: u32) -> ARow {
     let cout_g = params.out_channels / params.groups;
-    let pixels = params.out_h * params.out_w;
-    if m >= cout_g || k >= params.batch * pixels {
+    return ARow(g * cout_g + m, m < cout_g);
+}
+fn gemm_a_at(g: u32, k: u32, row: ARow) -> f32 {
+    if !row.valid {
         return 0.0;
     }
+    let pixels = params.out_h * params.out_w;
     let img = k / pixels;
-    return dy_ld((img * params.out_channels + g * cout_g + m) * pixels + k % pixels);
+    return dy_ld((img * params.out_channels + row.co) * pixels + k % pixels);
 }
 
-fn gemm_load_b(g: u32, k: u32, n: u32) -> f32 {
+// B: x under tap n = (ci, kh, kw) of the window of output pixel k = (image, oh, ow).
+struct BCol { plane: u32, kh: u32, kw: u32, valid: bool }
+fn gemm_b_col(g: u32, n: u32) -> BCol {
     let cin_g = params.in_channels / params.groups;
     let taps = params.kernel_h * params.kernel_w;
+    let ci = div_u(n, taps);
+    let t = n - ci * taps;
+    let kh = div_u(t, params.kernel_w);
+    return BCol(g * cin_g + ci, kh, t - kh * params.kernel_w, n < cin_g * taps);
+}
+fn gemm_b_at(g: u32, k: u32, col: BCol) -> f32 {
     let pixels = params.out_h * params.out_w;
-    if k >= params.batch * pixels || n >= cin_g * taps {
-        return 0.0;
-    }
     let img = k / pixels;
     let oh = (k % pixels) / params.out_w;
     let ow = k % params.out_w;
-    let ci = n / taps;
-    let kh = (n % taps) / params.kernel_w;
-    let kw = n % params.kernel_w;
-    let ih = i32(oh * params.stride + kh) - i32(params.padding);
-    let iw = i32(ow * params.stride + kw) - i32(params.padding);
-    if ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
+    let ih = i32(oh * params.stride + col.kh) - i32(params.padding);
+    let iw = i32(ow * params.stride + col.kw) - i32(params.padding);
+    if !col.valid || ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
         return 0.0;
     }
-    let c = g * cin_g + ci;
-    return x_ld(((img * params.in_channels + c) * params.in_h + u32(ih)) * params.in_w + u32(iw));
+    return x_ld(((img * params.in_channels + col.plane) * params.in_h + u32(ih)) * params.in_w + u32(iw));
 }
 
-fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
+fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     let cout_g = params.out_channels / params.groups;
     let kdim = params.in_channels / params.groups * params.kernel_h * params.kernel_w;
     let i = (g * cout_g + m) * kdim + n;
+    if params.splits > 1u {
+        // Partial sums of k slices, reduced by conv2d_backward_weight_reduce.
+        partial[split * params.out_channels * kdim + i] = acc;
+        return;
+    }
     var v = acc;
     if params.accumulate != 0u {
         v += dw_ld(i);
@@ -63,7 +78,6 @@ fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
 fn conv2d_backward_weight(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let dims = vec4<u32>(
@@ -72,5 +86,5 @@ fn conv2d_backward_weight(
         params.batch * params.out_h * params.out_w,
         params.groups,
     );
-    gemm_run(wid, nwg, lid, lindex, dims);
+    gemm_run(wid, nwg, lindex, dims, params.splits);
 }

@@ -3,7 +3,7 @@
 // GEMM per group g: M = Cout/G (output channel), N = batch*OH*OW (image, pixel),
 // K = Cin/G*KH*KW (input channel, kernel tap); B is x gathered on the fly (no im2col buffer).
 // One invocation: a 4x4 block of outputs (see common/gemm.wgsl).
-// Dispatch: G * ceil(M/64) * ceil(N/64) workgroups of 16x16.
+// Dispatch: kernels::gemm_workgroups(M, N, G) workgroups of 256 (common/gemm.wgsl).
 // Precision: x, w, b, y in storage precision; f32 accumulation.
 // CPU reference: cpu::conv2d::forward.
 //#tensor 1 x read
@@ -14,38 +14,50 @@
 //#include conv2d_params
 
 
-fn gemm_load_a(g: u32, m: u32, k: u32) -> f32 {
+// A: the weights of output channel m of group g, [Cin/G * KH * KW] contiguous.
+struct ARow { base: u32, valid: bool }
+fn gemm_a_row(g: u32, m: u32) -> ARow {
     let cout_g = params.out_channels / params.groups;
     let kdim = params.in_channels / params.groups * params.kernel_h * params.kernel_w;
-    if m >= cout_g || k >= kdim {
+    return ARow((g * cout_g + m) * kdim, m < cout_g);
+}
+fn gemm_a_at(g: u32, k: u32, row: ARow) -> f32 {
+    if !row.valid {
         return 0.0;
     }
-    return w_ld((g * cout_g + m) * kdim + k);
+    return w_ld(row.base + k);
 }
 
-fn gemm_load_b(g: u32, k: u32, n: u32) -> f32 {
-    let cin_g = params.in_channels / params.groups;
-    let taps = params.kernel_h * params.kernel_w;
+// B: x at the window of output pixel n = (image, oh, ow); k = (ci, kh, kw) picks the tap.
+struct BCol { base: u32, ih0: i32, iw0: i32, valid: bool }
+fn gemm_b_col(g: u32, n: u32) -> BCol {
     let pixels = params.out_h * params.out_w;
-    if k >= cin_g * taps || n >= params.batch * pixels {
-        return 0.0;
-    }
+    let img = div_u(n, pixels);
+    let p = n - img * pixels;
+    let oh = div_u(p, params.out_w);
+    let ow = p - oh * params.out_w;
+    let cin_g = params.in_channels / params.groups;
+    return BCol(
+        (img * params.in_channels + g * cin_g) * params.in_h * params.in_w,
+        i32(oh * params.stride) - i32(params.padding),
+        i32(ow * params.stride) - i32(params.padding),
+        n < params.batch * pixels,
+    );
+}
+fn gemm_b_at(g: u32, k: u32, col: BCol) -> f32 {
+    let taps = params.kernel_h * params.kernel_w;
     let ci = k / taps;
     let kh = (k % taps) / params.kernel_w;
     let kw = k % params.kernel_w;
-    let img = n / pixels;
-    let oh = (n % pixels) / params.out_w;
-    let ow = n % params.out_w;
-    let ih = i32(oh * params.stride + kh) - i32(params.padding);
-    let iw = i32(ow * params.stride + kw) - i32(params.padding);
-    if ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
+    let ih = col.ih0 + i32(kh);
+    let iw = col.iw0 + i32(kw);
+    if !col.valid || ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
         return 0.0;
     }
-    let c = g * cin_g + ci;
-    return x_ld(((img * params.in_channels + c) * params.in_h + u32(ih)) * params.in_w + u32(iw));
+    return x_ld(col.base + (ci * params.in_h + u32(ih)) * params.in_w + u32(iw));
 }
 
-fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
+fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     let co = g * (params.out_channels / params.groups) + m;
     let pixels = params.out_h * params.out_w;
     let img = n / pixels;
@@ -60,7 +72,6 @@ fn gemm_store(g: u32, m: u32, n: u32, acc: f32) {
 fn conv2d_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let dims = vec4<u32>(
@@ -69,5 +80,5 @@ fn conv2d_forward(
         params.in_channels / params.groups * params.kernel_h * params.kernel_w,
         params.groups,
     );
-    gemm_run(wid, nwg, lid, lindex, dims);
+    gemm_run(wid, nwg, lindex, dims, 1u);
 }

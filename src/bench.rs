@@ -11,7 +11,11 @@ use std::time::Instant;
 
 /// Seconds per repetition of `record`: one warm-up run, one timed run to size the batch, then
 /// enough repetitions recorded into one submission to last about `min_secs`.
-pub fn time_gpu(b: &GpuBackend, mut record: impl FnMut() -> Result<()>, min_secs: f64) -> Result<f64> {
+pub fn time_gpu(
+    b: &GpuBackend,
+    mut record: impl FnMut() -> Result<()>,
+    min_secs: f64,
+) -> Result<f64> {
     record()?;
     b.sync()?;
     let t = Instant::now();
@@ -41,10 +45,22 @@ pub fn fma_peak_gflops(b: &GpuBackend) -> Result<f64> {
     let len = 256 * 1024;
     let iterations = 512u32;
     let sink = b.full(crate::tensor::Shape::new(&[len]), DType::F32, 0.0)?;
-    let u = PeakUniform { len: len as u32, iterations, ..Default::default() };
+    let u = PeakUniform {
+        len: len as u32,
+        iterations,
+        ..Default::default()
+    };
     let secs = time_gpu(
         b,
-        || b.dispatch("peak_fma", Storage::F32, &u, &[View::whole(&sink)], len.div_ceil(256) as u64),
+        || {
+            b.dispatch(
+                "peak_fma",
+                Storage::F32,
+                &u,
+                &[View::whole(&sink)],
+                len.div_ceil(256) as u64,
+            )
+        },
         0.5,
     )?;
     Ok(len as f64 * iterations as f64 * 64.0 / secs / 1e9)
@@ -54,7 +70,10 @@ pub fn fma_peak_gflops(b: &GpuBackend) -> Result<f64> {
 pub fn copy_gbps(b: &GpuBackend) -> Result<f64> {
     let len = 16 * 1024 * 1024; // 64 MiB of f32
     let shape = crate::tensor::Shape::new(&[len]);
-    let (src, dst) = (b.full(shape.clone(), DType::F32, 1.0)?, b.full(shape, DType::F32, 0.0)?);
+    let (src, dst) = (
+        b.full(shape.clone(), DType::F32, 1.0)?,
+        b.full(shape, DType::F32, 0.0)?,
+    );
     let bytes = len as u64 * 4;
     let secs = time_gpu(
         b,
@@ -68,7 +87,14 @@ pub fn copy_gbps(b: &GpuBackend) -> Result<f64> {
 }
 
 /// Seconds per run of one case's pass in one storage variant (inputs uploaded beforehand).
-pub fn time_pass(b: &GpuBackend, case: &Case, pass: crate::ops::Pass, inputs: &Inputs, variant: Storage, min_secs: f64) -> Result<f64> {
+pub fn time_pass(
+    b: &GpuBackend,
+    case: &Case,
+    pass: crate::ops::Pass,
+    inputs: &Inputs,
+    variant: Storage,
+    min_secs: f64,
+) -> Result<f64> {
     let dtype = match variant {
         Storage::F32 => DType::F32,
         s => {

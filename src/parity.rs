@@ -100,6 +100,7 @@ fn case(name: &str, op: Op) -> Case {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a row of the case table
 fn conv(
     batch: usize,
     cin: usize,

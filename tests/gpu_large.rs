@@ -21,7 +21,7 @@ fn fail_report(outcomes: &[parity::Outcome]) -> Vec<String> {
 fn alexnet_fc6_f32_weight_larger_than_one_binding_matches_cpu() {
     let Some(gpu) = common::gpu() else { return };
     let fc6_bytes = 9216u64 * 4096 * 4;
-    let limit = gpu.ctx.limits.max_storage_buffer_binding_size as u64;
+    let limit = gpu.ctx.limits.max_storage_buffer_binding_size;
     eprintln!("fc6 weight: {fc6_bytes} bytes; this adapter binds at most {limit}");
     if fc6_bytes <= limit {
         eprintln!(
@@ -57,11 +57,10 @@ fn assert_images_match(what: &str, got: &HostTensor, want_per_image: &[(usize, V
     for (n, want) in want_per_image {
         let g = &got.data[n * per..(n + 1) * per];
         let tol = parity::Tolerance::F32;
-        let bad = g
-            .iter()
-            .zip(want)
-            .enumerate()
-            .find(|(_, (&g, &w))| !((g - w).abs() <= tol.abs + tol.rel * w.abs()));
+        let bad =
+            g.iter().zip(want).enumerate().find(|(_, (&g, &w))| {
+                (g - w).is_nan() || (g - w).abs() > tol.abs + tol.rel * w.abs()
+            });
         if let Some((i, (g, w))) = bad {
             panic!(
                 "{what}: image {n}, element {i} ({:?}): got {g} want {w}",
@@ -148,7 +147,7 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
     let stats = gpu.stats();
 
     let out_bytes = conv.output_shape().numel() as u64 * 4;
-    let limit = gpu.ctx.limits.max_storage_buffer_binding_size as u64;
+    let limit = gpu.ctx.limits.max_storage_buffer_binding_size;
     eprintln!(
         "conv1 output {out_bytes} bytes (binding limit {limit}); largest dispatch {} workgroups",
         stats.max_workgroups

@@ -20,6 +20,8 @@ pub struct GpuBackend {
     max_binding: u64,
     /// Bound in place of an absent optional tensor (no bias, no weight copy); never accessed.
     dummy: wgpu::Buffer,
+    /// f32 scratch for split-k partial sums, grown on first need and then reused.
+    scratch: std::sync::Mutex<Option<Arc<wgpu::Buffer>>>,
 }
 
 impl GpuBackend {
@@ -30,7 +32,7 @@ impl GpuBackend {
         } else {
             Storage::F16Packed
         };
-        let max_binding = ctx.limits.max_storage_buffer_binding_size as u64;
+        let max_binding = ctx.limits.max_storage_buffer_binding_size;
         let dummy = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("absent tensor"),
             size: 16,
@@ -43,6 +45,7 @@ impl GpuBackend {
             f16: std::sync::Mutex::new(f16),
             max_binding,
             dummy,
+            scratch: Default::default(),
         }
     }
 
@@ -73,7 +76,7 @@ impl GpuBackend {
     /// Lowers the largest storage binding this backend uses below the adapter's, so tests can
     /// exercise the chunked paths with small tensors.
     pub fn with_max_binding(mut self, bytes: u64) -> Self {
-        self.max_binding = bytes.min(self.ctx.limits.max_storage_buffer_binding_size as u64);
+        self.max_binding = bytes.min(self.ctx.limits.max_storage_buffer_binding_size);
         self
     }
 
@@ -136,6 +139,30 @@ impl GpuBackend {
         Ok(())
     }
 
+    /// The largest binding this backend uses (the adapter's limit unless lowered for tests).
+    pub fn max_binding(&self) -> u64 {
+        self.max_binding
+    }
+
+    /// An f32 scratch buffer of at least `bytes`, shared by all launches (work is recorded in
+    /// order, and each user writes before it reads, so sharing is safe).
+    pub(crate) fn scratch(&self, bytes: u64) -> Arc<wgpu::Buffer> {
+        let mut slot = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(b) if b.size() >= bytes => b.clone(),
+            _ => {
+                let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("split-k partial sums"),
+                    size: bytes.max(16).next_multiple_of(256),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                }));
+                *slot = Some(b.clone());
+                b
+            }
+        }
+    }
+
     pub(crate) fn dummy(&self) -> View<'_> {
         View {
             buffer: &self.dummy,
@@ -147,7 +174,9 @@ impl GpuBackend {
     /// Records a buffer copy of `src` into `dst` (same size).
     pub fn copy(&self, src: &GpuTensor, dst: &GpuTensor) {
         let size = src.buffer.size().min(dst.buffer.size());
-        self.recorder.with_encoder(&self.ctx, |e| e.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, size));
+        self.recorder.with_encoder(&self.ctx, |e| {
+            e.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, size)
+        });
     }
 
     /// Records one launch (see [`Recorder::dispatch`]).

@@ -109,7 +109,7 @@ pub fn summaries(list: &[wgpu::Adapter]) -> Vec<AdapterSummary> {
                 f16: f16_path(a),
                 timestamps: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),
                 subgroup_sizes: (info.subgroup_min_size, info.subgroup_max_size),
-                max_storage_binding: limits.max_storage_buffer_binding_size as u64,
+                max_storage_binding: limits.max_storage_buffer_binding_size,
                 max_buffer: limits.max_buffer_size,
             }
         })

@@ -55,6 +55,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_forward",
     "conv2d_backward_input",
     "conv2d_backward_weight",
+    "conv2d_backward_weight_reduce",
     "conv2d_backward_bias",
     "max_pool2d_forward",
     "max_pool2d_backward_input",

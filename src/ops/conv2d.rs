@@ -38,7 +38,7 @@ pub struct Conv2dUniform {
     pub groups: u32,
     pub has_bias: u32,
     pub accumulate: u32,
-    pub _pad1: u32,
+    pub splits: u32,
     pub _pad2: u32,
 }
 
@@ -78,7 +78,9 @@ impl Conv2dParams {
         positive("conv2d kernel", self.kernel_h.min(self.kernel_w))?;
         positive("conv2d stride", self.stride)?;
         positive("conv2d groups", self.groups)?;
-        if self.in_channels % self.groups != 0 || self.out_channels % self.groups != 0 {
+        if !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+        {
             return Err(Error::invalid(
                 "conv2d groups",
                 format!(
@@ -156,6 +158,7 @@ impl Conv2dParams {
             groups: self.groups as u32,
             has_bias: self.bias as u32,
             accumulate: accumulate as u32,
+            splits: 1,
             ..Default::default()
         }
     }

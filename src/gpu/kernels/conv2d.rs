@@ -84,6 +84,27 @@ pub fn encode_backward_input(
     Ok(())
 }
 
+/// How many k slices to split a weight gradient into: enough workgroups to fill a device
+/// (about 128), slices of at least 512 values of k, partials within one binding.
+pub fn weight_gradient_splits(p: &Conv2dParams, k: usize, max_binding: u64) -> usize {
+    let cout_g = p.out_channels / p.groups;
+    let kdim = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+    let tiles = gemm_workgroups(cout_g, kdim, p.groups) as usize;
+    let by_work = 128usize.div_ceil(tiles);
+    let by_length = (k / 512).max(1);
+    let by_memory = (max_binding / (p.out_channels * kdim * 4) as u64).max(1) as usize;
+    by_work.min(by_length).min(by_memory).clamp(1, 64)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct ReduceUniform {
+    len: u32,
+    splits: u32,
+    accumulate: u32,
+    _pad0: u32,
+}
+
 pub fn encode_backward_weight(
     b: &GpuBackend,
     p: &Conv2dParams,
@@ -94,16 +115,49 @@ pub fn encode_backward_weight(
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
     let (xb, yb) = image_bytes(p, x);
-    let k = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+    let kdim = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+    let len = p.out_channels * kdim;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
+        let splits = weight_gradient_splits(p, c.count * p.out_h() * p.out_w(), b.max_binding());
+        let scratch = (splits > 1).then(|| b.scratch((splits * len * 4) as u64));
+        let partial = scratch.as_deref().map_or(b.dummy(), |s| View {
+            buffer: s,
+            offset: 0,
+            size: None,
+        });
         let views = [
             View::items(dy, c, yb),
             View::items(x, c, xb),
             View::whole(dw),
+            partial,
         ];
-        let wg = gemm_workgroups(p.out_channels / p.groups, k, p.groups);
-        let u = p.uniform(c.count, c.start > 0);
+        let wg = gemm_workgroups(p.out_channels / p.groups, kdim, p.groups) * splits as u64;
+        let mut u = p.uniform(c.count, c.start > 0);
+        u.splits = splits as u32;
         b.dispatch("conv2d_backward_weight", storage, &u, &views, wg)?;
+        if let Some(s) = &scratch {
+            let r = ReduceUniform {
+                len: len as u32,
+                splits: splits as u32,
+                accumulate: u.accumulate,
+                _pad0: 0,
+            };
+            let views = [
+                View {
+                    buffer: s,
+                    offset: 0,
+                    size: None,
+                },
+                View::whole(dw),
+            ];
+            b.dispatch(
+                "conv2d_backward_weight_reduce",
+                storage,
+                &r,
+                &views,
+                super::flat_workgroups(len),
+            )?;
+        }
     }
     Ok(())
 }

@@ -11,9 +11,22 @@ pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
 
-/// Workgroups of the register-tiled GEMM core (64x64 outputs each, `g` independent problems).
-pub(crate) fn gemm_workgroups(m: usize, n: usize, g: usize) -> u64 {
-    (g * m.div_ceil(64) * n.div_ceil(64)) as u64
+/// Invocations along M in a GEMM workgroup of 256 (mirrors `gemm_threads_m` in
+/// shaders/common/gemm.wgsl): narrow problems get tall, thin tiles instead of idle rows.
+pub fn gemm_threads_m(m: usize) -> usize {
+    match m {
+        0..=4 => 1,
+        5..=16 => 4,
+        _ => 16,
+    }
+}
+
+/// Workgroups of the register-tiled GEMM core: each invocation computes 4x4 outputs, a
+/// workgroup (4 * threads_m) x (4 * 256 / threads_m), and there are `g` independent problems.
+pub fn gemm_workgroups(m: usize, n: usize, g: usize) -> u64 {
+    let ty = gemm_threads_m(m);
+    let tx = 256 / ty;
+    (g * m.div_ceil(4 * ty) * n.div_ceil(4 * tx)) as u64
 }
 
 /// Workgroups of a one-output-per-invocation kernel (256 invocations each).
