@@ -3,7 +3,8 @@
 //   g = grad * grad_scale + weight_decay * w
 //   v = momentum * v + g
 //   w = w - lr * (nesterov ? g + momentum * v : v)
-// grad_scale undoes the loss scale of mixed precision (1 in f32). With has_copy = 1 the new
+// The gradient is multiplied by grad_scale / loss scale (scale_state[0]; 1 outside mixed
+// precision), and the whole step is skipped when scale_state[2] (found_inf) is set. With has_copy = 1 the new
 // weights are also written to w_copy in storage precision (the f16 weights the forward pass reads).
 // Layout: every buffer is the flat parameter tensor, len elements.
 // One invocation: one parameter. Dispatch: ceil(len / 256) workgroups, linearised.
@@ -19,6 +20,8 @@ struct SgdUniform {
 @group(0) @binding(0) var<uniform> params: SgdUniform;
 @group(0) @binding(2) var<storage, read_write> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
+// [loss scale (f32 bits), good steps, found_inf, skipped steps]: see loss_scale_update.wgsl.
+@group(0) @binding(5) var<storage, read> scale_state: array<u32>;
 
 @compute @workgroup_size(256, 1, 1)
 fn sgd_update(
@@ -27,10 +30,12 @@ fn sgd_update(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    if i >= params.len {
+    // A step whose gradients overflowed (found_inf) is skipped, as by PyTorch's GradScaler.
+    if i >= params.len || scale_state[2] != 0u {
         return;
     }
-    let g = grad_ld(i) * params.grad_scale + params.weight_decay * w[i];
+    let unscale = params.grad_scale / bitcast<f32>(scale_state[0]);
+    let g = grad_ld(i) * unscale + params.weight_decay * w[i];
     let v = params.momentum * velocity[i] + g;
     velocity[i] = v;
     let step = select(v, g + params.momentum * v, params.nesterov != 0u);

@@ -8,6 +8,8 @@
 //#include flat
 //#include softmax_cross_entropy_params
 @group(0) @binding(2) var<storage, read> labels: array<u32>;
+// [loss scale (f32 bits), good steps, found_inf, skipped steps]: see loss_scale_update.wgsl.
+@group(0) @binding(4) var<storage, read> scale_state: array<u32>;
 
 @compute @workgroup_size(256, 1, 1)
 fn softmax_cross_entropy_backward_input(
@@ -21,9 +23,10 @@ fn softmax_cross_entropy_backward_input(
     }
     let stats = softmax_stats(n);
     let row = n * params.classes;
+    let scale = params.grad_scale * bitcast<f32>(scale_state[0]);
     for (var c = 0u; c < params.classes; c++) {
         let p = exp(logits_ld(row + c) - stats.x) / stats.y;
         let target_p = select(0.0, 1.0, c == labels[n]);
-        dlogits_st(row + c, (p - target_p) * params.grad_scale);
+        dlogits_st(row + c, (p - target_p) * scale);
     }
 }

@@ -37,6 +37,15 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A data or checkpoint file that exists but is not what it should be (truncated, wrong
+    /// magic number, undecodable image, another model's checkpoint).
+    #[error("{path}: {why}")]
+    Data { path: PathBuf, why: String },
+
+    /// Training produced a non-finite loss (f32) or could not continue.
+    #[error("training diverged: {0}")]
+    Diverged(String),
+
     /// A file that could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -55,6 +64,22 @@ impl Error {
         Error::Invalid {
             what: what.into(),
             why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Data`].
+    pub fn data(path: impl Into<PathBuf>, why: impl Into<String>) -> Self {
+        Error::Data {
+            path: path.into(),
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
         }
     }
 

@@ -660,12 +660,12 @@ impl<B: Backend> Prepared<B> {
                 b.softmax_cross_entropy_forward(p, &f[0], &self.ints[0], out())
             }
             (Op::SoftmaxCrossEntropy(p), _) => {
-                b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], out())
+                b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], None, out())
             }
             (Op::Topk(p), _) => b.topk_accumulate(p, &f[0], &self.ints[0], out()),
             (Op::Sgd(p), _) => {
                 let (w, v, copy) = (out(), out(), out());
-                b.sgd_update(p, &f[0], w, v, Some(copy))
+                b.sgd_update(p, &f[0], w, v, Some(copy), None)
             }
         }
     }

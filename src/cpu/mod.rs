@@ -156,6 +156,53 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn submit(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn write(&self, t: &mut CpuTensor, data: &[f32]) -> Result<()> {
+        t.store(data, "write")
+    }
+
+    fn write_u32(&self, t: &mut CpuTensor, data: &[u32]) -> Result<()> {
+        if t.ints.len() != data.len() {
+            return Err(Error::invalid(
+                "write_u32",
+                format!("tensor holds {}, got {}", t.ints.len(), data.len()),
+            ));
+        }
+        t.ints.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn zero(&self, t: &mut CpuTensor) -> Result<()> {
+        t.floats.iter_mut().for_each(|v| *v = 0.0);
+        t.ints.iter_mut().for_each(|v| *v = 0);
+        Ok(())
+    }
+
+    fn loss_accumulate(&self, losses: &CpuTensor, totals: &mut CpuTensor) -> Result<()> {
+        expect(totals, &Shape::new(&[2]), "loss totals")?;
+        let sum = losses.floats.iter().fold(0f32, |a, &v| a + v);
+        totals.floats[0] += sum;
+        totals.floats[1] += losses.floats.len() as f32;
+        Ok(())
+    }
+
+    fn grad_check_finite(&self, grad: &CpuTensor, scale_state: &mut CpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        if grad.floats.iter().any(|v| !v.is_finite()) {
+            scale_state.ints[2] = 1;
+        }
+        Ok(())
+    }
+
+    fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut CpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        crate::ops::loss_scale::update(p, &mut scale_state.ints);
+        Ok(())
+    }
+
     fn conv2d_forward(
         &self,
         p: &Conv2dParams,
@@ -471,6 +518,7 @@ impl Backend for CpuBackend {
         p: &SoftmaxCrossEntropyParams,
         logits: &CpuTensor,
         labels: &CpuTensor,
+        scale_state: Option<&CpuTensor>,
         dlogits: &mut CpuTensor,
     ) -> Result<()> {
         p.validate()?;
@@ -489,8 +537,12 @@ impl Backend for CpuBackend {
             &Shape::new(&[p.batch, p.classes]),
             "softmax_cross_entropy dlogits",
         )?;
+        let mut p = *p;
+        if let Some(s) = scale_state {
+            p.grad_scale *= f32::from_bits(s.ints[0]);
+        }
         dlogits.store(
-            &softmax_cross_entropy::backward_input(p, &logits.f64s(), &labels.ints),
+            &softmax_cross_entropy::backward_input(&p, &logits.f64s(), &labels.ints),
             "dlogits",
         )
     }
@@ -522,6 +574,7 @@ impl Backend for CpuBackend {
         w: &mut CpuTensor,
         velocity: &mut CpuTensor,
         w_copy: Option<&mut CpuTensor>,
+        scale_state: Option<&CpuTensor>,
     ) -> Result<()> {
         p.validate()?;
         let shape = Shape::new(&[p.len]);
@@ -534,7 +587,14 @@ impl Backend for CpuBackend {
                 "w and velocity must be F32",
             ));
         }
-        sgd::update(p, &grad.floats, &mut w.floats, &mut velocity.floats);
+        let mut p = *p;
+        if let Some(s) = scale_state {
+            if s.ints[2] != 0 {
+                return Ok(()); // overflow: the step is skipped
+            }
+            p.grad_scale /= f32::from_bits(s.ints[0]);
+        }
+        sgd::update(&p, &grad.floats, &mut w.floats, &mut velocity.floats);
         if let Some(copy) = w_copy {
             expect(copy, &shape, "sgd w_copy")?;
             let values = w.floats.clone();

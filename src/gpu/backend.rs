@@ -20,6 +20,8 @@ pub struct GpuBackend {
     max_binding: u64,
     /// Bound in place of an absent optional tensor (no bias, no weight copy); never accessed.
     dummy: wgpu::Buffer,
+    /// A loss-scale state of scale 1 that never overflows, bound when no state is given.
+    unit_scale: wgpu::Buffer,
     /// f32 scratch for split-k partial sums, grown on first need and then reused.
     scratch: std::sync::Mutex<Option<Arc<wgpu::Buffer>>>,
 }
@@ -39,11 +41,19 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        let unit_scale = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("unit loss scale"),
+                contents: bytemuck::cast_slice(&crate::ops::loss_scale::initial_state(1.0)),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
         GpuBackend {
             ctx,
             recorder: Recorder::new(),
             f16: std::sync::Mutex::new(f16),
             max_binding,
+            unit_scale,
             dummy,
             scratch: Default::default(),
         }
@@ -161,6 +171,18 @@ impl GpuBackend {
                 b
             }
         }
+    }
+
+    /// The given loss-scale state, or the unit one.
+    pub(crate) fn scale_view<'a>(&'a self, state: Option<&'a GpuTensor>) -> View<'a> {
+        state.map_or(
+            View {
+                buffer: &self.unit_scale,
+                offset: 0,
+                size: None,
+            },
+            View::whole,
+        )
     }
 
     pub(crate) fn dummy(&self) -> View<'_> {
@@ -329,6 +351,106 @@ impl crate::ops::Backend for GpuBackend {
 
     fn sync(&self) -> Result<()> {
         self.recorder.submit(&self.ctx, "sync")
+    }
+
+    fn submit(&self) -> Result<()> {
+        self.recorder.flush(&self.ctx, "submit")
+    }
+
+    fn write(&self, t: &mut GpuTensor, data: &[f32]) -> Result<()> {
+        if data.len() != t.shape.numel() || t.dtype == DType::U32 {
+            return Err(Error::invalid(
+                "write",
+                format!(
+                    "{} {} tensor, {} values",
+                    t.dtype.name(),
+                    t.shape,
+                    data.len()
+                ),
+            ));
+        }
+        // Work recorded so far must see the old contents: start it before the write lands.
+        self.recorder.flush(&self.ctx, "write")?;
+        self.ctx
+            .queue
+            .write_buffer(&t.buffer, 0, &encode(data, t.dtype));
+        Ok(())
+    }
+
+    fn write_u32(&self, t: &mut GpuTensor, data: &[u32]) -> Result<()> {
+        if data.len() != t.shape.numel() || t.dtype != DType::U32 {
+            return Err(Error::invalid(
+                "write_u32",
+                format!(
+                    "{} {} tensor, {} values",
+                    t.dtype.name(),
+                    t.shape,
+                    data.len()
+                ),
+            ));
+        }
+        self.recorder.flush(&self.ctx, "write")?;
+        self.ctx
+            .queue
+            .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    fn zero(&self, t: &mut GpuTensor) -> Result<()> {
+        self.recorder
+            .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        Ok(())
+    }
+
+    fn loss_accumulate(&self, losses: &GpuTensor, totals: &mut GpuTensor) -> Result<()> {
+        expect_dtype(losses, DType::F32, "losses")?;
+        expect_dtype(totals, DType::F32, "loss totals")?;
+        expect(totals, &Shape::new(&[2]), "loss totals")?;
+        let u = ElementwiseUniform {
+            len: losses.shape.numel() as u32,
+            ..Default::default()
+        };
+        self.dispatch(
+            "loss_accumulate",
+            Storage::F32,
+            &u,
+            &[View::whole(losses), View::whole(totals)],
+            1,
+        )
+    }
+
+    fn grad_check_finite(&self, grad: &GpuTensor, scale_state: &mut GpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        expect_dtype(scale_state, DType::U32, "loss scale state")?;
+        let storage = self.storage_of("grad_check_finite", &[grad])?;
+        let e = grad.dtype.size() as u64;
+        for c in self.chunks("grad_check_finite", grad.shape.numel(), &[e])? {
+            let u = ElementwiseUniform {
+                len: c.count as u32,
+                ..Default::default()
+            };
+            let views = [View::items(grad, c, e), View::whole(scale_state)];
+            self.dispatch(
+                "grad_check_finite",
+                storage,
+                &u,
+                &views,
+                kernels::flat_workgroups(c.count),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut GpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        expect_dtype(scale_state, DType::U32, "loss scale state")?;
+        self.dispatch(
+            "loss_scale_update",
+            Storage::F32,
+            &p.uniform(),
+            &[View::whole(scale_state)],
+            1,
+        )
     }
 
     fn conv2d_forward(
@@ -611,6 +733,7 @@ impl crate::ops::Backend for GpuBackend {
         p: &SoftmaxCrossEntropyParams,
         logits: &GpuTensor,
         labels: &GpuTensor,
+        scale_state: Option<&GpuTensor>,
         dlogits: &mut GpuTensor,
     ) -> Result<()> {
         p.validate()?;
@@ -630,7 +753,14 @@ impl crate::ops::Backend for GpuBackend {
             &Shape::new(&[p.batch, p.classes]),
             "softmax_cross_entropy dlogits",
         )?;
-        kernels::softmax_cross_entropy::encode_backward_input(self, p, logits, labels, dlogits)
+        kernels::softmax_cross_entropy::encode_backward_input(
+            self,
+            p,
+            logits,
+            labels,
+            self.scale_view(scale_state),
+            dlogits,
+        )
     }
 
     fn topk_accumulate(
@@ -656,6 +786,7 @@ impl crate::ops::Backend for GpuBackend {
         w: &mut GpuTensor,
         velocity: &mut GpuTensor,
         w_copy: Option<&mut GpuTensor>,
+        scale_state: Option<&GpuTensor>,
     ) -> Result<()> {
         p.validate()?;
         let shape = Shape::new(&[p.len]);
@@ -668,6 +799,14 @@ impl crate::ops::Backend for GpuBackend {
             expect(c, &shape, "sgd w_copy")?;
             expect_dtype(c, grad.dtype, "sgd w_copy")?;
         }
-        kernels::sgd::encode_update(self, p, grad, w, velocity, w_copy.map(|c| &*c))
+        kernels::sgd::encode_update(
+            self,
+            p,
+            grad,
+            w,
+            velocity,
+            w_copy.map(|c| &*c),
+            self.scale_view(scale_state),
+        )
     }
 }

@@ -185,6 +185,14 @@ impl Recorder {
         f(encoder)
     }
 
+    /// Submits the pending encoder (if any) as one command buffer, without waiting.
+    pub fn flush(&self, ctx: &GpuContext, during: &str) -> Result<()> {
+        if let Some(encoder) = lock(&self.encoder).take() {
+            ctx.queue.submit([encoder.finish()]);
+        }
+        ctx.check(during)
+    }
+
     /// Submits the pending encoder (if any) as one command buffer and waits for the device.
     pub fn submit(&self, ctx: &GpuContext, during: &str) -> Result<()> {
         if let Some(encoder) = lock(&self.encoder).take() {

@@ -77,6 +77,9 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "softmax_cross_entropy_backward_input",
     "topk_accumulate",
     "sgd_update",
+    "grad_check_finite",
+    "loss_scale_update",
+    "loss_accumulate",
     "peak_fma",
 ];
 

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod conv2d;
 pub mod dropout;
 pub mod linear;
+pub mod loss_scale;
 pub mod lrn;
 pub mod pool2d;
 pub mod sgd;
@@ -15,6 +16,7 @@ pub use activation::ElementwiseUniform;
 pub use conv2d::{Conv2dParams, Conv2dUniform};
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
+pub use loss_scale::{LossScaleParams, LossScaleUniform};
 pub use lrn::{LrnParams, LrnUniform};
 pub use pool2d::{Pool2dParams, Pool2dUniform};
 pub use sgd::{SgdParams, SgdUniform};
@@ -71,6 +73,15 @@ pub trait Backend {
     fn download_u32(&self, t: &Self::Tensor) -> Result<Vec<u32>>;
     /// Runs all recorded work and waits for it.
     fn sync(&self) -> Result<()>;
+    /// Starts all recorded work without waiting.
+    fn submit(&self) -> Result<()>;
+    /// Overwrites a float tensor with host data (converted to its dtype). Work recorded
+    /// earlier sees the old contents.
+    fn write(&self, t: &mut Self::Tensor, data: &[f32]) -> Result<()>;
+    /// Overwrites an integer tensor.
+    fn write_u32(&self, t: &mut Self::Tensor, data: &[u32]) -> Result<()>;
+    /// Records setting every element to zero.
+    fn zero(&self, t: &mut Self::Tensor) -> Result<()>;
 
     fn conv2d_forward(
         &self,
@@ -205,13 +216,17 @@ pub trait Backend {
         labels: &Self::Tensor,
         losses: &mut Self::Tensor,
     ) -> Result<()>;
+    /// With `scale_state` (see [`loss_scale`]) the gradient is also multiplied by the loss scale.
     fn softmax_cross_entropy_backward_input(
         &self,
         p: &SoftmaxCrossEntropyParams,
         logits: &Self::Tensor,
         labels: &Self::Tensor,
+        scale_state: Option<&Self::Tensor>,
         dlogits: &mut Self::Tensor,
     ) -> Result<()>;
+    /// `totals[0] += sum(losses)`, `totals[1] += len` (F32 tensors), in a fixed order.
+    fn loss_accumulate(&self, losses: &Self::Tensor, totals: &mut Self::Tensor) -> Result<()>;
 
     /// Adds to `counts[j]` (U32) the samples whose label is in the top `p.ks[j]` logits.
     fn topk_accumulate(
@@ -223,6 +238,8 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// Updates the F32 master weights `w` and `velocity` in place; writes `w_copy` if given.
+    /// With `scale_state` the gradient is divided by the loss scale and the whole update is
+    /// skipped when the state's found_inf flag is set.
     fn sgd_update(
         &self,
         p: &SgdParams,
@@ -230,7 +247,12 @@ pub trait Backend {
         w: &mut Self::Tensor,
         velocity: &mut Self::Tensor,
         w_copy: Option<&mut Self::Tensor>,
+        scale_state: Option<&Self::Tensor>,
     ) -> Result<()>;
+    /// Sets the found_inf flag of `scale_state` if any gradient is inf or NaN.
+    fn grad_check_finite(&self, grad: &Self::Tensor, scale_state: &mut Self::Tensor) -> Result<()>;
+    /// Adjusts the loss scale after a step and clears found_inf.
+    fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut Self::Tensor) -> Result<()>;
 }
 
 /// Checks that a dimension is non-zero.

@@ -14,6 +14,7 @@ pub fn encode_update(
     w: &GpuTensor,
     velocity: &GpuTensor,
     w_copy: Option<&GpuTensor>,
+    scale_state: View<'_>,
 ) -> Result<()> {
     let mut ts = vec![grad];
     ts.extend(w_copy);
@@ -25,6 +26,7 @@ pub fn encode_update(
             View::items(w, c, 4),
             View::items(velocity, c, 4),
             w_copy.map_or(b.dummy(), |t| View::items(t, c, e)),
+            scale_state,
         ];
         let u = p.uniform(c.count, w_copy.is_some());
         b.dispatch("sgd_update", storage, &u, &views, flat_workgroups(c.count))?;

@@ -34,6 +34,7 @@ pub fn encode_backward_input(
     p: &SoftmaxCrossEntropyParams,
     logits: &GpuTensor,
     labels: &GpuTensor,
+    scale_state: View<'_>,
     dlogits: &GpuTensor,
 ) -> Result<()> {
     let storage = b.storage_of("softmax_cross_entropy_backward_input", &[logits, dlogits])?;
@@ -42,6 +43,7 @@ pub fn encode_backward_input(
         View::whole(logits),
         View::whole(labels),
         View::whole(dlogits),
+        scale_state,
     ];
     b.dispatch(
         "softmax_cross_entropy_backward_input",
