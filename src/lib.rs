@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod cpu;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod ops;
