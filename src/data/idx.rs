@@ -32,7 +32,10 @@ pub fn read(path: &Path) -> Result<Idx> {
 /// Parses IDX bytes; the error says what was expected.
 pub fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
     if bytes.len() < 4 {
-        return Err(format!("truncated: {} bytes, an IDX header needs at least 4", bytes.len()));
+        return Err(format!(
+            "truncated: {} bytes, an IDX header needs at least 4",
+            bytes.len()
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(format!(
@@ -41,7 +44,10 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
         ));
     }
     if bytes[2] != 0x08 {
-        return Err(format!("IDX element type 0x{:02x}; only unsigned bytes (0x08) are supported", bytes[2]));
+        return Err(format!(
+            "IDX element type 0x{:02x}; only unsigned bytes (0x08) are supported",
+            bytes[2]
+        ));
     }
     let ndim = bytes[3] as usize;
     if ndim == 0 || ndim > 4 {
@@ -49,7 +55,10 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(format!("truncated header: {} bytes, expected {header}", bytes.len()));
+        return Err(format!(
+            "truncated header: {} bytes, expected {header}",
+            bytes.len()
+        ));
     }
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
@@ -62,9 +71,15 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
         ));
     }
     if have > expected {
-        return Err(format!("{} bytes of trailing data after dimensions {dims:?}", have - expected));
+        return Err(format!(
+            "{} bytes of trailing data after dimensions {dims:?}",
+            have - expected
+        ));
     }
-    Ok(Idx { dims, data: bytes[header..].to_vec() })
+    Ok(Idx {
+        dims,
+        data: bytes[header..].to_vec(),
+    })
 }
 
 /// Encodes an unsigned-byte IDX array (used to write the bundled sample and test files).

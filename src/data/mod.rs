@@ -19,7 +19,10 @@ impl DatasetKind {
         match s {
             "mnist" => Ok(DatasetKind::Mnist),
             "fashion-mnist" => Ok(DatasetKind::FashionMnist),
-            other => Err(Error::invalid("--dataset", format!("'{other}'; expected mnist or fashion-mnist"))),
+            other => Err(Error::invalid(
+                "--dataset",
+                format!("'{other}'; expected mnist or fashion-mnist"),
+            )),
         }
     }
     pub fn name(self) -> &'static str {
@@ -39,7 +42,16 @@ impl DatasetKind {
         let names: &[&str] = match self {
             DatasetKind::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
             DatasetKind::FashionMnist => &[
-                "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
             ],
         };
         names.iter().map(|s| s.to_string()).collect()
@@ -108,20 +120,34 @@ fn load_pair(dir: &Path, prefix: &str, kind: DatasetKind) -> Result<Dataset> {
     let images = idx::read(&ipath)?;
     let labels = idx::read(&lpath)?;
     if images.dims.len() != 3 {
-        return Err(Error::data(&ipath, format!("expected 3 dimensions (N, H, W), found {:?}", images.dims)));
+        return Err(Error::data(
+            &ipath,
+            format!("expected 3 dimensions (N, H, W), found {:?}", images.dims),
+        ));
     }
     if labels.dims.len() != 1 {
-        return Err(Error::data(&lpath, format!("expected 1 dimension (N), found {:?}", labels.dims)));
+        return Err(Error::data(
+            &lpath,
+            format!("expected 1 dimension (N), found {:?}", labels.dims),
+        ));
     }
     if images.dims[0] != labels.dims[0] {
         return Err(Error::data(
             &lpath,
-            format!("{} labels for {} images in {}", labels.dims[0], images.dims[0], ipath.display()),
+            format!(
+                "{} labels for {} images in {}",
+                labels.dims[0],
+                images.dims[0],
+                ipath.display()
+            ),
         ));
     }
     let classes = kind.class_names();
     if let Some(bad) = labels.data.iter().find(|&&l| l as usize >= classes.len()) {
-        return Err(Error::data(&lpath, format!("label {bad} is outside 0..{}", classes.len())));
+        return Err(Error::data(
+            &lpath,
+            format!("label {bad} is outside 0..{}", classes.len()),
+        ));
     }
     Ok(Dataset {
         channels: 1,
@@ -135,7 +161,10 @@ fn load_pair(dir: &Path, prefix: &str, kind: DatasetKind) -> Result<Dataset> {
 
 /// Loads the train and test splits of an IDX dataset from `dir`.
 pub fn load_idx(kind: DatasetKind, dir: &Path) -> Result<Splits> {
-    Ok(Splits { train: load_pair(dir, "train", kind)?, test: load_pair(dir, "t10k", kind)? })
+    Ok(Splits {
+        train: load_pair(dir, "train", kind)?,
+        test: load_pair(dir, "t10k", kind)?,
+    })
 }
 
 /// How raw images become network inputs.
@@ -161,9 +190,14 @@ impl Preprocess {
         for c in 0..ds.channels {
             for y in 0..oh {
                 for x in 0..ow {
-                    let inside = y >= self.pad && y < self.pad + ds.height && x >= self.pad && x < self.pad + ds.width;
+                    let inside = y >= self.pad
+                        && y < self.pad + ds.height
+                        && x >= self.pad
+                        && x < self.pad + ds.width;
                     out.push(if inside {
-                        let v = img[(c * ds.height + y - self.pad) * ds.width + x - self.pad] as f32 / 255.0;
+                        let v = img[(c * ds.height + y - self.pad) * ds.width + x - self.pad]
+                            as f32
+                            / 255.0;
                         (v - self.mean) / self.std
                     } else {
                         background
@@ -186,7 +220,13 @@ pub fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
 }
 
 /// Fills `x` and `labels` with the samples `indices` of `ds`.
-pub fn make_batch(ds: &Dataset, prep: &Preprocess, indices: &[usize], x: &mut Vec<f32>, labels: &mut Vec<u32>) {
+pub fn make_batch(
+    ds: &Dataset,
+    prep: &Preprocess,
+    indices: &[usize],
+    x: &mut Vec<f32>,
+    labels: &mut Vec<u32>,
+) {
     x.clear();
     labels.clear();
     for &i in indices {

@@ -1,0 +1,542 @@
+//! `Model<B>`: a graph's parameters and planned activations on any backend, and one training
+//! step — forward, loss, top-k, backward, overflow check, optimizer — recorded as one unit.
+
+use super::graph::{Graph, LayerKind};
+use super::models::Init;
+use crate::error::{Error, Result};
+use crate::ops::*;
+use crate::tensor::{DType, HostTensor, Precision, Shape, SplitMix64};
+
+/// One parameter tensor: f32 master weights and momentum, its gradient in storage precision,
+/// and (f16 only) the storage-precision copy the forward pass reads.
+pub struct Param<B: Backend> {
+    pub name: String,
+    pub shape: Shape,
+    pub master: B::Tensor,
+    pub velocity: B::Tensor,
+    pub grad: B::Tensor,
+    pub copy: Option<B::Tensor>,
+}
+
+impl<B: Backend> Param<B> {
+    /// The weights the kernels read.
+    pub fn weights(&self) -> &B::Tensor {
+        self.copy.as_ref().unwrap_or(&self.master)
+    }
+}
+
+/// Activations, gradients and metric buffers for one batch size, allocated once.
+struct Plan<B: Backend> {
+    batch: usize,
+    x: B::Tensor,
+    labels: B::Tensor,
+    outs: Vec<B::Tensor>,
+    grads: Vec<B::Tensor>,
+    indices: Vec<Option<B::Tensor>>,
+    losses: B::Tensor,
+    bytes: u64,
+}
+
+/// Counters accumulated on the device between read-backs.
+pub struct Metrics<B: Backend> {
+    /// [sum of losses, samples] (F32).
+    pub totals: B::Tensor,
+    /// [top-1 correct, top-5 correct] (U32).
+    pub counts: B::Tensor,
+}
+
+/// Host copy of [`Metrics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MetricsValue {
+    pub loss_sum: f64,
+    pub samples: u64,
+    pub top1: u64,
+    pub top5: u64,
+}
+
+impl MetricsValue {
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.samples.max(1) as f64
+    }
+    pub fn top1(&self) -> f64 {
+        self.top1 as f64 / self.samples.max(1) as f64
+    }
+    pub fn top5(&self) -> f64 {
+        self.top5 as f64 / self.samples.max(1) as f64
+    }
+}
+
+/// Optimizer settings of one step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepConfig {
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub nesterov: bool,
+    /// Seed and step number of the dropout masks.
+    pub seed: u32,
+    pub step: u32,
+}
+
+/// A graph's parameters on a backend, with planned activations per batch size.
+pub struct Model<B: Backend> {
+    pub graph: Graph,
+    pub precision: Precision,
+    pub params: Vec<Param<B>>,
+    /// Per layer: (weight, bias) indices into `params`.
+    slots: Vec<(Option<usize>, Option<usize>)>,
+    plans: Vec<Plan<B>>,
+    /// Mixed precision: [scale bits, good steps, found_inf, skipped] (U32).
+    pub scale_state: Option<B::Tensor>,
+    pub loss_scale: LossScaleParams,
+}
+
+fn normal(rng: &mut SplitMix64) -> f32 {
+    // Box-Muller; 1 - u keeps the logarithm finite.
+    let (u, v) = (1.0 - rng.next_f32() as f64, rng.next_f32() as f64);
+    ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+}
+
+/// Seeded initial values of every parameter, in `graph.parameters()` order (host side, so
+/// every backend starts from the same numbers).
+pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTensor> {
+    let mut rng = SplitMix64(seed);
+    graph
+        .parameters()
+        .into_iter()
+        .map(|(name, shape, fan_in)| {
+            let n: usize = shape.iter().product();
+            let data = match init {
+                Init::PyTorchDefault => {
+                    let bound = 1.0 / (fan_in as f32).sqrt();
+                    rng.uniform_vec(n, -bound, bound)
+                }
+                Init::AlexNetPaper if name.ends_with(".weight") => {
+                    (0..n).map(|_| 0.01 * normal(&mut rng)).collect()
+                }
+                Init::AlexNetPaper => {
+                    let one = ["features.4.", "features.10.", "features.12.", "classifier."]
+                        .iter()
+                        .any(|p| name.starts_with(p));
+                    vec![if one { 1.0 } else { 0.0 }; n]
+                }
+            };
+            HostTensor {
+                shape: Shape(shape),
+                data,
+            }
+        })
+        .collect()
+}
+
+impl<B: Backend> Model<B> {
+    /// Uploads `values` (in `graph.parameters()` order) as the model's weights.
+    pub fn new(b: &B, graph: Graph, precision: Precision, values: &[HostTensor]) -> Result<Self> {
+        graph.validate()?;
+        let specs = graph.parameters();
+        if specs.len() != values.len() {
+            return Err(Error::invalid(
+                "parameters",
+                format!("{} given, {} expected", values.len(), specs.len()),
+            ));
+        }
+        let dtype = precision.dtype();
+        let mut params = Vec::new();
+        for ((name, shape, _), v) in specs.into_iter().zip(values) {
+            if v.shape.0 != shape {
+                return Err(Error::invalid(
+                    &name,
+                    format!("shape {} given, {:?} expected", v.shape, shape),
+                ));
+            }
+            let shape = Shape(shape);
+            params.push(Param {
+                master: b.upload(v, DType::F32)?,
+                velocity: b.full(shape.clone(), DType::F32, 0.0)?,
+                grad: b.full(shape.clone(), dtype, 0.0)?,
+                copy: if precision == Precision::F16 {
+                    Some(b.upload(v, dtype)?)
+                } else {
+                    None
+                },
+                name,
+                shape,
+            });
+        }
+        let mut slots = Vec::new();
+        let mut next = 0;
+        for l in &graph.layers {
+            let (has_w, has_b) = match &l.kind {
+                LayerKind::Conv2d(p) => (true, p.bias),
+                LayerKind::Linear(p) => (true, p.bias),
+                _ => (false, false),
+            };
+            let w = has_w.then(|| {
+                next += 1;
+                next - 1
+            });
+            let bias = has_b.then(|| {
+                next += 1;
+                next - 1
+            });
+            slots.push((w, bias));
+        }
+        let scale_state = match precision {
+            Precision::F16 => {
+                Some(b.upload_u32(Shape::new(&[4]), &loss_scale::initial_state(65536.0))?)
+            }
+            Precision::F32 => None,
+        };
+        Ok(Model {
+            graph,
+            precision,
+            params,
+            slots,
+            plans: Vec::new(),
+            scale_state,
+            loss_scale: LossScaleParams::default(),
+        })
+    }
+
+    /// Allocates activations for `batch` images (once per batch size) and returns the bytes
+    /// they take.
+    pub fn plan(&mut self, b: &B, batch: usize) -> Result<u64> {
+        if let Some(p) = self.plans.iter().find(|p| p.batch == batch) {
+            return Ok(p.bytes);
+        }
+        let dtype = self.precision.dtype();
+        let e = dtype.size() as u64;
+        let [c, h, w] = self.graph.input;
+        let mut bytes = (batch * c * h * w) as u64 * e;
+        let x = b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?;
+        let (mut outs, mut grads, mut indices) = (Vec::new(), Vec::new(), Vec::new());
+        for l in &self.graph.layers {
+            let [c, h, w] = l.out_shape;
+            let shape = Shape::new(&[batch, c, h, w]);
+            outs.push(b.full(shape.clone(), dtype, 0.0)?);
+            grads.push(b.full(shape.clone(), dtype, 0.0)?);
+            bytes += 2 * shape.numel() as u64 * e;
+            indices.push(match l.kind {
+                LayerKind::MaxPool2d(_) => {
+                    bytes += shape.numel() as u64 * 4;
+                    Some(b.full(shape, DType::U32, 0.0)?)
+                }
+                _ => None,
+            });
+        }
+        let labels = b.full(Shape::new(&[batch]), DType::U32, 0.0)?;
+        let losses = b.full(Shape::new(&[batch]), DType::F32, 0.0)?;
+        bytes += batch as u64 * 8;
+        self.plans.push(Plan {
+            batch,
+            x,
+            labels,
+            outs,
+            grads,
+            indices,
+            losses,
+            bytes,
+        });
+        Ok(bytes)
+    }
+
+    /// Bytes of parameters, momentum, gradients and weight copies.
+    pub fn parameter_bytes(&self) -> u64 {
+        let e = self.precision.dtype().size() as u64;
+        let extra = if self.precision == Precision::F16 {
+            2 * e
+        } else {
+            e
+        };
+        self.params
+            .iter()
+            .map(|p| p.shape.numel() as u64 * (8 + extra))
+            .sum()
+    }
+
+    /// New zeroed metric counters.
+    pub fn metrics(&self, b: &B) -> Result<Metrics<B>> {
+        Ok(Metrics {
+            totals: b.full(Shape::new(&[2]), DType::F32, 0.0)?,
+            counts: b.full(Shape::new(&[2]), DType::U32, 0.0)?,
+        })
+    }
+
+    fn plan_index(&self, batch: usize) -> Result<usize> {
+        self.plans
+            .iter()
+            .position(|p| p.batch == batch)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "batch",
+                    format!("no buffers planned for batch {batch}; call plan() first"),
+                )
+            })
+    }
+
+    /// Writes a batch of preprocessed images and labels into the planned input buffers.
+    pub fn load_batch(&mut self, b: &B, x: &[f32], labels: &[u32]) -> Result<()> {
+        let i = self.plan_index(labels.len())?;
+        let plan = &mut self.plans[i];
+        b.write(&mut plan.x, x)?;
+        b.write_u32(&mut plan.labels, labels)
+    }
+
+    /// Records the forward pass and the metrics of the loaded batch of size `batch`.
+    /// `train` turns dropout on, with masks from (seed, step).
+    pub fn forward(
+        &mut self,
+        b: &B,
+        batch: usize,
+        train: bool,
+        cfg: &StepConfig,
+        metrics: &mut Metrics<B>,
+    ) -> Result<()> {
+        let pi = self.plan_index(batch)?;
+        let plan = &mut self.plans[pi];
+        for (i, layer) in self.graph.layers.iter().enumerate() {
+            let (before, rest) = plan.outs.split_at_mut(i);
+            let x = if i == 0 { &plan.x } else { &before[i - 1] };
+            let y = &mut rest[0];
+            let (w, bias) = self.slots[i];
+            let w = w.map(|w| self.params[w].weights());
+            let bias = bias.map(|k| self.params[k].weights());
+            match &layer.kind {
+                LayerKind::Conv2d(p) => {
+                    b.conv2d_forward(&Conv2dParams { batch, ..*p }, x, w.unwrap(), bias, y)?
+                }
+                LayerKind::Linear(p) => {
+                    b.linear_forward(&LinearParams { batch, ..*p }, x, w.unwrap(), bias, y)?
+                }
+                LayerKind::Tanh => b.tanh_forward(x, y)?,
+                LayerKind::Relu => b.relu_forward(x, y)?,
+                LayerKind::AvgPool2d(p) => {
+                    b.avg_pool2d_forward(&Pool2dParams { batch, ..*p }, x, y)?
+                }
+                LayerKind::MaxPool2d(p) => {
+                    let idx = plan.indices[i].as_mut().expect("planned for max pooling");
+                    b.max_pool2d_forward(&Pool2dParams { batch, ..*p }, x, y, idx)?
+                }
+                LayerKind::Lrn(p) => b.lrn_forward(&LrnParams { batch, ..*p }, x, y)?,
+                LayerKind::Dropout(p) => {
+                    let len = batch * layer.out_shape.iter().product::<usize>();
+                    let q = if train { *p } else { 0.0 };
+                    b.dropout_forward(
+                        &DropoutParams {
+                            len,
+                            p: q,
+                            seed: cfg.seed ^ i as u32,
+                            step: cfg.step,
+                        },
+                        x,
+                        y,
+                    )?
+                }
+            }
+        }
+        let classes = self.graph.classes;
+        let logits = plan.outs.last().expect("a graph has layers");
+        b.softmax_cross_entropy_forward(
+            &SoftmaxCrossEntropyParams::mean(batch, classes),
+            logits,
+            &plan.labels,
+            &mut plan.losses,
+        )?;
+        b.loss_accumulate(&plan.losses, &mut metrics.totals)?;
+        let ks = vec![1, 5.min(classes)];
+        b.topk_accumulate(
+            &TopkParams { batch, classes, ks },
+            logits,
+            &plan.labels,
+            &mut metrics.counts,
+        )
+    }
+
+    /// Records the backward pass and the optimizer update of the batch whose forward pass
+    /// was just recorded. In f16, gradients are checked for overflow first: an overflowing
+    /// step updates nothing and the loss scale backs off (all on the device).
+    pub fn backward_and_update(&mut self, b: &B, batch: usize, cfg: &StepConfig) -> Result<()> {
+        let pi = self.plan_index(batch)?;
+        let plan = &mut self.plans[pi];
+        let n = self.graph.layers.len();
+        let classes = self.graph.classes;
+        b.softmax_cross_entropy_backward_input(
+            &SoftmaxCrossEntropyParams::mean(batch, classes),
+            &plan.outs[n - 1],
+            &plan.labels,
+            self.scale_state.as_ref(),
+            &mut plan.grads[n - 1],
+        )?;
+        for i in (0..n).rev() {
+            let layer = &self.graph.layers[i];
+            let (gbefore, grest) = plan.grads.split_at_mut(i);
+            let dy = &grest[0];
+            let x = if i == 0 { &plan.x } else { &plan.outs[i - 1] };
+            let y = &plan.outs[i];
+            let dx = if i == 0 {
+                None
+            } else {
+                Some(&mut gbefore[i - 1])
+            };
+            let (wi, bi) = self.slots[i];
+            match &layer.kind {
+                LayerKind::Conv2d(p) => {
+                    let p = Conv2dParams { batch, ..*p };
+                    let wi = wi.expect("conv has weights");
+                    b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
+                    if let Some(bi) = bi {
+                        b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                    }
+                    if let Some(dx) = dx {
+                        b.conv2d_backward_input(&p, dy, self.params[wi].weights(), dx)?;
+                    }
+                }
+                LayerKind::Linear(p) => {
+                    let p = LinearParams { batch, ..*p };
+                    let wi = wi.expect("linear has weights");
+                    b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
+                    if let Some(bi) = bi {
+                        b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                    }
+                    if let Some(dx) = dx {
+                        b.linear_backward_input(&p, dy, self.params[wi].weights(), dx)?;
+                    }
+                }
+                kind => {
+                    let Some(dx) = dx else { continue };
+                    match kind {
+                        LayerKind::Tanh => b.tanh_backward_input(y, dy, dx)?,
+                        LayerKind::Relu => b.relu_backward_input(x, dy, dx)?,
+                        LayerKind::AvgPool2d(p) => {
+                            b.avg_pool2d_backward_input(&Pool2dParams { batch, ..*p }, dy, dx)?
+                        }
+                        LayerKind::MaxPool2d(p) => {
+                            let idx = plan.indices[i].as_ref().expect("planned for max pooling");
+                            b.max_pool2d_backward_input(&Pool2dParams { batch, ..*p }, dy, idx, dx)?
+                        }
+                        LayerKind::Lrn(p) => {
+                            b.lrn_backward_input(&LrnParams { batch, ..*p }, x, dy, dx)?
+                        }
+                        LayerKind::Dropout(p) => {
+                            let len = batch * layer.out_shape.iter().product::<usize>();
+                            let params = DropoutParams {
+                                len,
+                                p: *p,
+                                seed: cfg.seed ^ i as u32,
+                                step: cfg.step,
+                            };
+                            b.dropout_backward_input(&params, dy, dx)?
+                        }
+                        LayerKind::Conv2d(_) | LayerKind::Linear(_) => {
+                            unreachable!("handled above")
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(state) = self.scale_state.as_mut() {
+            for p in &self.params {
+                b.grad_check_finite(&p.grad, state)?;
+            }
+        }
+        for p in &mut self.params {
+            let sgd = SgdParams {
+                len: p.shape.numel(),
+                lr: cfg.lr,
+                momentum: cfg.momentum,
+                weight_decay: cfg.weight_decay,
+                nesterov: cfg.nesterov,
+                grad_scale: 1.0,
+            };
+            b.sgd_update(
+                &sgd,
+                &p.grad,
+                &mut p.master,
+                &mut p.velocity,
+                p.copy.as_mut(),
+                self.scale_state.as_ref(),
+            )?;
+        }
+        if let Some(state) = self.scale_state.as_mut() {
+            b.loss_scale_update(&self.loss_scale, state)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the metric counters back (waits for the device) and zeroes them.
+    pub fn read_metrics(&self, b: &B, metrics: &mut Metrics<B>) -> Result<MetricsValue> {
+        let totals = b.download(&metrics.totals)?;
+        let counts = b.download_u32(&metrics.counts)?;
+        b.zero(&mut metrics.totals)?;
+        b.zero(&mut metrics.counts)?;
+        Ok(MetricsValue {
+            loss_sum: totals.data[0] as f64,
+            samples: totals.data[1] as u64,
+            top1: counts[0] as u64,
+            top5: counts[1] as u64,
+        })
+    }
+
+    /// The logits of the last forward pass of `batch` (waits for the device).
+    pub fn logits(&self, b: &B, batch: usize) -> Result<HostTensor> {
+        let plan = &self.plans[self.plan_index(batch)?];
+        b.download(plan.outs.last().expect("a graph has layers"))
+    }
+
+    /// The output of layer `i` of the last forward pass of `batch` (waits for the device).
+    pub fn activation(&self, b: &B, batch: usize, i: usize) -> Result<HostTensor> {
+        let plan = &self.plans[self.plan_index(batch)?];
+        b.download(&plan.outs[i])
+    }
+
+    /// The f32 master weights, in state_dict order (waits for the device).
+    pub fn weights(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
+        self.params
+            .iter()
+            .map(|p| Ok((p.name.clone(), b.download(&p.master)?)))
+            .collect()
+    }
+
+    /// The momentum buffers, in state_dict order.
+    pub fn velocities(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
+        self.params
+            .iter()
+            .map(|p| Ok((p.name.clone(), b.download(&p.velocity)?)))
+            .collect()
+    }
+
+    /// The gradients of the last backward pass (as stored: scaled by the loss scale in f16).
+    pub fn gradients(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
+        self.params
+            .iter()
+            .map(|p| Ok((p.name.clone(), b.download(&p.grad)?)))
+            .collect()
+    }
+
+    /// Replaces momentum buffers (resuming).
+    pub fn set_velocities(&mut self, b: &B, values: &[HostTensor]) -> Result<()> {
+        for (p, v) in self.params.iter_mut().zip(values) {
+            b.write(&mut p.velocity, &v.data)?;
+        }
+        Ok(())
+    }
+
+    /// The loss-scale state [scale, good steps, found_inf, skipped] (f16 only).
+    pub fn scale_state(&self, b: &B) -> Result<Option<[u32; 4]>> {
+        match &self.scale_state {
+            Some(s) => {
+                let v = b.download_u32(s)?;
+                Ok(Some([v[0], v[1], v[2], v[3]]))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Restores the loss-scale state (resuming).
+    pub fn set_scale_state(&mut self, b: &B, state: [u32; 4]) -> Result<()> {
+        if let Some(s) = self.scale_state.as_mut() {
+            b.write_u32(s, &state)?;
+        }
+        Ok(())
+    }
+}

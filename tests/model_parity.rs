@@ -1,0 +1,151 @@
+//! The same seeded network for a few SGD steps on CpuBackend and GpuBackend: per-step losses,
+//! every parameter gradient and the final weights agree, in f32 and f16.
+
+mod common;
+
+use cnngpu::cpu::CpuBackend;
+use cnngpu::nn::{initial_parameters, models, Graph, Init, Model, StepConfig};
+use cnngpu::ops::Backend;
+use cnngpu::tensor::{HostTensor, Precision, SplitMix64};
+
+struct Run {
+    losses: Vec<f64>,
+    first_grads: Vec<(String, HostTensor)>,
+    weights: Vec<(String, HostTensor)>,
+}
+
+fn run<B: Backend>(
+    b: &B,
+    graph: &Graph,
+    init: Init,
+    precision: Precision,
+    steps: u32,
+    batch: usize,
+) -> Run {
+    let values = initial_parameters(graph, init, 7);
+    let mut model = Model::new(b, graph.clone(), precision, &values).unwrap();
+    model.plan(b, batch).unwrap();
+    let mut metrics = model.metrics(b).unwrap();
+    let [c, h, w] = graph.input;
+    let mut rng = SplitMix64(99);
+    let (mut losses, mut first_grads) = (Vec::new(), Vec::new());
+    for step in 0..steps {
+        let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
+        let labels: Vec<u32> = (0..batch)
+            .map(|i| ((i as u32 + step) * 3) % graph.classes as u32)
+            .collect();
+        let cfg = StepConfig {
+            lr: 0.05,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            nesterov: step % 2 == 1,
+            seed: 5,
+            step,
+        };
+        model.load_batch(b, &x, &labels).unwrap();
+        model.forward(b, batch, true, &cfg, &mut metrics).unwrap();
+        model.backward_and_update(b, batch, &cfg).unwrap();
+        losses.push(model.read_metrics(b, &mut metrics).unwrap().loss());
+        if step == 0 {
+            first_grads = model.gradients(b).unwrap();
+        }
+    }
+    Run {
+        losses,
+        first_grads,
+        weights: model.weights(b).unwrap(),
+    }
+}
+
+/// |got - want| <= rel * max|want|, per tensor (gradients of different layers differ
+/// in scale by orders of magnitude, so the tolerance is relative to each tensor's largest value).
+fn assert_close(what: &str, got: &[(String, HostTensor)], want: &[(String, HostTensor)], rel: f32) {
+    for ((name, g), (_, w)) in got.iter().zip(want) {
+        let scale = w
+            .data
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0f32, |m, v| m.max(v.abs()))
+            .max(1e-6);
+        for (i, (a, b)) in g.data.iter().zip(&w.data).enumerate() {
+            // An f16 overflow (the first steps at loss scale 65536) must happen on both.
+            if a == b {
+                continue;
+            }
+            assert!(
+                (a - b).abs() <= rel * scale,
+                "{what} {name}[{i}]: gpu {a} cpu {b} (largest |cpu| {scale}, tolerance {})",
+                rel * scale
+            );
+        }
+    }
+}
+
+fn compare(graph: Graph, init: Init, precision: Precision, loss_rel: f64, grad_rel: f32) {
+    let Some(gpu) = common::gpu() else { return };
+    let steps = 3;
+    let cpu_run = run(&CpuBackend, &graph, init, precision, steps, 4);
+    let gpu_run = run(&*gpu, &graph, init, precision, steps, 4);
+    eprintln!(
+        "{} {precision:?}: cpu losses {:?}, gpu losses {:?}",
+        graph.name, cpu_run.losses, gpu_run.losses
+    );
+    for (s, (c, g)) in cpu_run.losses.iter().zip(&gpu_run.losses).enumerate() {
+        assert!(
+            (c - g).abs() <= loss_rel * c.abs(),
+            "step {s}: cpu loss {c}, gpu loss {g}"
+        );
+    }
+    assert_close(
+        "gradient",
+        &gpu_run.first_grads,
+        &cpu_run.first_grads,
+        grad_rel,
+    );
+    assert_close("weight", &gpu_run.weights, &cpu_run.weights, grad_rel);
+}
+
+#[test]
+fn lenet5_f32_matches_cpu() {
+    compare(
+        models::lenet5(10).unwrap(),
+        Init::PyTorchDefault,
+        Precision::F32,
+        1e-5,
+        1e-4,
+    );
+}
+
+#[test]
+fn lenet5_f16_matches_cpu() {
+    // Both backends store f16 and accumulate in f32 (CPU: f64); roundings differ in order.
+    compare(
+        models::lenet5(10).unwrap(),
+        Init::PyTorchDefault,
+        Precision::F16,
+        5e-3,
+        2e-2,
+    );
+}
+
+#[test]
+fn alexnet_small_input_two_towers_f32_matches_cpu() {
+    compare(
+        models::alexnet(10, 2, 67).unwrap(),
+        Init::AlexNetPaper,
+        Precision::F32,
+        1e-5,
+        1e-4,
+    );
+}
+
+#[test]
+fn alexnet_small_input_f16_matches_cpu() {
+    compare(
+        models::alexnet(10, 1, 67).unwrap(),
+        Init::AlexNetPaper,
+        Precision::F16,
+        5e-3,
+        2e-2,
+    );
+}
