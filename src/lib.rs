@@ -14,5 +14,6 @@ pub mod nn;
 pub mod ops;
 pub mod parity;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -1,7 +1,10 @@
 //! The `cnngpu` command line: parse, pick the adapter, call the library.
 //!
 //! Exit codes: 0 success; 1 a check failed; 2 bad usage; 3 no usable adapter or a GPU error;
-//! 5 a file could not be read or written.
+//! 4 bad input data or checkpoint; 5 a file could not be read or written; 6 training diverged
+//! (NaN loss in f32); 130 interrupted by Ctrl-C (after writing a checkpoint).
+
+mod cli_train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -24,6 +27,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model (default: LeNet-5 on the bundled Fashion-MNIST sample).
+    Train {
+        #[command(flatten)]
+        args: cli_train::TrainArgs,
+        /// A backend (vulkan, metal, dx12, gl), backend:index, part of the adapter name, or cpu.
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
+    /// Evaluate a checkpoint on a test set: loss, top-1, top-5, confusion matrix.
+    Eval {
+        #[command(flatten)]
+        args: cli_train::EvalArgs,
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
     /// List every adapter wgpu can see, with what cnngpu can use on it.
     Adapters,
     /// Run every kernel pass against the CPU reference on your adapter and print the
@@ -46,6 +64,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<cnngpu::Error>() {
         Some(cnngpu::Error::Io { .. }) => 5,
         Some(cnngpu::Error::Invalid { .. }) => 2,
+        Some(cnngpu::Error::Data { .. }) => 4,
+        Some(cnngpu::Error::Diverged(_)) => 6,
         Some(_) => 3,
         None => 1,
     }
@@ -55,6 +75,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Adapters => adapters(),
+        Command::Train { args, adapter } => on_backend(
+            &adapter,
+            |b| cli_train::train(b, &args),
+            |b| cli_train::train(b, &args),
+        ),
+        Command::Eval { args, adapter } => on_backend(
+            &adapter,
+            |b| cli_train::eval(b, &args),
+            |b| cli_train::eval(b, &args),
+        ),
         Command::Check {
             adapter,
             quick,
@@ -68,6 +98,22 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Runs `cpu` on the reference backend when `--adapter cpu`, else `gpu` on the chosen adapter.
+fn on_backend(
+    adapter: &str,
+    cpu: impl FnOnce(&cnngpu::cpu::CpuBackend) -> Result<u8>,
+    gpu: impl FnOnce(&GpuBackend) -> Result<u8>,
+) -> Result<ExitCode> {
+    let code = if adapter.eq_ignore_ascii_case("cpu") {
+        cpu(&cnngpu::cpu::CpuBackend)?
+    } else {
+        let b = GpuBackend::open(adapter)?;
+        b.prepare_all()?;
+        gpu(&b)?
+    };
+    Ok(ExitCode::from(code))
 }
 
 fn adapters() -> Result<ExitCode> {

@@ -1,0 +1,454 @@
+//! `cnngpu train` and `cnngpu eval`: argument handling, progress display and reports.
+//! (A module of the binary; the work is done by the library's `train` module.)
+
+use anyhow::{Context, Result};
+use cnngpu::data::{self, DatasetKind};
+use cnngpu::nn::{initial_parameters, models, MetricsValue, Model};
+use cnngpu::ops::Backend;
+use cnngpu::train::{
+    self, checkpoint, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState, Trainer,
+};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// Model input size (square) by name.
+fn input_size(model: &str) -> usize {
+    if model == "alexnet" {
+        227
+    } else {
+        32
+    }
+}
+
+pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
+    match (given, kind) {
+        (Some(d), _) => Ok(d),
+        (None, DatasetKind::FashionMnist) => Ok(data::bundled_sample_dir()),
+        (None, k) => Err(cnngpu::Error::invalid(
+            "--data-dir",
+            format!(
+                "{} needs --data-dir (the folder of its four IDX files)",
+                k.name()
+            ),
+        )
+        .into()),
+    }
+}
+
+/// Progress bars on a terminal, and always one plain line per epoch on stdout.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    epochs: usize,
+    epoch: usize,
+}
+
+impl Observer for Progress {
+    fn epoch_started(&mut self, epoch: usize, steps: usize) {
+        self.epoch = epoch;
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(steps as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "epoch {prefix} [{bar:30}] {pos}/{len} steps {msg} ({eta})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
+            self.bar = Some(bar);
+        }
+    }
+    fn step(&mut self, done: usize, running: &MetricsValue) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            bar.set_message(format!(
+                "loss {:.4} top-1 {:.2}%",
+                running.loss(),
+                100.0 * running.top1()
+            ));
+        }
+    }
+    fn epoch_finished(&mut self, r: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let scale = if r.loss_scale != 1.0 {
+            format!(
+                ", loss scale {} ({} skipped)",
+                r.loss_scale, r.skipped_steps
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "epoch {}/{}: lr {:.5}  train loss {:.4} top-1 {:.2}% top-5 {:.2}%  test loss {:.4} top-1 {:.2}% top-5 {:.2}%  {:.1}s, {:.0} images/s{scale}",
+            r.epoch,
+            self.epochs,
+            r.lr,
+            r.train_loss,
+            100.0 * r.train_top1,
+            100.0 * r.train_top5,
+            r.test_loss,
+            100.0 * r.test_top1,
+            100.0 * r.test_top5,
+            r.epoch_s,
+            r.train_images_per_s
+        );
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// lenet5 or alexnet.
+    #[arg(long, default_value = "lenet5")]
+    pub model: String,
+    /// fashion-mnist or mnist (IDX files).
+    #[arg(long, default_value = "fashion-mnist")]
+    pub dataset: String,
+    /// Folder of the dataset's files (default for fashion-mnist: the bundled 5,000-image sample).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    #[arg(long)]
+    pub nesterov: bool,
+    /// constant, step or cosine.
+    #[arg(long, default_value = "constant")]
+    pub schedule: String,
+    /// Epochs between decays of the step schedule.
+    #[arg(long, default_value_t = 10)]
+    pub step_size: usize,
+    /// Decay factor of the step schedule.
+    #[arg(long, default_value_t = 0.1)]
+    pub gamma: f32,
+    #[arg(long, default_value_t = 0)]
+    pub warmup_epochs: usize,
+    /// f32, or f16 (f16 storage, f32 master weights, dynamic loss scaling).
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+    /// AlexNet towers (1 or 2).
+    #[arg(long, default_value_t = 1)]
+    pub groups: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder for metrics.jsonl, best.safetensors, last.safetensors and the resume state.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run saved in this folder exactly where it stopped.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Stop after this many epochs without a better test top-1.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// At most this many steps per epoch.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Read loss and accuracy back from the device every this many steps.
+    #[arg(long, default_value_t = 20)]
+    pub log_every: usize,
+}
+
+fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
+    let kind = DatasetKind::parse(&a.dataset)?;
+    let schedule = match a.schedule.as_str() {
+        "constant" => Schedule::Constant,
+        "step" => Schedule::Step {
+            every: a.step_size,
+            gamma: a.gamma,
+        },
+        "cosine" => Schedule::Cosine,
+        s => {
+            return Err(cnngpu::Error::invalid(
+                "--schedule",
+                format!("'{s}'; expected constant, step or cosine"),
+            )
+            .into())
+        }
+    };
+    let cfg = TrainConfig {
+        model: a.model.clone(),
+        dataset: a.dataset.clone(),
+        data_dir: data_dir(kind, a.data_dir.clone())?,
+        groups: a.groups,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        momentum: a.momentum,
+        weight_decay: a.weight_decay,
+        nesterov: a.nesterov,
+        schedule,
+        warmup_epochs: a.warmup_epochs,
+        precision: a.precision.clone(),
+        seed: a.seed,
+        patience: a.patience,
+        max_steps: a.max_steps,
+        log_every: a.log_every,
+    };
+    cfg.precision()?;
+    if cfg.batch_size == 0 || cfg.epochs == 0 {
+        return Err(cnngpu::Error::invalid("--batch-size/--epochs", "must be at least 1").into());
+    }
+    Ok(cfg)
+}
+
+/// Runs `cnngpu train` on backend `b`; returns the process exit code.
+pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
+    let (state, resume) = match &args.resume {
+        Some(dir) => {
+            let (state, weights, optim) = train::load_resume(dir)?;
+            (state, Some((dir.clone(), weights, optim)))
+        }
+        None => {
+            let config = config_from(args)?;
+            let state = TrainState {
+                config,
+                epoch: 0,
+                step: 0,
+                global_step: 0,
+                best_test_top1: -1.0,
+                epochs_since_best: 0,
+                scale_state: None,
+            };
+            (state, None)
+        }
+    };
+    let cfg = state.config.clone();
+    let kind = DatasetKind::parse(&cfg.dataset)?;
+    let splits = data::load_idx(kind, &cfg.data_dir)?;
+    let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
+    let prep = train::preprocess_for(&cfg.model, kind, input_size(&cfg.model), &splits.train)?;
+    let precision = cfg.precision()?;
+    let values = match &resume {
+        Some((dir, weights, _)) => weights.parameters_for(&graph, &dir.join("last.safetensors"))?,
+        None => initial_parameters(&graph, init, cfg.seed),
+    };
+    let mut model = Model::new(b, graph.clone(), precision, &values)?;
+    if let Some((dir, _, optim)) = &resume {
+        model.set_velocities(
+            b,
+            &optim.parameters_for(&graph, &dir.join("last.optim.safetensors"))?,
+        )?;
+        if let Some(s) = state.scale_state {
+            model.set_scale_state(b, s)?;
+        }
+    }
+    let out = args
+        .out
+        .clone()
+        .or_else(|| resume.as_ref().map(|(d, _, _)| d.clone()));
+    if let Some(dir) = &out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    let params: usize = graph
+        .parameters()
+        .iter()
+        .map(|(_, s, _)| s.iter().product::<usize>())
+        .sum();
+    let mut trainer = Trainer {
+        b,
+        model,
+        state,
+        train: splits.train,
+        test: splits.test,
+        prep,
+        out: out.clone(),
+        records: Vec::new(),
+        interrupt,
+    };
+    let eval_batch = 500;
+    let bytes = trainer.plan(eval_batch)?;
+    println!("device: {}", b.describe());
+    println!(
+        "model: {} ({params} parameters), {} precision; data: {} ({} train, {} test images) from {}",
+        cfg.model,
+        cfg.precision,
+        cfg.dataset,
+        trainer.train.len(),
+        trainer.test.len(),
+        cfg.data_dir.display()
+    );
+    println!("planned device memory: {:.1} MiB (parameters, optimizer state, activations for batch {} and evaluation)", bytes as f64 / (1 << 20) as f64, cfg.batch_size);
+    if trainer.state.epoch > 0 || trainer.state.step > 0 {
+        println!(
+            "resuming at epoch {}, step {}",
+            trainer.state.epoch + 1,
+            trainer.state.step
+        );
+    }
+    let mut progress = Progress {
+        bar: None,
+        epochs: cfg.epochs,
+        epoch: 0,
+    };
+    let outcome = trainer.run(&mut progress, eval_batch)?;
+    let last = trainer.records.last();
+    match outcome {
+        Outcome::Interrupted { epoch, step } => {
+            println!(
+                "interrupted in epoch {}, step {step}; checkpoint written{}",
+                epoch + 1,
+                out.map_or(String::new(), |d| format!(
+                    " to {} (continue with --resume {})",
+                    d.display(),
+                    d.display()
+                ))
+            );
+            return Ok(130);
+        }
+        Outcome::EarlyStopped { epoch } => println!(
+            "early stop after epoch {epoch}: no better test top-1 for {} epochs",
+            cfg.patience.unwrap_or(0)
+        ),
+        Outcome::Finished => {}
+    }
+    if let Some(r) = last {
+        println!(
+            "final test accuracy: top-1 {:.2}%, top-5 {:.2}% (best top-1 {:.2}%)",
+            100.0 * r.test_top1,
+            100.0 * r.test_top5,
+            100.0 * trainer.state.best_test_top1
+        );
+    }
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// A checkpoint written by `cnngpu train` (or a PyTorch state_dict saved as safetensors).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Model, when the checkpoint does not say (PyTorch exports).
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long, default_value = "fashion-mnist")]
+    pub dataset: String,
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// One JSON object with loss, top1, top5, samples and the confusion matrix.
+    #[arg(long)]
+    pub json: bool,
+    /// Write per-sample label, prediction and top-5 classes with probabilities to this CSV.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+}
+
+/// Runs `cnngpu eval` on backend `b`.
+pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
+    let ck = checkpoint::load(&args.checkpoint)?;
+    let model_name = args
+        .model
+        .clone()
+        .or_else(|| ck.metadata.get("model").cloned())
+        .unwrap_or_else(|| "lenet5".into());
+    let groups = ck
+        .metadata
+        .get("groups")
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(1);
+    let kind = DatasetKind::parse(&args.dataset)?;
+    let splits = data::load_idx(kind, &data_dir(kind, args.data_dir.clone())?)?;
+    let test = splits.test;
+    let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
+    let values = ck.parameters_for(&graph, &args.checkpoint)?;
+    let prep = train::preprocess_for(&model_name, kind, input_size(&model_name), &test)?;
+    let mut model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
+    let (m, logits) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, true)?;
+    let classes = test.classes();
+    let mut confusion = vec![vec![0u64; classes]; classes];
+    let mut rows = Vec::new();
+    for (i, row) in logits.chunks(classes).enumerate() {
+        let mx = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f64> = row.iter().map(|&v| ((v - mx) as f64).exp()).collect();
+        let sum: f64 = exps.iter().sum();
+        let mut order: Vec<usize> = (0..classes).collect();
+        order.sort_by(|&a, &b| {
+            row[b]
+                .partial_cmp(&row[a])
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(&b))
+        });
+        confusion[test.labels[i] as usize][order[0]] += 1;
+        rows.push((
+            test.labels[i],
+            order
+                .iter()
+                .take(5)
+                .map(|&c| (c, exps[c] / sum))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if let Some(path) = &args.predictions {
+        let mut csv = String::from("index,label,predicted,top5,top5_probabilities\n");
+        for (i, (label, top)) in rows.iter().enumerate() {
+            let classes: Vec<String> = top.iter().map(|(c, _)| c.to_string()).collect();
+            let probs: Vec<String> = top.iter().map(|(_, p)| format!("{p:.6}")).collect();
+            csv += &format!(
+                "{i},{label},{},{},{}\n",
+                top[0].0,
+                classes.join(" "),
+                probs.join(" ")
+            );
+        }
+        checkpoint::write_atomic(path, csv.as_bytes())?;
+    }
+    if args.json {
+        let obj = serde_json::json!({
+            "checkpoint": args.checkpoint.display().to_string(),
+            "model": model_name,
+            "dataset": args.dataset,
+            "samples": m.samples,
+            "loss": m.loss(),
+            "top1": m.top1(),
+            "top5": m.top5(),
+            "class_names": test.class_names,
+            "confusion": confusion,
+        });
+        println!("{obj}");
+    } else {
+        println!(
+            "{} on {} test images ({}): loss {:.4}, top-1 {:.2}%, top-5 {:.2}%",
+            model_name,
+            m.samples,
+            args.dataset,
+            m.loss(),
+            100.0 * m.top1(),
+            100.0 * m.top5()
+        );
+        println!("confusion matrix (rows: true class, columns: predicted):");
+        print!("{:>14}", "");
+        for c in 0..classes {
+            print!("{c:>6}");
+        }
+        println!();
+        for (c, row) in confusion.iter().enumerate() {
+            let name: String = test.class_names[c].chars().take(12).collect();
+            print!("{c:>2} {name:<11}");
+            for v in row {
+                print!("{v:>6}");
+            }
+            println!();
+        }
+    }
+    Ok(0)
+}
+
+/// Whether a path looks like a run folder (for messages).
+#[allow(dead_code)]
+pub fn is_run_dir(p: &Path) -> bool {
+    p.join("last.state.json").is_file()
+}

@@ -1,0 +1,410 @@
+//! The trainer: epochs of seeded mini-batches, LR schedules, evaluation with top-1/top-5,
+//! `metrics.jsonl`, best/last checkpoints with their resume state, early stopping and Ctrl-C.
+
+pub mod checkpoint;
+
+use crate::data::{self, Dataset, Preprocess};
+use crate::error::{Error, Result};
+use crate::nn::{Metrics, MetricsValue, Model, StepConfig};
+use crate::ops::Backend;
+use crate::tensor::{HostTensor, Precision};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How the learning rate changes over epochs (after the warm-up).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    Constant,
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        every: usize,
+        gamma: f32,
+    },
+    /// Cosine from the base rate to 0 over the run.
+    Cosine,
+}
+
+/// Everything that defines a run (saved beside its checkpoints).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: String,
+    pub dataset: String,
+    pub data_dir: PathBuf,
+    pub groups: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f32,
+    pub momentum: f32,
+    pub weight_decay: f32,
+    pub nesterov: bool,
+    pub schedule: Schedule,
+    /// Epochs of linear warm-up from lr/10... to lr (0: none).
+    pub warmup_epochs: usize,
+    pub precision: String,
+    pub seed: u64,
+    /// Stop after this many epochs without a better test top-1 (None: never).
+    pub patience: Option<usize>,
+    /// Cap on steps per epoch (quick runs and tests).
+    pub max_steps: Option<usize>,
+    /// Read the device's loss and accuracy counters every this many steps.
+    pub log_every: usize,
+}
+
+impl TrainConfig {
+    pub fn precision(&self) -> Result<Precision> {
+        match self.precision.as_str() {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            p => Err(Error::invalid(
+                "--precision",
+                format!("'{p}'; expected f32 or f16"),
+            )),
+        }
+    }
+
+    /// The learning rate of (0-based) `epoch`.
+    pub fn lr_at(&self, epoch: usize) -> f32 {
+        if epoch < self.warmup_epochs {
+            return self.lr * (epoch + 1) as f32 / (self.warmup_epochs + 1) as f32;
+        }
+        let e = epoch - self.warmup_epochs;
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Step { every, gamma } => self.lr * gamma.powi((e / every.max(1)) as i32),
+            Schedule::Cosine => {
+                let span = self.epochs.saturating_sub(self.warmup_epochs).max(1) as f32;
+                0.5 * self.lr * (1.0 + (std::f32::consts::PI * e as f32 / span).cos())
+            }
+        }
+    }
+}
+
+/// One line of metrics.jsonl.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub lr: f32,
+    pub train_loss: f64,
+    pub train_top1: f64,
+    pub train_top5: f64,
+    pub test_loss: f64,
+    pub test_top1: f64,
+    pub test_top5: f64,
+    pub epoch_s: f64,
+    pub train_images_per_s: f64,
+    /// Mixed precision: steps skipped for overflow so far, and the loss scale now.
+    pub skipped_steps: u32,
+    pub loss_scale: f32,
+}
+
+/// Where a run stands (saved as `last.state.json`, read by `--resume`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    pub config: TrainConfig,
+    /// The epoch in progress (0-based) and the next step in it.
+    pub epoch: usize,
+    pub step: usize,
+    pub global_step: u64,
+    pub best_test_top1: f64,
+    pub epochs_since_best: usize,
+    pub scale_state: Option<[u32; 4]>,
+}
+
+/// The model's input preprocessing for a dataset.
+pub fn preprocess_for(
+    model: &str,
+    kind: data::DatasetKind,
+    input_hw: usize,
+    ds: &Dataset,
+) -> Result<Preprocess> {
+    let (mean, std) = kind.mean_std();
+    let pad = input_hw
+        .checked_sub(ds.height)
+        .filter(|d| d % 2 == 0 && ds.height == ds.width)
+        .ok_or_else(|| {
+            Error::invalid(
+                model,
+                format!(
+                    "takes {input_hw}x{input_hw} inputs; the data is {}x{}",
+                    ds.height, ds.width
+                ),
+            )
+        })?
+        / 2;
+    Ok(Preprocess { pad, mean, std })
+}
+
+/// Evaluates `ds` in batches of `batch` (plus one remainder batch): loss, top-1, top-5 and,
+/// when asked, every sample's logits.
+pub fn evaluate<B: Backend>(
+    b: &B,
+    model: &mut Model<B>,
+    ds: &Dataset,
+    prep: &Preprocess,
+    batch: usize,
+    keep_logits: bool,
+) -> Result<(MetricsValue, Vec<f32>)> {
+    let mut metrics = model.metrics(b)?;
+    let (mut x, mut labels, mut logits) = (Vec::new(), Vec::new(), Vec::new());
+    let order: Vec<usize> = (0..ds.len()).collect();
+    let cfg = StepConfig {
+        lr: 0.0,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+        seed: 0,
+        step: 0,
+    };
+    for chunk in order.chunks(batch) {
+        model.plan(b, chunk.len())?;
+        data::make_batch(ds, prep, chunk, &mut x, &mut labels);
+        model.load_batch(b, &x, &labels)?;
+        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
+        if keep_logits {
+            logits.extend(model.logits(b, chunk.len())?.data);
+        } else {
+            b.submit()?;
+        }
+    }
+    Ok((model.read_metrics(b, &mut metrics)?, logits))
+}
+
+/// What the trainer reports as it goes (the CLI draws progress bars from it).
+pub trait Observer {
+    fn epoch_started(&mut self, _epoch: usize, _steps: usize) {}
+    fn step(&mut self, _done: usize, _running: &MetricsValue) {}
+    fn epoch_finished(&mut self, _record: &EpochRecord) {}
+}
+
+/// An observer that says nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Finished,
+    EarlyStopped { epoch: usize },
+    Interrupted { epoch: usize, step: usize },
+}
+
+/// A training run in progress.
+pub struct Trainer<'a, B: Backend> {
+    pub b: &'a B,
+    pub model: Model<B>,
+    pub state: TrainState,
+    pub train: Dataset,
+    pub test: Dataset,
+    pub prep: Preprocess,
+    pub out: Option<PathBuf>,
+    pub records: Vec<EpochRecord>,
+    pub interrupt: Arc<AtomicBool>,
+}
+
+fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    m.insert("format".into(), "pt".into());
+    m.insert("model".into(), state.config.model.clone());
+    m.insert("groups".into(), state.config.groups.to_string());
+    m.insert("dataset".into(), state.config.dataset.clone());
+    m.insert("classes".into(), classes.join("\t"));
+    m.insert("epoch".into(), state.epoch.to_string());
+    m
+}
+
+impl<B: Backend> Trainer<'_, B> {
+    /// Peak device memory of the planned run: parameters plus activations of every batch size.
+    pub fn plan(&mut self, eval_batch: usize) -> Result<u64> {
+        let bs = self.state.config.batch_size;
+        let mut bytes = self.model.parameter_bytes();
+        let mut sizes = vec![bs, eval_batch.min(self.test.len())];
+        for n in [self.train.len() % bs, self.test.len() % eval_batch] {
+            if n > 0 {
+                sizes.push(n);
+            }
+        }
+        sizes.sort();
+        sizes.dedup();
+        for s in sizes {
+            bytes += self.model.plan(self.b, s)?;
+        }
+        Ok(bytes)
+    }
+
+    fn save(&self, name: &str) -> Result<()> {
+        let Some(dir) = &self.out else { return Ok(()) };
+        let meta = metadata(&self.state, &self.train.class_names);
+        checkpoint::save(
+            &dir.join(format!("{name}.safetensors")),
+            &self.model.weights(self.b)?,
+            &meta,
+        )?;
+        if name == "last" {
+            checkpoint::save(
+                &dir.join("last.optim.safetensors"),
+                &self.model.velocities(self.b)?,
+                &meta,
+            )?;
+            let mut state = self.state.clone();
+            state.scale_state = self.model.scale_state(self.b)?;
+            let json = serde_json::to_vec_pretty(&state)
+                .map_err(|e| Error::invalid("state", e.to_string()))?;
+            checkpoint::write_atomic(&dir.join("last.state.json"), &json)?;
+        }
+        Ok(())
+    }
+
+    fn append_record(&self, r: &EpochRecord) -> Result<()> {
+        let Some(dir) = &self.out else { return Ok(()) };
+        let path = dir.join("metrics.jsonl");
+        let mut line =
+            serde_json::to_string(r).map_err(|e| Error::invalid("metrics", e.to_string()))?;
+        line.push('\n');
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    /// Runs the remaining epochs.
+    pub fn run(&mut self, observer: &mut dyn Observer, eval_batch: usize) -> Result<Outcome> {
+        let cfg = self.state.config.clone();
+        let bs = cfg.batch_size;
+        let mut metrics: Metrics<B> = self.model.metrics(self.b)?;
+        let (mut x, mut labels) = (Vec::new(), Vec::new());
+        while self.state.epoch < cfg.epochs {
+            let epoch = self.state.epoch;
+            let order = data::shuffled(self.train.len(), cfg.seed, epoch as u64);
+            let mut steps = self.train.len().div_ceil(bs);
+            if let Some(m) = cfg.max_steps {
+                steps = steps.min(m);
+            }
+            let lr = cfg.lr_at(epoch);
+            observer.epoch_started(epoch, steps);
+            let started = Instant::now();
+            let mut total = MetricsValue::default();
+            let mut images = 0usize;
+            while self.state.step < steps {
+                let s = self.state.step;
+                let idx = &order[s * bs..((s + 1) * bs).min(order.len())];
+                data::make_batch(&self.train, &self.prep, idx, &mut x, &mut labels);
+                let step_cfg = StepConfig {
+                    lr,
+                    momentum: cfg.momentum,
+                    weight_decay: cfg.weight_decay,
+                    nesterov: cfg.nesterov,
+                    seed: cfg.seed as u32,
+                    step: self.state.global_step as u32,
+                };
+                self.model.load_batch(self.b, &x, &labels)?;
+                self.model
+                    .forward(self.b, idx.len(), true, &step_cfg, &mut metrics)?;
+                self.model
+                    .backward_and_update(self.b, idx.len(), &step_cfg)?;
+                self.b.submit()?;
+                images += idx.len();
+                self.state.step += 1;
+                self.state.global_step += 1;
+                let last = self.state.step == steps;
+                if self.state.step % cfg.log_every.max(1) == 0 || last {
+                    let m = self.model.read_metrics(self.b, &mut metrics)?;
+                    if !m.loss_sum.is_finite() && self.model.precision == Precision::F32 {
+                        return Err(Error::Diverged(format!(
+                            "the training loss became {} in epoch {} (step {}); the last good checkpoint is kept",
+                            m.loss_sum,
+                            epoch + 1,
+                            self.state.step
+                        )));
+                    }
+                    total.loss_sum += m.loss_sum;
+                    total.samples += m.samples;
+                    total.top1 += m.top1;
+                    total.top5 += m.top5;
+                    observer.step(self.state.step, &total);
+                }
+                if self.interrupt.load(Ordering::SeqCst) {
+                    self.save("last")?;
+                    return Ok(Outcome::Interrupted {
+                        epoch,
+                        step: self.state.step,
+                    });
+                }
+            }
+            let train_s = started.elapsed().as_secs_f64();
+            let (test, _) = evaluate(
+                self.b,
+                &mut self.model,
+                &self.test,
+                &self.prep,
+                eval_batch,
+                false,
+            )?;
+            let scale = self.model.scale_state(self.b)?;
+            let record = EpochRecord {
+                epoch: epoch + 1,
+                lr,
+                train_loss: total.loss(),
+                train_top1: total.top1(),
+                train_top5: total.top5(),
+                test_loss: test.loss(),
+                test_top1: test.top1(),
+                test_top5: test.top5(),
+                epoch_s: started.elapsed().as_secs_f64(),
+                train_images_per_s: images as f64 / train_s,
+                skipped_steps: scale.map_or(0, |s| s[3]),
+                loss_scale: scale.map_or(1.0, |s| f32::from_bits(s[0])),
+            };
+            observer.epoch_finished(&record);
+            self.append_record(&record)?;
+            self.records.push(record.clone());
+            self.state.epoch += 1;
+            self.state.step = 0;
+            let improved = record.test_top1 > self.state.best_test_top1;
+            if improved {
+                self.state.best_test_top1 = record.test_top1;
+                self.state.epochs_since_best = 0;
+                self.save("best")?;
+            } else {
+                self.state.epochs_since_best += 1;
+            }
+            self.save("last")?;
+            if let Some(p) = cfg.patience {
+                if self.state.epochs_since_best >= p && self.state.epoch < cfg.epochs {
+                    return Ok(Outcome::EarlyStopped {
+                        epoch: self.state.epoch,
+                    });
+                }
+            }
+        }
+        Ok(Outcome::Finished)
+    }
+}
+
+/// Loads the resume state, weights and momentum of a run directory.
+pub fn load_resume(
+    dir: &Path,
+) -> Result<(TrainState, checkpoint::Checkpoint, checkpoint::Checkpoint)> {
+    let sp = dir.join("last.state.json");
+    let bytes = std::fs::read(&sp).map_err(|e| Error::io(&sp, e))?;
+    let state: TrainState = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::data(&sp, format!("not a cnngpu run state: {e}")))?;
+    let weights = checkpoint::load(&dir.join("last.safetensors"))?;
+    let optim = checkpoint::load(&dir.join("last.optim.safetensors"))?;
+    Ok((state, weights, optim))
+}
+
+/// Host tensors of a checkpoint in graph order (see [`checkpoint::Checkpoint::parameters_for`]).
+pub fn checkpoint_values(
+    ck: &checkpoint::Checkpoint,
+    graph: &crate::nn::Graph,
+    path: &Path,
+) -> Result<Vec<HostTensor>> {
+    ck.parameters_for(graph, path)
+}
