@@ -110,8 +110,9 @@ pub struct TrainArgs {
     /// Folder of the dataset's files (default for fashion-mnist: the bundled 5,000-image sample).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    #[arg(long, default_value_t = 4)]
-    pub epochs: usize,
+    /// Epochs to train (default 4); with --resume, extends the run to this many epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     #[arg(long, default_value_t = 0.01)]
@@ -153,6 +154,9 @@ pub struct TrainArgs {
     /// At most this many steps per epoch.
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Stop as Ctrl-C does (writing the resume checkpoint) after this many steps.
+    #[arg(long)]
+    pub stop_after_steps: Option<u64>,
     /// Read loss and accuracy back from the device every this many steps.
     #[arg(long, default_value_t = 20)]
     pub log_every: usize,
@@ -180,7 +184,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         dataset: a.dataset.clone(),
         data_dir: data_dir(kind, a.data_dir.clone())?,
         groups: a.groups,
-        epochs: a.epochs,
+        epochs: a.epochs.unwrap_or(4),
         batch_size: a.batch_size,
         lr: a.lr,
         momentum: a.momentum,
@@ -205,7 +209,10 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
 pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
     let (state, resume) = match &args.resume {
         Some(dir) => {
-            let (state, weights, optim) = train::load_resume(dir)?;
+            let (mut state, weights, optim) = train::load_resume(dir)?;
+            if let Some(e) = args.epochs {
+                state.config.epochs = e;
+            }
             (state, Some((dir.clone(), weights, optim)))
         }
         None => {
@@ -218,6 +225,8 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
                 best_test_top1: -1.0,
                 epochs_since_best: 0,
                 scale_state: None,
+                partial: Default::default(),
+                pending: None,
             };
             (state, None)
         }
@@ -267,6 +276,7 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
         out: out.clone(),
         records: Vec::new(),
         interrupt,
+        stop_after_steps: args.stop_after_steps,
     };
     let eval_batch = 500;
     let bytes = trainer.plan(eval_batch)?;

@@ -46,7 +46,7 @@ pub struct Metrics<B: Backend> {
 }
 
 /// Host copy of [`Metrics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsValue {
     pub loss_sum: f64,
     pub samples: u64,

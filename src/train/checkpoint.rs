@@ -149,8 +149,8 @@ impl Checkpoint {
                 return Err(Error::data(
                     path,
                     format!(
-                        "tensor '{name}' has shape {}, {} needs {:?}",
-                        t.shape, graph.name, shape
+                        "tensor '{name}' has shape {:?}, {} needs {:?}",
+                        t.shape.0, graph.name, shape
                     ),
                 ));
             }

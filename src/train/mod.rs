@@ -112,6 +112,14 @@ pub struct TrainState {
     pub best_test_top1: f64,
     pub epochs_since_best: usize,
     pub scale_state: Option<[u32; 4]>,
+    /// Training metrics of the epoch in progress up to `step` (so a resumed epoch reports
+    /// the same numbers as an uninterrupted one).
+    #[serde(default)]
+    pub partial: MetricsValue,
+    /// The device's metric counters not yet read back at the stop ([loss sum, samples] and
+    /// [top-1, top-5]); restored as they were so sums group exactly as in an unbroken run.
+    #[serde(default)]
+    pub pending: Option<([f32; 2], [u32; 2])>,
 }
 
 /// The model's input preprocessing for a dataset.
@@ -203,6 +211,8 @@ pub struct Trainer<'a, B: Backend> {
     pub out: Option<PathBuf>,
     pub records: Vec<EpochRecord>,
     pub interrupt: Arc<AtomicBool>,
+    /// Stop as on an interrupt after this many steps of this process.
+    pub stop_after_steps: Option<u64>,
 }
 
 fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
@@ -278,7 +288,12 @@ impl<B: Backend> Trainer<'_, B> {
         let cfg = self.state.config.clone();
         let bs = cfg.batch_size;
         let mut metrics: Metrics<B> = self.model.metrics(self.b)?;
+        if let Some((totals, counts)) = self.state.pending.take() {
+            self.b.write(&mut metrics.totals, &totals)?;
+            self.b.write_u32(&mut metrics.counts, &counts)?;
+        }
         let (mut x, mut labels) = (Vec::new(), Vec::new());
+        let mut steps_here = 0u64;
         while self.state.epoch < cfg.epochs {
             let epoch = self.state.epoch;
             let order = data::shuffled(self.train.len(), cfg.seed, epoch as u64);
@@ -289,7 +304,7 @@ impl<B: Backend> Trainer<'_, B> {
             let lr = cfg.lr_at(epoch);
             observer.epoch_started(epoch, steps);
             let started = Instant::now();
-            let mut total = MetricsValue::default();
+            let mut total = std::mem::take(&mut self.state.partial);
             let mut images = 0usize;
             while self.state.step < steps {
                 let s = self.state.step;
@@ -329,7 +344,14 @@ impl<B: Backend> Trainer<'_, B> {
                     total.top5 += m.top5;
                     observer.step(self.state.step, &total);
                 }
-                if self.interrupt.load(Ordering::SeqCst) {
+                steps_here += 1;
+                if self.interrupt.load(Ordering::SeqCst)
+                    || self.stop_after_steps == Some(steps_here)
+                {
+                    let totals = self.b.download(&metrics.totals)?.data;
+                    let counts = self.b.download_u32(&metrics.counts)?;
+                    self.state.pending = Some(([totals[0], totals[1]], [counts[0], counts[1]]));
+                    self.state.partial = total;
                     self.save("last")?;
                     return Ok(Outcome::Interrupted {
                         epoch,

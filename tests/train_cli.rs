@@ -1,0 +1,351 @@
+//! `cnngpu train` and `cnngpu eval` through the binary: the run folder, resume, and every bad
+//! input with its exit code and message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn cnngpu(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cnngpu-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn train_writes_the_run_folder_and_eval_agrees_with_it() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("run");
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "6",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("planned device memory:"), "{out}");
+    assert!(
+        out.contains("epoch 1/1:") && out.contains("final test accuracy"),
+        "{out}"
+    );
+    for f in [
+        "metrics.jsonl",
+        "best.safetensors",
+        "last.safetensors",
+        "last.optim.safetensors",
+        "last.state.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let r = &records(&dir)[0];
+    assert_eq!(r["epoch"], 1);
+    let csv = dir.join("predictions.csv");
+    let (code, out, err) = cnngpu(&[
+        "eval",
+        "--checkpoint",
+        s(&dir.join("best.safetensors")),
+        "--json",
+        "--predictions",
+        s(&csv),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["samples"], 1000);
+    assert_eq!(
+        v["top1"].as_f64().unwrap(),
+        r["test_top1"].as_f64().unwrap(),
+        "eval repeats the trainer's test pass"
+    );
+    assert!((v["loss"].as_f64().unwrap() - r["test_loss"].as_f64().unwrap()).abs() < 1e-6);
+    assert!(v["top5"].as_f64().unwrap() >= v["top1"].as_f64().unwrap());
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(v["confusion"].clone()).unwrap();
+    assert_eq!(confusion.iter().flatten().sum::<u64>(), 1000);
+    let diagonal: u64 = (0..10).map(|i| confusion[i][i]).sum();
+    assert_eq!(diagonal as f64 / 1000.0, v["top1"].as_f64().unwrap());
+    let lines: Vec<String> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 1001);
+    assert_eq!(lines[0], "index,label,predicted,top5,top5_probabilities");
+    let p: f64 = lines[1]
+        .split(',')
+        .nth(4)
+        .unwrap()
+        .split(' ')
+        .map(|v| v.parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        p > 0.0 && p <= 1.0 + 1e-5,
+        "top-5 probabilities sum to at most 1: {p}"
+    );
+}
+
+#[test]
+fn resumed_training_gives_the_same_losses_as_an_uninterrupted_run() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let common_args = ["train", "--max-steps", "5", "--log-every", "2"];
+    let whole = tmp("whole");
+    let (code, out, err) =
+        cnngpu(&[&common_args[..], &["--epochs", "2", "--out", s(&whole)]].concat());
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Stopped inside epoch 1 (after 3 of its 5 steps), then resumed to the end of epoch 2.
+    let split = tmp("split");
+    let (code, out, err) = cnngpu(
+        &[
+            &common_args[..],
+            &[
+                "--epochs",
+                "2",
+                "--out",
+                s(&split),
+                "--stop-after-steps",
+                "3",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 130, "{out}\n{err}");
+    assert!(out.contains("interrupted in epoch 1, step 3"), "{out}");
+    let (code, out, err) = cnngpu(&["train", "--resume", s(&split)]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("resuming at epoch 1, step 3"), "{out}");
+    let (a, b) = (records(&whole), records(&split));
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2);
+    for (ra, rb) in a.iter().zip(&b) {
+        for key in [
+            "train_loss",
+            "train_top1",
+            "test_loss",
+            "test_top1",
+            "test_top5",
+        ] {
+            assert_eq!(ra[key], rb[key], "epoch {}: {key}", ra["epoch"]);
+        }
+    }
+}
+
+/// A copy of the bundled sample with one file replaced.
+fn broken_dataset(name: &str, file: &str, bytes: &[u8]) -> PathBuf {
+    let dir = tmp(name);
+    let src = cnngpu::data::bundled_sample_dir();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "gz") {
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::remove_file(dir.join(format!("{file}.gz"))).unwrap();
+    std::fs::write(dir.join(file), bytes).unwrap();
+    dir
+}
+
+fn sample_bytes(file: &str) -> Vec<u8> {
+    let path = cnngpu::data::bundled_sample_dir().join(format!("{file}.gz"));
+    let mut out = Vec::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_truncated_idx_file_names_the_file_and_what_was_expected() {
+    let raw = sample_bytes("train-images-idx3-ubyte");
+    let dir = broken_dataset("trunc", "train-images-idx3-ubyte", &raw[..50_000]);
+    let (code, _, err) = cnngpu(&["train", "--data-dir", s(&dir), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("train-images-idx3-ubyte")
+            && err.contains("truncated")
+            && err.contains("need 3920000 data bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_wrong_magic_number_is_rejected() {
+    let mut raw = sample_bytes("t10k-labels-idx1-ubyte");
+    raw[0] = 0x42;
+    let dir = broken_dataset("magic", "t10k-labels-idx1-ubyte", &raw);
+    let (code, _, err) = cnngpu(&["train", "--data-dir", s(&dir), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte") && err.contains("not an IDX file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_dataset_says_where_to_put_the_files() {
+    let dir = tmp("empty");
+    let (code, _, err) = cnngpu(&[
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        s(&dir),
+        "--adapter",
+        "cpu",
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("missing") && err.contains(s(&dir)), "{err}");
+}
+
+#[test]
+fn checkpoints_of_another_shape_and_pickles_are_clear_errors() {
+    let dir = tmp("ckpt");
+    // A LeNet-5 checkpoint whose conv1 has 8 filters instead of 6.
+    let mut tensors = Vec::new();
+    let graph = cnngpu::nn::models::lenet5(10).unwrap();
+    for (name, mut shape, _) in graph.parameters() {
+        if name.starts_with("conv1") {
+            shape[0] = 8;
+        }
+        let n = shape.iter().product();
+        tensors.push((
+            name,
+            cnngpu::tensor::HostTensor {
+                shape: cnngpu::tensor::Shape(shape),
+                data: vec![0.0; n],
+            },
+        ));
+    }
+    let wrong = dir.join("wrong.safetensors");
+    cnngpu::train::checkpoint::save(&wrong, &tensors, &Default::default()).unwrap();
+    let (code, _, err) = cnngpu(&["eval", "--checkpoint", s(&wrong), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("wrong.safetensors")
+            && err.contains("conv1.weight")
+            && err.contains("[8, 1, 5, 5]"),
+        "{err}"
+    );
+
+    let pickle = dir.join("model.pt");
+    std::fs::write(&pickle, b"PK\x03\x04 a zip archive as torch.save writes").unwrap();
+    let (code, _, err) = cnngpu(&["eval", "--checkpoint", s(&pickle), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("model.pt") && err.contains("PyTorch pickle"),
+        "{err}"
+    );
+
+    let garbage = dir.join("garbage.safetensors");
+    std::fs::write(
+        &garbage,
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}......",
+    )
+    .unwrap();
+    let (code, _, err) = cnngpu(&["eval", "--checkpoint", s(&garbage), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("garbage.safetensors"), "{err}");
+}
+
+#[test]
+fn a_nan_loss_in_f32_stops_with_exit_6_and_keeps_the_last_good_checkpoint() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("nan");
+    // Epoch 2's learning rate is 0.01 * inf: the weights and then the loss become NaN.
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--epochs",
+        "2",
+        "--max-steps",
+        "5",
+        "--log-every",
+        "1",
+        "--schedule",
+        "step",
+        "--step-size",
+        "1",
+        "--gamma",
+        "inf",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(code, 6, "{out}\n{err}");
+    assert!(
+        err.contains("training diverged")
+            && err.contains("NaN")
+            && err.contains("last good checkpoint is kept"),
+        "{err}"
+    );
+    assert_eq!(records(&dir).len(), 1, "epoch 1 was recorded");
+    let (code, out, err) = cnngpu(&[
+        "eval",
+        "--checkpoint",
+        s(&dir.join("last.safetensors")),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(
+        v["loss"].as_f64().unwrap().is_finite(),
+        "the kept checkpoint is epoch 1's"
+    );
+}
+
+#[test]
+fn f16_training_runs_with_loss_scaling() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("f16");
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--precision",
+        "f16",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "8",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("loss scale"), "{out}");
+    let r = &records(&dir)[0];
+    assert!(
+        r["train_loss"].as_f64().unwrap().is_finite() && r["test_top1"].as_f64().unwrap() > 0.1,
+        "{r}"
+    );
+}
