@@ -328,7 +328,7 @@ impl<B: Backend> Trainer<'_, B> {
                 self.state.step += 1;
                 self.state.global_step += 1;
                 let last = self.state.step == steps;
-                if self.state.step % cfg.log_every.max(1) == 0 || last {
+                if self.state.step.is_multiple_of(cfg.log_every.max(1)) || last {
                     let m = self.model.read_metrics(self.b, &mut metrics)?;
                     if !m.loss_sum.is_finite() && self.model.precision == Precision::F32 {
                         return Err(Error::Diverged(format!(
