@@ -13,14 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// Model input size (square) by name.
-fn input_size(model: &str) -> usize {
-    if model == "alexnet" {
-        227
-    } else {
-        32
-    }
-}
 
 pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
@@ -233,9 +225,9 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
     };
     let cfg = state.config.clone();
     let kind = DatasetKind::parse(&cfg.dataset)?;
-    let splits = data::load_idx(kind, &cfg.data_dir)?;
+    let splits = data::load(kind, &cfg.data_dir, 256)?;
     let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
-    let prep = train::preprocess_for(&cfg.model, kind, input_size(&cfg.model), &splits.train)?;
+    let prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
     let precision = cfg.precision()?;
     let values = match &resume {
         Some((dir, weights, _)) => weights.parameters_for(&graph, &dir.join("last.safetensors"))?,
@@ -371,11 +363,11 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         .and_then(|g| g.parse().ok())
         .unwrap_or(1);
     let kind = DatasetKind::parse(&args.dataset)?;
-    let splits = data::load_idx(kind, &data_dir(kind, args.data_dir.clone())?)?;
+    let splits = data::load(kind, &data_dir(kind, args.data_dir.clone())?, 256)?;
     let test = splits.test;
     let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
     let values = ck.parameters_for(&graph, &args.checkpoint)?;
-    let prep = train::preprocess_for(&model_name, kind, input_size(&model_name), &test)?;
+    let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;
     let mut model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
     let (m, logits) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, true)?;
     let classes = test.classes();

@@ -1,7 +1,9 @@
-//! Datasets: MNIST-format IDX files (MNIST, Fashion-MNIST, raw or gzip) and the bundled
-//! Fashion-MNIST sample; preprocessing (padding, normalisation) and seeded batching.
+//! Datasets: MNIST-format IDX files (MNIST, Fashion-MNIST, raw or gzip), the bundled
+//! Fashion-MNIST sample, STL-10 and image folders; preprocessing (padding, resizing, crops,
+//! flips, normalisation) and seeded batching.
 
 pub mod idx;
+pub mod images;
 
 use crate::error::{Error, Result};
 use crate::tensor::SplitMix64;
@@ -12,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub enum DatasetKind {
     Mnist,
     FashionMnist,
+    Stl10,
+    Folder,
 }
 
 impl DatasetKind {
@@ -29,13 +33,16 @@ impl DatasetKind {
         match self {
             DatasetKind::Mnist => "mnist",
             DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Stl10 => "stl10",
+            DatasetKind::Folder => "folder",
         }
     }
-    /// Training-set pixel mean and standard deviation on [0, 1].
-    pub fn mean_std(self) -> (f32, f32) {
+    /// Per-channel pixel mean and standard deviation on [0, 1] (ImageNet's for RGB data).
+    pub fn mean_std(self) -> (Vec<f32>, Vec<f32>) {
         match self {
-            DatasetKind::Mnist => (0.1307, 0.3081),
-            DatasetKind::FashionMnist => (0.2860, 0.3530),
+            DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
+            DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
+            DatasetKind::Stl10 | DatasetKind::Folder => (vec![0.485, 0.456, 0.406], vec![0.229, 0.224, 0.225]),
         }
     }
     pub fn class_names(self) -> Vec<String> {
@@ -53,6 +60,8 @@ impl DatasetKind {
                 "Bag",
                 "Ankle boot",
             ],
+            // Read from the data (STL-10's class_names.txt, folder names).
+            DatasetKind::Stl10 | DatasetKind::Folder => &[],
         };
         names.iter().map(|s| s.to_string()).collect()
     }
@@ -167,41 +176,70 @@ pub fn load_idx(kind: DatasetKind, dir: &Path) -> Result<Splits> {
     })
 }
 
-/// How raw images become network inputs.
+/// How raw images become network inputs: optional resize to `resize` x `resize` (bilinear),
+/// a `crop` x `crop` window (random in training, central otherwise), a random horizontal flip
+/// in training, zero padding of `pad` pixels, scaling to [0, 1] and per-channel normalisation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preprocess {
-    /// Zero pixels added on each side before normalising (LeNet-5: 28x28 -> 32x32).
     pub pad: usize,
-    pub mean: f32,
-    pub std: f32,
+    pub resize: Option<usize>,
+    pub crop: Option<usize>,
+    pub flip: bool,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
 }
 
 impl Preprocess {
+    /// Padding and normalisation only (the MNIST family into LeNet-5).
+    pub fn padded(pad: usize, mean: Vec<f32>, std: Vec<f32>) -> Self {
+        Preprocess { pad, resize: None, crop: None, flip: false, mean, std }
+    }
+
     /// The input size for images of `h x w`.
     pub fn output_hw(&self, h: usize, w: usize) -> (usize, usize) {
+        let (h, w) = self.resize.map_or((h, w), |s| (s, s));
+        let (h, w) = self.crop.map_or((h, w), |c| (c, c));
         (h + 2 * self.pad, w + 2 * self.pad)
     }
 
-    /// Appends image `i` of `ds`, padded, scaled to [0, 1] and normalised, to `out`.
-    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>) {
-        let (oh, ow) = self.output_hw(ds.height, ds.width);
+    /// Appends image `i` of `ds`, preprocessed, to `out`. `rng` (training) draws the crop and
+    /// the flip; without it the crop is central and nothing is flipped.
+    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>, mut rng: Option<&mut SplitMix64>) {
         let img = ds.image(i);
-        let background = (0.0 - self.mean) / self.std;
+        let (sh, sw) = self.resize.map_or((ds.height, ds.width), |s| (s, s));
+        let (ch, cw) = self.crop.map_or((sh, sw), |c| (c, c));
+        let (top, left) = match rng.as_deref_mut() {
+            Some(r) => ((r.next_u64() % (sh - ch + 1) as u64) as usize, (r.next_u64() % (sw - cw + 1) as u64) as usize),
+            None => ((sh - ch) / 2, (sw - cw) / 2),
+        };
+        let flip = self.flip && rng.is_some_and(|r| r.next_u64() & 1 == 1);
+        let (oh, ow) = (ch + 2 * self.pad, cw + 2 * self.pad);
+        // Source pixel of resized-image coordinate (y, x): bilinear on the stored image.
+        let sample = |c: usize, y: usize, x: usize| -> f32 {
+            if self.resize.is_none() {
+                return img[(c * ds.height + y) * ds.width + x] as f32;
+            }
+            let fy = ((y as f32 + 0.5) * ds.height as f32 / sh as f32 - 0.5).clamp(0.0, (ds.height - 1) as f32);
+            let fx = ((x as f32 + 0.5) * ds.width as f32 / sw as f32 - 0.5).clamp(0.0, (ds.width - 1) as f32);
+            let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
+            let (y1, x1) = ((y0 + 1).min(ds.height - 1), (x0 + 1).min(ds.width - 1));
+            let (ty, tx) = (fy - y0 as f32, fx - x0 as f32);
+            let p = |y: usize, x: usize| img[(c * ds.height + y) * ds.width + x] as f32;
+            (p(y0, x0) * (1.0 - tx) + p(y0, x1) * tx) * (1.0 - ty) + (p(y1, x0) * (1.0 - tx) + p(y1, x1) * tx) * ty
+        };
         for c in 0..ds.channels {
+            let (mean, std) = (self.mean[c.min(self.mean.len() - 1)], self.std[c.min(self.std.len() - 1)]);
             for y in 0..oh {
                 for x in 0..ow {
-                    let inside = y >= self.pad
-                        && y < self.pad + ds.height
-                        && x >= self.pad
-                        && x < self.pad + ds.width;
-                    out.push(if inside {
-                        let v = img[(c * ds.height + y - self.pad) * ds.width + x - self.pad]
-                            as f32
-                            / 255.0;
-                        (v - self.mean) / self.std
+                    let inside = y >= self.pad && y < self.pad + ch && x >= self.pad && x < self.pad + cw;
+                    let v = if inside {
+                        let (yy, xx) = (top + y - self.pad, left + x - self.pad);
+                        let xx = if flip { left + cw - 1 - (x - self.pad) } else { xx };
+                        sample(c, yy, xx) / 255.0
                     } else {
-                        background
-                    });
+                        0.0
+                    };
+                    out.push((v - mean) / std);
                 }
             }
         }
@@ -219,18 +257,34 @@ pub fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     order
 }
 
-/// Fills `x` and `labels` with the samples `indices` of `ds`.
+/// Fills `x` and `labels` with the samples `indices` of `ds`; `rng` turns augmentation on.
 pub fn make_batch(
     ds: &Dataset,
     prep: &Preprocess,
     indices: &[usize],
     x: &mut Vec<f32>,
     labels: &mut Vec<u32>,
+    mut rng: Option<&mut SplitMix64>,
 ) {
     x.clear();
     labels.clear();
     for &i in indices {
-        prep.push(ds, i, x);
+        prep.push(ds, i, x, rng.as_deref_mut());
         labels.push(ds.labels[i]);
+    }
+}
+
+/// Loads any dataset kind; image folders are decoded at `folder_side` x `folder_side`.
+pub fn load(kind: DatasetKind, dir: &Path, folder_side: usize) -> Result<Splits> {
+    match kind {
+        DatasetKind::Mnist | DatasetKind::FashionMnist => load_idx(kind, dir),
+        DatasetKind::Stl10 => {
+            let names = images::stl10_class_names(dir);
+            Ok(Splits {
+                train: images::load_stl10_split(dir, "train", &names)?,
+                test: images::load_stl10_split(dir, "test", &names)?,
+            })
+        }
+        DatasetKind::Folder => images::load_folder(dir, folder_side),
     }
 }
