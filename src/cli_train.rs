@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-
 pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
         (Some(d), _) => Ok(d),

@@ -42,14 +42,26 @@ pub fn load_stl10_split(dir: &Path, prefix: &str, class_names: &[String]) -> Res
     }
     let n = raw.len() / STL_IMAGE;
     if labels.len() != n {
-        return Err(Error::data(&yp, format!("{} labels for {n} images in {}", labels.len(), xp.display())));
+        return Err(Error::data(
+            &yp,
+            format!("{} labels for {n} images in {}", labels.len(), xp.display()),
+        ));
     }
-    if let Some(bad) = labels.iter().find(|&&l| l == 0 || l as usize > class_names.len()) {
-        return Err(Error::data(&yp, format!("label {bad} is outside 1..{}", class_names.len())));
+    if let Some(bad) = labels
+        .iter()
+        .find(|&&l| l == 0 || l as usize > class_names.len())
+    {
+        return Err(Error::data(
+            &yp,
+            format!("label {bad} is outside 1..{}", class_names.len()),
+        ));
     }
     // Column-major planes to row-major.
     let mut images = vec![0u8; raw.len()];
-    for (src, dst) in raw.chunks_exact(STL_SIDE * STL_SIDE).zip(images.chunks_exact_mut(STL_SIDE * STL_SIDE)) {
+    for (src, dst) in raw
+        .chunks_exact(STL_SIDE * STL_SIDE)
+        .zip(images.chunks_exact_mut(STL_SIDE * STL_SIDE))
+    {
         for r in 0..STL_SIDE {
             for c in 0..STL_SIDE {
                 dst[r * STL_SIDE + c] = src[c * STL_SIDE + r];
@@ -69,10 +81,16 @@ pub fn load_stl10_split(dir: &Path, prefix: &str, class_names: &[String]) -> Res
 /// STL-10's class names (class_names.txt when present).
 pub fn stl10_class_names(dir: &Path) -> Vec<String> {
     match std::fs::read_to_string(dir.join("class_names.txt")) {
-        Ok(s) if s.lines().filter(|l| !l.trim().is_empty()).count() == 10 => {
-            s.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()).collect()
-        }
-        _ => ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"].map(String::from).to_vec(),
+        Ok(s) if s.lines().filter(|l| !l.trim().is_empty()).count() == 10 => s
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string())
+            .collect(),
+        _ => [
+            "airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck",
+        ]
+        .map(String::from)
+        .to_vec(),
     }
 }
 
@@ -85,7 +103,10 @@ fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         .collect();
     classes.sort();
     if classes.is_empty() {
-        return Err(Error::data(dir, "has no class subfolders (expected one folder of images per class)"));
+        return Err(Error::data(
+            dir,
+            "has no class subfolders (expected one folder of images per class)",
+        ));
     }
     Ok(classes)
 }
@@ -100,15 +121,22 @@ pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Res
             .map_err(|e| Error::io(&cdir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg")
+                })
             })
             .collect();
         files.sort();
         for f in files {
-            let img = image::open(&f).map_err(|e| Error::data(&f, format!("cannot decode image: {e}")))?;
-            let rgb = img.resize_exact(side as u32, side as u32, image::imageops::FilterType::Triangle).to_rgb8();
+            let img = image::open(&f)
+                .map_err(|e| Error::data(&f, format!("cannot decode image: {e}")))?;
+            let rgb = img
+                .resize_exact(
+                    side as u32,
+                    side as u32,
+                    image::imageops::FilterType::Triangle,
+                )
+                .to_rgb8();
             // HWC to CHW.
             let px = rgb.as_raw();
             for c in 0..3 {
@@ -120,23 +148,42 @@ pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Res
     if labels.is_empty() {
         return Err(Error::data(dir, "holds no PNG or JPEG images"));
     }
-    Ok(Dataset { images, channels: 3, height: side, width: side, labels, class_names: class_names.to_vec() })
+    Ok(Dataset {
+        images,
+        channels: 3,
+        height: side,
+        width: side,
+        labels,
+        class_names: class_names.to_vec(),
+    })
 }
 
 /// An image-folder dataset: `dir/train/<class>/*` and `dir/test/<class>/*` (or `val`).
 pub fn load_folder(dir: &Path, side: usize) -> Result<super::Splits> {
     let train_dir = dir.join("train");
-    let test_dir = ["test", "val"].iter().map(|d| dir.join(d)).find(|d| d.is_dir());
+    let test_dir = ["test", "val"]
+        .iter()
+        .map(|d| dir.join(d))
+        .find(|d| d.is_dir());
     let (Some(test_dir), true) = (test_dir, train_dir.is_dir()) else {
         return Err(Error::data(
             dir,
             "expected train/<class>/*.png|jpg and test/<class>/*.png|jpg (or val/) inside the folder",
         ));
     };
-    let names: Vec<String> = class_dirs(&train_dir)?.into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = class_dirs(&train_dir)?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     let test_names: Vec<String> = class_dirs(&test_dir)?.into_iter().map(|(n, _)| n).collect();
     if names != test_names {
-        return Err(Error::data(&test_dir, format!("has classes {test_names:?}, train has {names:?}")));
+        return Err(Error::data(
+            &test_dir,
+            format!("has classes {test_names:?}, train has {names:?}"),
+        ));
     }
-    Ok(super::Splits { train: load_folder_split(&train_dir, &names, side)?, test: load_folder_split(&test_dir, &names, side)? })
+    Ok(super::Splits {
+        train: load_folder_split(&train_dir, &names, side)?,
+        test: load_folder_split(&test_dir, &names, side)?,
+    })
 }

@@ -23,9 +23,11 @@ impl DatasetKind {
         match s {
             "mnist" => Ok(DatasetKind::Mnist),
             "fashion-mnist" => Ok(DatasetKind::FashionMnist),
+            "stl10" => Ok(DatasetKind::Stl10),
+            "folder" => Ok(DatasetKind::Folder),
             other => Err(Error::invalid(
                 "--dataset",
-                format!("'{other}'; expected mnist or fashion-mnist"),
+                format!("'{other}'; expected mnist, fashion-mnist, stl10 or folder"),
             )),
         }
     }
@@ -42,7 +44,9 @@ impl DatasetKind {
         match self {
             DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
             DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
-            DatasetKind::Stl10 | DatasetKind::Folder => (vec![0.485, 0.456, 0.406], vec![0.229, 0.224, 0.225]),
+            DatasetKind::Stl10 | DatasetKind::Folder => {
+                (vec![0.485, 0.456, 0.406], vec![0.229, 0.224, 0.225])
+            }
         }
     }
     pub fn class_names(self) -> Vec<String> {
@@ -192,7 +196,14 @@ pub struct Preprocess {
 impl Preprocess {
     /// Padding and normalisation only (the MNIST family into LeNet-5).
     pub fn padded(pad: usize, mean: Vec<f32>, std: Vec<f32>) -> Self {
-        Preprocess { pad, resize: None, crop: None, flip: false, mean, std }
+        Preprocess {
+            pad,
+            resize: None,
+            crop: None,
+            flip: false,
+            mean,
+            std,
+        }
     }
 
     /// The input size for images of `h x w`.
@@ -204,12 +215,21 @@ impl Preprocess {
 
     /// Appends image `i` of `ds`, preprocessed, to `out`. `rng` (training) draws the crop and
     /// the flip; without it the crop is central and nothing is flipped.
-    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>, mut rng: Option<&mut SplitMix64>) {
+    pub fn push(
+        &self,
+        ds: &Dataset,
+        i: usize,
+        out: &mut Vec<f32>,
+        mut rng: Option<&mut SplitMix64>,
+    ) {
         let img = ds.image(i);
         let (sh, sw) = self.resize.map_or((ds.height, ds.width), |s| (s, s));
         let (ch, cw) = self.crop.map_or((sh, sw), |c| (c, c));
         let (top, left) = match rng.as_deref_mut() {
-            Some(r) => ((r.next_u64() % (sh - ch + 1) as u64) as usize, (r.next_u64() % (sw - cw + 1) as u64) as usize),
+            Some(r) => (
+                (r.next_u64() % (sh - ch + 1) as u64) as usize,
+                (r.next_u64() % (sw - cw + 1) as u64) as usize,
+            ),
             None => ((sh - ch) / 2, (sw - cw) / 2),
         };
         let flip = self.flip && rng.is_some_and(|r| r.next_u64() & 1 == 1);
@@ -219,22 +239,33 @@ impl Preprocess {
             if self.resize.is_none() {
                 return img[(c * ds.height + y) * ds.width + x] as f32;
             }
-            let fy = ((y as f32 + 0.5) * ds.height as f32 / sh as f32 - 0.5).clamp(0.0, (ds.height - 1) as f32);
-            let fx = ((x as f32 + 0.5) * ds.width as f32 / sw as f32 - 0.5).clamp(0.0, (ds.width - 1) as f32);
+            let fy = ((y as f32 + 0.5) * ds.height as f32 / sh as f32 - 0.5)
+                .clamp(0.0, (ds.height - 1) as f32);
+            let fx = ((x as f32 + 0.5) * ds.width as f32 / sw as f32 - 0.5)
+                .clamp(0.0, (ds.width - 1) as f32);
             let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
             let (y1, x1) = ((y0 + 1).min(ds.height - 1), (x0 + 1).min(ds.width - 1));
             let (ty, tx) = (fy - y0 as f32, fx - x0 as f32);
             let p = |y: usize, x: usize| img[(c * ds.height + y) * ds.width + x] as f32;
-            (p(y0, x0) * (1.0 - tx) + p(y0, x1) * tx) * (1.0 - ty) + (p(y1, x0) * (1.0 - tx) + p(y1, x1) * tx) * ty
+            (p(y0, x0) * (1.0 - tx) + p(y0, x1) * tx) * (1.0 - ty)
+                + (p(y1, x0) * (1.0 - tx) + p(y1, x1) * tx) * ty
         };
         for c in 0..ds.channels {
-            let (mean, std) = (self.mean[c.min(self.mean.len() - 1)], self.std[c.min(self.std.len() - 1)]);
+            let (mean, std) = (
+                self.mean[c.min(self.mean.len() - 1)],
+                self.std[c.min(self.std.len() - 1)],
+            );
             for y in 0..oh {
                 for x in 0..ow {
-                    let inside = y >= self.pad && y < self.pad + ch && x >= self.pad && x < self.pad + cw;
+                    let inside =
+                        y >= self.pad && y < self.pad + ch && x >= self.pad && x < self.pad + cw;
                     let v = if inside {
                         let (yy, xx) = (top + y - self.pad, left + x - self.pad);
-                        let xx = if flip { left + cw - 1 - (x - self.pad) } else { xx };
+                        let xx = if flip {
+                            left + cw - 1 - (x - self.pad)
+                        } else {
+                            xx
+                        };
                         sample(c, yy, xx) / 255.0
                     } else {
                         0.0

@@ -124,19 +124,45 @@ pub struct TrainState {
 
 /// The model's input preprocessing for a dataset: LeNet-5 pads the 28x28 MNIST family to
 /// 32x32; AlexNet resizes to 256x256 and crops 227x227 (random crop and flip in training).
-pub fn preprocess_for(model: &str, kind: data::DatasetKind, input: [usize; 3], ds: &Dataset) -> Result<Preprocess> {
+pub fn preprocess_for(
+    model: &str,
+    kind: data::DatasetKind,
+    input: [usize; 3],
+    ds: &Dataset,
+) -> Result<Preprocess> {
     let (mean, std) = kind.mean_std();
     let [c, side, _] = input;
     if ds.channels != c {
-        return Err(Error::invalid(model, format!("takes {c}-channel images; the data has {} channels", ds.channels)));
+        return Err(Error::invalid(
+            model,
+            format!(
+                "takes {c}-channel images; the data has {} channels",
+                ds.channels
+            ),
+        ));
     }
     if model == "alexnet" {
-        return Ok(Preprocess { pad: 0, resize: Some(side.max(256)), crop: Some(side), flip: true, mean, std });
+        return Ok(Preprocess {
+            pad: 0,
+            resize: Some(side.max(256)),
+            crop: Some(side),
+            flip: true,
+            mean,
+            std,
+        });
     }
     let pad = side
         .checked_sub(ds.height)
         .filter(|d| d % 2 == 0 && ds.height == ds.width)
-        .ok_or_else(|| Error::invalid(model, format!("takes {side}x{side} inputs; the data is {}x{}", ds.height, ds.width)))?
+        .ok_or_else(|| {
+            Error::invalid(
+                model,
+                format!(
+                    "takes {side}x{side} inputs; the data is {}x{}",
+                    ds.height, ds.width
+                ),
+            )
+        })?
         / 2;
     Ok(Preprocess::padded(pad, mean, std))
 }
@@ -305,8 +331,17 @@ impl<B: Backend> Trainer<'_, B> {
                 let s = self.state.step;
                 let idx = &order[s * bs..((s + 1) * bs).min(order.len())];
                 // Augmentation draws from (seed, global step): the same on resume.
-                let mut rng = crate::tensor::SplitMix64(cfg.seed ^ self.state.global_step.wrapping_mul(0xA24B_AED4_963E_E407));
-                data::make_batch(&self.train, &self.prep, idx, &mut x, &mut labels, Some(&mut rng));
+                let mut rng = crate::tensor::SplitMix64(
+                    cfg.seed ^ self.state.global_step.wrapping_mul(0xA24B_AED4_963E_E407),
+                );
+                data::make_batch(
+                    &self.train,
+                    &self.prep,
+                    idx,
+                    &mut x,
+                    &mut labels,
+                    Some(&mut rng),
+                );
                 let step_cfg = StepConfig {
                     lr,
                     momentum: cfg.momentum,

@@ -1,0 +1,196 @@
+//! Dataset readers: IDX, STL-10 and image folders, good files and bad ones.
+
+mod common;
+
+use cnngpu::data::{self, idx, images, DatasetKind, Preprocess};
+use std::path::PathBuf;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cnngpu-data-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn idx_round_trips_and_rejects_bad_headers() {
+    let bytes = idx::encode(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+    let parsed = idx::parse(&bytes).unwrap();
+    assert_eq!(parsed.dims, vec![2, 3]);
+    assert_eq!(parsed.data, vec![1, 2, 3, 4, 5, 6]);
+    assert!(idx::parse(&bytes[..bytes.len() - 1])
+        .unwrap_err()
+        .contains("need 6 data bytes, the file has 5"));
+    assert!(idx::parse(&[0, 0, 0x0D, 1, 0, 0, 0, 1, 0])
+        .unwrap_err()
+        .contains("0x0d"));
+    assert!(idx::parse(&[1, 0, 8, 1])
+        .unwrap_err()
+        .contains("not an IDX file"));
+    assert!(idx::parse(&[0, 0]).unwrap_err().contains("truncated"));
+}
+
+#[test]
+fn the_bundled_sample_loads_and_pads_to_lenet_input() {
+    let s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 0).unwrap();
+    assert_eq!((s.train.len(), s.test.len()), (5000, 1000));
+    assert_eq!(
+        (s.train.height, s.train.width, s.train.channels),
+        (28, 28, 1)
+    );
+    let prep = Preprocess::padded(2, vec![0.2860], vec![0.3530]);
+    let mut out = Vec::new();
+    prep.push(&s.train, 0, &mut out, None);
+    assert_eq!(out.len(), 32 * 32);
+    let background = (0.0 - 0.2860) / 0.3530;
+    assert_eq!(out[0], background, "padding is the normalised 0 pixel");
+    assert!(out.iter().any(|&v| v > 1.0), "the image itself is there");
+}
+
+#[test]
+fn stl10_binary_is_read_column_major_and_truncation_is_reported() {
+    let dir = tmp("stl");
+    let side = 96;
+    let mut x = vec![0u8; 2 * 3 * side * side];
+    // Image 1, channel 2, row 5, column 7, stored column-major.
+    x[3 * side * side + 2 * side * side + 7 * side + 5] = 200;
+    for (split, labels) in [("train", [1u8, 10]), ("test", [3, 4])] {
+        std::fs::write(dir.join(format!("{split}_X.bin")), &x).unwrap();
+        std::fs::write(dir.join(format!("{split}_y.bin")), labels).unwrap();
+    }
+    let s = data::load(DatasetKind::Stl10, &dir, 0).unwrap();
+    assert_eq!(s.train.labels, vec![0, 9]);
+    assert_eq!(s.train.class_names[9], "truck");
+    assert_eq!(
+        s.train.images[3 * side * side + 2 * side * side + 5 * side + 7],
+        200
+    );
+
+    std::fs::write(dir.join("train_X.bin"), &x[..x.len() - 10]).unwrap();
+    let err = data::load(DatasetKind::Stl10, &dir, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("train_X.bin") && err.contains("truncated"),
+        "{err}"
+    );
+    std::fs::write(dir.join("train_X.bin"), &x).unwrap();
+    std::fs::write(dir.join("train_y.bin"), [0u8, 1]).unwrap();
+    let err = data::load(DatasetKind::Stl10, &dir, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("train_y.bin") && err.contains("label 0"),
+        "{err}"
+    );
+}
+
+/// Writes a small two-class image folder: red squares and blue discs on noise.
+pub fn make_folder(dir: &std::path::Path, per_class: usize, side: u32) {
+    let mut rng = cnngpu::tensor::SplitMix64(5);
+    for split in ["train", "test"] {
+        for (ci, class) in ["disc", "square"].iter().enumerate() {
+            let d = dir.join(split).join(class);
+            std::fs::create_dir_all(&d).unwrap();
+            for i in 0..per_class {
+                let img = image::RgbImage::from_fn(side, side, |x, y| {
+                    let (cx, cy) = (x as f32 / side as f32 - 0.5, y as f32 / side as f32 - 0.5);
+                    let inside = if ci == 0 {
+                        cx * cx + cy * cy < 0.09
+                    } else {
+                        cx.abs() < 0.3 && cy.abs() < 0.3
+                    };
+                    let n = (rng.next_f32() * 60.0) as u8;
+                    if inside {
+                        if ci == 0 {
+                            image::Rgb([n, n, 200])
+                        } else {
+                            image::Rgb([200, n, n])
+                        }
+                    } else {
+                        image::Rgb([n, n, n])
+                    }
+                });
+                img.save(d.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn image_folders_load_with_class_names_and_bad_images_are_named() {
+    let dir = tmp("folder");
+    make_folder(&dir, 3, 40);
+    let s = data::load(DatasetKind::Folder, &dir, 32).unwrap();
+    assert_eq!(s.train.class_names, vec!["disc", "square"]);
+    assert_eq!(
+        (
+            s.train.len(),
+            s.test.len(),
+            s.train.channels,
+            s.train.height
+        ),
+        (6, 6, 3, 32)
+    );
+    assert_eq!(s.train.labels, vec![0, 0, 0, 1, 1, 1]);
+    // The centre of a disc image is blue.
+    let plane = 32 * 32;
+    let centre = 16 * 32 + 16;
+    assert!(s.train.images[2 * plane + centre] > 150 && s.train.images[centre] < 100);
+
+    std::fs::write(dir.join("train/disc/broken.png"), b"\x89PNG not really").unwrap();
+    let err = data::load(DatasetKind::Folder, &dir, 32)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("broken.png") && err.contains("cannot decode"),
+        "{err}"
+    );
+
+    let flat = tmp("flat");
+    let err = data::load(DatasetKind::Folder, &flat, 32)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("expected train/<class>"), "{err}");
+    let _ = images::stl10_class_names(&flat);
+}
+
+#[test]
+fn alexnet_trains_on_an_image_folder_through_the_binary() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("alexnet");
+    make_folder(&dir, 2, 64);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args([
+            "train",
+            "--model",
+            "alexnet",
+            "--dataset",
+            "folder",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--max-steps",
+            "1",
+            "--groups",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("model: alexnet") && stdout.contains("epoch 1/1:"),
+        "{stdout}"
+    );
+}
