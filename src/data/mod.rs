@@ -2,6 +2,7 @@
 //! Fashion-MNIST sample, STL-10 and image folders; preprocessing (padding, resizing, crops,
 //! flips, normalisation) and seeded batching.
 
+pub mod download;
 pub mod idx;
 pub mod images;
 
@@ -308,7 +309,22 @@ pub fn make_batch(
 /// Loads any dataset kind; image folders are decoded at `folder_side` x `folder_side`.
 pub fn load(kind: DatasetKind, dir: &Path, folder_side: usize) -> Result<Splits> {
     match kind {
-        DatasetKind::Mnist | DatasetKind::FashionMnist => load_idx(kind, dir),
+        DatasetKind::FashionMnist => {
+            // Missing files come from the official source (checked), when it is reachable.
+            let complete = [
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            ]
+            .iter()
+            .all(|stem| find(dir, stem).is_ok());
+            if !complete {
+                download::fetch(&download::fashion_mnist(), dir)?;
+            }
+            load_idx(kind, dir)
+        }
+        DatasetKind::Mnist => load_idx(kind, dir),
         DatasetKind::Stl10 => {
             let names = images::stl10_class_names(dir);
             Ok(Splits {
