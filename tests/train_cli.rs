@@ -349,3 +349,28 @@ fn f16_training_runs_with_loss_scaling() {
         "{r}"
     );
 }
+
+#[test]
+fn early_stopping_ends_the_run_when_test_accuracy_stalls() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("patience");
+    // With a learning rate of 0 nothing ever improves on epoch 1.
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--epochs",
+        "5",
+        "--max-steps",
+        "1",
+        "--lr",
+        "0",
+        "--patience",
+        "2",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("early stop after epoch 3"), "{out}");
+    assert_eq!(records(&dir).len(), 3);
+}

@@ -462,3 +462,57 @@ pub fn checkpoint_values(
 ) -> Result<Vec<HostTensor>> {
     ck.parameters_for(graph, path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(schedule: Schedule, warmup: usize) -> TrainConfig {
+        TrainConfig {
+            model: "lenet5".into(),
+            dataset: "fashion-mnist".into(),
+            data_dir: PathBuf::new(),
+            groups: 1,
+            epochs: 10,
+            batch_size: 64,
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            nesterov: false,
+            schedule,
+            warmup_epochs: warmup,
+            precision: "f32".into(),
+            seed: 0,
+            patience: None,
+            max_steps: None,
+            log_every: 20,
+        }
+    }
+
+    #[test]
+    fn learning_rate_schedules() {
+        let c = config(Schedule::Constant, 0);
+        assert!((0..10).all(|e| c.lr_at(e) == 0.1));
+        let s = config(
+            Schedule::Step {
+                every: 3,
+                gamma: 0.5,
+            },
+            0,
+        );
+        let got: Vec<f32> = (0..7).map(|e| s.lr_at(e)).collect();
+        assert_eq!(got, vec![0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]);
+        let cos = config(Schedule::Cosine, 0);
+        assert_eq!(cos.lr_at(0), 0.1);
+        assert!(
+            (cos.lr_at(5) - 0.05).abs() < 1e-6,
+            "half-way is half the rate"
+        );
+        assert!(cos.lr_at(9) < 0.003 && cos.lr_at(9) > 0.0);
+        let warm = config(Schedule::Cosine, 2);
+        assert!(
+            (warm.lr_at(0) - 0.1 / 3.0).abs() < 1e-6 && (warm.lr_at(1) - 0.2 / 3.0).abs() < 1e-6
+        );
+        assert_eq!(warm.lr_at(2), 0.1, "the schedule starts after the warm-up");
+    }
+}
