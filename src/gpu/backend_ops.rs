@@ -1,0 +1,549 @@
+//! The [`Backend`](crate::ops::Backend) trait on [`GpuBackend`]: validate shapes and types,
+//! then hand each pass to its launcher in [`super::kernels`] (which only records).
+
+use super::buffers::{GpuTensor, View};
+use super::kernels;
+use super::shaders::Storage;
+use super::GpuBackend;
+use crate::error::{Error, Result};
+use crate::ops::*;
+use crate::tensor::{decode, encode, DType, HostTensor, Shape};
+
+/// Checks that a tensor has the element count an op expects of it.
+fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
+    if t.shape.numel() != shape.numel() {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "expected {} values (shape {shape}), got {} ({})",
+                shape.numel(),
+                t.shape.numel(),
+                t.shape
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
+    if t.dtype != dtype {
+        return Err(Error::invalid(
+            what,
+            format!("must be {}, is {}", dtype.name(), t.dtype.name()),
+        ));
+    }
+    Ok(())
+}
+
+impl crate::ops::Backend for GpuBackend {
+    type Tensor = GpuTensor;
+
+    fn describe(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn upload(&self, host: &HostTensor, dtype: DType) -> Result<GpuTensor> {
+        self.create(host.shape.clone(), dtype, &encode(&host.data, dtype))
+    }
+
+    fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<GpuTensor> {
+        if shape.numel() != data.len() {
+            return Err(Error::invalid(
+                "upload_u32",
+                format!("shape {shape} vs {} values", data.len()),
+            ));
+        }
+        let mut bytes = bytemuck::cast_slice(data).to_vec();
+        bytes.resize(bytes.len().max(4), 0);
+        self.create(shape, DType::U32, &bytes)
+    }
+
+    fn full(&self, shape: Shape, dtype: DType, value: f32) -> Result<GpuTensor> {
+        let n = shape.numel();
+        let bytes = match dtype {
+            DType::U32 => {
+                let mut b = bytemuck::cast_slice(&vec![value as u32; n]).to_vec();
+                b.resize(b.len().max(4), 0);
+                b
+            }
+            _ => {
+                let mut b = encode(&vec![value; n], dtype);
+                b.resize(b.len().max(4), 0);
+                b
+            }
+        };
+        self.create(shape, dtype, &bytes)
+    }
+
+    fn download(&self, t: &GpuTensor) -> Result<HostTensor> {
+        let bytes = self.read_bytes(t)?;
+        HostTensor::new(t.shape.clone(), decode(&bytes, t.dtype, t.shape.numel()))
+    }
+
+    fn download_u32(&self, t: &GpuTensor) -> Result<Vec<u32>> {
+        expect_dtype(t, DType::U32, "download_u32")?;
+        let bytes = self.read_bytes(t)?;
+        Ok(bytemuck::cast_slice::<u8, u32>(&bytes)[..t.shape.numel()].to_vec())
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.recorder.submit(&self.ctx, "sync")
+    }
+
+    fn submit(&self) -> Result<()> {
+        self.recorder.flush(&self.ctx, "submit")
+    }
+
+    fn write(&self, t: &mut GpuTensor, data: &[f32]) -> Result<()> {
+        if data.len() != t.shape.numel() || t.dtype == DType::U32 {
+            return Err(Error::invalid(
+                "write",
+                format!(
+                    "{} {} tensor, {} values",
+                    t.dtype.name(),
+                    t.shape,
+                    data.len()
+                ),
+            ));
+        }
+        // Work recorded so far must see the old contents: start it before the write lands.
+        self.recorder.flush(&self.ctx, "write")?;
+        self.ctx
+            .queue
+            .write_buffer(&t.buffer, 0, &encode(data, t.dtype));
+        Ok(())
+    }
+
+    fn write_u32(&self, t: &mut GpuTensor, data: &[u32]) -> Result<()> {
+        if data.len() != t.shape.numel() || t.dtype != DType::U32 {
+            return Err(Error::invalid(
+                "write_u32",
+                format!(
+                    "{} {} tensor, {} values",
+                    t.dtype.name(),
+                    t.shape,
+                    data.len()
+                ),
+            ));
+        }
+        self.recorder.flush(&self.ctx, "write")?;
+        self.ctx
+            .queue
+            .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        Ok(())
+    }
+
+    fn zero(&self, t: &mut GpuTensor) -> Result<()> {
+        self.recorder
+            .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        Ok(())
+    }
+
+    fn loss_accumulate(&self, losses: &GpuTensor, totals: &mut GpuTensor) -> Result<()> {
+        expect_dtype(losses, DType::F32, "losses")?;
+        expect_dtype(totals, DType::F32, "loss totals")?;
+        expect(totals, &Shape::new(&[2]), "loss totals")?;
+        let u = ElementwiseUniform {
+            len: losses.shape.numel() as u32,
+            ..Default::default()
+        };
+        self.dispatch(
+            "loss_accumulate",
+            Storage::F32,
+            &u,
+            &[View::whole(losses), View::whole(totals)],
+            1,
+        )
+    }
+
+    fn grad_check_finite(&self, grad: &GpuTensor, scale_state: &mut GpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        expect_dtype(scale_state, DType::U32, "loss scale state")?;
+        let storage = self.storage_of("grad_check_finite", &[grad])?;
+        let e = grad.dtype.size() as u64;
+        for c in self.chunks("grad_check_finite", grad.shape.numel(), &[e])? {
+            let u = ElementwiseUniform {
+                len: c.count as u32,
+                ..Default::default()
+            };
+            let views = [View::items(grad, c, e), View::whole(scale_state)];
+            self.dispatch(
+                "grad_check_finite",
+                storage,
+                &u,
+                &views,
+                kernels::flat_workgroups(c.count),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut GpuTensor) -> Result<()> {
+        expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
+        expect_dtype(scale_state, DType::U32, "loss scale state")?;
+        self.dispatch(
+            "loss_scale_update",
+            Storage::F32,
+            &p.uniform(),
+            &[View::whole(scale_state)],
+            1,
+        )
+    }
+
+    fn conv2d_forward(
+        &self,
+        p: &Conv2dParams,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: Option<&GpuTensor>,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "conv2d x")?;
+        expect(w, &p.weight_shape(), "conv2d w")?;
+        expect(y, &p.output_shape(), "conv2d y")?;
+        let b = match (p.bias, b) {
+            (true, Some(b)) => {
+                expect(b, &p.bias_shape(), "conv2d b")?;
+                Some(b)
+            }
+            (true, None) => {
+                return Err(Error::invalid(
+                    "conv2d b",
+                    "params say bias but none was given",
+                ))
+            }
+            (false, _) => None,
+        };
+        kernels::conv2d::encode_forward(self, p, x, w, b, y)
+    }
+
+    fn conv2d_backward_input(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(w, &p.weight_shape(), "conv2d w")?;
+        expect(dx, &p.input_shape(), "conv2d dx")?;
+        kernels::conv2d::encode_backward_input(self, p, dy, w, dx)
+    }
+
+    fn conv2d_backward_weight(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        x: &GpuTensor,
+        dw: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(x, &p.input_shape(), "conv2d x")?;
+        expect(dw, &p.weight_shape(), "conv2d dw")?;
+        kernels::conv2d::encode_backward_weight(self, p, dy, x, dw)
+    }
+
+    fn conv2d_backward_bias(
+        &self,
+        p: &Conv2dParams,
+        dy: &GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "conv2d dy")?;
+        expect(db, &p.bias_shape(), "conv2d db")?;
+        kernels::conv2d::encode_backward_bias(self, p, dy, db)
+    }
+
+    fn max_pool2d_forward(
+        &self,
+        p: &Pool2dParams,
+        x: &GpuTensor,
+        y: &mut GpuTensor,
+        indices: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "max_pool2d x")?;
+        expect(y, &p.output_shape(), "max_pool2d y")?;
+        expect(indices, &p.output_shape(), "max_pool2d indices")?;
+        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
+        kernels::pool2d::encode_max_forward(self, p, x, y, indices)
+    }
+
+    fn max_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &GpuTensor,
+        indices: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "max_pool2d dy")?;
+        expect(indices, &p.output_shape(), "max_pool2d indices")?;
+        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
+        expect(dx, &p.input_shape(), "max_pool2d dx")?;
+        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, dx)
+    }
+
+    fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "avg_pool2d x")?;
+        expect(y, &p.output_shape(), "avg_pool2d y")?;
+        kernels::pool2d::encode_avg_forward(self, p, x, y)
+    }
+
+    fn avg_pool2d_backward_input(
+        &self,
+        p: &Pool2dParams,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "avg_pool2d dy")?;
+        expect(dx, &p.input_shape(), "avg_pool2d dx")?;
+        kernels::pool2d::encode_avg_backward_input(self, p, dy, dx)
+    }
+
+    fn lrn_forward(&self, p: &LrnParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "lrn x")?;
+        expect(y, &p.shape(), "lrn y")?;
+        kernels::lrn::encode_forward(self, p, x, y)
+    }
+
+    fn lrn_backward_input(
+        &self,
+        p: &LrnParams,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "lrn x")?;
+        expect(dy, &p.shape(), "lrn dy")?;
+        expect(dx, &p.shape(), "lrn dx")?;
+        kernels::lrn::encode_backward_input(self, p, x, dy, dx)
+    }
+
+    fn linear_forward(
+        &self,
+        p: &LinearParams,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: Option<&GpuTensor>,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.input_shape(), "linear x")?;
+        expect(w, &p.weight_shape(), "linear w")?;
+        expect(y, &p.output_shape(), "linear y")?;
+        let b = match (p.bias, b) {
+            (true, Some(b)) => {
+                expect(b, &p.bias_shape(), "linear b")?;
+                Some(b)
+            }
+            (true, None) => {
+                return Err(Error::invalid(
+                    "linear b",
+                    "params say bias but none was given",
+                ))
+            }
+            (false, _) => None,
+        };
+        kernels::linear::encode_forward(self, p, x, w, b, y)
+    }
+
+    fn linear_backward_input(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(w, &p.weight_shape(), "linear w")?;
+        expect(dx, &p.input_shape(), "linear dx")?;
+        kernels::linear::encode_backward_input(self, p, dy, w, dx)
+    }
+
+    fn linear_backward_weight(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        x: &GpuTensor,
+        dw: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(x, &p.input_shape(), "linear x")?;
+        expect(dw, &p.weight_shape(), "linear dw")?;
+        kernels::linear::encode_backward_weight(self, p, dy, x, dw)
+    }
+
+    fn linear_backward_bias(
+        &self,
+        p: &LinearParams,
+        dy: &GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &p.output_shape(), "linear dy")?;
+        expect(db, &p.bias_shape(), "linear db")?;
+        kernels::linear::encode_backward_bias(self, p, dy, db)
+    }
+
+    fn relu_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "relu y")?;
+        kernels::elementwise::encode(self, "relu_forward", &[x], y)
+    }
+
+    fn relu_backward_input(&self, x: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        expect(dy, &x.shape, "relu dy")?;
+        expect(dx, &x.shape, "relu dx")?;
+        kernels::elementwise::encode(self, "relu_backward_input", &[x, dy], dx)
+    }
+
+    fn tanh_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "tanh y")?;
+        kernels::elementwise::encode(self, "tanh_forward", &[x], y)
+    }
+
+    fn tanh_backward_input(&self, y: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
+        expect(dy, &y.shape, "tanh dy")?;
+        expect(dx, &y.shape, "tanh dx")?;
+        kernels::elementwise::encode(self, "tanh_backward_input", &[y, dy], dx)
+    }
+
+    fn dropout_forward(&self, p: &DropoutParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        p.validate()?;
+        expect(x, &Shape::new(&[p.len]), "dropout x")?;
+        expect(y, &Shape::new(&[p.len]), "dropout y")?;
+        kernels::dropout::encode(self, "dropout_forward", p, x, y)
+    }
+
+    fn dropout_backward_input(
+        &self,
+        p: &DropoutParams,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
+        expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
+        kernels::dropout::encode(self, "dropout_backward_input", p, dy, dx)
+    }
+
+    fn softmax_cross_entropy_forward(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        losses: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
+        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
+        expect(
+            losses,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy losses",
+        )?;
+        expect_dtype(losses, DType::F32, "softmax_cross_entropy losses")?;
+        kernels::softmax_cross_entropy::encode_forward(self, p, logits, labels, losses)
+    }
+
+    fn softmax_cross_entropy_backward_input(
+        &self,
+        p: &SoftmaxCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        scale_state: Option<&GpuTensor>,
+        dlogits: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(
+            logits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy logits",
+        )?;
+        expect(
+            labels,
+            &Shape::new(&[p.batch]),
+            "softmax_cross_entropy labels",
+        )?;
+        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
+        expect(
+            dlogits,
+            &Shape::new(&[p.batch, p.classes]),
+            "softmax_cross_entropy dlogits",
+        )?;
+        kernels::softmax_cross_entropy::encode_backward_input(
+            self,
+            p,
+            logits,
+            labels,
+            self.scale_view(scale_state),
+            dlogits,
+        )
+    }
+
+    fn topk_accumulate(
+        &self,
+        p: &TopkParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        counts: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
+        expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
+        expect_dtype(labels, DType::U32, "topk labels")?;
+        expect(counts, &Shape::new(&[p.ks.len()]), "topk counts")?;
+        expect_dtype(counts, DType::U32, "topk counts")?;
+        kernels::softmax_cross_entropy::encode_topk(self, p, logits, labels, counts)
+    }
+
+    fn sgd_update(
+        &self,
+        p: &SgdParams,
+        grad: &GpuTensor,
+        w: &mut GpuTensor,
+        velocity: &mut GpuTensor,
+        w_copy: Option<&mut GpuTensor>,
+        scale_state: Option<&GpuTensor>,
+    ) -> Result<()> {
+        p.validate()?;
+        let shape = Shape::new(&[p.len]);
+        expect(grad, &shape, "sgd grad")?;
+        expect(w, &shape, "sgd w")?;
+        expect(velocity, &shape, "sgd velocity")?;
+        expect_dtype(w, DType::F32, "sgd w")?;
+        expect_dtype(velocity, DType::F32, "sgd velocity")?;
+        if let Some(c) = &w_copy {
+            expect(c, &shape, "sgd w_copy")?;
+            expect_dtype(c, grad.dtype, "sgd w_copy")?;
+        }
+        kernels::sgd::encode_update(
+            self,
+            p,
+            grad,
+            w,
+            velocity,
+            w_copy.map(|c| &*c),
+            self.scale_view(scale_state),
+        )
+    }
+}

@@ -1,0 +1,388 @@
+//! The parity case table: every LeNet-5 and AlexNet layer at its real shape, and edge cases.
+
+use crate::ops::*;
+use crate::tensor::Shape;
+
+/// An op at one shape.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Conv2d(Conv2dParams),
+    MaxPool2d(Pool2dParams),
+    AvgPool2d(Pool2dParams),
+    Lrn(LrnParams),
+    Linear(LinearParams),
+    Relu(Shape),
+    Tanh(Shape),
+    Dropout(DropoutParams),
+    SoftmaxCrossEntropy(SoftmaxCrossEntropyParams),
+    Topk(TopkParams),
+    Sgd(SgdParams),
+}
+
+impl Op {
+    /// The op stem of kernel names.
+    pub fn stem(&self) -> &'static str {
+        match self {
+            Op::Conv2d(_) => "conv2d",
+            Op::MaxPool2d(_) => "max_pool2d",
+            Op::AvgPool2d(_) => "avg_pool2d",
+            Op::Lrn(_) => "lrn",
+            Op::Linear(_) => "linear",
+            Op::Relu(_) => "relu",
+            Op::Tanh(_) => "tanh",
+            Op::Dropout(_) => "dropout",
+            Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
+            Op::Topk(_) => "topk",
+            Op::Sgd(_) => "sgd",
+        }
+    }
+
+    /// The passes this op has.
+    pub fn passes(&self) -> Vec<Pass> {
+        use Pass::*;
+        match self {
+            Op::Conv2d(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
+            Op::Linear(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
+            Op::Conv2d(_) | Op::Linear(_) => vec![Forward, BackwardInput, BackwardWeight],
+            Op::Topk(_) | Op::Sgd(_) => vec![Update],
+            _ => vec![Forward, BackwardInput],
+        }
+    }
+
+    /// The kernel that runs `pass` (`conv2d_backward_weight`, `topk_accumulate`, `sgd_update`).
+    pub fn kernel(&self, pass: Pass) -> String {
+        match (self, pass) {
+            (Op::Topk(_), _) => "topk_accumulate".into(),
+            (Op::Sgd(_), _) => "sgd_update".into(),
+            _ => format!("{}_{}", self.stem(), pass.name()),
+        }
+    }
+
+    /// Floating-point work of a pass, for the benchmark's GFLOP/s.
+    pub fn flops(&self, pass: Pass) -> u64 {
+        match self {
+            Op::Conv2d(p) => p.flops(pass),
+            Op::Linear(p) => p.flops(pass),
+            Op::MaxPool2d(p) | Op::AvgPool2d(p) => p.flops(),
+            Op::Lrn(p) => p.flops(),
+            Op::Relu(s) | Op::Tanh(s) => s.numel() as u64,
+            Op::Dropout(p) => p.len as u64,
+            Op::SoftmaxCrossEntropy(p) => (3 * p.batch * p.classes) as u64,
+            Op::Topk(p) => (p.batch * p.classes) as u64,
+            Op::Sgd(p) => 6 * p.len as u64,
+        }
+    }
+}
+
+/// A named op at one shape.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub op: Op,
+    /// Inputs drawn from a coarse grid, so that max-pool windows and top-k logits hold ties.
+    pub ties: bool,
+}
+
+fn case(name: &str, op: Op) -> Case {
+    Case {
+        name: name.into(),
+        op,
+        ties: false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // a row of the case table
+fn conv(
+    batch: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+    groups: usize,
+) -> Op {
+    Op::Conv2d(Conv2dParams {
+        batch,
+        in_channels: cin,
+        in_h: h,
+        in_w: w,
+        out_channels: cout,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+        groups,
+        bias: true,
+    })
+}
+
+fn pool(
+    batch: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Pool2dParams {
+    Pool2dParams {
+        batch,
+        channels: c,
+        in_h: h,
+        in_w: w,
+        kernel,
+        stride,
+        padding,
+    }
+}
+
+fn linear(batch: usize, i: usize, o: usize, bias: bool) -> Op {
+    Op::Linear(LinearParams {
+        batch,
+        in_features: i,
+        out_features: o,
+        bias,
+    })
+}
+
+/// The LeNet-5 layers at batch 4.
+pub fn lenet5_cases() -> Vec<Case> {
+    lenet5_layers(4)
+}
+
+/// The LeNet-5 layers at batch `b`.
+pub fn lenet5_layers(b: usize) -> Vec<Case> {
+    vec![
+        case("lenet5_conv1", conv(b, 1, 32, 32, 6, 5, 1, 0, 1)),
+        case("lenet5_tanh1", Op::Tanh(Shape::new(&[b, 6, 28, 28]))),
+        case("lenet5_pool1", Op::AvgPool2d(pool(b, 6, 28, 28, 2, 2, 0))),
+        case("lenet5_conv2", conv(b, 6, 14, 14, 16, 5, 1, 0, 1)),
+        case("lenet5_tanh2", Op::Tanh(Shape::new(&[b, 16, 10, 10]))),
+        case("lenet5_pool2", Op::AvgPool2d(pool(b, 16, 10, 10, 2, 2, 0))),
+        case("lenet5_conv3", conv(b, 16, 5, 5, 120, 5, 1, 0, 1)),
+        case("lenet5_fc1", linear(b, 120, 84, true)),
+        case("lenet5_tanh4", Op::Tanh(Shape::new(&[b, 84]))),
+        case("lenet5_fc2", linear(b, 84, 10, true)),
+        case(
+            "lenet5_loss",
+            Op::SoftmaxCrossEntropy(SoftmaxCrossEntropyParams::mean(b, 10)),
+        ),
+        case(
+            "lenet5_topk",
+            Op::Topk(TopkParams {
+                batch: b,
+                classes: 10,
+                ks: vec![1, 5],
+            }),
+        ),
+        case(
+            "lenet5_sgd_conv2",
+            Op::Sgd(SgdParams {
+                len: 16 * 6 * 25,
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 0.0,
+                nesterov: false,
+                grad_scale: 1.0,
+            }),
+        ),
+    ]
+}
+
+/// The AlexNet layers at batch 2 (single tower, and the paper's two towers where it had them).
+pub fn alexnet_cases() -> Vec<Case> {
+    alexnet_layers(2)
+}
+
+/// The AlexNet layers at batch `b`.
+pub fn alexnet_layers(b: usize) -> Vec<Case> {
+    vec![
+        case("alexnet_conv1", conv(b, 3, 227, 227, 96, 11, 4, 0, 1)),
+        case("alexnet_relu1", Op::Relu(Shape::new(&[b, 96, 55, 55]))),
+        case("alexnet_lrn1", Op::Lrn(LrnParams::alexnet(b, 96, 55, 55))),
+        case("alexnet_pool1", Op::MaxPool2d(pool(b, 96, 55, 55, 3, 2, 0))),
+        case("alexnet_conv2", conv(b, 96, 27, 27, 256, 5, 1, 2, 1)),
+        case("alexnet_conv2_g2", conv(b, 96, 27, 27, 256, 5, 1, 2, 2)),
+        case("alexnet_lrn2", Op::Lrn(LrnParams::alexnet(b, 256, 27, 27))),
+        case(
+            "alexnet_pool2",
+            Op::MaxPool2d(pool(b, 256, 27, 27, 3, 2, 0)),
+        ),
+        case("alexnet_conv3", conv(b, 256, 13, 13, 384, 3, 1, 1, 1)),
+        case("alexnet_conv4", conv(b, 384, 13, 13, 384, 3, 1, 1, 1)),
+        case("alexnet_conv4_g2", conv(b, 384, 13, 13, 384, 3, 1, 1, 2)),
+        case("alexnet_conv5", conv(b, 384, 13, 13, 256, 3, 1, 1, 1)),
+        case("alexnet_conv5_g2", conv(b, 384, 13, 13, 256, 3, 1, 1, 2)),
+        case(
+            "alexnet_pool5",
+            Op::MaxPool2d(pool(b, 256, 13, 13, 3, 2, 0)),
+        ),
+        case("alexnet_fc6", linear(b, 9216, 4096, true)),
+        case("alexnet_relu6", Op::Relu(Shape::new(&[b, 4096]))),
+        case(
+            "alexnet_dropout6",
+            Op::Dropout(DropoutParams {
+                len: b * 4096,
+                p: 0.5,
+                seed: 42,
+                step: 7,
+            }),
+        ),
+        case("alexnet_fc7", linear(b, 4096, 4096, true)),
+        case("alexnet_fc8", linear(b, 4096, 10, true)),
+        case(
+            "alexnet_loss",
+            Op::SoftmaxCrossEntropy(SoftmaxCrossEntropyParams::mean(b, 10)),
+        ),
+        case(
+            "alexnet_topk",
+            Op::Topk(TopkParams {
+                batch: b,
+                classes: 10,
+                ks: vec![1, 5],
+            }),
+        ),
+        case(
+            "alexnet_sgd_fc7",
+            Op::Sgd(SgdParams {
+                len: 4096 * 4096,
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 5e-4,
+                nesterov: false,
+                grad_scale: 1.0,
+            }),
+        ),
+    ]
+}
+
+/// Edge cases: batch 1, odd sizes, padding, stride, groups, rectangular kernels, overlapping
+/// and edge-hanging pool windows, ties, even LRN windows, Nesterov.
+pub fn edge_cases() -> Vec<Case> {
+    let mut rect = Conv2dParams {
+        batch: 3,
+        in_channels: 6,
+        in_h: 11,
+        in_w: 8,
+        out_channels: 9,
+        kernel_h: 3,
+        kernel_w: 5,
+        stride: 1,
+        padding: 2,
+        groups: 3,
+        bias: false,
+    };
+    let mut cases = vec![
+        case("conv_b1_odd_stride2_pad1", conv(1, 3, 7, 9, 5, 3, 2, 1, 1)),
+        case("conv_groups3_rect_nobias", Op::Conv2d(rect)),
+        case("conv_1x1", conv(2, 8, 5, 5, 4, 1, 1, 0, 1)),
+        case("conv_stride3_pad2", conv(2, 2, 13, 10, 3, 4, 3, 2, 1)),
+        case("conv_many_channels_b1", conv(1, 70, 6, 6, 67, 3, 1, 1, 1)),
+        case(
+            "maxpool_overlap_pad_b1",
+            Op::MaxPool2d(pool(1, 3, 7, 7, 3, 2, 1)),
+        ),
+        case(
+            "maxpool_odd_hang",
+            Op::MaxPool2d(pool(2, 2, 10, 9, 3, 3, 0)),
+        ),
+        Case {
+            name: "maxpool_ties".into(),
+            op: Op::MaxPool2d(pool(2, 3, 9, 9, 3, 2, 1)),
+            ties: true,
+        },
+        case(
+            "avgpool_overlap_pad",
+            Op::AvgPool2d(pool(2, 3, 9, 6, 3, 2, 1)),
+        ),
+        case(
+            "avgpool_b1_hang",
+            Op::AvgPool2d(pool(1, 2, 10, 10, 3, 3, 0)),
+        ),
+        case(
+            "lrn_size3_odd",
+            Op::Lrn(LrnParams {
+                batch: 1,
+                channels: 7,
+                h: 5,
+                w: 3,
+                size: 3,
+                alpha: 0.01,
+                beta: 0.75,
+                k: 1.0,
+            }),
+        ),
+        case(
+            "lrn_size4_even",
+            Op::Lrn(LrnParams {
+                batch: 2,
+                channels: 6,
+                h: 3,
+                w: 3,
+                size: 4,
+                alpha: 0.5,
+                beta: 0.6,
+                k: 2.0,
+            }),
+        ),
+        case("linear_b1_odd_nobias", linear(1, 7, 13, false)),
+        case("linear_odd", linear(3, 65, 67, true)),
+        case("relu_odd", Op::Relu(Shape::new(&[1001]))),
+        case("tanh_odd", Op::Tanh(Shape::new(&[3, 7, 11]))),
+        case(
+            "dropout_odd",
+            Op::Dropout(DropoutParams {
+                len: 999,
+                p: 0.3,
+                seed: 1,
+                step: 123_456,
+            }),
+        ),
+        case(
+            "sce_odd",
+            Op::SoftmaxCrossEntropy(SoftmaxCrossEntropyParams {
+                batch: 3,
+                classes: 7,
+                grad_scale: 0.25,
+            }),
+        ),
+        case(
+            "sce_b1",
+            Op::SoftmaxCrossEntropy(SoftmaxCrossEntropyParams::mean(1, 1000)),
+        ),
+        Case {
+            name: "topk_ties".into(),
+            op: Op::Topk(TopkParams {
+                batch: 9,
+                classes: 7,
+                ks: vec![1, 3, 5, 7],
+            }),
+            ties: true,
+        },
+        case(
+            "sgd_nesterov_wd",
+            Op::Sgd(SgdParams {
+                len: 1001,
+                lr: 0.05,
+                momentum: 0.9,
+                weight_decay: 5e-4,
+                nesterov: true,
+                grad_scale: 1.0 / 128.0,
+            }),
+        ),
+    ];
+    rect.bias = true;
+    rect.groups = 1;
+    cases.push(case("conv_rect_bias", Op::Conv2d(rect)));
+    cases
+}
+
+/// Every case of the parity table.
+pub fn all_cases() -> Vec<Case> {
+    let mut v = lenet5_cases();
+    v.extend(alexnet_cases());
+    v.extend(edge_cases());
+    v
+}
