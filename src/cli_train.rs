@@ -74,7 +74,7 @@ impl Observer for Progress {
             String::new()
         };
         println!(
-            "epoch {}/{}: lr {:.5}  train loss {:.4} top-1 {:.2}% top-5 {:.2}%  test loss {:.4} top-1 {:.2}% top-5 {:.2}%  {:.1}s, {:.0} images/s{scale}",
+            "epoch {}/{}: lr {:.5}  train loss {:.4} top-1 {:.2}% top-5 {:.2}%  test loss {:.4} top-1 {:.2}% top-5 {:.2}%  {:.1}s, {:.1} images/s{scale}",
             r.epoch,
             self.epochs,
             r.lr,
