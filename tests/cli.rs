@@ -2,19 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn cnngpu(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cnngpu"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::cnngpu;
 
 #[test]
 fn adapters_lists_every_adapter_with_its_capabilities() {

@@ -63,16 +63,7 @@ fn expect(t: &CpuTensor, shape: &Shape, what: &str) -> Result<()> {
     } else {
         t.floats.len()
     };
-    if have != shape.numel() {
-        return Err(Error::invalid(
-            what,
-            format!(
-                "expected {} values (shape {shape}), got {have}",
-                shape.numel()
-            ),
-        ));
-    }
-    Ok(())
+    expect_len(what, have, shape)
 }
 
 /// out[c] = sum over n, p of v[(n*C + c)*P + p], in order.

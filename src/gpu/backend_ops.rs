@@ -11,18 +11,7 @@ use crate::tensor::{decode, encode, DType, HostTensor, Shape};
 
 /// Checks that a tensor has the element count an op expects of it.
 fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
-    if t.shape.numel() != shape.numel() {
-        return Err(Error::invalid(
-            what,
-            format!(
-                "expected {} values (shape {shape}), got {} ({})",
-                shape.numel(),
-                t.shape.numel(),
-                t.shape
-            ),
-        ));
-    }
-    Ok(())
+    expect_len(what, t.shape.numel(), shape)
 }
 
 fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {

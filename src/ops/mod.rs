@@ -255,6 +255,21 @@ pub trait Backend {
     fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut Self::Tensor) -> Result<()>;
 }
 
+/// Checks that a tensor of `have` elements can serve as `what`, which needs `shape` (both
+/// backends call this before every pass, so a wrong shape is the same error everywhere).
+pub fn expect_len(what: &str, have: usize, shape: &Shape) -> Result<()> {
+    if have != shape.numel() {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "expected {} values (shape {shape}), got {have}",
+                shape.numel()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that a dimension is non-zero.
 pub(crate) fn positive(what: &str, v: usize) -> Result<()> {
     if v == 0 {

@@ -49,3 +49,16 @@ pub fn assert_parity(prefix: &str) {
     );
     eprintln!("{prefix}: {} outcomes passed", outcomes.len());
 }
+
+/// Runs the `cnngpu` binary: (exit code, stdout, stderr).
+pub fn cnngpu(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
