@@ -9,7 +9,7 @@ use cnngpu::train::{
     self, checkpoint, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState, Trainer,
 };
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -446,10 +446,4 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-/// Whether a path looks like a run folder (for messages).
-#[allow(dead_code)]
-pub fn is_run_dir(p: &Path) -> bool {
-    p.join("last.state.json").is_file()
 }

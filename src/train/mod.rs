@@ -7,7 +7,7 @@ use crate::data::{self, Dataset, Preprocess};
 use crate::error::{Error, Result};
 use crate::nn::{Metrics, MetricsValue, Model, StepConfig};
 use crate::ops::Backend;
-use crate::tensor::{HostTensor, Precision};
+use crate::tensor::Precision;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -452,15 +452,6 @@ pub fn load_resume(
     let weights = checkpoint::load(&dir.join("last.safetensors"))?;
     let optim = checkpoint::load(&dir.join("last.optim.safetensors"))?;
     Ok((state, weights, optim))
-}
-
-/// Host tensors of a checkpoint in graph order (see [`checkpoint::Checkpoint::parameters_for`]).
-pub fn checkpoint_values(
-    ck: &checkpoint::Checkpoint,
-    graph: &crate::nn::Graph,
-    path: &Path,
-) -> Result<Vec<HostTensor>> {
-    ck.parameters_for(graph, path)
 }
 
 #[cfg(test)]
