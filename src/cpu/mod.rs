@@ -206,19 +206,8 @@ impl Backend for CpuBackend {
         expect(x, &p.input_shape(), "conv2d x")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
         expect(y, &p.output_shape(), "conv2d y")?;
-        let bias = match (p.bias, b) {
-            (true, Some(b)) => {
-                expect(b, &p.bias_shape(), "conv2d b")?;
-                Some(b.f64s())
-            }
-            (true, None) => {
-                return Err(Error::invalid(
-                    "conv2d b",
-                    "params say bias but none was given",
-                ))
-            }
-            (false, _) => None,
-        };
+        let bias =
+            bias_arg(p.bias, b, |t| t.floats.len(), &p.bias_shape(), "conv2d b")?.map(|b| b.f64s());
         y.store(
             &conv2d::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
             "conv2d y",
@@ -363,19 +352,8 @@ impl Backend for CpuBackend {
         expect(x, &p.input_shape(), "linear x")?;
         expect(w, &p.weight_shape(), "linear w")?;
         expect(y, &p.output_shape(), "linear y")?;
-        let bias = match (p.bias, b) {
-            (true, Some(b)) => {
-                expect(b, &p.bias_shape(), "linear b")?;
-                Some(b.f64s())
-            }
-            (true, None) => {
-                return Err(Error::invalid(
-                    "linear b",
-                    "params say bias but none was given",
-                ))
-            }
-            (false, _) => None,
-        };
+        let bias =
+            bias_arg(p.bias, b, |t| t.floats.len(), &p.bias_shape(), "linear b")?.map(|b| b.f64s());
         y.store(
             &linear::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
             "linear y",

@@ -191,19 +191,7 @@ impl crate::ops::Backend for GpuBackend {
         expect(x, &p.input_shape(), "conv2d x")?;
         expect(w, &p.weight_shape(), "conv2d w")?;
         expect(y, &p.output_shape(), "conv2d y")?;
-        let b = match (p.bias, b) {
-            (true, Some(b)) => {
-                expect(b, &p.bias_shape(), "conv2d b")?;
-                Some(b)
-            }
-            (true, None) => {
-                return Err(Error::invalid(
-                    "conv2d b",
-                    "params say bias but none was given",
-                ))
-            }
-            (false, _) => None,
-        };
+        let b = bias_arg(p.bias, b, |t| t.shape.numel(), &p.bias_shape(), "conv2d b")?;
         kernels::conv2d::encode_forward(self, p, x, w, b, y)
     }
 
@@ -329,19 +317,7 @@ impl crate::ops::Backend for GpuBackend {
         expect(x, &p.input_shape(), "linear x")?;
         expect(w, &p.weight_shape(), "linear w")?;
         expect(y, &p.output_shape(), "linear y")?;
-        let b = match (p.bias, b) {
-            (true, Some(b)) => {
-                expect(b, &p.bias_shape(), "linear b")?;
-                Some(b)
-            }
-            (true, None) => {
-                return Err(Error::invalid(
-                    "linear b",
-                    "params say bias but none was given",
-                ))
-            }
-            (false, _) => None,
-        };
+        let b = bias_arg(p.bias, b, |t| t.shape.numel(), &p.bias_shape(), "linear b")?;
         kernels::linear::encode_forward(self, p, x, w, b, y)
     }
 

@@ -270,6 +270,22 @@ pub fn expect_len(what: &str, have: usize, shape: &Shape) -> Result<()> {
     Ok(())
 }
 
+/// The optional bias argument of conv2d and linear: required (and of `shape`) exactly when
+/// the params say the op has a bias; ignored otherwise.
+pub fn bias_arg<'a, T>(
+    has_bias: bool,
+    b: Option<&'a T>,
+    len: impl Fn(&T) -> usize,
+    shape: &Shape,
+    what: &str,
+) -> Result<Option<&'a T>> {
+    match (has_bias, b) {
+        (true, Some(b)) => expect_len(what, len(b), shape).map(|_| Some(b)),
+        (true, None) => Err(Error::invalid(what, "params say bias but none was given")),
+        (false, _) => Ok(None),
+    }
+}
+
 /// Checks that a dimension is non-zero.
 pub(crate) fn positive(what: &str, v: usize) -> Result<()> {
     if v == 0 {
