@@ -13,6 +13,8 @@ pub mod gpu;
 pub mod nn;
 pub mod ops;
 pub mod parity;
+pub mod plot;
+pub mod profile;
 pub mod tensor;
 pub mod train;
 

@@ -4,6 +4,7 @@
 //! 4 bad input data or checkpoint; 5 a file could not be read or written; 6 training diverged
 //! (NaN loss in f32); 130 interrupted by Ctrl-C (after writing a checkpoint).
 
+mod cli_bench;
 mod cli_train;
 
 use anyhow::Result;
@@ -44,6 +45,20 @@ enum Command {
     },
     /// List every adapter wgpu can see, with what cnngpu can use on it.
     Adapters,
+    /// Time one training step per layer and pass with GPU timestamp queries.
+    Profile {
+        #[command(flatten)]
+        args: cli_bench::ProfileArgs,
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
+    /// Run the benchmark suite (ceilings, kernels, training), or compare saved results.
+    Bench {
+        #[command(flatten)]
+        args: cli_bench::BenchArgs,
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
     /// Run every kernel pass against the CPU reference on your adapter and print the
     /// op x pass x precision matrix with the worst error of each; exits 1 on any mismatch.
     Check {
@@ -90,6 +105,16 @@ fn main() -> ExitCode {
             quick,
             kernel,
         } => check(&adapter, quick, &kernel),
+        Command::Profile { args, adapter } => {
+            on_gpu(&adapter, |b| cli_bench::run_profile(b, &args))
+        }
+        Command::Bench { args, adapter } => match &args.action {
+            Some(cli_bench::BenchAction::Compare { files, chart }) => {
+                cli_bench::run_compare(files, chart).map(ExitCode::from)
+            }
+            None if args.list => cli_bench::list(args.quick).map(ExitCode::from),
+            None => on_gpu(&adapter, |b| cli_bench::run_bench(b, &args)),
+        },
     };
     match result {
         Ok(code) => code,
@@ -114,6 +139,13 @@ fn on_backend(
         gpu(&b)?
     };
     Ok(ExitCode::from(code))
+}
+
+/// Runs `f` on the chosen GPU adapter (profiling and benchmarks have no CPU path).
+fn on_gpu(adapter: &str, f: impl FnOnce(&GpuBackend) -> Result<u8>) -> Result<ExitCode> {
+    let b = GpuBackend::open(adapter)?;
+    b.prepare_all()?;
+    Ok(ExitCode::from(f(&b)?))
 }
 
 fn adapters() -> Result<ExitCode> {

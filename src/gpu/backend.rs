@@ -191,6 +191,16 @@ impl GpuBackend {
         }
     }
 
+    /// Times every launch recorded from now on with timestamp queries (see [`super::timing`]).
+    pub fn arm_timer(&self) -> Result<()> {
+        self.recorder.arm_timer(&self.ctx)
+    }
+
+    /// Runs pending work and returns the timing of each launch since [`Self::arm_timer`].
+    pub fn finish_timer(&self) -> Result<Vec<super::timing::KernelTiming>> {
+        self.recorder.finish_timer(&self.ctx)
+    }
+
     /// Records a buffer copy of `src` into `dst` (same size).
     pub fn copy(&self, src: &GpuTensor, dst: &GpuTensor) {
         let size = src.buffer.size().min(dst.buffer.size());

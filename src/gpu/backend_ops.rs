@@ -128,6 +128,10 @@ impl crate::ops::Backend for GpuBackend {
         Ok(())
     }
 
+    fn scope(&self, layer: &str, pass: &'static str) {
+        self.recorder.set_scope(layer, pass);
+    }
+
     fn loss_accumulate(&self, losses: &GpuTensor, totals: &mut GpuTensor) -> Result<()> {
         expect_dtype(losses, DType::F32, "losses")?;
         expect_dtype(totals, DType::F32, "loss totals")?;

@@ -63,7 +63,7 @@ pub struct AdapterSummary {
     pub max_buffer: u64,
 }
 
-fn backend_name(b: wgpu::Backend) -> &'static str {
+pub fn backend_name(b: wgpu::Backend) -> &'static str {
     match b {
         wgpu::Backend::Vulkan => "vulkan",
         wgpu::Backend::Metal => "metal",

@@ -9,8 +9,10 @@ pub mod context;
 pub mod kernels;
 pub mod recorder;
 pub mod shaders;
+pub mod timing;
 
 pub use backend::GpuBackend;
 pub use buffers::GpuTensor;
 pub use context::{F16Path, GpuContext};
 pub use shaders::Storage;
+pub use timing::KernelTiming;

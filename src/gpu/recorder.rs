@@ -5,10 +5,12 @@
 use super::buffers::View;
 use super::context::GpuContext;
 use super::shaders::{self, Storage};
+use super::timing::{KernelTiming, Timer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 use wgpu::util::DeviceExt;
 
 /// The most workgroups one dispatch dimension may have (WebGPU's guaranteed limit).
@@ -50,6 +52,7 @@ pub struct Recorder {
     pipelines: Mutex<HashMap<(&'static str, Storage), Arc<Pipeline>>>,
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
     stats: Mutex<DispatchStats>,
+    timer: Mutex<Option<Timer>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +65,7 @@ impl Recorder {
             pipelines: Mutex::new(HashMap::new()),
             encoder: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
+            timer: Mutex::new(None),
         }
     }
 
@@ -118,6 +122,7 @@ impl Recorder {
         views: &[View<'_>],
         workgroups: u64,
     ) -> Result<()> {
+        let cpu_begin = Instant::now();
         let pipe = self.pipeline(ctx, kernel, storage)?;
         let (x, y) = split_workgroups(workgroups)?;
         let params = ctx
@@ -146,6 +151,8 @@ impl Recorder {
             layout: &pipe.layout,
             entries: &entries,
         });
+        let mut timer = lock(&self.timer);
+        let query = timer.as_mut().and_then(|t| t.next(kernel, cpu_begin));
         let mut encoder = lock(&self.encoder);
         let encoder = encoder.get_or_insert_with(|| {
             ctx.device
@@ -154,13 +161,24 @@ impl Recorder {
                 })
         });
         {
+            let timestamp_writes = match (query, timer.as_ref()) {
+                (Some(i), Some(t)) => Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &t.queries,
+                    beginning_of_pass_write_index: Some(i),
+                    end_of_pass_write_index: Some(i + 1),
+                }),
+                _ => None,
+            };
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(kernel),
-                timestamp_writes: None,
+                timestamp_writes,
             });
             pass.set_pipeline(&pipe.pipeline);
             pass.set_bind_group(0, &group, &[]);
             pass.dispatch_workgroups(x, y, 1);
+        }
+        if let Some(t) = timer.as_mut() {
+            t.encoded();
         }
         let mut stats = lock(&self.stats);
         stats.dispatches += 1;
@@ -206,6 +224,74 @@ impl Recorder {
 
     pub fn stats(&self) -> DispatchStats {
         *lock(&self.stats)
+    }
+
+    /// Starts timing every launch recorded from now on (needs TIMESTAMP_QUERY).
+    pub fn arm_timer(&self, ctx: &GpuContext) -> Result<()> {
+        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return Err(Error::gpu(
+                "profiling",
+                format!(
+                    "{} has no timestamp queries (TIMESTAMP_QUERY), so kernels cannot be timed",
+                    ctx.describe()
+                ),
+            ));
+        }
+        *lock(&self.timer) = Some(Timer::new(&ctx.device));
+        Ok(())
+    }
+
+    /// Tags the launches that follow with a scope (a layer name) and a pass, when armed.
+    pub fn set_scope(&self, scope: &str, pass: &'static str) {
+        if let Some(t) = lock(&self.timer).as_mut() {
+            t.set_scope(scope, pass);
+        }
+    }
+
+    /// Runs what is pending, disarms the timer and returns one timing per timed launch.
+    pub fn finish_timer(&self, ctx: &GpuContext) -> Result<Vec<KernelTiming>> {
+        let Some(timer) = lock(&self.timer).take() else {
+            return Ok(Vec::new());
+        };
+        let count = 2 * timer.len() as u64;
+        if count == 0 {
+            return timer.finish(&[], 1.0);
+        }
+        let size = count * 8;
+        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps readback"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.with_encoder(ctx, |e| {
+            e.resolve_query_set(&timer.queries, 0..count as u32, &resolve, 0);
+            e.copy_buffer_to_buffer(&resolve, 0, &staging, 0, size);
+        });
+        self.submit(ctx, "reading timestamps")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?;
+        rx.recv()
+            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?
+            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?;
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(
+            &staging
+                .get_mapped_range(..)
+                .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?[..],
+        );
+        staging.unmap();
+        timer.finish(&ticks, ctx.queue.get_timestamp_period())
     }
 }
 

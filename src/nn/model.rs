@@ -301,6 +301,7 @@ impl<B: Backend> Model<B> {
             let (w, bias) = self.slots[i];
             let w = w.map(|w| self.params[w].weights());
             let bias = bias.map(|k| self.params[k].weights());
+            b.scope(&layer.name, "forward");
             match &layer.kind {
                 LayerKind::Conv2d(p) => {
                     b.conv2d_forward(&Conv2dParams { batch, ..*p }, x, w.unwrap(), bias, y)?
@@ -336,6 +337,7 @@ impl<B: Backend> Model<B> {
         }
         let classes = self.graph.classes;
         let logits = plan.outs.last().expect("a graph has layers");
+        b.scope("loss", "forward");
         b.softmax_cross_entropy_forward(
             &SoftmaxCrossEntropyParams::mean(batch, classes),
             logits,
@@ -360,6 +362,7 @@ impl<B: Backend> Model<B> {
         let plan = &mut self.plans[pi];
         let n = self.graph.layers.len();
         let classes = self.graph.classes;
+        b.scope("loss", "backward_input");
         b.softmax_cross_entropy_backward_input(
             &SoftmaxCrossEntropyParams::mean(batch, classes),
             &plan.outs[n - 1],
@@ -383,27 +386,32 @@ impl<B: Backend> Model<B> {
                 LayerKind::Conv2d(p) => {
                     let p = Conv2dParams { batch, ..*p };
                     let wi = wi.expect("conv has weights");
+                    b.scope(&layer.name, "backward_weight");
                     b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
                     if let Some(bi) = bi {
                         b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
                     }
                     if let Some(dx) = dx {
+                        b.scope(&layer.name, "backward_input");
                         b.conv2d_backward_input(&p, dy, self.params[wi].weights(), dx)?;
                     }
                 }
                 LayerKind::Linear(p) => {
                     let p = LinearParams { batch, ..*p };
                     let wi = wi.expect("linear has weights");
+                    b.scope(&layer.name, "backward_weight");
                     b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
                     if let Some(bi) = bi {
                         b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
                     }
                     if let Some(dx) = dx {
+                        b.scope(&layer.name, "backward_input");
                         b.linear_backward_input(&p, dy, self.params[wi].weights(), dx)?;
                     }
                 }
                 kind => {
                     let Some(dx) = dx else { continue };
+                    b.scope(&layer.name, "backward_input");
                     match kind {
                         LayerKind::Tanh => b.tanh_backward_input(y, dy, dx)?,
                         LayerKind::Relu => b.relu_backward_input(x, dy, dx)?,
@@ -435,11 +443,14 @@ impl<B: Backend> Model<B> {
             }
         }
         if let Some(state) = self.scale_state.as_mut() {
+            b.scope("loss scale", "optimizer");
             for p in &self.params {
                 b.grad_check_finite(&p.grad, state)?;
             }
         }
         for p in &mut self.params {
+            // "features.0.weight" belongs to layer "features.0".
+            b.scope(p.name.rsplit_once('.').map_or(&p.name, |s| s.0), "optimizer");
             let sgd = SgdParams {
                 len: p.shape.numel(),
                 lr: cfg.lr,
@@ -458,6 +469,7 @@ impl<B: Backend> Model<B> {
             )?;
         }
         if let Some(state) = self.scale_state.as_mut() {
+            b.scope("loss scale", "optimizer");
             b.loss_scale_update(&self.loss_scale, state)?;
         }
         Ok(())

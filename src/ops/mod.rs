@@ -82,6 +82,9 @@ pub trait Backend {
     fn write_u32(&self, t: &mut Self::Tensor, data: &[u32]) -> Result<()>;
     /// Records setting every element to zero.
     fn zero(&self, t: &mut Self::Tensor) -> Result<()>;
+    /// Names what the following calls compute — a layer (or "loss") and a pass ("forward",
+    /// "backward_input", "backward_weight", "optimizer") — for profilers; others ignore it.
+    fn scope(&self, _layer: &str, _pass: &'static str) {}
 
     fn conv2d_forward(
         &self,

@@ -1,6 +1,10 @@
 //! Measuring kernels: the adapter's own ceilings (an FMA peak kernel, buffer-copy bandwidth)
 //! and the wall time of any recorded GPU work, amortised over repetitions in one submission.
 
+pub mod chart;
+pub mod report;
+pub mod suite;
+
 use crate::error::Result;
 use crate::gpu::buffers::View;
 use crate::gpu::{GpuBackend, Storage};

@@ -1,0 +1,355 @@
+//! The benchmark suite, defined once for `cnngpu bench` and `cargo bench`: the adapter's
+//! ceilings, every kernel pass at the LeNet-5 and AlexNet layer shapes, and training
+//! throughput of both models, in f32 and f16.
+
+use super::report::{Entry, Report, System};
+use super::{copy_gbps, fma_peak_gflops, time_gpu};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuBackend, Storage};
+use crate::nn::model::{initial_parameters, Model, StepConfig};
+use crate::nn::models;
+use crate::ops::{Backend, Pass};
+use crate::parity::{self, make_inputs, Case, Op};
+use crate::tensor::Precision;
+use std::time::Instant;
+
+/// Batch sizes of the kernel cases.
+pub const LENET_KERNEL_BATCH: usize = 64;
+pub const ALEXNET_KERNEL_BATCH: usize = 16;
+/// AlexNet kernel batch in `--quick` runs.
+pub const ALEXNET_QUICK_KERNEL_BATCH: usize = 1;
+/// Training throughput: (model, batch sizes).
+pub const TRAIN: [(&str, [usize; 2]); 2] = [("lenet5", [64, 256]), ("alexnet", [32, 128])];
+
+/// What one suite item measures.
+#[derive(Clone, Debug)]
+pub enum Work {
+    FmaPeak,
+    Copy,
+    Kernel {
+        case: Case,
+        pass: Pass,
+        precision: Precision,
+    },
+    Train {
+        model: &'static str,
+        batch: usize,
+        precision: Precision,
+    },
+}
+
+/// One item: a stable id (how results of different runs and tools are matched), its work, and
+/// a reason when this run skips it.
+#[derive(Clone, Debug)]
+pub struct Item {
+    pub id: String,
+    pub work: Work,
+    pub skip: Option<String>,
+}
+
+fn precision_name(p: Precision) -> &'static str {
+    match p {
+        Precision::F32 => "f32",
+        Precision::F16 => "f16",
+    }
+}
+
+fn batch_of(op: &Op) -> usize {
+    match op {
+        Op::Conv2d(p) => p.batch,
+        Op::MaxPool2d(p) | Op::AvgPool2d(p) => p.batch,
+        Op::Lrn(p) => p.batch,
+        Op::Linear(p) => p.batch,
+        Op::Relu(s) | Op::Tanh(s) => s.0[0],
+        Op::SoftmaxCrossEntropy(p) => p.batch,
+        Op::Topk(p) => p.batch,
+        Op::Dropout(_) | Op::Sgd(_) => 0,
+    }
+}
+
+/// The id of a kernel case's pass: `kernel/lenet5_conv1/b64/forward/f32`.
+pub fn kernel_id(case: &Case, pass: Pass, precision: Precision) -> String {
+    let batch = match batch_of(&case.op) {
+        0 => String::new(),
+        b => format!("b{b}/"),
+    };
+    format!(
+        "kernel/{}/{batch}{}/{}",
+        case.name,
+        pass.name(),
+        precision_name(precision)
+    )
+}
+
+/// The id of a training item: `train/alexnet/b32/f16`.
+pub fn train_id(model: &str, batch: usize, precision: Precision) -> String {
+    format!("train/{model}/b{batch}/{}", precision_name(precision))
+}
+
+/// The fixed suite. `--quick` times AlexNet's kernels at batch 1 and skips AlexNet training
+/// (minutes a step on a software adapter), so a quick run stays short anywhere.
+pub fn suite(quick: bool) -> Vec<Item> {
+    let precisions = [Precision::F32, Precision::F16];
+    let mut items = vec![
+        Item {
+            id: "ceiling/fma".into(),
+            work: Work::FmaPeak,
+            skip: None,
+        },
+        Item {
+            id: "ceiling/copy".into(),
+            work: Work::Copy,
+            skip: None,
+        },
+    ];
+    let mut cases = parity::lenet5_layers(LENET_KERNEL_BATCH);
+    cases.extend(parity::alexnet_layers(if quick {
+        ALEXNET_QUICK_KERNEL_BATCH
+    } else {
+        ALEXNET_KERNEL_BATCH
+    }));
+    for precision in precisions {
+        for case in &cases {
+            for pass in case.op.passes() {
+                items.push(Item {
+                    id: kernel_id(case, pass, precision),
+                    work: Work::Kernel {
+                        case: case.clone(),
+                        pass,
+                        precision,
+                    },
+                    skip: None,
+                });
+            }
+        }
+    }
+    for (model, batches) in TRAIN {
+        for batch in batches {
+            for precision in precisions {
+                items.push(Item {
+                    id: train_id(model, batch, precision),
+                    work: Work::Train {
+                        model,
+                        batch,
+                        precision,
+                    },
+                    skip: (quick && model == "alexnet")
+                        .then(|| "--quick skips AlexNet training".to_string()),
+                });
+            }
+        }
+    }
+    items
+}
+
+/// A prepared item: `step` records one repetition of its work (nothing runs until a sync).
+pub struct Runner<'a> {
+    pub step: Box<dyn FnMut() -> Result<()> + 'a>,
+    /// FLOPs, bytes and images of one repetition (0 where not meaningful).
+    pub flops: u64,
+    pub bytes: u64,
+    pub images: usize,
+}
+
+fn storage_for(b: &GpuBackend, precision: Precision) -> Result<()> {
+    if precision == Precision::F16 {
+        let s = if b.ctx.has_f16() {
+            Storage::F16Native
+        } else {
+            Storage::F16Packed
+        };
+        b.set_f16_storage(s)?;
+    }
+    Ok(())
+}
+
+/// Uploads what `work` needs and returns its recorder. Ceilings are measured by their own
+/// functions and have no runner.
+pub fn prepare<'a>(b: &'a GpuBackend, work: &Work) -> Result<Runner<'a>> {
+    match work {
+        Work::FmaPeak | Work::Copy => Err(Error::invalid(
+            "bench item",
+            "ceilings are measured by fma_peak_gflops / copy_gbps",
+        )),
+        Work::Kernel {
+            case,
+            pass,
+            precision,
+        } => {
+            storage_for(b, *precision)?;
+            let inputs = make_inputs(case, *pass);
+            let mut prepared = parity::Prepared::new(b, case, *pass, &inputs, precision.dtype())?;
+            let elem = precision.dtype().size();
+            let bytes = match &case.op {
+                Op::Conv2d(p) => p.bytes(*pass, elem),
+                Op::Linear(p) => p.bytes(*pass, elem),
+                Op::MaxPool2d(p) | Op::AvgPool2d(p) => p.bytes(elem),
+                _ => 0,
+            };
+            Ok(Runner {
+                step: Box::new(move || prepared.run(b)),
+                flops: case.op.flops(*pass),
+                bytes,
+                images: 0,
+            })
+        }
+        Work::Train {
+            model,
+            batch,
+            precision,
+        } => {
+            storage_for(b, *precision)?;
+            let (graph, init) = models::by_name(model, 10, 1, None)?;
+            let values = initial_parameters(&graph, init, 1);
+            let mut m = Model::new(b, graph, *precision, &values)?;
+            m.plan(b, *batch)?;
+            let mut metrics = m.metrics(b)?;
+            let (x, labels) = crate::profile::synthetic_batch(&m.graph, *batch, 7);
+            let batch = *batch;
+            let mut step = 0u32;
+            Ok(Runner {
+                step: Box::new(move || {
+                    let cfg = StepConfig {
+                        lr: 1e-3,
+                        momentum: 0.9,
+                        weight_decay: 5e-4,
+                        nesterov: false,
+                        seed: 1,
+                        step,
+                    };
+                    step += 1;
+                    m.load_batch(b, &x, &labels)?;
+                    m.forward(b, batch, true, &cfg, &mut metrics)?;
+                    m.backward_and_update(b, batch, &cfg)?;
+                    b.submit()
+                }),
+                flops: 0,
+                bytes: 0,
+                images: batch,
+            })
+        }
+    }
+}
+
+/// Seconds per repetition: one untimed warm-up (pipelines, first touch), then repetitions
+/// until `min_secs` have passed (at least one), each waited for.
+pub fn measure(b: &GpuBackend, runner: &mut Runner<'_>, min_secs: f64) -> Result<f64> {
+    (runner.step)()?;
+    b.sync()?;
+    let start = Instant::now();
+    let mut reps = 0u32;
+    while reps == 0 || (start.elapsed().as_secs_f64() < min_secs && reps < 1000) {
+        (runner.step)()?;
+        b.sync()?;
+        reps += 1;
+    }
+    Ok(start.elapsed().as_secs_f64() / reps as f64)
+}
+
+/// Whether an error means "this does not fit on the adapter" (a skip, not a failure).
+fn does_not_fit(e: &Error) -> bool {
+    match e {
+        Error::Limit { .. } => true,
+        Error::Gpu { message, .. } => {
+            let m = message.to_lowercase();
+            m.contains("memory") || m.contains("too large")
+        }
+        _ => false,
+    }
+}
+
+/// Runs one item on `b`. Items that do not fit the adapter come back skipped with the reason.
+pub fn run_item(b: &GpuBackend, item: &Item, min_secs: f64) -> Result<Entry> {
+    let mut entry = Entry::new(&item.id, &item.work);
+    if let Some(why) = &item.skip {
+        entry.skipped = Some(why.clone());
+        return Ok(entry);
+    }
+    match &item.work {
+        Work::FmaPeak => entry.set_value(fma_peak_gflops(b)?),
+        Work::Copy => entry.set_value(copy_gbps(b)?),
+        work => {
+            let measured = prepare(b, work).and_then(|mut r| {
+                let secs = match work {
+                    // Short kernels: many repetitions in one submission, as `cargo bench` does.
+                    Work::Kernel { .. } => time_gpu(b, &mut r.step, min_secs)?,
+                    _ => measure(b, &mut r, min_secs)?,
+                };
+                Ok((secs, r.flops, r.bytes, r.images))
+            });
+            match measured {
+                Ok((secs, flops, bytes, images)) => entry.set_timing(secs, flops, bytes, images),
+                Err(e) if does_not_fit(&e) => entry.skipped = Some(format!("does not fit: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(entry)
+}
+
+/// Runs the suite (items whose id contains `filter`) and returns the report; `progress` hears
+/// each entry as it is measured.
+pub fn run_suite(
+    b: &GpuBackend,
+    quick: bool,
+    filter: &str,
+    mut progress: impl FnMut(&Entry),
+) -> Result<Report> {
+    let mut report = Report::new(System::detect(b), quick);
+    let min_secs = if quick { 0.05 } else { 0.3 };
+    for item in suite(quick) {
+        if !item.id.contains(filter) {
+            continue;
+        }
+        let entry = run_item(b, &item, min_secs)?;
+        progress(&entry);
+        report.results.push(entry);
+    }
+    Ok(report)
+}
+
+impl Item {
+    /// The item as JSON for other tools (`cnngpu bench --list`): its id and what to run, so
+    /// scripts/bench_pytorch.py measures exactly these shapes under these ids.
+    pub fn describe(&self) -> serde_json::Value {
+        use serde_json::json;
+        let work = match &self.work {
+            Work::FmaPeak => json!({"kind": "fma_peak"}),
+            Work::Copy => json!({"kind": "copy"}),
+            Work::Train {
+                model,
+                batch,
+                precision,
+            } => json!({"kind": "train", "model": model, "batch": batch,
+                        "precision": precision_name(*precision)}),
+            Work::Kernel {
+                case,
+                pass,
+                precision,
+            } => {
+                let op = match &case.op {
+                    Op::Conv2d(p) => json!({"op": "conv2d", "batch": p.batch,
+                        "in_channels": p.in_channels, "in_h": p.in_h, "in_w": p.in_w,
+                        "out_channels": p.out_channels, "kernel": p.kernel_h,
+                        "stride": p.stride, "padding": p.padding, "groups": p.groups,
+                        "bias": p.bias}),
+                    Op::Linear(p) => json!({"op": "linear", "batch": p.batch,
+                        "in_features": p.in_features, "out_features": p.out_features,
+                        "bias": p.bias}),
+                    Op::MaxPool2d(p) | Op::AvgPool2d(p) => json!({"op": case.op.stem(),
+                        "batch": p.batch, "channels": p.channels, "in_h": p.in_h,
+                        "in_w": p.in_w, "kernel": p.kernel, "stride": p.stride,
+                        "padding": p.padding}),
+                    Op::Lrn(p) => json!({"op": "lrn", "batch": p.batch, "channels": p.channels,
+                        "h": p.h, "w": p.w, "size": p.size, "alpha": p.alpha, "beta": p.beta,
+                        "k": p.k}),
+                    Op::Relu(s) | Op::Tanh(s) => json!({"op": case.op.stem(), "shape": s.0}),
+                    other => json!({"op": other.stem()}),
+                };
+                json!({"kind": "kernel", "case": case.name, "pass": pass.name(),
+                       "precision": precision_name(*precision), "params": op})
+            }
+        };
+        json!({"id": self.id, "work": work, "skip": self.skip})
+    }
+}

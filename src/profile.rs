@@ -1,0 +1,352 @@
+//! `cnngpu profile`: where one training step's time goes. Every kernel launch of a step is
+//! timed with timestamp queries ([`crate::gpu::timing`]) and summed per layer and pass; FLOPs
+//! and bytes come from the op parameters, so each row also shows GFLOP/s, GB/s and the share of
+//! the adapter's FMA ceiling measured in the same run. The step's wall time minus the kernels'
+//! sum is the overhead (encoding, submission, waiting, gaps between passes).
+
+use crate::bench::fma_peak_gflops;
+use crate::error::{Error, Result};
+use crate::gpu::{GpuBackend, KernelTiming};
+use crate::nn::graph::{Graph, LayerKind};
+use crate::nn::model::{Model, StepConfig};
+use crate::nn::models::Init;
+use crate::ops::{Backend, Conv2dParams, LinearParams, LrnParams, Pass, Pool2dParams};
+use crate::tensor::{HostTensor, Precision, SplitMix64};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// The passes of a step in the order rows are printed.
+pub const PASSES: [&str; 4] = ["forward", "backward_input", "backward_weight", "optimizer"];
+
+/// One (layer, pass) of the profile, averaged over the profiled steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub layer: String,
+    /// `conv2d`, `linear`, `relu`, ... or `loss` / `loss scale`.
+    pub kind: String,
+    pub pass: String,
+    /// Kernel launches per step.
+    pub launches: usize,
+    /// Summed GPU time of those launches per step, in milliseconds.
+    pub gpu_ms: f64,
+    /// Useful floating-point operations per step (0 where not counted: loss, optimizer).
+    pub flops: u64,
+    /// Compulsory bytes per step: each input read once, each output written once.
+    pub bytes: u64,
+}
+
+impl Row {
+    pub fn gflops(&self) -> Option<f64> {
+        (self.flops > 0 && self.gpu_ms > 0.0).then(|| self.flops as f64 / self.gpu_ms / 1e6)
+    }
+    pub fn gbps(&self) -> Option<f64> {
+        (self.bytes > 0 && self.gpu_ms > 0.0).then(|| self.bytes as f64 / self.gpu_ms / 1e6)
+    }
+}
+
+/// A whole profile: what ran, the rows, and the step's totals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub adapter: String,
+    pub model: String,
+    pub batch: usize,
+    pub precision: String,
+    pub steps: usize,
+    /// The adapter's f32 FMA ceiling, measured by the peak_fma kernel in this run.
+    pub fma_gflops: f64,
+    /// Mean wall time of a step: recording, submission and waiting for the device.
+    pub step_ms: f64,
+    /// Mean sum of the kernels' GPU times per step.
+    pub kernel_ms: f64,
+    pub rows: Vec<Row>,
+}
+
+impl Profile {
+    /// The share of the step's wall time not spent in kernels.
+    pub fn overhead_share(&self) -> f64 {
+        ((self.step_ms - self.kernel_ms) / self.step_ms).max(0.0)
+    }
+
+    /// The profile as a Markdown table with a totals line.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "| layer | kind | pass | launches | GPU ms | % step | GFLOP/s | GB/s | % FMA peak |\n",
+        );
+        out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        let opt = |v: Option<f64>, digits: usize| {
+            v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
+        };
+        for r in &self.rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} |\n",
+                r.layer,
+                r.kind,
+                r.pass,
+                r.launches,
+                r.gpu_ms,
+                100.0 * r.gpu_ms / self.step_ms,
+                opt(r.gflops(), 2),
+                opt(r.gbps(), 2),
+                opt(r.gflops().map(|g| 100.0 * g / self.fma_gflops), 1),
+            ));
+        }
+        out.push_str(&format!(
+            "\nstep {:.2} ms wall, kernels {:.2} ms, overhead {:.2} ms ({:.1}% of the step); \
+             FMA ceiling {:.1} GFLOP/s\n",
+            self.step_ms,
+            self.kernel_ms,
+            self.step_ms - self.kernel_ms,
+            100.0 * self.overhead_share(),
+            self.fma_gflops
+        ));
+        out
+    }
+}
+
+/// Per-layer kind name.
+fn kind_name(kind: &LayerKind) -> &'static str {
+    match kind {
+        LayerKind::Conv2d(_) => "conv2d",
+        LayerKind::Linear(_) => "linear",
+        LayerKind::Tanh => "tanh",
+        LayerKind::Relu => "relu",
+        LayerKind::AvgPool2d(_) => "avg_pool2d",
+        LayerKind::MaxPool2d(_) => "max_pool2d",
+        LayerKind::Lrn(_) => "lrn",
+        LayerKind::Dropout(_) => "dropout",
+    }
+}
+
+/// Useful FLOPs and compulsory bytes of one layer's pass at `batch`, `elem` bytes per value.
+pub fn layer_cost(
+    kind: &LayerKind,
+    out_shape: [usize; 3],
+    batch: usize,
+    pass: &str,
+    elem: usize,
+) -> (u64, u64) {
+    let n = (batch * out_shape.iter().product::<usize>()) as u64;
+    let elem = elem as u64;
+    let conv = |p: &Conv2dParams, passes: &[Pass]| {
+        let p = Conv2dParams { batch, ..*p };
+        passes.iter().fold((0, 0), |(f, b), &q| {
+            (f + p.flops(q), b + p.bytes(q, elem as usize))
+        })
+    };
+    let linear = |p: &LinearParams, passes: &[Pass]| {
+        let p = LinearParams { batch, ..*p };
+        passes.iter().fold((0, 0), |(f, b), &q| {
+            (f + p.flops(q), b + p.bytes(q, elem as usize))
+        })
+    };
+    match (kind, pass) {
+        (LayerKind::Conv2d(p), "forward") => conv(p, &[Pass::Forward]),
+        (LayerKind::Conv2d(p), "backward_input") => conv(p, &[Pass::BackwardInput]),
+        (LayerKind::Conv2d(p), "backward_weight") if p.bias => {
+            conv(p, &[Pass::BackwardWeight, Pass::BackwardBias])
+        }
+        (LayerKind::Conv2d(p), "backward_weight") => conv(p, &[Pass::BackwardWeight]),
+        (LayerKind::Linear(p), "forward") => linear(p, &[Pass::Forward]),
+        (LayerKind::Linear(p), "backward_input") => linear(p, &[Pass::BackwardInput]),
+        (LayerKind::Linear(p), "backward_weight") if p.bias => {
+            linear(p, &[Pass::BackwardWeight, Pass::BackwardBias])
+        }
+        (LayerKind::Linear(p), "backward_weight") => linear(p, &[Pass::BackwardWeight]),
+        (LayerKind::AvgPool2d(p) | LayerKind::MaxPool2d(p), _) => {
+            let p = Pool2dParams { batch, ..*p };
+            // The backward pass reads dy (and indices) and writes dx: the same traffic.
+            (p.flops(), p.bytes(elem as usize))
+        }
+        (LayerKind::Lrn(p), "forward") => {
+            let p = LrnParams { batch, ..*p };
+            (p.flops(), 2 * n * elem)
+        }
+        // Backward LRN reads x and dy, writes dx; about twice the forward arithmetic.
+        (LayerKind::Lrn(p), _) => {
+            let p = LrnParams { batch, ..*p };
+            (2 * p.flops(), 3 * n * elem)
+        }
+        (LayerKind::Tanh | LayerKind::Relu | LayerKind::Dropout(_), "forward") => (n, 2 * n * elem),
+        (LayerKind::Tanh | LayerKind::Relu | LayerKind::Dropout(_), _) => (n, 3 * n * elem),
+        _ => (0, 0),
+    }
+}
+
+/// One profiled step's launches with the step's wall time and where it sat on the CPU clock.
+pub struct StepTrace {
+    /// Offset of the step's start from the profile's start.
+    pub start: std::time::Duration,
+    /// When recording ended and submission began, from the step's start.
+    pub submitted: std::time::Duration,
+    pub wall: std::time::Duration,
+    pub kernels: Vec<KernelTiming>,
+}
+
+/// A seeded random batch (inputs in [-1, 1), labels below `graph.classes`).
+pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
+    let mut rng = SplitMix64(seed);
+    let per = graph.input.iter().product::<usize>();
+    let x = (0..batch * per).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
+    let labels = (0..batch)
+        .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
+        .collect();
+    (x, labels)
+}
+
+/// Profiles `steps` training steps of `graph` (after one untimed warm-up step that compiles
+/// the pipelines) on a synthetic batch: speed does not depend on the values.
+pub fn profile(
+    b: &GpuBackend,
+    graph: Graph,
+    init: Init,
+    precision: Precision,
+    batch: usize,
+    steps: usize,
+) -> Result<(Profile, Vec<StepTrace>)> {
+    if steps == 0 {
+        return Err(Error::invalid("--steps", "must be at least 1"));
+    }
+    let fma_gflops = fma_peak_gflops(b)?;
+    let values: Vec<HostTensor> = crate::nn::model::initial_parameters(&graph, init, 1);
+    let mut model = Model::new(b, graph, precision, &values)?;
+    model.plan(b, batch)?;
+    let mut metrics = model.metrics(b)?;
+    let (x, labels) = synthetic_batch(&model.graph, batch, 7);
+    model.load_batch(b, &x, &labels)?;
+    let cfg = StepConfig {
+        lr: 1e-3,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        nesterov: false,
+        seed: 1,
+        step: 0,
+    };
+    let record = |model: &mut Model<GpuBackend>, metrics: &mut _| -> Result<()> {
+        model.forward(b, batch, true, &cfg, metrics)?;
+        model.backward_and_update(b, batch, &cfg)
+    };
+    record(&mut model, &mut metrics)?;
+    b.sync()?;
+
+    let origin = Instant::now();
+    let mut traces = Vec::new();
+    for _ in 0..steps {
+        let start = Instant::now();
+        b.arm_timer()?;
+        record(&mut model, &mut metrics)?;
+        let submitted = start.elapsed();
+        b.sync()?;
+        let wall = start.elapsed();
+        let kernels = b.finish_timer()?;
+        traces.push(StepTrace {
+            start: start - origin,
+            submitted,
+            wall,
+            kernels,
+        });
+    }
+    let elem = precision.dtype().size();
+    let profile = summarise(b, &model.graph, precision, batch, fma_gflops, &traces, elem);
+    Ok((profile, traces))
+}
+
+fn summarise(
+    b: &GpuBackend,
+    graph: &Graph,
+    precision: Precision,
+    batch: usize,
+    fma_gflops: f64,
+    traces: &[StepTrace],
+    elem: usize,
+) -> Profile {
+    let steps = traces.len() as f64;
+    // Rows in graph order, each pass in PASSES order; the loss and loss-scale scopes follow.
+    let mut keys: Vec<(String, String, &'static str)> = Vec::new();
+    for layer in &graph.layers {
+        for pass in PASSES {
+            keys.push((layer.name.clone(), kind_name(&layer.kind).into(), pass));
+        }
+    }
+    for pass in PASSES {
+        keys.push(("loss".into(), "softmax_cross_entropy".into(), pass));
+        keys.push(("loss scale".into(), "loss_scale".into(), pass));
+    }
+    let mut rows = Vec::new();
+    for (layer, kind, pass) in keys {
+        let launches: Vec<&KernelTiming> = traces
+            .iter()
+            .flat_map(|t| &t.kernels)
+            .filter(|k| k.scope == layer && k.pass == pass)
+            .collect();
+        if launches.is_empty() {
+            continue;
+        }
+        let (flops, bytes) = graph
+            .layers
+            .iter()
+            .find(|l| l.name == layer)
+            .map_or((0, 0), |l| layer_cost(&l.kind, l.out_shape, batch, pass, elem));
+        rows.push(Row {
+            layer,
+            kind,
+            pass: pass.into(),
+            launches: (launches.len() as f64 / steps).round() as usize,
+            gpu_ms: launches.iter().map(|k| k.gpu_ns()).sum::<f64>() / 1e6 / steps,
+            flops,
+            bytes,
+        });
+    }
+    let step_ms = traces
+        .iter()
+        .map(|t| t.wall.as_secs_f64() * 1e3)
+        .sum::<f64>()
+        / steps;
+    let kernel_ms = rows.iter().map(|r| r.gpu_ms).sum();
+    Profile {
+        adapter: b.ctx.describe(),
+        model: graph.name.clone(),
+        batch,
+        precision: match precision {
+            Precision::F32 => "f32".into(),
+            Precision::F16 => "f16".into(),
+        },
+        steps: traces.len(),
+        fma_gflops,
+        step_ms,
+        kernel_ms,
+        rows,
+    }
+}
+
+/// Chrome-trace JSON (opens in Perfetto and chrome://tracing): per step a CPU track with the
+/// step's recording, each launch's encoding and the wait, and a GPU track with every kernel.
+/// GPU times are placed on the CPU clock by starting each step's first kernel at its submission.
+pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Value {
+    use serde_json::json;
+    let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+    let mut events = vec![
+        json!({"ph": "M", "name": "process_name", "pid": 1, "args": {"name": format!("cnngpu {} batch {} {}", profile.model, profile.batch, profile.precision)}}),
+        json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "args": {"name": "CPU: encode and submit"}}),
+        json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 2, "args": {"name": format!("GPU: {}", profile.adapter)}}),
+    ];
+    for (i, t) in traces.iter().enumerate() {
+        let start = us(t.start);
+        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "step", "name": format!("step {i}"),
+            "ts": start, "dur": us(t.wall)}));
+        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "record",
+            "ts": start, "dur": us(t.submitted)}));
+        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "submit and wait",
+            "ts": start + us(t.submitted), "dur": us(t.wall - t.submitted)}));
+        for k in &t.kernels {
+            let args = json!({"layer": k.scope, "pass": k.pass});
+            events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "encode",
+                "name": format!("encode {}", k.kernel), "ts": start + us(k.cpu_begin),
+                "dur": us(k.cpu_end - k.cpu_begin), "args": args}));
+            events.push(json!({"ph": "X", "pid": 1, "tid": 2, "cat": "kernel",
+                "name": k.kernel, "ts": start + us(t.submitted) + k.gpu_begin_ns / 1e3,
+                "dur": k.gpu_ns() / 1e3, "args": args}));
+        }
+    }
+    json!({"traceEvents": events, "displayTimeUnit": "ms"})
+}
