@@ -73,7 +73,10 @@ pub fn run_profile(b: &GpuBackend, a: &ProfileArgs) -> Result<u8> {
     if let Some(path) = &a.trace {
         let trace = chrome_trace(&p, &traces);
         cnngpu::train::checkpoint::write_atomic(path, serde_json::to_string(&trace)?.as_bytes())?;
-        eprintln!("trace written to {} (open it in https://ui.perfetto.dev)", path.display());
+        eprintln!(
+            "trace written to {} (open it in https://ui.perfetto.dev)",
+            path.display()
+        );
     }
     Ok(0)
 }

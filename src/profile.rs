@@ -74,9 +74,8 @@ impl Profile {
             "| layer | kind | pass | launches | GPU ms | % step | GFLOP/s | GB/s | % FMA peak |\n",
         );
         out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-        let opt = |v: Option<f64>, digits: usize| {
-            v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
-        };
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
         for r in &self.rows {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} |\n",
@@ -187,7 +186,9 @@ pub struct StepTrace {
 pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
     let mut rng = SplitMix64(seed);
     let per = graph.input.iter().product::<usize>();
-    let x = (0..batch * per).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
+    let x = (0..batch * per)
+        .map(|_| rng.next_f32() * 2.0 - 1.0)
+        .collect();
     let labels = (0..batch)
         .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
         .collect();
@@ -286,7 +287,9 @@ fn summarise(
             .layers
             .iter()
             .find(|l| l.name == layer)
-            .map_or((0, 0), |l| layer_cost(&l.kind, l.out_shape, batch, pass, elem));
+            .map_or((0, 0), |l| {
+                layer_cost(&l.kind, l.out_shape, batch, pass, elem)
+            });
         rows.push(Row {
             layer,
             kind,
@@ -332,12 +335,18 @@ pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Valu
     ];
     for (i, t) in traces.iter().enumerate() {
         let start = us(t.start);
-        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "step", "name": format!("step {i}"),
-            "ts": start, "dur": us(t.wall)}));
-        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "record",
-            "ts": start, "dur": us(t.submitted)}));
-        events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "submit and wait",
-            "ts": start + us(t.submitted), "dur": us(t.wall - t.submitted)}));
+        events.push(
+            json!({"ph": "X", "pid": 1, "tid": 1, "cat": "step", "name": format!("step {i}"),
+            "ts": start, "dur": us(t.wall)}),
+        );
+        events.push(
+            json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "record",
+            "ts": start, "dur": us(t.submitted)}),
+        );
+        events.push(
+            json!({"ph": "X", "pid": 1, "tid": 1, "cat": "cpu", "name": "submit and wait",
+            "ts": start + us(t.submitted), "dur": us(t.wall - t.submitted)}),
+        );
         for k in &t.kernels {
             let args = json!({"layer": k.scope, "pass": k.pass});
             events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "encode",

@@ -74,7 +74,10 @@ fn grouped_bars(
     }
     if let Some(r) = reference_line {
         chart
-            .draw_series(LineSeries::new([(0.0, r), (n as f64, r)], BLACK.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                [(0.0, r), (n as f64, r)],
+                BLACK.stroke_width(1),
+            ))
             .map_err(drawing)?;
     }
     chart
@@ -182,6 +185,10 @@ fn kernel_group(id: &str) -> Option<String> {
     let case = id.strip_prefix("kernel/")?.split('/').next()?;
     let mut parts = case.split('_');
     let model = parts.next()?;
-    let kind: String = parts.next()?.chars().filter(|c| c.is_alphabetic()).collect();
+    let kind: String = parts
+        .next()?
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .collect();
     Some(format!("{model} {kind}"))
 }

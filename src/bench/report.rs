@@ -110,11 +110,13 @@ impl System {
 
 /// `Debian GNU/Linux 12 (bookworm), linux x86_64` where /etc/os-release exists.
 pub fn os_name() -> String {
-    let pretty = std::fs::read_to_string("/etc/os-release").ok().and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-            .map(|v| v.trim_matches('"').to_string())
-    });
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_string())
+        });
     let base = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
     pretty.map_or(base.clone(), |p| format!("{p}, {base}"))
 }
@@ -185,7 +187,11 @@ impl Report {
                     "schema '{other}' is not supported (expected '{SCHEMA}')"
                 )))
             }
-            None => return Err(bad(format!("no \"schema\": \"{SCHEMA}\" field: not a cnngpu bench report"))),
+            None => {
+                return Err(bad(format!(
+                    "no \"schema\": \"{SCHEMA}\" field: not a cnngpu bench report"
+                )))
+            }
         }
         serde_json::from_value(value).map_err(|e| bad(format!("not a bench report: {e}")))
     }
@@ -229,7 +235,11 @@ pub fn rows<'a>(reports: &'a [Report]) -> Vec<CompareRow<'a>> {
     ids.into_iter()
         .map(|id| {
             let entries: Vec<Option<&Entry>> = reports.iter().map(|r| r.get(id)).collect();
-            let unit = entries.iter().flatten().next().map_or("", |e| e.unit.as_str());
+            let unit = entries
+                .iter()
+                .flatten()
+                .next()
+                .map_or("", |e| e.unit.as_str());
             CompareRow { id, unit, entries }
         })
         .collect()

@@ -450,7 +450,10 @@ impl<B: Backend> Model<B> {
         }
         for p in &mut self.params {
             // "features.0.weight" belongs to layer "features.0".
-            b.scope(p.name.rsplit_once('.').map_or(&p.name, |s| s.0), "optimizer");
+            b.scope(
+                p.name.rsplit_once('.').map_or(&p.name, |s| s.0),
+                "optimizer",
+            );
             let sgd = SgdParams {
                 len: p.shape.numel(),
                 lr: cfg.lr,

@@ -1,0 +1,250 @@
+//! `cnngpu profile` and `cnngpu bench`: per-layer timings from timestamp queries, the Chrome
+//! trace, the bench report schema, `bench compare` and its errors.
+
+mod common;
+
+use cnngpu::bench::report::{Report, SCHEMA};
+use cnngpu::bench::suite::{run_suite, suite};
+use cnngpu::nn::{models, LayerKind};
+use cnngpu::profile::{chrome_trace, profile};
+use cnngpu::tensor::Precision;
+use common::{cnngpu, gpu};
+use std::path::Path;
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cnngpu-profile-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn profile_times_every_layer_and_pass_of_lenet5() {
+    let Some(b) = gpu() else { return };
+    let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
+    let (p, traces) = profile(&b, graph.clone(), init, Precision::F32, 8, 2).unwrap();
+    assert_eq!(p.steps, 2);
+    assert_eq!(traces.len(), 2);
+    for (i, layer) in graph.layers.iter().enumerate() {
+        let mut passes = vec!["forward"];
+        if i > 0 {
+            passes.push("backward_input");
+        }
+        if matches!(layer.kind, LayerKind::Conv2d(_) | LayerKind::Linear(_)) {
+            passes.extend(["backward_weight", "optimizer"]);
+        }
+        for pass in passes {
+            let row = p
+                .rows
+                .iter()
+                .find(|r| r.layer == layer.name && r.pass == pass)
+                .unwrap_or_else(|| panic!("no row for {} {pass}", layer.name));
+            assert!(row.gpu_ms > 0.0, "{} {pass}: {} ms", layer.name, row.gpu_ms);
+            assert!(row.launches >= 1);
+        }
+    }
+    // Convolutions and linear layers have FLOPs, so GFLOP/s; every row's time is in the sum.
+    let conv1 = p
+        .rows
+        .iter()
+        .find(|r| r.layer == "conv1" && r.pass == "forward")
+        .unwrap();
+    assert_eq!(conv1.flops, 2 * 8 * 6 * 28 * 28 * 25);
+    assert!(conv1.gflops().unwrap() > 0.0);
+    let sum: f64 = p.rows.iter().map(|r| r.gpu_ms).sum();
+    assert!((sum - p.kernel_ms).abs() < 1e-9);
+    assert!(p.step_ms > 0.0 && p.fma_gflops > 0.0);
+    // The kernels run inside the step, so they cannot take longer than it (10% for clock skew).
+    assert!(
+        p.kernel_ms <= p.step_ms * 1.1,
+        "{} > {}",
+        p.kernel_ms,
+        p.step_ms
+    );
+    assert!(p.table().contains("| conv2 | conv2d | backward_input |"));
+}
+
+#[test]
+fn profile_trace_parses_and_holds_cpu_and_gpu_events() {
+    let Some(b) = gpu() else { return };
+    let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
+    let (p, traces) = profile(&b, graph, init, Precision::F16, 4, 1).unwrap();
+    let text = serde_json::to_string(&chrome_trace(&p, &traces)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let events = v["traceEvents"].as_array().unwrap();
+    let of = |cat: &str| {
+        events
+            .iter()
+            .filter(|e| e["cat"] == cat)
+            .collect::<Vec<_>>()
+    };
+    let kernels = of("kernel");
+    let launches: usize = traces.iter().map(|t| t.kernels.len()).sum();
+    assert_eq!(kernels.len(), launches);
+    assert_eq!(of("encode").len(), launches);
+    assert_eq!(of("step").len(), 1);
+    for e in &kernels {
+        assert_eq!(e["ph"], "X");
+        assert_eq!(e["tid"], 2);
+        assert!(e["dur"].as_f64().unwrap() >= 0.0);
+        assert!(e["args"]["layer"].is_string());
+    }
+    assert!(kernels.iter().any(|e| e["name"] == "conv2d_forward"
+        && e["args"]["layer"] == "conv1"
+        && e["args"]["pass"] == "forward"));
+    assert!(kernels.iter().any(|e| e["name"] == "sgd_update"));
+    // Thread names label the CPU and GPU tracks.
+    assert!(events.iter().any(|e| e["ph"] == "M"
+        && e["tid"] == 2
+        && e["args"]["name"].as_str().unwrap().starts_with("GPU")));
+}
+
+#[test]
+fn profile_cli_writes_table_and_trace() {
+    if gpu().is_none() {
+        return;
+    }
+    let trace = tmp("trace.json");
+    let (code, out, err) = cnngpu(&[
+        "profile",
+        "--batch-size",
+        "4",
+        "--steps",
+        "1",
+        "--json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let p: cnngpu::profile::Profile = serde_json::from_str(&out).unwrap();
+    assert_eq!(p.model, "lenet5");
+    assert!(p.rows.iter().all(|r| r.gpu_ms >= 0.0));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert!(!v["traceEvents"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn suite_ids_are_unique_and_cover_every_model_batch_and_precision() {
+    for quick in [false, true] {
+        let items = suite(quick);
+        let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate ids");
+        for id in [
+            "train/lenet5/b64/f32",
+            "train/lenet5/b256/f16",
+            "train/alexnet/b32/f32",
+            "train/alexnet/b128/f16",
+            "kernel/lenet5_conv1/b64/forward/f32",
+            "ceiling/fma",
+        ] {
+            assert!(ids.contains(&id), "{id} missing (quick {quick})");
+        }
+    }
+}
+
+#[test]
+fn bench_report_round_trips_through_its_schema() {
+    let Some(b) = gpu() else { return };
+    let report = run_suite(&b, true, "lenet5_fc2", |_| {}).unwrap();
+    assert_eq!(report.schema, SCHEMA);
+    assert!(!report.system.adapter.is_empty() && !report.system.cpu.is_empty());
+    // fc2: forward, backward_input, backward_weight, backward_bias in f32 and f16.
+    assert_eq!(report.results.len(), 8);
+    for e in &report.results {
+        assert!(e.value.unwrap() > 0.0, "{}", e.id);
+        assert_eq!(e.unit, "ms");
+    }
+    let json = report.to_json();
+    let back = Report::parse(&json, Path::new("r.json")).unwrap();
+    assert_eq!(back, report);
+}
+
+fn sample_report(tool: &str, scale: f64) -> Report {
+    let e = |id: &str, unit: &str, higher: bool, v: f64| {
+        let group = if id.starts_with("train") {
+            "train"
+        } else {
+            "kernel"
+        };
+        serde_json::json!({"id": id, "group": group, "unit": unit,
+            "higher_is_better": higher, "value": v})
+    };
+    let v = serde_json::json!({
+        "schema": SCHEMA, "tool": tool, "version": "1", "git_commit": "abc",
+        "created": "2026-11-27T00:00:00Z", "quick": true,
+        "system": {"adapter": "x", "backend": "vulkan", "driver": "d", "device_type": "Cpu",
+                   "os": "linux", "cpu": "c"},
+        "results": [
+            e("train/lenet5/b64/f32", "images/s", true, 100.0 * scale),
+            e("kernel/lenet5_conv1/b64/forward/f32", "ms", false, 4.0 / scale),
+        ]
+    });
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn compare_prints_ratios_and_draws_a_chart() {
+    let (a, b) = (tmp("a.json"), tmp("b.json"));
+    std::fs::write(&a, sample_report("cnngpu", 1.0).to_json()).unwrap();
+    std::fs::write(&b, sample_report("pytorch", 2.0).to_json()).unwrap();
+    let chart = tmp("chart.png");
+    let (code, out, err) = cnngpu(&[
+        "bench",
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // B is twice as fast on both items: twice the images/s, half the ms.
+    let train = out
+        .lines()
+        .find(|l| l.contains("train/lenet5/b64/f32"))
+        .unwrap();
+    assert!(
+        train.contains("| 100 |") && train.contains("| 200 |") && train.contains("2.00x"),
+        "{train}"
+    );
+    let kernel = out.lines().find(|l| l.contains("lenet5_conv1")).unwrap();
+    assert!(kernel.contains("2.00x"), "{kernel}");
+    let img = image::open(&chart).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (1400, 1000));
+    let distinct: std::collections::HashSet<_> = img.pixels().map(|p| p.0).collect();
+    assert!(distinct.len() > 10, "the chart is blank");
+}
+
+#[test]
+fn compare_names_a_malformed_file() {
+    let good = tmp("good.json");
+    std::fs::write(&good, sample_report("cnngpu", 1.0).to_json()).unwrap();
+    let bad = tmp("bad.json");
+    std::fs::write(&bad, "{\"schema\": \"cnngpu-bench/1\", \"results\": [").unwrap();
+    let (code, _, err) = cnngpu(&[
+        "bench",
+        "compare",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("bad.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    let other = tmp("other.json");
+    std::fs::write(&other, "{\"hello\": 1}").unwrap();
+    let (code, _, err) = cnngpu(&[
+        "bench",
+        "compare",
+        good.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("other.json") && err.contains("schema"),
+        "{err}"
+    );
+}
