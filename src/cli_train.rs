@@ -151,6 +151,10 @@ pub struct TrainArgs {
     /// Read loss and accuracy back from the device every this many steps.
     #[arg(long, default_value_t = 20)]
     pub log_every: usize,
+    /// At the end, draw curves, predictions, mistakes, filters, the confusion matrix and
+    /// embeddings into the --out folder (see `cnngpu viz`).
+    #[arg(long, requires = "out")]
+    pub plots: bool,
 }
 
 fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
@@ -323,6 +327,17 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
             100.0 * trainer.state.best_test_top1
         );
     }
+    if let (true, Some(dir)) = (args.plots, &out) {
+        let title = format!("{} on {}", cfg.model, cfg.dataset);
+        crate::cli_viz::plots(
+            b,
+            &mut trainer.model,
+            &trainer.test,
+            &trainer.prep,
+            dir,
+            &title,
+        )?;
+    }
     Ok(0)
 }
 
@@ -348,12 +363,25 @@ pub struct EvalArgs {
     pub batch_size: usize,
 }
 
-/// Runs `cnngpu eval` on backend `b`.
-pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
-    let ck = checkpoint::load(&args.checkpoint)?;
-    let model_name = args
-        .model
-        .clone()
+/// A checkpoint loaded for inference, with the test split it is evaluated on.
+pub struct Opened<B: Backend> {
+    pub model: Model<B>,
+    pub model_name: String,
+    pub test: data::Dataset,
+    pub prep: data::Preprocess,
+}
+
+/// Loads `checkpoint` (its model from the metadata unless `model` says) and the test split of
+/// `dataset`.
+pub fn open_checkpoint<B: Backend>(
+    b: &B,
+    checkpoint: &std::path::Path,
+    model: Option<String>,
+    dataset: &str,
+    dir: Option<PathBuf>,
+) -> Result<Opened<B>> {
+    let ck = checkpoint::load(checkpoint)?;
+    let model_name = model
         .or_else(|| ck.metadata.get("model").cloned())
         .unwrap_or_else(|| "lenet5".into());
     let groups = ck
@@ -361,13 +389,35 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         .get("groups")
         .and_then(|g| g.parse().ok())
         .unwrap_or(1);
-    let kind = DatasetKind::parse(&args.dataset)?;
-    let splits = data::load(kind, &data_dir(kind, args.data_dir.clone())?, 256)?;
+    let kind = DatasetKind::parse(dataset)?;
+    let splits = data::load(kind, &data_dir(kind, dir)?, 256)?;
     let test = splits.test;
     let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
-    let values = ck.parameters_for(&graph, &args.checkpoint)?;
+    let values = ck.parameters_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;
-    let mut model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
+    let model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
+    Ok(Opened {
+        model,
+        model_name,
+        test,
+        prep,
+    })
+}
+
+/// Runs `cnngpu eval` on backend `b`.
+pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
+    let Opened {
+        mut model,
+        model_name,
+        test,
+        prep,
+    } = open_checkpoint(
+        b,
+        &args.checkpoint,
+        args.model.clone(),
+        &args.dataset,
+        args.data_dir.clone(),
+    )?;
     let (m, logits) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, true)?;
     let classes = test.classes();
     let mut confusion = vec![vec![0u64; classes]; classes];

@@ -17,5 +17,6 @@ pub mod plot;
 pub mod profile;
 pub mod tensor;
 pub mod train;
+pub mod viz;
 
 pub use error::{Error, Result};

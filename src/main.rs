@@ -6,6 +6,7 @@
 
 mod cli_bench;
 mod cli_train;
+mod cli_viz;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -49,6 +50,14 @@ enum Command {
     Profile {
         #[command(flatten)]
         args: cli_bench::ProfileArgs,
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
+    /// Draw what a trained network learned: predictions, filters, embeddings, curves,
+    /// confusion matrix.
+    Viz {
+        #[command(flatten)]
+        args: cli_viz::VizArgs,
         #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
         adapter: String,
     },
@@ -108,6 +117,14 @@ fn main() -> ExitCode {
         Command::Profile { args, adapter } => {
             on_gpu(&adapter, |b| cli_bench::run_profile(b, &args))
         }
+        Command::Viz { args, .. } if args.what == cli_viz::What::Curves => {
+            cli_viz::curves(&args).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Viz { args, adapter } => on_backend(
+            &adapter,
+            |b| cli_viz::viz(b, &args),
+            |b| cli_viz::viz(b, &args),
+        ),
         Command::Bench { args, adapter } => match &args.action {
             Some(cli_bench::BenchAction::Compare { files, chart }) => {
                 cli_bench::run_compare(files, chart).map(ExitCode::from)

@@ -29,6 +29,14 @@ pub fn drawing<E: std::fmt::Display>(e: E) -> Error {
     Error::invalid("drawing", e.to_string())
 }
 
+/// A u8 image stored as planes [C, H, W] with C = 1 (grey) or 3 (RGB).
+pub struct Planar<'a> {
+    pub data: &'a [u8],
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
 /// An RGB8 picture, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picture {
@@ -55,6 +63,59 @@ impl Picture {
         let root = BitMapBackend::with_buffer(&mut self.rgb, (self.width, self.height))
             .into_drawing_area();
         f(root)
+    }
+
+    /// Copies `img` to (x, y), each pixel scaled to `scale` x `scale` (nearest neighbour);
+    /// parts outside the picture are clipped.
+    pub fn blit(&mut self, x: u32, y: u32, img: &Planar<'_>, scale: u32) {
+        let (planes, channels, h, w) = (img.data, img.channels, img.height, img.width);
+        let plane = h * w;
+        for yy in 0..h * scale as usize {
+            let py = y as usize + yy;
+            if py >= self.height as usize {
+                break;
+            }
+            for xx in 0..w * scale as usize {
+                let px = x as usize + xx;
+                if px >= self.width as usize {
+                    break;
+                }
+                let src = (yy / scale as usize) * w + xx / scale as usize;
+                let o = 3 * (py * self.width as usize + px);
+                for c in 0..3 {
+                    self.rgb[o + c] = planes[src + if channels == 3 { c * plane } else { 0 }];
+                }
+            }
+        }
+    }
+
+    /// Draws `text` with its top-left corner at (x, y).
+    pub fn text(&mut self, x: i32, y: i32, text: &str, size: f64, color: RGBColor) -> Result<()> {
+        self.draw(|root| {
+            root.draw(&Text::new(
+                text.to_string(),
+                (x, y),
+                ("sans-serif", size).into_font().color(&color),
+            ))
+            .map_err(drawing)
+        })
+    }
+
+    /// The pixel at (x, y).
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let o = 3 * (y * self.width + x) as usize;
+        [self.rgb[o], self.rgb[o + 1], self.rgb[o + 2]]
+    }
+
+    /// Variance of all channel values: 0 for a blank picture.
+    pub fn variance(&self) -> f64 {
+        let n = self.rgb.len() as f64;
+        let mean = self.rgb.iter().map(|&v| v as f64).sum::<f64>() / n;
+        self.rgb
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n
     }
 
     /// Writes the picture as PNG, atomically (a temporary file renamed into place).

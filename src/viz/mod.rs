@@ -1,0 +1,197 @@
+//! What the network learned, as pictures: prediction grids, first-layer filters, 2-D
+//! embeddings of features (PNG and hoverable HTML), training curves and the confusion matrix.
+//! Everything is drawn with the bundled font ([`crate::plot`]) and depends only on its inputs
+//! and seed.
+
+pub mod charts;
+pub mod embed;
+pub mod grids;
+pub mod html;
+
+pub use charts::{confusion_heatmap, curves};
+pub use grids::{filter_mosaic, predictions_grid, GridLayout, Prediction};
+
+use crate::data::Dataset;
+use plotters::style::RGBColor;
+
+/// Class colours (ten well separated hues, then repeating with other shades).
+pub fn class_color(c: usize) -> RGBColor {
+    const TAB10: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    let base = TAB10[c % 10];
+    let shade = (c / 10) as u8 % 3;
+    let f = |v: u8| v.saturating_sub(shade * 50);
+    RGBColor(f(base.0), f(base.1), f(base.2))
+}
+
+/// Image `i` of `ds` scaled to fit `side` x `side` (nearest neighbour up, area-averaged down),
+/// planar [C, H, W].
+pub fn thumbnail(ds: &Dataset, i: usize, side: usize) -> (Vec<u8>, usize, usize) {
+    let (c, h, w) = (ds.channels, ds.height, ds.width);
+    let plane = h * w;
+    let src = &ds.images[i * c * plane..(i + 1) * c * plane];
+    let scale = side as f64 / h.max(w) as f64;
+    let (oh, ow) = (
+        ((h as f64 * scale).round() as usize).max(1),
+        ((w as f64 * scale).round() as usize).max(1),
+    );
+    let mut out = vec![0u8; c * oh * ow];
+    for ch in 0..c {
+        for y in 0..oh {
+            let (y0, y1) = (y * h / oh, ((y + 1) * h).div_ceil(oh).max(y * h / oh + 1));
+            for x in 0..ow {
+                let (x0, x1) = (x * w / ow, ((x + 1) * w).div_ceil(ow).max(x * w / ow + 1));
+                let mut sum = 0u32;
+                for yy in y0..y1.min(h) {
+                    for xx in x0..x1.min(w) {
+                        sum += src[ch * plane + yy * w + xx] as u32;
+                    }
+                }
+                let count = ((y1.min(h) - y0) * (x1.min(w) - x0)) as u32;
+                out[ch * oh * ow + y * ow + x] = (sum / count.max(1)) as u8;
+            }
+        }
+    }
+    (out, oh, ow)
+}
+
+/// A thumbnail as a PNG data URI (for the HTML embeddings page).
+pub fn thumbnail_data_uri(ds: &Dataset, i: usize, side: usize) -> crate::Result<String> {
+    let (planes, h, w) = thumbnail(ds, i, side);
+    let c = ds.channels;
+    let mut rgb = Vec::with_capacity(h * w * 3);
+    for p in 0..h * w {
+        for ch in 0..3 {
+            rgb.push(planes[if c == 3 { ch * h * w } else { 0 } + p]);
+        }
+    }
+    let mut bytes = Vec::new();
+    image::write_buffer_with_format(
+        &mut std::io::Cursor::new(&mut bytes),
+        &rgb,
+        w as u32,
+        h as u32,
+        image::ExtendedColorType::Rgb8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| crate::Error::invalid("thumbnail", e.to_string()))?;
+    use base64::Engine;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&bytes)
+    ))
+}
+
+use crate::data::{make_batch, Preprocess};
+use crate::error::{Error, Result};
+use crate::nn::{Graph, LayerKind, Model, StepConfig};
+use crate::ops::Backend;
+
+/// The layer whose output `viz embeddings` projects: `name`, or by default the last layer
+/// before the first linear one (the end of the convolutional blocks).
+pub fn feature_layer(graph: &Graph, name: Option<&str>) -> Result<usize> {
+    match name {
+        Some(n) => graph
+            .layers
+            .iter()
+            .position(|l| l.name == n)
+            .ok_or_else(|| {
+                let names: Vec<&str> = graph.layers.iter().map(|l| l.name.as_str()).collect();
+                Error::invalid(
+                    "--layer",
+                    format!("'{n}' is not a layer; the layers are {}", names.join(", ")),
+                )
+            }),
+        None => graph
+            .layers
+            .iter()
+            .position(|l| matches!(l.kind, LayerKind::Linear(_)))
+            .filter(|&i| i > 0)
+            .map(|i| i - 1)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "--layer",
+                    "the model has no conv block before a linear layer",
+                )
+            }),
+    }
+}
+
+/// Forward passes (inference mode) over images `indices` of `ds` in batches of `batch`: every
+/// image's logits and, with `layer`, that layer's output flattened (returned with its width).
+pub fn collect<B: Backend>(
+    b: &B,
+    model: &mut Model<B>,
+    ds: &Dataset,
+    prep: &Preprocess,
+    indices: &[usize],
+    batch: usize,
+    layer: Option<usize>,
+) -> Result<(Vec<f32>, Vec<f32>, usize)> {
+    let mut metrics = model.metrics(b)?;
+    let cfg = StepConfig {
+        lr: 0.0,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+        seed: 0,
+        step: 0,
+    };
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    let (mut logits, mut features, mut width) = (Vec::new(), Vec::new(), 0);
+    for chunk in indices.chunks(batch.max(1)) {
+        model.plan(b, chunk.len())?;
+        make_batch(ds, prep, chunk, &mut x, &mut labels, None);
+        model.load_batch(b, &x, &labels)?;
+        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
+        logits.extend(model.logits(b, chunk.len())?.data);
+        if let Some(i) = layer {
+            let t = model.activation(b, chunk.len(), i)?;
+            width = t.data.len() / chunk.len();
+            features.extend(t.data);
+        }
+    }
+    Ok((logits, features, width))
+}
+
+/// The top-1 class of each row of `logits` ([n, classes]); ties go to the lower class.
+pub fn top1(logits: &[f32], classes: usize) -> Vec<u32> {
+    logits
+        .chunks(classes)
+        .map(|row| {
+            let mut best = 0;
+            for (c, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = c;
+                }
+            }
+            best as u32
+        })
+        .collect()
+}
+
+/// Counts of (true class, predicted class).
+pub fn confusion(labels: &[u32], predicted: &[u32], classes: usize) -> Vec<Vec<u64>> {
+    let mut m = vec![vec![0u64; classes]; classes];
+    for (&l, &p) in labels.iter().zip(predicted) {
+        m[l as usize][p as usize] += 1;
+    }
+    m
+}
+
+/// `count` distinct indices below `n`, seeded (all of them, shuffled, when count >= n).
+pub fn sample_indices(n: usize, count: usize, seed: u64) -> Vec<usize> {
+    let mut order = crate::data::shuffled(n, seed, 0);
+    order.truncate(count.min(n));
+    order
+}
