@@ -20,7 +20,15 @@ fn main() {
     let suffix = if dirty { "-dirty" } else { "" };
     println!("cargo:rustc-env=CNNGPU_GIT_COMMIT={commit}{suffix}");
     println!("cargo:rerun-if-changed=build.rs");
-    for f in [".git/HEAD", ".git/logs/HEAD", ".git/index"] {
+    // The sources too, so that the "-dirty" mark follows edits that are not yet staged.
+    for f in [
+        ".git/HEAD",
+        ".git/logs/HEAD",
+        ".git/index",
+        "src",
+        "shaders",
+        "Cargo.toml",
+    ] {
         if Path::new(f).exists() {
             println!("cargo:rerun-if-changed={f}");
         }

@@ -11,7 +11,8 @@ id and shape in both reports and `cnngpu bench compare` can pair them:
                    backward_weight with torch.nn.grad / matmuls (what autograd calls), f32 only;
   * train/...    - forward + backward + SGD (momentum 0.9, weight decay 5e-4) of the same
                    LeNet-5 and AlexNet (scripts/pytorch_interop.py), one fixed random batch,
-                   after one warm-up step, like cnngpu's suite.
+                   after one warm-up step, like cnngpu's suite (which also uploads the batch
+                   to the device each step; here it stays in memory).
 
 f16 items are reported as skipped: PyTorch has no f16 training path on the CPU that compares
 with f16 storage on a GPU. Ops PyTorch has no separate kernel for (dropout, top-k, the fused
@@ -170,6 +171,11 @@ def os_name():
     return base
 
 
+def capability():
+    get = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return get() if get else "cpu"
+
+
 def git_commit():
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True,
@@ -196,7 +202,7 @@ def run(suite, min_secs, log):
             e["value"] = 2 * src.numel() * 4 / secs / 1e9
         elif kind == "kernel":
             e = entry(item, "kernel", "ms", False)
-            fn = kernel_fn(work["params"], work["pass"])
+            fn = kernel_fn(work["params"], work["pass"]) if work["precision"] == "f32" else None
             if work["precision"] != "f32":
                 e["skipped"] = "PyTorch CPU: no f16 storage path"
             elif fn is None:
@@ -248,7 +254,7 @@ def main():
         "system": {
             "adapter": f"CPU, {args.threads} threads",
             "backend": "cpu",
-            "driver": f"PyTorch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()})",
+            "driver": f"PyTorch {torch.__version__} ({capability()})",
             "device_type": "Cpu",
             "os": os_name(),
             "cpu": cpu_name(),

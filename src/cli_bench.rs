@@ -105,8 +105,9 @@ pub struct BenchArgs {
 pub enum BenchAction {
     /// Print reports side by side with speed ratios against the first, and draw a chart.
     Compare {
-        /// Two or more report files (cnngpu bench --out, scripts/bench_pytorch.py).
-        #[arg(required = true, num_args = 1..)]
+        /// Report files (cnngpu bench --out, scripts/bench_pytorch.py); ratios are against
+        /// the first. At most 26.
+        #[arg(required = true, num_args = 1..=26)]
         files: Vec<PathBuf>,
         /// Where to write the bar chart (PNG).
         #[arg(long, default_value = "bench-compare.png")]

@@ -17,12 +17,11 @@ pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
         (Some(d), _) => Ok(d),
         (None, DatasetKind::FashionMnist) => Ok(data::bundled_sample_dir()),
+        // Downloaded (checked) into the user's cache on first use.
+        (None, DatasetKind::Mnist) => Ok(data::cache_dir().join("mnist")),
         (None, k) => Err(cnngpu::Error::invalid(
             "--data-dir",
-            format!(
-                "{} needs --data-dir (the folder of its four IDX files)",
-                k.name()
-            ),
+            format!("{} needs --data-dir", k.name()),
         )
         .into()),
     }
@@ -336,6 +335,8 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
             &trainer.prep,
             dir,
             &title,
+            cfg.seed,
+            cfg.batch_size,
         )?;
     }
     Ok(0)

@@ -59,8 +59,15 @@ pub struct VizArgs {
     /// Which images are picked and how the projections start.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value_t = 250)]
-    pub batch_size: usize,
+    /// Images per forward pass (default 250 for LeNet-5, 16 for AlexNet).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+}
+
+fn batch_for(a: &VizArgs, model: &str) -> usize {
+    a.batch_size
+        .unwrap_or(if model == "alexnet" { 16 } else { 250 })
+        .max(1)
 }
 
 fn need_checkpoint(a: &VizArgs) -> Result<&Path> {
@@ -87,11 +94,14 @@ pub fn viz<B: Backend>(b: &B, a: &VizArgs) -> Result<u8> {
         a.data_dir.clone(),
     )?;
     let title = format!("{model_name} on {}", a.dataset);
+    let batch = batch_for(a, &model_name);
     match a.what {
-        What::Predictions => predictions(b, &mut model, &test, &prep, a, &title)?,
+        What::Predictions => {
+            predictions(b, &mut model, &test, &prep, a, batch, &title)?;
+        }
         What::Filters => filters(b, &model, &a.out, &title)?,
-        What::Embeddings => embeddings(b, &mut model, &test, &prep, a, &title)?,
-        What::Confusion => confusion(b, &mut model, &test, &prep, a.batch_size, &a.out, &title)?,
+        What::Embeddings => embeddings(b, &mut model, &test, &prep, a, batch, &title)?,
+        What::Confusion => confusion(b, &mut model, &test, &prep, batch, &a.out, &title)?,
         What::Curves => unreachable!("handled above"),
     }
     Ok(0)
@@ -116,14 +126,16 @@ pub fn curves(a: &VizArgs) -> Result<()> {
     Ok(())
 }
 
+/// Draws the grid; `false` (and a message, no file) when `--mistakes` finds none.
 fn predictions<B: Backend>(
     b: &B,
     model: &mut Model<B>,
     test: &Dataset,
     prep: &Preprocess,
     a: &VizArgs,
+    batch: usize,
     title: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let count = a.count.unwrap_or(64);
     // Mistakes: evaluate everything (seeded order), keep the first `count` wrong ones.
     let candidates = if a.mistakes {
@@ -131,7 +143,7 @@ fn predictions<B: Backend>(
     } else {
         viz::sample_indices(test.len(), count, a.seed)
     };
-    let (logits, _, _) = viz::collect(b, model, test, prep, &candidates, a.batch_size, None)?;
+    let (logits, _, _) = viz::collect(b, model, test, prep, &candidates, batch, None)?;
     let predicted = viz::top1(&logits, test.classes());
     let preds: Vec<Prediction> = candidates
         .iter()
@@ -144,18 +156,34 @@ fn predictions<B: Backend>(
         .filter(|p| !a.mistakes || !p.correct())
         .take(count)
         .collect();
-    let right = preds.iter().filter(|p| p.correct()).count();
-    let what = if a.mistakes {
-        "mistakes"
+    let title = if a.mistakes {
+        if preds.is_empty() {
+            eprintln!(
+                "no wrong predictions among the {} test images: {} not drawn",
+                test.len(),
+                a.out.display()
+            );
+            return Ok(false);
+        }
+        let wrong = predicted
+            .iter()
+            .zip(&candidates)
+            .filter(|(&p, &i)| p != test.labels[i])
+            .count();
+        format!(
+            "{title}: {} of the {wrong} mistakes on {} test images",
+            preds.len(),
+            test.len()
+        )
     } else {
-        "test images"
+        let right = preds.iter().filter(|p| p.correct()).count();
+        format!("{title}: {} test images, {right} right", preds.len())
     };
-    let title = format!("{title}: {} {what}, {right} right", preds.len());
     viz::predictions_grid(test, &preds, a.cols, &title)?
         .0
         .save_png(&a.out)?;
     written(&a.out);
-    Ok(())
+    Ok(true)
 }
 
 fn filters<B: Backend>(b: &B, model: &Model<B>, out: &Path, title: &str) -> Result<()> {
@@ -166,11 +194,12 @@ fn filters<B: Backend>(b: &B, model: &Model<B>, out: &Path, title: &str) -> Resu
         .find(|l| matches!(l.kind, LayerKind::Conv2d(_)))
         .ok_or_else(|| Error::invalid("filters", "the model has no conv layer"))?;
     let name = format!("{}.weight", first.name);
-    let (_, w) = model
-        .weights(b)?
-        .into_iter()
-        .find(|(n, _)| *n == name)
+    let param = model
+        .params
+        .iter()
+        .find(|p| p.name == name)
         .ok_or_else(|| Error::invalid("filters", format!("no parameter {name}")))?;
+    let w = b.download(&param.master)?;
     let title = format!("{title}: {name} {}", w.shape);
     viz::filter_mosaic(&w, &title)?.save_png(out)?;
     written(out);
@@ -207,13 +236,14 @@ fn embeddings<B: Backend>(
     test: &Dataset,
     prep: &Preprocess,
     a: &VizArgs,
+    batch: usize,
     title: &str,
 ) -> Result<()> {
     let layer = viz::feature_layer(&model.graph, a.layer.as_deref())?;
     let layer_name = model.graph.layers[layer].name.clone();
     let indices = viz::sample_indices(test.len(), a.count.unwrap_or(1000), a.seed);
     let (logits, features, width) =
-        viz::collect(b, model, test, prep, &indices, a.batch_size, Some(layer))?;
+        viz::collect(b, model, test, prep, &indices, batch, Some(layer))?;
     let n = indices.len();
     eprintln!("projecting {n} x {width} features of {layer_name} (t-SNE, UMAP)");
     let tsne = embed::tsne(&features, n, width, a.seed)?;
@@ -242,7 +272,9 @@ fn embeddings<B: Backend>(
     Ok(())
 }
 
-/// `cnngpu train --plots`: every picture of the finished run into `dir`.
+/// `cnngpu train --plots`: every picture of the finished run (the model as it ended, not the
+/// best checkpoint) into `dir`, with the run's seed and batch size.
+#[allow(clippy::too_many_arguments)] // the pieces of a finished run
 pub fn plots<B: Backend>(
     b: &B,
     model: &mut Model<B>,
@@ -250,42 +282,51 @@ pub fn plots<B: Backend>(
     prep: &Preprocess,
     dir: &Path,
     title: &str,
+    seed: u64,
+    batch: usize,
 ) -> Result<()> {
+    let out = dir.join("curves.png");
+    let records = charts::read_metrics(&dir.join("metrics.jsonl"))?;
+    charts::curves(&records, &format!("Training curves: {title}"))?.save_png(&out)?;
+    written(&out);
     let mut a = VizArgs {
-        what: What::Curves,
+        what: What::Predictions,
         checkpoint: None,
         model: None,
         dataset: String::new(),
         data_dir: None,
-        out: dir.join("curves.png"),
+        out: dir.join("predictions.png"),
         mistakes: false,
         count: None,
         cols: 8,
         layer: None,
-        metrics: Some(dir.join("metrics.jsonl")),
-        seed: 1,
-        batch_size: 250,
+        metrics: None,
+        seed,
+        batch_size: Some(batch),
     };
-    let records = charts::read_metrics(&dir.join("metrics.jsonl"))?;
-    charts::curves(&records, &format!("Training curves: {title}"))?.save_png(&a.out)?;
-    written(&a.out);
-    a.out = dir.join("predictions.png");
-    predictions(b, model, test, prep, &a, title)?;
+    predictions(b, model, test, prep, &a, batch, title)?;
     a.out = dir.join("mistakes.png");
     a.mistakes = true;
-    predictions(b, model, test, prep, &a, title)?;
+    predictions(b, model, test, prep, &a, batch, title)?;
     filters(b, model, &dir.join("filters.png"), title)?;
     confusion(
         b,
         model,
         test,
         prep,
-        a.batch_size,
+        batch,
         &dir.join("confusion.png"),
         title,
     )?;
+    if test.len() < 8 {
+        eprintln!(
+            "embeddings need at least 8 test images ({} here): not drawn",
+            test.len()
+        );
+        return Ok(());
+    }
     a.out = dir.join("embeddings.png");
+    a.mistakes = false;
     a.count = Some(1000.min(test.len()));
-    embeddings(b, model, test, prep, &a, title)?;
-    Ok(())
+    embeddings(b, model, test, prep, &a, batch, title)
 }

@@ -56,7 +56,8 @@ pub struct Profile {
     pub fma_gflops: f64,
     /// Mean wall time of a step: recording, submission and waiting for the device.
     pub step_ms: f64,
-    /// Mean sum of the kernels' GPU times per step.
+    /// Mean sum of the kernels' GPU times per step. Passes are counted in full, so on a device
+    /// that overlaps independent passes this can exceed the time the GPU was busy.
     pub kernel_ms: f64,
     pub rows: Vec<Row>,
 }
@@ -152,10 +153,15 @@ pub fn layer_cost(
             linear(p, &[Pass::BackwardWeight, Pass::BackwardBias])
         }
         (LayerKind::Linear(p), "backward_weight") => linear(p, &[Pass::BackwardWeight]),
-        (LayerKind::AvgPool2d(p) | LayerKind::MaxPool2d(p), _) => {
+        (LayerKind::AvgPool2d(p), _) => {
             let p = Pool2dParams { batch, ..*p };
-            // The backward pass reads dy (and indices) and writes dx: the same traffic.
+            // Backward reads dy and writes dx: the forward pass's traffic.
             (p.flops(), p.bytes(elem as usize))
+        }
+        (LayerKind::MaxPool2d(p), _) => {
+            let p = Pool2dParams { batch, ..*p };
+            // Forward also writes, and backward also reads, one u32 index per output.
+            (p.flops(), p.bytes(elem as usize) + 4 * n)
         }
         (LayerKind::Lrn(p), "forward") => {
             let p = LrnParams { batch, ..*p };
@@ -167,7 +173,9 @@ pub fn layer_cost(
             (2 * p.flops(), 3 * n * elem)
         }
         (LayerKind::Tanh | LayerKind::Relu | LayerKind::Dropout(_), "forward") => (n, 2 * n * elem),
-        (LayerKind::Tanh | LayerKind::Relu | LayerKind::Dropout(_), _) => (n, 3 * n * elem),
+        // Dropout regenerates its mask from the seed: backward reads dy and writes dx.
+        (LayerKind::Dropout(_), _) => (n, 2 * n * elem),
+        (LayerKind::Tanh | LayerKind::Relu, _) => (n, 3 * n * elem),
         _ => (0, 0),
     }
 }
@@ -176,6 +184,7 @@ pub fn layer_cost(
 pub struct StepTrace {
     /// Offset of the step's start from the profile's start.
     pub start: std::time::Duration,
+    pub started: Instant,
     /// When recording ended and submission began, from the step's start.
     pub submitted: std::time::Duration,
     pub wall: std::time::Duration,
@@ -233,15 +242,22 @@ pub fn profile(
     let origin = Instant::now();
     let mut traces = Vec::new();
     for _ in 0..steps {
-        let start = Instant::now();
+        // The query set is created before the step's clock starts.
         b.arm_timer()?;
-        record(&mut model, &mut metrics)?;
-        let submitted = start.elapsed();
-        b.sync()?;
-        let wall = start.elapsed();
+        let start = Instant::now();
+        let ran = record(&mut model, &mut metrics).map(|_| start.elapsed());
+        let ran = ran.and_then(|submitted| b.sync().map(|_| (submitted, start.elapsed())));
+        let (submitted, wall) = match ran {
+            Ok(t) => t,
+            Err(e) => {
+                b.disarm_timer();
+                return Err(e);
+            }
+        };
         let kernels = b.finish_timer()?;
         traces.push(StepTrace {
             start: start - origin,
+            started: start,
             submitted,
             wall,
             kernels,
@@ -272,6 +288,12 @@ fn summarise(
     for pass in PASSES {
         keys.push(("loss".into(), "softmax_cross_entropy".into(), pass));
         keys.push(("loss scale".into(), "loss_scale".into(), pass));
+    }
+    // Launches under any other scope get rows of their own, so every launch is counted.
+    for k in traces.iter().flat_map(|t| &t.kernels) {
+        if !keys.iter().any(|(l, _, p)| *l == k.scope && *p == k.pass) {
+            keys.push((k.scope.clone(), "other".into(), k.pass));
+        }
     }
     let mut rows = Vec::new();
     for (layer, kind, pass) in keys {
@@ -323,16 +345,18 @@ fn summarise(
 }
 
 /// Chrome-trace JSON (opens in Perfetto and chrome://tracing): per step a CPU track with the
-/// step's recording, each launch's encoding and the wait, and a GPU track with every kernel.
-/// GPU times are placed on the CPU clock by starting each step's first kernel at its submission.
+/// step's recording, each launch's encoding and the wait, and GPU tracks with every kernel
+/// (a kernel that overlaps the previous one on the device goes to the next GPU track, so slices
+/// on a track never overlap). GPU times are placed on the CPU clock by starting each step's
+/// first kernel at its submission.
 pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Value {
     use serde_json::json;
     let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
     let mut events = vec![
         json!({"ph": "M", "name": "process_name", "pid": 1, "args": {"name": format!("cnngpu {} batch {} {}", profile.model, profile.batch, profile.precision)}}),
         json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "args": {"name": "CPU: encode and submit"}}),
-        json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 2, "args": {"name": format!("GPU: {}", profile.adapter)}}),
     ];
+    let mut lanes: Vec<f64> = Vec::new(); // per GPU track: where its last slice ends (µs)
     for (i, t) in traces.iter().enumerate() {
         let start = us(t.start);
         events.push(
@@ -349,13 +373,29 @@ pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Valu
         );
         for k in &t.kernels {
             let args = json!({"layer": k.scope, "pass": k.pass});
+            let begin = us(k.cpu_begin.saturating_duration_since(t.started));
             events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "encode",
-                "name": format!("encode {}", k.kernel), "ts": start + us(k.cpu_begin),
-                "dur": us(k.cpu_end - k.cpu_begin), "args": args}));
-            events.push(json!({"ph": "X", "pid": 1, "tid": 2, "cat": "kernel",
-                "name": k.kernel, "ts": start + us(t.submitted) + k.gpu_begin_ns / 1e3,
-                "dur": k.gpu_ns() / 1e3, "args": args}));
+                "name": format!("encode {}", k.kernel), "ts": start + begin,
+                "dur": us(k.cpu_end.saturating_duration_since(k.cpu_begin)), "args": args}));
+            let ts = start + us(t.submitted) + k.gpu_begin_ns / 1e3;
+            let dur = k.gpu_ns() / 1e3;
+            let lane = match lanes.iter().position(|&end| end <= ts) {
+                Some(l) => l,
+                None => {
+                    lanes.push(0.0);
+                    lanes.len() - 1
+                }
+            };
+            lanes[lane] = ts + dur;
+            events.push(
+                json!({"ph": "X", "pid": 1, "tid": 2 + lane, "cat": "kernel",
+                "name": k.kernel, "ts": ts, "dur": dur, "args": args}),
+            );
         }
+    }
+    for lane in 0..lanes.len().max(1) {
+        events.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 2 + lane,
+            "args": {"name": format!("GPU{}: {}", if lane == 0 { String::new() } else { format!(" ({})", lane + 1) }, profile.adapter)}}));
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms"})
 }

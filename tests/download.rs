@@ -171,3 +171,30 @@ fn train_downloads_missing_fashion_mnist_and_checks_it() {
         "{err}"
     );
 }
+
+#[test]
+fn train_downloads_missing_mnist_from_its_own_source() {
+    // MNIST has its own source and checksums (torchvision's), and its own URL override.
+    let base = serve(1);
+    let dir = tmp("train-mnist");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args([
+            "train",
+            "--adapter",
+            "cpu",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("CNNGPU_MNIST_URL", base)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("train-images-idx3-ubyte.gz")
+            && err.contains("expected f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "{err}"
+    );
+}

@@ -122,7 +122,7 @@ pub fn compare_chart(reports: &[Report]) -> Result<Picture> {
         })
         .collect();
 
-    // Kernel passes: geometric mean speed vs A per (model, precision).
+    // Kernel passes: geometric mean speed vs A per model and layer kind.
     let mut kernel_labels: Vec<String> = Vec::new();
     for r in &rows {
         if let Some(group) = kernel_group(r.id) {

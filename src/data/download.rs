@@ -23,34 +23,23 @@ pub struct Source {
     pub files: Vec<RemoteFile>,
 }
 
-/// Fashion-MNIST's official files and the MD5 checksums of its README. The base URL can be
-/// replaced with `CNNGPU_FASHION_MNIST_URL` (a mirror, or a local server in tests).
-pub fn fashion_mnist() -> Source {
-    let base_url = std::env::var("CNNGPU_FASHION_MNIST_URL")
-        .unwrap_or_else(|_| "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/".into());
-    let files = [
-        (
-            "train-images-idx3-ubyte.gz",
-            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        ),
-        (
-            "train-labels-idx1-ubyte.gz",
-            "25c81989df183df01b3e8a0aad5dffbe",
-        ),
-        (
-            "t10k-images-idx3-ubyte.gz",
-            "bef4ecab320f06d8554ea6380940ec79",
-        ),
-        (
-            "t10k-labels-idx1-ubyte.gz",
-            "bb300cfdad3c16e7a12a480ee83cd310",
-        ),
-    ]
-    .map(|(n, m)| RemoteFile {
-        name: n.into(),
-        md5: m.into(),
-    })
-    .to_vec();
+/// A source of the four MNIST-format IDX files: `base_url` unless `env` names another.
+fn idx_source(env: &str, base_url: &str, md5s: [&str; 4]) -> Source {
+    let base_url = std::env::var(env).unwrap_or_else(|_| base_url.into());
+    let names = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ];
+    let files = names
+        .iter()
+        .zip(md5s)
+        .map(|(n, m)| RemoteFile {
+            name: n.to_string(),
+            md5: m.into(),
+        })
+        .collect();
     Source {
         base_url: if base_url.ends_with('/') {
             base_url
@@ -59,6 +48,36 @@ pub fn fashion_mnist() -> Source {
         },
         files,
     }
+}
+
+/// Fashion-MNIST's official files and the MD5 checksums of its README. The base URL can be
+/// replaced with `CNNGPU_FASHION_MNIST_URL` (a mirror, or a local server in tests).
+pub fn fashion_mnist() -> Source {
+    idx_source(
+        "CNNGPU_FASHION_MNIST_URL",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        [
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+        ],
+    )
+}
+
+/// MNIST from Yann LeCun's page (the checksums torchvision verifies). The base URL can be
+/// replaced with `CNNGPU_MNIST_URL` (e.g. a mirror; cnngpu speaks plain HTTP only).
+pub fn mnist() -> Source {
+    idx_source(
+        "CNNGPU_MNIST_URL",
+        "http://yann.lecun.com/exdb/mnist/",
+        [
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+        ],
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {

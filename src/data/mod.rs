@@ -306,10 +306,24 @@ pub fn make_batch(
     }
 }
 
+/// Where downloaded datasets live by default: `$CNNGPU_CACHE`, else `$XDG_CACHE_HOME/cnngpu`,
+/// else `~/.cache/cnngpu`, else `.cnngpu-cache` in the working directory.
+pub fn cache_dir() -> PathBuf {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("CNNGPU_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("cnngpu")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("cnngpu")))
+        .unwrap_or_else(|| PathBuf::from(".cnngpu-cache"))
+}
+
 /// Loads any dataset kind; image folders are decoded at `folder_side` x `folder_side`.
 pub fn load(kind: DatasetKind, dir: &Path, folder_side: usize) -> Result<Splits> {
     match kind {
-        DatasetKind::FashionMnist => {
+        DatasetKind::FashionMnist | DatasetKind::Mnist => {
             // Missing files come from the official source (checked), when it is reachable.
             let complete = [
                 "train-images-idx3-ubyte",
@@ -320,11 +334,14 @@ pub fn load(kind: DatasetKind, dir: &Path, folder_side: usize) -> Result<Splits>
             .iter()
             .all(|stem| find(dir, stem).is_ok());
             if !complete {
-                download::fetch(&download::fashion_mnist(), dir)?;
+                let source = match kind {
+                    DatasetKind::Mnist => download::mnist(),
+                    _ => download::fashion_mnist(),
+                };
+                download::fetch(&source, dir)?;
             }
             load_idx(kind, dir)
         }
-        DatasetKind::Mnist => load_idx(kind, dir),
         DatasetKind::Stl10 => {
             let names = images::stl10_class_names(dir);
             Ok(Splits {

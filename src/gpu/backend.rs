@@ -196,6 +196,11 @@ impl GpuBackend {
         self.recorder.arm_timer(&self.ctx)
     }
 
+    /// Stops timing without reading anything back.
+    pub fn disarm_timer(&self) {
+        self.recorder.disarm_timer()
+    }
+
     /// Runs pending work and returns the timing of each launch since [`Self::arm_timer`].
     pub fn finish_timer(&self) -> Result<Vec<super::timing::KernelTiming>> {
         self.recorder.finish_timer(&self.ctx)

@@ -177,7 +177,7 @@ impl Recorder {
             pass.set_bind_group(0, &group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        if let Some(t) = timer.as_mut() {
+        if let (Some(_), Some(t)) = (query, timer.as_mut()) {
             t.encoded();
         }
         let mut stats = lock(&self.stats);
@@ -246,6 +246,11 @@ impl Recorder {
         if let Some(t) = lock(&self.timer).as_mut() {
             t.set_scope(scope, pass);
         }
+    }
+
+    /// Stops timing without reading anything back (after an error).
+    pub fn disarm_timer(&self) {
+        lock(&self.timer).take();
     }
 
     /// Runs what is pending, disarms the timer and returns one timing per timed launch.

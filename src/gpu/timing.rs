@@ -20,9 +20,9 @@ pub struct KernelTiming {
     /// GPU begin and end in nanoseconds from the first timed pass's begin.
     pub gpu_begin_ns: f64,
     pub gpu_end_ns: f64,
-    /// CPU span spent encoding the launch (bind group, pass), from the timer's arming.
-    pub cpu_begin: std::time::Duration,
-    pub cpu_end: std::time::Duration,
+    /// CPU span spent encoding the launch (bind group, pass).
+    pub cpu_begin: Instant,
+    pub cpu_end: Instant,
 }
 
 impl KernelTiming {
@@ -45,7 +45,6 @@ pub(super) struct Timer {
     entries: Vec<Pending>,
     scope: String,
     pass: &'static str,
-    pub(super) armed_at: Instant,
     dropped: usize,
 }
 
@@ -59,9 +58,8 @@ impl Timer {
         Timer {
             queries,
             entries: Vec::new(),
-            scope: String::new(),
-            pass: "",
-            armed_at: Instant::now(),
+            scope: "other".into(),
+            pass: "other",
             dropped: 0,
         }
     }
@@ -130,8 +128,8 @@ impl Timer {
                 kernel: e.kernel,
                 gpu_begin_ns: ns(ticks[2 * i]),
                 gpu_end_ns: ns(ticks[2 * i + 1]).max(ns(ticks[2 * i])),
-                cpu_begin: e.cpu_begin - self.armed_at,
-                cpu_end: e.cpu_end - self.armed_at,
+                cpu_begin: e.cpu_begin,
+                cpu_end: e.cpu_end,
             })
             .collect())
     }

@@ -292,6 +292,9 @@ fn scatter(
         .map_err(drawing)?;
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     for c in 0..classes {
+        if !labels.iter().any(|&l| l as usize == c) {
+            continue; // no point of this class: no legend entry
+        }
         let color = class_color(c);
         let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
         chart

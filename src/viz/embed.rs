@@ -1,8 +1,10 @@
 //! 2-D projections of learned features: t-SNE (the bhtsne crate, Barnes-Hut, fed our own exact
 //! neighbour lists and a seeded start, run on one thread so the result depends only on the
 //! seed) and UMAP (written here: no UMAP crate is both light and reproducible — see the
-//! README), following McInnes et al. 2018 and umap-learn's defaults (15 neighbours,
-//! min_dist 0.1, spread 1, 500 epochs, 5 negative samples per edge).
+//! README), following McInnes et al. 2018 and umap-learn's optimisation (min_dist 0.1,
+//! spread 1, 500 epochs, 5 negative samples per edge) with 15 neighbours besides the point
+//! itself (umap-learn's n_neighbors=16) and a seeded uniform start in [-10, 10]² instead of
+//! umap-learn's spectral one.
 
 use crate::error::{Error, Result};
 use crate::tensor::SplitMix64;
@@ -136,19 +138,21 @@ fn fuzzy_graph(knn: &[Vec<(usize, f32)>], k: usize) -> Vec<(usize, usize, f32)> 
             directed.insert((i, j), w);
         }
     }
-    let mut edges: Vec<(usize, usize, f32)> = Vec::new();
-    let mut keys: Vec<(usize, usize)> = directed.keys().copied().collect();
-    keys.sort_unstable();
-    for (i, j) in keys {
-        let a = directed[&(i, j)];
-        match directed.get(&(j, i)) {
-            // Each undirected pair once, from its smaller index.
-            Some(_) if j < i => continue,
-            Some(&b) => edges.push((i, j, (a + b - a * b) as f32)),
-            None => edges.push((i, j, a as f32)),
-        }
-    }
-    edges
+    // Both directions of every pair carry the symmetric weight (as umap-learn's symmetric
+    // sparse matrix does): each point is the head of its own edges, so attraction and the
+    // negative samples, which move only the head, treat every point alike.
+    let mut pairs: Vec<(usize, usize)> = directed.keys().copied().collect();
+    pairs.extend(directed.keys().map(|&(i, j)| (j, i)));
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+        .into_iter()
+        .map(|(i, j)| {
+            let a = directed.get(&(i, j)).copied().unwrap_or(0.0);
+            let b = directed.get(&(j, i)).copied().unwrap_or(0.0);
+            (i, j, (a + b - a * b) as f32)
+        })
+        .collect()
 }
 
 /// Stochastic layout: attraction along edges sampled in proportion to their weight,
@@ -200,14 +204,11 @@ fn layout(edges: &[(usize, usize, f32)], n: usize, seed: u64) -> Vec<[f32; 2]> {
                 }
                 let (yi, yk) = (y[i], y[kk]);
                 let d2 = (yi[0] - yk[0]).powi(2) + (yi[1] - yk[1]).powi(2);
-                for c in 0..2 {
-                    let g = if d2 > 0.0 {
-                        let coef = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
-                        clip(coef * (yi[c] - yk[c]))
-                    } else {
-                        4.0
-                    };
-                    y[i][c] += alpha * g;
+                if d2 > 0.0 {
+                    let coef = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                    for c in 0..2 {
+                        y[i][c] += alpha * clip(coef * (yi[c] - yk[c]));
+                    }
                 }
             }
             next_neg[e] += samples as f32 * every_neg[e];
@@ -272,6 +273,7 @@ mod tests {
         let a = tsne(&x, 90, 10, 5).unwrap();
         assert!(neighbour_purity(&a, &labels) > 0.95);
         assert_eq!(a, tsne(&x, 90, 10, 5).unwrap());
+        assert_ne!(a, tsne(&x, 90, 10, 6).unwrap());
     }
 
     #[test]

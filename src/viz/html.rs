@@ -88,7 +88,8 @@ pub fn embeddings_html(
         .collect();
     let data = serde_json::to_string(&data)
         .expect("strings serialise")
-        .replace('<', "\\u003c");
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e");
     format!(
         r#"<!DOCTYPE html>
 <html xmlns="http://www.w3.org/1999/xhtml" lang="en">

@@ -34,6 +34,17 @@ pub fn class_color(c: usize) -> RGBColor {
     RGBColor(f(base.0), f(base.1), f(base.2))
 }
 
+/// The source pixels [a, b) behind output pixel `o` of `out` when scaling `len` pixels:
+/// one pixel when enlarging (nearest neighbour), the covered ones when shrinking.
+fn span(o: usize, len: usize, out: usize) -> (usize, usize) {
+    let a = o * len / out;
+    if out >= len {
+        (a, a + 1)
+    } else {
+        (a, ((o + 1) * len).div_ceil(out).clamp(a + 1, len))
+    }
+}
+
 /// Image `i` of `ds` scaled to fit `side` x `side` (nearest neighbour up, area-averaged down),
 /// planar [C, H, W].
 pub fn thumbnail(ds: &Dataset, i: usize, side: usize) -> (Vec<u8>, usize, usize) {
@@ -48,16 +59,16 @@ pub fn thumbnail(ds: &Dataset, i: usize, side: usize) -> (Vec<u8>, usize, usize)
     let mut out = vec![0u8; c * oh * ow];
     for ch in 0..c {
         for y in 0..oh {
-            let (y0, y1) = (y * h / oh, ((y + 1) * h).div_ceil(oh).max(y * h / oh + 1));
+            let (y0, y1) = span(y, h, oh);
             for x in 0..ow {
-                let (x0, x1) = (x * w / ow, ((x + 1) * w).div_ceil(ow).max(x * w / ow + 1));
+                let (x0, x1) = span(x, w, ow);
                 let mut sum = 0u32;
-                for yy in y0..y1.min(h) {
-                    for xx in x0..x1.min(w) {
+                for yy in y0..y1 {
+                    for xx in x0..x1 {
                         sum += src[ch * plane + yy * w + xx] as u32;
                     }
                 }
-                let count = ((y1.min(h) - y0) * (x1.min(w) - x0)) as u32;
+                let count = ((y1 - y0) * (x1 - x0)) as u32;
                 out[ch * oh * ow + y * ow + x] = (sum / count.max(1)) as u8;
             }
         }
@@ -65,23 +76,26 @@ pub fn thumbnail(ds: &Dataset, i: usize, side: usize) -> (Vec<u8>, usize, usize)
     (out, oh, ow)
 }
 
-/// A thumbnail as a PNG data URI (for the HTML embeddings page).
+/// A thumbnail as a PNG data URI (for the HTML embeddings page): at most `side` pixels, never
+/// enlarged (the page scales it), greyscale for one-channel images.
 pub fn thumbnail_data_uri(ds: &Dataset, i: usize, side: usize) -> crate::Result<String> {
-    let (planes, h, w) = thumbnail(ds, i, side);
-    let c = ds.channels;
-    let mut rgb = Vec::with_capacity(h * w * 3);
-    for p in 0..h * w {
-        for ch in 0..3 {
-            rgb.push(planes[if c == 3 { ch * h * w } else { 0 } + p]);
-        }
-    }
+    let (planes, h, w) = thumbnail(ds, i, side.min(ds.height.max(ds.width)));
+    let (pixels, color) = if ds.channels == 3 {
+        let rgb: Vec<u8> = (0..h * w)
+            .flat_map(|p| (0..3).map(move |ch| (ch, p)))
+            .map(|(ch, p)| planes[ch * h * w + p])
+            .collect();
+        (rgb, image::ExtendedColorType::Rgb8)
+    } else {
+        (planes, image::ExtendedColorType::L8)
+    };
     let mut bytes = Vec::new();
     image::write_buffer_with_format(
         &mut std::io::Cursor::new(&mut bytes),
-        &rgb,
+        &pixels,
         w as u32,
         h as u32,
-        image::ExtendedColorType::Rgb8,
+        color,
         image::ImageFormat::Png,
     )
     .map_err(|e| crate::Error::invalid("thumbnail", e.to_string()))?;
