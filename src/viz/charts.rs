@@ -37,6 +37,7 @@ fn line_chart(
     series: &[Series<'_>],
     y_range: std::ops::Range<f64>,
     epochs: usize,
+    legend: SeriesLabelPosition,
 ) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
@@ -72,7 +73,7 @@ fn line_chart(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
@@ -123,9 +124,12 @@ pub fn curves(records: &[EpochRecord], title: &str) -> Result<Picture> {
             &loss,
             0.0..max_loss * 1.1 + 1e-3,
             n,
+            SeriesLabelPosition::UpperRight,
         )?;
         let lo = (min_acc - 5.0).clamp(0.0, 95.0).floor();
-        line_chart(&right, "Accuracy", "%", &acc, lo..100.5, n)?;
+        // Accuracy rises towards the top: the legend goes below.
+        let lower = SeriesLabelPosition::LowerRight;
+        line_chart(&right, "Accuracy", "%", &acc, lo..100.5, n, lower)?;
         root.present().map_err(drawing)
     })?;
     Ok(pic)
