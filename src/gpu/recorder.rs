@@ -152,7 +152,7 @@ impl Recorder {
             entries: &entries,
         });
         let mut timer = lock(&self.timer);
-        let query = timer.as_mut().and_then(|t| t.next(kernel, cpu_begin));
+        let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
         let mut encoder = lock(&self.encoder);
         let encoder = encoder.get_or_insert_with(|| {
             ctx.device
@@ -178,7 +178,7 @@ impl Recorder {
             pass.dispatch_workgroups(x, y, 1);
         }
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
-            t.encoded();
+            t.log.encoded();
         }
         let mut stats = lock(&self.stats);
         stats.dispatches += 1;
@@ -244,7 +244,7 @@ impl Recorder {
     /// Tags the launches that follow with a scope (a layer name) and a pass, when armed.
     pub fn set_scope(&self, scope: &str, pass: &'static str) {
         if let Some(t) = lock(&self.timer).as_mut() {
-            t.set_scope(scope, pass);
+            t.log.set_scope(scope, pass);
         }
     }
 
@@ -258,9 +258,9 @@ impl Recorder {
         let Some(timer) = lock(&self.timer).take() else {
             return Ok(Vec::new());
         };
-        let count = 2 * timer.len() as u64;
+        let count = 2 * timer.log.len() as u64;
         if count == 0 {
-            return timer.finish(&[], 1.0);
+            return timer.log.finish(&[], 1.0);
         }
         let size = count * 8;
         let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -296,7 +296,7 @@ impl Recorder {
                 .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?[..],
         );
         staging.unmap();
-        timer.finish(&ticks, ctx.queue.get_timestamp_period())
+        timer.log.finish(&ticks, ctx.queue.get_timestamp_period())
     }
 }
 

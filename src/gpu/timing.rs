@@ -39,13 +39,10 @@ struct Pending {
     cpu_end: Instant,
 }
 
-/// The armed state: a query set and what each pair of queries belongs to.
+/// The armed state: a query set and the log of what each pair of queries belongs to.
 pub(super) struct Timer {
     pub(super) queries: wgpu::QuerySet,
-    entries: Vec<Pending>,
-    scope: String,
-    pass: &'static str,
-    dropped: usize,
+    pub(super) log: Log,
 }
 
 impl Timer {
@@ -57,13 +54,31 @@ impl Timer {
         });
         Timer {
             queries,
+            log: Log::default(),
+        }
+    }
+}
+
+/// Which launch each pair of queries belongs to (no GPU objects: testable on its own).
+pub(super) struct Log {
+    entries: Vec<Pending>,
+    scope: String,
+    pass: &'static str,
+    dropped: usize,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
             entries: Vec::new(),
             scope: "other".into(),
             pass: "other",
             dropped: 0,
         }
     }
+}
 
+impl Log {
     pub(super) fn set_scope(&mut self, scope: &str, pass: &'static str) {
         self.scope.clear();
         self.scope.push_str(scope);
@@ -132,5 +147,44 @@ impl Timer {
                 cpu_end: e.cpu_end,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(launches: usize) -> Log {
+        let mut log = Log::default();
+        log.set_scope("conv1", "forward");
+        for _ in 0..launches {
+            log.next("conv2d_forward", Instant::now());
+            log.encoded();
+        }
+        log
+    }
+
+    #[test]
+    fn ticks_become_nanoseconds_from_the_first_begin() {
+        let t = log(2).finish(&[1000, 1500, 1600, 2600], 2.0).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].gpu_begin_ns, t[0].gpu_end_ns), (0.0, 1000.0));
+        assert_eq!((t[1].gpu_begin_ns, t[1].gpu_ns()), (1200.0, 2000.0));
+        assert_eq!((t[1].scope.as_str(), t[1].pass), ("conv1", "forward"));
+    }
+
+    #[test]
+    fn all_zero_timestamps_are_an_error() {
+        let e = log(3).finish(&[0; 6], 1.0).unwrap_err().to_string();
+        assert!(e.contains("all-zero timestamps"), "{e}");
+    }
+
+    #[test]
+    fn launches_past_the_query_set_are_an_error() {
+        let e = log(MAX_TIMED_DISPATCHES + 2)
+            .finish(&vec![1; 2 * MAX_TIMED_DISPATCHES], 1.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2 launches were not timed"), "{e}");
     }
 }
