@@ -147,8 +147,8 @@ pub fn confusion_heatmap(confusion: &[Vec<u64>], names: &[String], title: &str) 
     }
     let cell = (560 / c as u32).clamp(14, 56);
     let (left, top) = (170u32, 80u32);
-    // Wide enough for the title even with few classes.
-    let width = (left + cell * c as u32 + 110).max(12 * title.chars().count() as u32);
+    // Wide enough for a title of about 75 characters even with few classes.
+    let width = (left + cell * c as u32 + 110).max(760);
     let mut pic = Picture::new(width, top + cell * c as u32 + 50);
     let label = |i: usize| {
         let n = names.get(i).cloned().unwrap_or_else(|| i.to_string());
