@@ -33,8 +33,10 @@ pub struct VizArgs {
     /// Model, when the checkpoint does not say.
     #[arg(long)]
     pub model: Option<String>,
+    /// mnist, fashion-mnist, stl10 or folder: its test split is used.
     #[arg(long, default_value = "fashion-mnist")]
     pub dataset: String,
+    /// The dataset's folder (default for fashion-mnist: the bundled sample).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// The PNG to write (embeddings also write the HTML page beside it, same name, .html).
