@@ -37,21 +37,9 @@ pub struct ProfileArgs {
     pub json: bool,
 }
 
-fn precision(name: &str) -> Result<Precision> {
-    match name {
-        "f32" => Ok(Precision::F32),
-        "f16" => Ok(Precision::F16),
-        other => Err(cnngpu::Error::invalid(
-            "--precision",
-            format!("'{other}'; expected f32 or f16"),
-        )
-        .into()),
-    }
-}
-
 pub fn run_profile(b: &GpuBackend, a: &ProfileArgs) -> Result<u8> {
     let (graph, init) = models::by_name(&a.model, a.classes, a.groups, None)?;
-    let precision = precision(&a.precision)?;
+    let precision = Precision::parse(&a.precision)?;
     eprintln!(
         "profiling {} at batch {} in {} on {} ({} steps after a warm-up step)",
         graph.name,

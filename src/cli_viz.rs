@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use cnngpu::data::{Dataset, Preprocess};
 use cnngpu::nn::{LayerKind, Model};
 use cnngpu::ops::Backend;
+use cnngpu::train::infer;
 use cnngpu::viz::{self, charts, embed, html, Prediction};
 use cnngpu::Error;
 use std::path::{Path, PathBuf};
@@ -145,7 +146,7 @@ fn predictions<B: Backend>(
     } else {
         viz::sample_indices(test.len(), count, a.seed)
     };
-    let (logits, _, _) = viz::collect(b, model, test, prep, &candidates, batch, None)?;
+    let logits = infer(b, model, test, prep, &candidates, batch, true, None)?.logits;
     let predicted = viz::top1(&logits, test.classes());
     let preds: Vec<Prediction> = candidates
         .iter()
@@ -218,7 +219,7 @@ fn confusion<B: Backend>(
     title: &str,
 ) -> Result<()> {
     let all: Vec<usize> = (0..test.len()).collect();
-    let (logits, _, _) = viz::collect(b, model, test, prep, &all, batch, None)?;
+    let logits = infer(b, model, test, prep, &all, batch, true, None)?.logits;
     let predicted = viz::top1(&logits, test.classes());
     let m = viz::confusion(&test.labels, &predicted, test.classes());
     let right: u64 = (0..m.len()).map(|i| m[i][i]).sum();
@@ -244,8 +245,8 @@ fn embeddings<B: Backend>(
     let layer = viz::feature_layer(&model.graph, a.layer.as_deref())?;
     let layer_name = model.graph.layers[layer].name.clone();
     let indices = viz::sample_indices(test.len(), a.count.unwrap_or(1000), a.seed);
-    let (logits, features, width) =
-        viz::collect(b, model, test, prep, &indices, batch, Some(layer))?;
+    let r = infer(b, model, test, prep, &indices, batch, true, Some(layer))?;
+    let (logits, features, width) = (r.logits, r.features, r.width);
     let n = indices.len();
     eprintln!("projecting {n} x {width} features of {layer_name} (t-SNE, UMAP)");
     let tsne = embed::tsne(&features, n, width, a.seed)?;

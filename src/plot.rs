@@ -24,6 +24,23 @@ pub fn ensure_font() -> Result<()> {
     }
 }
 
+/// Ten well separated hues (matplotlib's tab10) for series and classes, repeating.
+pub fn color(i: usize) -> RGBColor {
+    const TAB10: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    TAB10[i % 10]
+}
+
 /// Maps a plotters drawing error into ours.
 pub fn drawing<E: std::fmt::Display>(e: E) -> Error {
     Error::invalid("drawing", e.to_string())

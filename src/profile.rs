@@ -4,14 +4,13 @@
 //! the adapter's FMA ceiling measured in the same run. The step's wall time minus the kernels'
 //! sum is the overhead (encoding, submission, waiting, gaps between passes).
 
-use crate::bench::fma_peak_gflops;
+use crate::bench::{fma_peak_gflops, SyntheticTraining};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
-use crate::nn::model::{Model, StepConfig};
 use crate::nn::models::Init;
 use crate::ops::{Backend, Conv2dParams, LinearParams, LrnParams, Pass, Pool2dParams};
-use crate::tensor::{HostTensor, Precision, SplitMix64};
+use crate::tensor::Precision;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -191,21 +190,9 @@ pub struct StepTrace {
     pub kernels: Vec<KernelTiming>,
 }
 
-/// A seeded random batch (inputs in [-1, 1), labels below `graph.classes`).
-pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
-    let mut rng = SplitMix64(seed);
-    let per = graph.input.iter().product::<usize>();
-    let x = (0..batch * per)
-        .map(|_| rng.next_f32() * 2.0 - 1.0)
-        .collect();
-    let labels = (0..batch)
-        .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
-        .collect();
-    (x, labels)
-}
-
 /// Profiles `steps` training steps of `graph` (after one untimed warm-up step that compiles
-/// the pipelines) on a synthetic batch: speed does not depend on the values.
+/// the pipelines) on a synthetic batch: speed does not depend on the values. A step is what
+/// the trainer records: upload the batch, forward, loss, backward, optimizer.
 pub fn profile(
     b: &GpuBackend,
     graph: Graph,
@@ -218,25 +205,8 @@ pub fn profile(
         return Err(Error::invalid("--steps", "must be at least 1"));
     }
     let fma_gflops = fma_peak_gflops(b)?;
-    let values: Vec<HostTensor> = crate::nn::model::initial_parameters(&graph, init, 1);
-    let mut model = Model::new(b, graph, precision, &values)?;
-    model.plan(b, batch)?;
-    let mut metrics = model.metrics(b)?;
-    let (x, labels) = synthetic_batch(&model.graph, batch, 7);
-    model.load_batch(b, &x, &labels)?;
-    let cfg = StepConfig {
-        lr: 1e-3,
-        momentum: 0.9,
-        weight_decay: 5e-4,
-        nesterov: false,
-        seed: 1,
-        step: 0,
-    };
-    let record = |model: &mut Model<GpuBackend>, metrics: &mut _| -> Result<()> {
-        model.forward(b, batch, true, &cfg, metrics)?;
-        model.backward_and_update(b, batch, &cfg)
-    };
-    record(&mut model, &mut metrics)?;
+    let mut training = SyntheticTraining::new(b, graph, init, precision, batch)?;
+    training.record_step(b)?;
     b.sync()?;
 
     let origin = Instant::now();
@@ -245,7 +215,7 @@ pub fn profile(
         // The query set is created before the step's clock starts.
         b.arm_timer()?;
         let start = Instant::now();
-        let ran = record(&mut model, &mut metrics).map(|_| start.elapsed());
+        let ran = training.record_step(b).map(|_| start.elapsed());
         let ran = ran.and_then(|submitted| b.sync().map(|_| (submitted, start.elapsed())));
         let (submitted, wall) = match ran {
             Ok(t) => t,
@@ -264,7 +234,8 @@ pub fn profile(
         });
     }
     let elem = precision.dtype().size();
-    let profile = summarise(b, &model.graph, precision, batch, fma_gflops, &traces, elem);
+    let graph = &training.model.graph;
+    let profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
     Ok((profile, traces))
 }
 
@@ -332,10 +303,7 @@ fn summarise(
         adapter: b.ctx.describe(),
         model: graph.name.clone(),
         batch,
-        precision: match precision {
-            Precision::F32 => "f32".into(),
-            Precision::F16 => "f16".into(),
-        },
+        precision: precision.name().into(),
         steps: traces.len(),
         fma_gflops,
         step_ms,

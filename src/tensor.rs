@@ -43,6 +43,25 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// `f32` or `f16` (what `--precision` takes).
+    pub fn parse(name: &str) -> crate::Result<Self> {
+        match name {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            p => Err(crate::Error::invalid(
+                "--precision",
+                format!("'{p}'; expected f32 or f16"),
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+        }
+    }
+
     /// The element type of tensors stored in this precision.
     pub fn dtype(self) -> DType {
         match self {

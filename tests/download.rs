@@ -147,54 +147,50 @@ fn offline_says_where_to_put_the_files() {
     );
 }
 
-#[test]
-fn train_downloads_missing_fashion_mnist_and_checks_it() {
-    // The local server's bytes do not match Fashion-MNIST's published checksums.
+/// `cnngpu train --dataset <dataset>` on an empty folder, with `<env>` pointing at the local
+/// server (whose bytes match no published checksum): exit 4, naming the file and the MD5 the
+/// dataset's source publishes.
+fn train_downloads_and_checks(dataset: &str, env: &str, name: &str, md5: &str) {
     let base = serve(1);
-    let dir = tmp("train");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
-        .args([
-            "train",
-            "--adapter",
-            "cpu",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("CNNGPU_FASHION_MNIST_URL", base)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{err}");
-    assert!(
-        err.contains("train-images-idx3-ubyte.gz")
-            && err.contains("expected 8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        "{err}"
-    );
-}
-
-#[test]
-fn train_downloads_missing_mnist_from_its_own_source() {
-    // MNIST has its own source and checksums (torchvision's), and its own URL override.
-    let base = serve(1);
-    let dir = tmp("train-mnist");
+    let dir = tmp(&format!("train-{dataset}"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
         .args([
             "train",
             "--adapter",
             "cpu",
             "--dataset",
-            "mnist",
+            dataset,
             "--data-dir",
-            dir.to_str().unwrap(),
         ])
-        .env("CNNGPU_MNIST_URL", base)
+        .arg(&dir)
+        .env(env, base)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
-        err.contains("train-images-idx3-ubyte.gz")
-            && err.contains("expected f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        err.contains(name) && err.contains(&format!("expected {md5}")),
         "{err}"
+    );
+}
+
+#[test]
+fn train_downloads_missing_fashion_mnist_and_checks_it() {
+    train_downloads_and_checks(
+        "fashion-mnist",
+        "CNNGPU_FASHION_MNIST_URL",
+        "train-images-idx3-ubyte.gz",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    );
+}
+
+#[test]
+fn train_downloads_missing_mnist_from_its_own_source() {
+    // MNIST has its own source and checksums (torchvision's), and its own URL override.
+    train_downloads_and_checks(
+        "mnist",
+        "CNNGPU_MNIST_URL",
+        "train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
     );
 }

@@ -3,20 +3,8 @@
 
 use super::report::{speedup, Group, Report};
 use crate::error::Result;
-use crate::plot::{drawing, Picture};
+use crate::plot::{color, drawing, Picture};
 use plotters::prelude::*;
-
-fn color(i: usize) -> RGBColor {
-    const COLORS: [RGBColor; 6] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-    ];
-    COLORS[i % COLORS.len()]
-}
 
 /// Grouped bars: `labels` along x, one bar per series; `None` values leave a gap.
 fn grouped_bars(

@@ -8,9 +8,9 @@ pub mod suite;
 use crate::error::Result;
 use crate::gpu::buffers::View;
 use crate::gpu::{GpuBackend, Storage};
+use crate::nn::{initial_parameters, Graph, Init, Metrics, Model, StepConfig};
 use crate::ops::Backend;
-use crate::parity::{Case, Inputs, Prepared};
-use crate::tensor::DType;
+use crate::tensor::{DType, Precision, SplitMix64};
 use std::time::Instant;
 
 /// Seconds per repetition of `record`: one warm-up run, one timed run (the answer when it
@@ -94,22 +94,62 @@ pub fn copy_gbps(b: &GpuBackend) -> Result<f64> {
     Ok(2.0 * bytes as f64 / secs / 1e9)
 }
 
-/// Seconds per run of one case's pass in one storage variant (inputs uploaded beforehand).
-pub fn time_pass(
-    b: &GpuBackend,
-    case: &Case,
-    pass: crate::ops::Pass,
-    inputs: &Inputs,
-    variant: Storage,
-    min_secs: f64,
-) -> Result<f64> {
-    let dtype = match variant {
-        Storage::F32 => DType::F32,
-        s => {
-            b.set_f16_storage(s)?;
-            DType::F16
-        }
-    };
-    let mut prepared = Prepared::new(b, case, pass, inputs, dtype)?;
-    time_gpu(b, || prepared.run(b), min_secs)
+/// A model on a seeded synthetic batch, recording training steps for benchmarks and profiles
+/// (speed does not depend on the values).
+pub struct SyntheticTraining<B: Backend> {
+    pub model: Model<B>,
+    metrics: Metrics<B>,
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    batch: usize,
+    step: u32,
+}
+
+impl<B: Backend> SyntheticTraining<B> {
+    /// Builds the model (seeded initialisation) and plans `batch`.
+    pub fn new(
+        b: &B,
+        graph: Graph,
+        init: Init,
+        precision: Precision,
+        batch: usize,
+    ) -> Result<Self> {
+        let values = initial_parameters(&graph, init, 1);
+        let mut model = Model::new(b, graph, precision, &values)?;
+        model.plan(b, batch)?;
+        let metrics = model.metrics(b)?;
+        let (x, labels) = synthetic_batch(&model.graph, batch, 7);
+        Ok(SyntheticTraining {
+            model,
+            metrics,
+            x,
+            labels,
+            batch,
+            step: 0,
+        })
+    }
+
+    /// Records one training step as the trainer does: upload the batch, forward, loss,
+    /// backward, optimizer (nothing runs until a submit or sync).
+    pub fn record_step(&mut self, b: &B) -> Result<()> {
+        let cfg = StepConfig::benchmark(self.step);
+        self.step += 1;
+        self.model.load_batch(b, &self.x, &self.labels)?;
+        self.model
+            .forward(b, self.batch, true, &cfg, &mut self.metrics)?;
+        self.model.backward_and_update(b, self.batch, &cfg)
+    }
+}
+
+/// A seeded random batch (inputs in [-1, 1), labels below `graph.classes`).
+pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
+    let mut rng = SplitMix64(seed);
+    let per = graph.input.iter().product::<usize>();
+    let x = (0..batch * per)
+        .map(|_| rng.next_f32() * 2.0 - 1.0)
+        .collect();
+    let labels = (0..batch)
+        .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
+        .collect();
+    (x, labels)
 }

@@ -3,10 +3,9 @@
 //! throughput of both models, in f32 and f16.
 
 use super::report::{Entry, Report, System};
-use super::{copy_gbps, fma_peak_gflops, time_gpu};
+use super::{copy_gbps, fma_peak_gflops, time_gpu, SyntheticTraining};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuBackend, Storage};
-use crate::nn::model::{initial_parameters, Model, StepConfig};
 use crate::nn::models;
 use crate::ops::{Backend, Pass};
 use crate::parity::{self, make_inputs, Case, Op};
@@ -47,13 +46,6 @@ pub struct Item {
     pub skip: Option<String>,
 }
 
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::F16 => "f16",
-    }
-}
-
 /// How much work a case does: `b64` (its batch) or `n65536` (elements, for ops without one).
 fn size_of(op: &Op) -> String {
     match op {
@@ -76,13 +68,13 @@ pub fn kernel_id(case: &Case, pass: Pass, precision: Precision) -> String {
         case.name,
         size_of(&case.op),
         pass.name(),
-        precision_name(precision)
+        precision.name()
     )
 }
 
 /// The id of a training item: `train/alexnet/b32/f16`.
 pub fn train_id(model: &str, batch: usize, precision: Precision) -> String {
-    format!("train/{model}/b{batch}/{}", precision_name(precision))
+    format!("train/{model}/b{batch}/{}", precision.name())
 }
 
 /// The fixed suite: every pass a training step runs (not the first conv layer's input
@@ -213,32 +205,15 @@ pub fn prepare<'a>(b: &'a GpuBackend, work: &Work) -> Result<Runner<'a>> {
         } => {
             storage_for(b, *precision)?;
             let (graph, init) = models::by_name(model, 10, 1, None)?;
-            let values = initial_parameters(&graph, init, 1);
-            let mut m = Model::new(b, graph, *precision, &values)?;
-            m.plan(b, *batch)?;
-            let mut metrics = m.metrics(b)?;
-            let (x, labels) = crate::profile::synthetic_batch(&m.graph, *batch, 7);
-            let batch = *batch;
-            let mut step = 0u32;
+            let mut training = SyntheticTraining::new(b, graph, init, *precision, *batch)?;
             Ok(Runner {
                 step: Box::new(move || {
-                    let cfg = StepConfig {
-                        lr: 1e-3,
-                        momentum: 0.9,
-                        weight_decay: 5e-4,
-                        nesterov: false,
-                        seed: 1,
-                        step,
-                    };
-                    step += 1;
-                    m.load_batch(b, &x, &labels)?;
-                    m.forward(b, batch, true, &cfg, &mut metrics)?;
-                    m.backward_and_update(b, batch, &cfg)?;
+                    training.record_step(b)?;
                     b.submit()
                 }),
                 flops: 0,
                 bytes: 0,
-                images: batch,
+                images: *batch,
             })
         }
     }
@@ -334,7 +309,7 @@ impl Item {
                 batch,
                 precision,
             } => json!({"kind": "train", "model": model, "batch": batch,
-                        "precision": precision_name(*precision)}),
+                        "precision": precision.name()}),
             Work::Kernel {
                 case,
                 pass,
@@ -360,7 +335,7 @@ impl Item {
                     other => json!({"op": other.stem()}),
                 };
                 json!({"kind": "kernel", "case": case.name, "pass": pass.name(),
-                       "precision": precision_name(*precision), "params": op})
+                       "precision": precision.name(), "params": op})
             }
         };
         json!({"id": self.id, "work": work, "skip": self.skip})

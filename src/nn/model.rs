@@ -78,6 +78,33 @@ pub struct StepConfig {
     pub step: u32,
 }
 
+impl StepConfig {
+    /// Inference: no update, dropout off (the step is then unused).
+    pub fn inference() -> Self {
+        StepConfig {
+            lr: 0.0,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            seed: 0,
+            step: 0,
+        }
+    }
+
+    /// The fixed SGD settings of benchmarks and profiles (the paper's AlexNet momentum and
+    /// weight decay); speed does not depend on them.
+    pub fn benchmark(step: u32) -> Self {
+        StepConfig {
+            lr: 1e-3,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            nesterov: false,
+            seed: 1,
+            step,
+        }
+    }
+}
+
 /// A graph's parameters on a backend, with planned activations per batch size.
 pub struct Model<B: Backend> {
     pub graph: Graph,

@@ -56,14 +56,7 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     pub fn precision(&self) -> Result<Precision> {
-        match self.precision.as_str() {
-            "f32" => Ok(Precision::F32),
-            "f16" => Ok(Precision::F16),
-            p => Err(Error::invalid(
-                "--precision",
-                format!("'{p}'; expected f32 or f16"),
-            )),
-        }
+        Precision::parse(&self.precision)
     }
 
     /// The learning rate of (0-based) `epoch`.
@@ -167,8 +160,61 @@ pub fn preprocess_for(
     Ok(Preprocess::padded(pad, mean, std))
 }
 
-/// Evaluates `ds` in batches of `batch` (plus one remainder batch): loss, top-1, top-5 and,
-/// when asked, every sample's logits.
+/// What a pass of inference over some images gives back.
+pub struct Inference {
+    /// Loss, top-1 and top-5 over the images.
+    pub metrics: MetricsValue,
+    /// Every image's logits ([n, classes]), when asked for.
+    pub logits: Vec<f32>,
+    /// Every image's output of the asked layer, flattened ([n, width]).
+    pub features: Vec<f32>,
+    pub width: usize,
+}
+
+/// Forward passes in inference mode (dropout off, central crops) over images `indices` of `ds`
+/// in batches of `batch` (plus one remainder batch), keeping the logits when `keep_logits` and
+/// the output of `layer` when given.
+#[allow(clippy::too_many_arguments)] // the model, the data and what to keep
+pub fn infer<B: Backend>(
+    b: &B,
+    model: &mut Model<B>,
+    ds: &Dataset,
+    prep: &Preprocess,
+    indices: &[usize],
+    batch: usize,
+    keep_logits: bool,
+    layer: Option<usize>,
+) -> Result<Inference> {
+    let mut metrics = model.metrics(b)?;
+    let cfg = StepConfig::inference();
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    let (mut logits, mut features, mut width) = (Vec::new(), Vec::new(), 0);
+    for chunk in indices.chunks(batch.max(1)) {
+        model.plan(b, chunk.len())?;
+        data::make_batch(ds, prep, chunk, &mut x, &mut labels, None);
+        model.load_batch(b, &x, &labels)?;
+        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
+        if keep_logits {
+            logits.extend(model.logits(b, chunk.len())?.data);
+        }
+        if let Some(i) = layer {
+            let t = model.activation(b, chunk.len(), i)?;
+            width = t.data.len() / chunk.len();
+            features.extend(t.data);
+        }
+        if !keep_logits && layer.is_none() {
+            b.submit()?;
+        }
+    }
+    Ok(Inference {
+        metrics: model.read_metrics(b, &mut metrics)?,
+        logits,
+        features,
+        width,
+    })
+}
+
+/// Evaluates all of `ds`: loss, top-1, top-5 and, when asked, every sample's logits.
 pub fn evaluate<B: Backend>(
     b: &B,
     model: &mut Model<B>,
@@ -177,29 +223,9 @@ pub fn evaluate<B: Backend>(
     batch: usize,
     keep_logits: bool,
 ) -> Result<(MetricsValue, Vec<f32>)> {
-    let mut metrics = model.metrics(b)?;
-    let (mut x, mut labels, mut logits) = (Vec::new(), Vec::new(), Vec::new());
-    let order: Vec<usize> = (0..ds.len()).collect();
-    let cfg = StepConfig {
-        lr: 0.0,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-        seed: 0,
-        step: 0,
-    };
-    for chunk in order.chunks(batch) {
-        model.plan(b, chunk.len())?;
-        data::make_batch(ds, prep, chunk, &mut x, &mut labels, None);
-        model.load_batch(b, &x, &labels)?;
-        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
-        if keep_logits {
-            logits.extend(model.logits(b, chunk.len())?.data);
-        } else {
-            b.submit()?;
-        }
-    }
-    Ok((model.read_metrics(b, &mut metrics)?, logits))
+    let all: Vec<usize> = (0..ds.len()).collect();
+    let r = infer(b, model, ds, prep, &all, batch, keep_logits, None)?;
+    Ok((r.metrics, r.logits))
 }
 
 /// What the trainer reports as it goes (the CLI draws progress bars from it).

@@ -14,21 +14,9 @@ pub use grids::{filter_mosaic, predictions_grid, GridLayout, Prediction};
 use crate::data::Dataset;
 use plotters::style::RGBColor;
 
-/// Class colours (ten well separated hues, then repeating with other shades).
+/// Class colours: the ten hues of [`crate::plot::color`], then darker shades of them.
 pub fn class_color(c: usize) -> RGBColor {
-    const TAB10: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-    ];
-    let base = TAB10[c % 10];
+    let base = crate::plot::color(c);
     let shade = (c / 10) as u8 % 3;
     let f = |v: u8| v.saturating_sub(shade * 50);
     RGBColor(f(base.0), f(base.1), f(base.2))
@@ -106,10 +94,8 @@ pub fn thumbnail_data_uri(ds: &Dataset, i: usize, side: usize) -> crate::Result<
     ))
 }
 
-use crate::data::{make_batch, Preprocess};
 use crate::error::{Error, Result};
-use crate::nn::{Graph, LayerKind, Model, StepConfig};
-use crate::ops::Backend;
+use crate::nn::{Graph, LayerKind};
 
 /// The layer whose output `viz embeddings` projects: `name`, or by default the last layer
 /// before the first linear one (the end of the convolutional blocks).
@@ -139,43 +125,6 @@ pub fn feature_layer(graph: &Graph, name: Option<&str>) -> Result<usize> {
                 )
             }),
     }
-}
-
-/// Forward passes (inference mode) over images `indices` of `ds` in batches of `batch`: every
-/// image's logits and, with `layer`, that layer's output flattened (returned with its width).
-pub fn collect<B: Backend>(
-    b: &B,
-    model: &mut Model<B>,
-    ds: &Dataset,
-    prep: &Preprocess,
-    indices: &[usize],
-    batch: usize,
-    layer: Option<usize>,
-) -> Result<(Vec<f32>, Vec<f32>, usize)> {
-    let mut metrics = model.metrics(b)?;
-    let cfg = StepConfig {
-        lr: 0.0,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-        seed: 0,
-        step: 0,
-    };
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    let (mut logits, mut features, mut width) = (Vec::new(), Vec::new(), 0);
-    for chunk in indices.chunks(batch.max(1)) {
-        model.plan(b, chunk.len())?;
-        make_batch(ds, prep, chunk, &mut x, &mut labels, None);
-        model.load_batch(b, &x, &labels)?;
-        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
-        logits.extend(model.logits(b, chunk.len())?.data);
-        if let Some(i) = layer {
-            let t = model.activation(b, chunk.len(), i)?;
-            width = t.data.len() / chunk.len();
-            features.extend(t.data);
-        }
-    }
-    Ok((logits, features, width))
 }
 
 /// The top-1 class of each row of `logits` ([n, classes]); ties go to the lower class.
