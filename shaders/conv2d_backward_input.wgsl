@@ -12,6 +12,7 @@
 //#tensor 2 w read
 //#tensor 3 dx write
 //#include gemm
+//#include div
 //#include conv2d_params
 
 

@@ -16,6 +16,7 @@
 //#tensor 2 x read
 //#tensor 3 dw write
 //#include gemm
+//#include div
 //#include conv2d_params
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 

@@ -11,6 +11,7 @@
 //#tensor 3 b read
 //#tensor 4 y write
 //#include gemm
+//#include div
 //#include conv2d_params
 
 

@@ -80,7 +80,7 @@ fn validation_errors_come_back_as_err() {
             1.0,
         )
         .unwrap();
-    let recorder = Recorder::new();
+    let recorder = Recorder::new(None);
     let uniform = ElementwiseUniform {
         len: 16,
         ..Default::default()

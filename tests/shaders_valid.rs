@@ -1,15 +1,38 @@
 //! naga parses and validates every kernel in every storage variant — no GPU needed — and
 //! translates each to MSL and HLSL, so a shader that could not reach Metal or DX12 fails here.
 
-use cnngpu::gpu::shaders::{compose, Storage, KERNELS};
-use naga::valid::{Capabilities, ValidationFlags, Validator};
+use cnngpu::gpu::shaders::{compose, compose_with, Storage, KERNELS};
+use cnngpu::gpu::SgTile;
+use naga::valid::{Capabilities, ShaderStages, SubgroupOperationSet, ValidationFlags, Validator};
+
+/// Subgroup sizes the subgroup family is generated for here: lavapipe's 8 and 16 (256- and
+/// 512-bit vectors) and a GPU's 32.
+const SUBGROUP_SIZES: [u32; 3] = [8, 16, 32];
+
+/// Every (kernel, storage, tile) to validate: kernels on the subgroup core once per size.
+fn builds() -> Vec<(&'static str, Storage, Option<SgTile>)> {
+    let mut v = Vec::new();
+    for k in KERNELS {
+        for s in Storage::ALL {
+            if k.needs_subgroups() {
+                for sg in SUBGROUP_SIZES {
+                    v.push((k.name, s, Some(SgTile::for_subgroup(sg))));
+                }
+            } else {
+                v.push((k.name, s, None));
+            }
+        }
+    }
+    v
+}
 
 fn validate(
     name: &str,
     storage: Storage,
+    tile: Option<SgTile>,
 ) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
-    let src =
-        compose(cnngpu::gpu::shaders::kernel(name).unwrap(), storage).map_err(|e| e.to_string())?;
+    let src = compose_with(cnngpu::gpu::shaders::kernel(name).unwrap(), storage, tile)
+        .map_err(|e| e.to_string())?;
     let module = naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string(&src))?;
     // What wgpu grants on Vulkan, Metal and DX12: pack2x16float needs SHADER_FLOAT16_IN_FLOAT32
     // (wgpu's downlevel flag SHADER_F16_IN_F32), native f16 needs SHADER_FLOAT16 (SHADER_F16).
@@ -19,7 +42,9 @@ fn validate(
         }
         _ => Capabilities::SHADER_FLOAT16_IN_FLOAT32,
     };
-    let info = Validator::new(ValidationFlags::all(), caps)
+    let info = Validator::new(ValidationFlags::all(), caps | Capabilities::SUBGROUP)
+        .subgroup_stages(ShaderStages::COMPUTE)
+        .subgroup_operations(SubgroupOperationSet::all())
         .validate(&module)
         .map_err(|e| e.emit_to_string(&src))?;
     Ok((module, info))
@@ -28,9 +53,9 @@ fn validate(
 #[test]
 fn every_kernel_validates_in_every_storage_variant() {
     let mut failures = Vec::new();
-    for k in KERNELS {
-        for s in Storage::ALL {
-            match validate(k.name, s) {
+    for (name, s, tile) in builds() {
+        {
+            match validate(name, s, tile) {
                 Ok((module, _)) => {
                     let entry = module
                         .entry_points
@@ -39,12 +64,11 @@ fn every_kernel_validates_in_every_storage_variant() {
                         .collect::<Vec<_>>();
                     assert_eq!(
                         entry,
-                        vec![k.name],
-                        "{}: the entry point is named after the file",
-                        k.name
+                        vec![name],
+                        "{name}: the entry point is named after the file"
                     );
                 }
-                Err(e) => failures.push(format!("{} ({}):\n{e}", k.name, s.name())),
+                Err(e) => failures.push(format!("{name} ({}, {tile:?}):\n{e}", s.name())),
             }
         }
     }
@@ -59,12 +83,12 @@ fn every_kernel_validates_in_every_storage_variant() {
 #[test]
 fn every_kernel_translates_to_msl_and_hlsl() {
     let mut failures = Vec::new();
-    for k in KERNELS {
-        for s in Storage::ALL {
-            let (module, info) = match validate(k.name, s) {
+    for (name, s, tile) in builds() {
+        {
+            let (module, info) = match validate(name, s, tile) {
                 Ok(v) => v,
                 Err(e) => {
-                    failures.push(format!("{} ({}): invalid: {e}", k.name, s.name()));
+                    failures.push(format!("{name} ({}): invalid: {e}", s.name()));
                     continue;
                 }
             };
@@ -74,7 +98,7 @@ fn every_kernel_translates_to_msl_and_hlsl() {
             };
             let pipeline = naga::back::msl::PipelineOptions::default();
             if let Err(e) = naga::back::msl::write_string(&module, &info, &msl_options, &pipeline) {
-                failures.push(format!("{} ({}) -> MSL: {e:?}", k.name, s.name()));
+                failures.push(format!("{name} ({}) -> MSL: {e:?}", s.name()));
             }
             let hlsl_options = naga::back::hlsl::Options {
                 shader_model: naga::back::hlsl::ShaderModel::V6_2,
@@ -84,7 +108,7 @@ fn every_kernel_translates_to_msl_and_hlsl() {
             let mut out = String::new();
             let mut w = naga::back::hlsl::Writer::new(&mut out, &hlsl_options, &hlsl_pipeline);
             if let Err(e) = w.write(&module, &info, None) {
-                failures.push(format!("{} ({}) -> HLSL: {e:?}", k.name, s.name()));
+                failures.push(format!("{name} ({}) -> HLSL: {e:?}", s.name()));
             }
         }
     }
@@ -108,4 +132,13 @@ fn unknown_directives_are_rejected() {
         source: "//#include nothing_here\n",
     };
     assert!(compose(&bad, Storage::F32).is_err());
+}
+
+#[test]
+fn subgroup_kernels_need_a_tile() {
+    let k = cnngpu::gpu::shaders::kernel("conv2d_forward_sg").unwrap();
+    assert!(k.needs_subgroups());
+    let err = compose(k, Storage::F32).unwrap_err().to_string();
+    assert!(err.contains("subgroup"), "{err}");
+    assert!(compose_with(k, Storage::F32, Some(SgTile::for_subgroup(8))).is_ok());
 }

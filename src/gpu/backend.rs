@@ -3,6 +3,8 @@
 
 use super::buffers::{plan_chunks, Chunk, GpuTensor, View};
 use super::context::GpuContext;
+use super::gemm_sg::SgTile;
+use super::kernels::Family;
 use super::recorder::{DispatchStats, Recorder};
 use super::shaders::{Storage, KERNELS};
 use crate::error::{Error, Result};
@@ -20,8 +22,30 @@ pub struct GpuBackend {
     dummy: wgpu::Buffer,
     /// A loss-scale state of scale 1 that never overflows, bound when no state is given.
     pub(super) unit_scale: wgpu::Buffer,
-    /// f32 scratch for split-k partial sums, grown on first need and then reused.
-    scratch: std::sync::Mutex<Option<Arc<wgpu::Buffer>>>,
+    /// f32 scratch buffers (split-k partial sums, packed GEMM operands, column gradients),
+    /// one per [`Scratch`] slot, grown on first need and then reused.
+    scratch: std::sync::Mutex<[Option<Arc<wgpu::Buffer>>; Scratch::COUNT]>,
+    /// The subgroup GEMM tile for this adapter (None without a fixed subgroup size).
+    tile: Option<SgTile>,
+    family: std::sync::Mutex<Family>,
+}
+
+/// The scratch slots: buffers that are live at the same time within one launch need
+/// different slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scratch {
+    /// Split-k partial sums.
+    Partial = 0,
+    /// The packed A operand of a subgroup GEMM.
+    PackA = 1,
+    /// The packed B operand of a subgroup GEMM.
+    PackB = 2,
+    /// A GEMM result that another kernel finishes (the column gradient of conv2d).
+    Columns = 3,
+}
+
+impl Scratch {
+    const COUNT: usize = 4;
 }
 
 impl GpuBackend {
@@ -33,6 +57,8 @@ impl GpuBackend {
             Storage::F16Packed
         };
         let max_binding = ctx.limits.max_storage_buffer_binding_size;
+        let tile = subgroup_tile(&ctx);
+        let family = Family::default_for(&ctx, tile.is_some());
         let dummy = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("absent tensor"),
             size: 16,
@@ -48,13 +74,51 @@ impl GpuBackend {
             });
         GpuBackend {
             ctx,
-            recorder: Recorder::new(),
+            recorder: Recorder::new(tile),
             f16: std::sync::Mutex::new(f16),
             max_binding,
             unit_scale,
             dummy,
             scratch: Default::default(),
+            tile,
+            family: std::sync::Mutex::new(family),
         }
+    }
+
+    /// The kernel family the GEMM-shaped passes use.
+    pub fn family(&self) -> Family {
+        *self.family.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every family this adapter can run (the subgroup family needs a fixed subgroup size).
+    pub fn families(&self) -> Vec<Family> {
+        let mut v = vec![Family::Tiled];
+        if self.tile.is_some() {
+            v.push(Family::Subgroup);
+        }
+        v
+    }
+
+    /// Forces a kernel family (tests run both on one adapter; `CNNGPU_KERNELS` does it for
+    /// a whole run).
+    pub fn set_family(&self, family: Family) -> Result<()> {
+        if !self.families().contains(&family) {
+            return Err(Error::invalid(
+                "kernel family",
+                format!(
+                    "{} cannot run the {} family: it needs subgroups of one fixed size",
+                    self.ctx.info.name,
+                    family.name()
+                ),
+            ));
+        }
+        *self.family.lock().unwrap_or_else(|p| p.into_inner()) = family;
+        Ok(())
+    }
+
+    /// The subgroup GEMM tile (Some exactly when the subgroup family is available).
+    pub fn tile(&self) -> Option<SgTile> {
+        self.tile
     }
 
     /// Opens the adapter `spec` names (see [`super::context::choose`]).
@@ -96,7 +160,10 @@ impl GpuBackend {
     /// Builds every pipeline for f32 and this backend's f16 storage now, so that no shader
     /// compiles in the middle of a training step.
     pub fn prepare_all(&self) -> Result<()> {
-        for k in KERNELS {
+        for k in KERNELS
+            .iter()
+            .filter(|k| self.tile.is_some() || !k.needs_subgroups())
+        {
             for s in [Storage::F32, self.f16_storage()] {
                 self.recorder.pipeline(&self.ctx, k.name, s)?;
             }
@@ -152,15 +219,16 @@ impl GpuBackend {
         self.max_binding
     }
 
-    /// An f32 scratch buffer of at least `bytes`, shared by all launches (work is recorded in
-    /// order, and each user writes before it reads, so sharing is safe).
-    pub(crate) fn scratch(&self, bytes: u64) -> Arc<wgpu::Buffer> {
-        let mut slot = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+    /// An f32 scratch buffer of at least `bytes` in `slot`, shared by all launches (work is
+    /// recorded in order, and each user writes before it reads, so sharing is safe).
+    pub(crate) fn scratch(&self, slot: Scratch, bytes: u64) -> Arc<wgpu::Buffer> {
+        let mut slots = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut slots[slot as usize];
         match slot.as_ref() {
             Some(b) if b.size() >= bytes => b.clone(),
             _ => {
                 let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("split-k partial sums"),
+                    label: Some("scratch"),
                     size: bytes.max(16).next_multiple_of(256),
                     usage: wgpu::BufferUsages::STORAGE,
                     mapped_at_creation: false,
@@ -283,4 +351,15 @@ impl GpuBackend {
         staging.unmap();
         Ok(bytes)
     }
+}
+
+/// The subgroup GEMM tile of an adapter whose subgroups have one fixed size (lavapipe: 8, or
+/// 16 with `LP_NATIVE_VECTOR_WIDTH=512`); None otherwise.
+fn subgroup_tile(ctx: &GpuContext) -> Option<SgTile> {
+    let info = &ctx.info;
+    let fixed = info.subgroup_min_size == info.subgroup_max_size;
+    (ctx.features.contains(wgpu::Features::SUBGROUP)
+        && fixed
+        && (4..=64).contains(&info.subgroup_min_size))
+    .then(|| SgTile::for_subgroup(info.subgroup_min_size))
 }

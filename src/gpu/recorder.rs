@@ -4,6 +4,7 @@
 
 use super::buffers::View;
 use super::context::GpuContext;
+use super::gemm_sg::SgTile;
 use super::shaders::{self, Storage};
 use super::timing::{KernelTiming, Timer};
 use crate::error::{Error, Result};
@@ -20,6 +21,12 @@ pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
 pub struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+}
+
+/// Whether kernels keep naga's bounds checks: `CNNGPU_CHECKED_SHADERS=1` turns them back on
+/// (to hunt an out-of-bounds access; slower).
+pub fn checked_shaders() -> bool {
+    std::env::var("CNNGPU_CHECKED_SHADERS").is_ok_and(|v| v == "1")
 }
 
 /// Counters of what was dispatched (tests use them to prove large work was split).
@@ -53,6 +60,9 @@ pub struct Recorder {
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
+    /// The subgroup GEMM tile kernels of the subgroup family are generated for (None: the
+    /// adapter has no fixed subgroup size, and those kernels are not built).
+    tile: Option<SgTile>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,8 +70,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Recorder {
-    pub fn new() -> Self {
+    pub fn new(tile: Option<SgTile>) -> Self {
         Recorder {
+            tile,
             pipelines: Mutex::new(HashMap::new()),
             encoder: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
@@ -80,14 +91,25 @@ impl Recorder {
         if let Some(p) = lock(&self.pipelines).get(&(kernel, storage)) {
             return Ok(p.clone());
         }
-        let source = shaders::compose(shaders::kernel(kernel)?, storage)?;
+        let source = shaders::compose_with(shaders::kernel(kernel)?, storage, self.tile)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = ctx
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            });
+        let desc = wgpu::ShaderModuleDescriptor {
+            label: Some(kernel),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        };
+        let module = if checked_shaders() {
+            ctx.device.create_shader_module(desc)
+        } else {
+            // SAFETY: every kernel guards its own indices (each load and store is checked
+            // against the tensor sizes in the kernel, or reads a buffer padded for the tile),
+            // which the parity table proves on every adapter; naga's per-access clamps on top
+            // cost up to 2x on CPU drivers (measured: examples/kernel_lab.rs). Drivers with
+            // robust buffer access still bound every access.
+            unsafe {
+                ctx.device
+                    .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
+            }
+        };
         let pipeline = ctx
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -297,11 +319,5 @@ impl Recorder {
         );
         staging.unmap();
         timer.log.finish(&ticks, ctx.queue.get_timestamp_period())
-    }
-}
-
-impl Default for Recorder {
-    fn default() -> Self {
-        Self::new()
     }
 }

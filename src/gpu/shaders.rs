@@ -7,6 +7,7 @@
 //! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
 //! `<name>_st(i, v)`; everything else is plain WGSL that naga validates as written.
 
+use super::gemm_sg::SgTile;
 use crate::error::{Error, Result};
 
 /// How a kernel stores its precision-dependent tensors.
@@ -57,6 +58,11 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_backward_weight",
     "conv2d_backward_weight_reduce",
     "conv2d_backward_bias",
+    "conv2d_pack",
+    "conv2d_col2im",
+    "conv2d_forward_sg",
+    "conv2d_backward_input_sg",
+    "conv2d_backward_weight_sg",
     "max_pool2d_forward",
     "max_pool2d_backward_input",
     "avg_pool2d_forward",
@@ -92,6 +98,8 @@ macro_rules! include_table {
 /// Shared code that kernels pull in with `//#include`.
 const INCLUDES: &[(&str, &str)] = include_table![
     "gemm",
+    "div",
+    "conv2d_sg_params",
     "channel_sum",
     "conv2d_params",
     "linear_params",
@@ -103,6 +111,14 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "flat",
 ];
 
+impl Kernel {
+    /// Whether the kernel is built on the subgroup GEMM core (`//#include gemm_sg`), which is
+    /// generated for a subgroup size: such kernels compose only with an [`SgTile`].
+    pub fn needs_subgroups(&self) -> bool {
+        self.source.contains("//#include gemm_sg")
+    }
+}
+
 /// Looks a kernel up by name.
 pub fn kernel(name: &str) -> Result<&'static Kernel> {
     KERNELS
@@ -113,6 +129,12 @@ pub fn kernel(name: &str) -> Result<&'static Kernel> {
 
 /// Builds the complete WGSL module of `kernel` for `storage`.
 pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
+    compose_with(kernel, storage, None)
+}
+
+/// Builds the complete WGSL module of `kernel` for `storage`, with the subgroup GEMM core
+/// generated for `tile` where the kernel includes it.
+pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> Result<String> {
     let mut header = String::new();
     if storage == Storage::F16Native {
         header.push_str("enable f16;\n\n");
@@ -139,6 +161,17 @@ pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
                     }
                 };
                 header.push_str(&tensor_decl(binding, name, write, storage));
+            }
+            ["include", "gemm_sg"] => {
+                let tile = tile.ok_or_else(|| {
+                    Error::invalid(
+                        kernel.name,
+                        "needs the subgroup GEMM core, and no subgroup tile was given \
+                         (the adapter has no fixed subgroup size)",
+                    )
+                })?;
+                includes.push_str(&super::gemm_sg::core(tile));
+                includes.push('\n');
             }
             ["include", name] => {
                 let (_, src) = INCLUDES.iter().find(|(n, _)| n == name).ok_or_else(|| {

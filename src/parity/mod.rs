@@ -551,23 +551,48 @@ pub fn variants(gpu: &GpuBackend) -> Vec<Storage> {
     v
 }
 
+/// Whether a kernel pass exists in several kernel families (see [`crate::gpu::Family`]): the parity
+/// table then runs it in each family the adapter has.
+pub fn has_families(kernel: &str) -> bool {
+    matches!(
+        kernel,
+        "conv2d_forward" | "conv2d_backward_input" | "conv2d_backward_weight"
+    )
+}
+
 /// Runs every pass of every case whose kernel name starts with `kernel_prefix` (empty: all)
-/// in every variant. Returns every outcome; the caller decides what failing means.
+/// in every variant, and in every kernel family for passes that have several (those
+/// outcomes name the kernel `pass[family]`). Returns every outcome; the caller decides what
+/// failing means.
 pub fn run(gpu: &GpuBackend, cases: &[Case], kernel_prefix: &str) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
-    let original = gpu.f16_storage();
+    let original = (gpu.f16_storage(), gpu.family());
     for case in cases {
         for pass in case.op.passes() {
-            if !case.op.kernel(pass).starts_with(kernel_prefix) {
+            let kernel = case.op.kernel(pass);
+            if !kernel.starts_with(kernel_prefix) {
                 continue;
             }
             let inputs = make_inputs(case, pass);
             let want = reference(case, pass, &inputs)?;
-            for v in variants(gpu) {
-                outcomes.push(check_variant(gpu, case, pass, &inputs, &want, v)?);
+            let families = if has_families(&kernel) {
+                gpu.families()
+            } else {
+                vec![original.1]
+            };
+            for &family in &families {
+                gpu.set_family(family)?;
+                for v in variants(gpu) {
+                    let mut o = check_variant(gpu, case, pass, &inputs, &want, v)?;
+                    if families.len() > 1 {
+                        o.kernel = format!("{}[{}]", o.kernel, family.name());
+                    }
+                    outcomes.push(o);
+                }
             }
         }
     }
-    gpu.set_f16_storage(original)?;
+    gpu.set_f16_storage(original.0)?;
+    gpu.set_family(original.1)?;
     Ok(outcomes)
 }

@@ -1,8 +1,10 @@
 //! Launchers of the conv2d passes. Activations are split into batch chunks when a tensor is
 //! larger than one storage binding (AlexNet conv1 at batch 128); weights are bound whole.
+//! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen.
 
-use super::gemm_workgroups;
+use super::{conv2d_sg, gemm_workgroups, Family};
 use crate::error::Result;
+use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::Conv2dParams;
@@ -28,6 +30,9 @@ pub fn encode_forward(
     ts.extend(bias);
     let storage = b.storage_of("conv2d_forward", &ts)?;
     b.fits("conv2d weight", w)?;
+    if b.family() == Family::Subgroup {
+        return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y);
+    }
     let (xb, yb) = image_bytes(p, x);
     for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
         let views = [
@@ -61,6 +66,9 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
     b.fits("conv2d weight", w)?;
+    if b.family() == Family::Subgroup {
+        return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx);
+    }
     let (xb, yb) = image_bytes(p, dx);
     for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
         let views = [
@@ -98,11 +106,11 @@ pub fn weight_gradient_splits(p: &Conv2dParams, k: usize, max_binding: u64) -> u
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct ReduceUniform {
-    len: u32,
-    splits: u32,
-    accumulate: u32,
-    _pad0: u32,
+pub(super) struct ReduceUniform {
+    pub len: u32,
+    pub splits: u32,
+    pub accumulate: u32,
+    pub _pad0: u32,
 }
 
 pub fn encode_backward_weight(
@@ -114,12 +122,15 @@ pub fn encode_backward_weight(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
+    if b.family() == Family::Subgroup {
+        return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw);
+    }
     let (xb, yb) = image_bytes(p, x);
     let kdim = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
     let len = p.out_channels * kdim;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
         let splits = weight_gradient_splits(p, c.count * p.out_h() * p.out_w(), b.max_binding());
-        let scratch = (splits > 1).then(|| b.scratch((splits * len * 4) as u64));
+        let scratch = (splits > 1).then(|| b.scratch(Scratch::Partial, (splits * len * 4) as u64));
         let partial = scratch.as_deref().map_or(b.dummy(), |s| View {
             buffer: s,
             offset: 0,

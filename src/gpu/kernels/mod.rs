@@ -3,6 +3,7 @@
 //! They encode only; they never submit.
 
 pub mod conv2d;
+mod conv2d_sg;
 pub mod dropout;
 pub mod elementwise;
 pub mod linear;
@@ -10,6 +11,52 @@ pub mod lrn;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
+
+use super::context::GpuContext;
+
+/// The kernel families of the GEMM-shaped passes (conv2d today).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// The register-tiled GEMM core (shaders/common/gemm.wgsl): operands gathered in the k
+    /// loop, no workgroup memory, no subgroups. Runs everywhere.
+    Tiled,
+    /// The CPU-driver family: operands packed k-contiguous, a subgroup GEMM core whose rows
+    /// are shared by `subgroupBroadcast` (src/gpu/gemm_sg.rs), column gradients finished by
+    /// col2im. Needs subgroups of one fixed size.
+    Subgroup,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::Tiled, Family::Subgroup];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Tiled => "tiled",
+            Family::Subgroup => "subgroup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// `CNNGPU_KERNELS=tiled|subgroup` when set (and runnable), else the subgroup family on
+    /// CPU drivers that can run it and the tiled family elsewhere.
+    pub fn default_for(ctx: &GpuContext, has_subgroup_tile: bool) -> Family {
+        match std::env::var("CNNGPU_KERNELS")
+            .ok()
+            .as_deref()
+            .and_then(Family::parse)
+        {
+            Some(Family::Subgroup) if has_subgroup_tile => Family::Subgroup,
+            Some(f) if f != Family::Subgroup => f,
+            _ if has_subgroup_tile && ctx.info.device_type == wgpu::DeviceType::Cpu => {
+                Family::Subgroup
+            }
+            _ => Family::Tiled,
+        }
+    }
+}
 
 /// Invocations along M in a GEMM workgroup of 256 (mirrors `gemm_threads_m` in
 /// shaders/common/gemm.wgsl): narrow problems get tall, thin tiles instead of idle rows.

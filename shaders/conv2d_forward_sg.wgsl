@@ -1,0 +1,35 @@
+// conv2d_forward_sg: conv2d_forward as a GEMM over packed operands (the subgroup family):
+// y[n, g*cg + m, p] = sum over k of wpack[g][m][k] * colpack[g][(n, p)][k] (+ b[g*cg + m]).
+// Layout: apack = conv2d_pack mode 0 [G][cg][k4] vec4, bpack = mode 1 [G][pixels][k4] vec4
+// (cg = Cout/G, pixels = N*OH*OW of this chunk), b [Cout], y [N, Cout, OH, OW].
+// GEMM per group: M = cg, N = pixels, K = Cin/G*KH*KW (see the generated gemm_sg core).
+// One workgroup: one subgroup, a TM x TN tile. Dispatch: G * ceil(M/TM) * ceil(N/TN), linearised.
+// Precision: packed operands f32, b and y in storage precision, f32 accumulation.
+// CPU reference: cpu::conv2d::forward.
+//#tensor 3 b read
+//#tensor 4 y write
+//#include conv2d_sg_params
+//#include div
+//#include gemm_sg
+@group(0) @binding(1) var<storage, read> apack: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bpack: array<vec4<f32>>;
+
+fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
+    let co = g * (params.out_channels / params.groups) + m;
+    let pixels = params.out_h * params.out_w;
+    let img = div_u(n, pixels);
+    var out = v;
+    if params.has_bias != 0u {
+        out += b_ld(co);
+    }
+    y_st(((params.first + img) * params.out_channels + co) * pixels + n - img * pixels, out);
+}
+
+@compute @workgroup_size(SG, 1, 1)
+fn conv2d_forward_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    gemm_sg_run(wid, nwg, lane, vec4<u32>(params.m, params.n, params.k4, params.groups), 1u);
+}

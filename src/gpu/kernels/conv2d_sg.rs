@@ -1,0 +1,367 @@
+//! Launchers of the subgroup family's conv2d passes (see [`super::Family::Subgroup`]): pack
+//! the operands k-contiguous in f32 (conv2d_pack), run the subgroup GEMM, then finish —
+//! col2im for backward_input, the fixed-order split-k reduce for backward_weight.
+//!
+//! Tensors are bound in the binding-sized chunks of [`GpuBackend::chunks`]; within a chunk,
+//! images go in sub-chunks whose packed operands fit [`SCRATCH_FLOATS`] (which also keeps the
+//! packed indices below 2^24 for the kernels' f32 index division).
+
+use super::conv2d::ReduceUniform;
+use crate::error::{Error, Result};
+use crate::gpu::backend::Scratch;
+use crate::gpu::buffers::{Chunk, GpuTensor, View};
+use crate::gpu::{GpuBackend, Storage};
+use crate::ops::conv2d::Conv2dUniform;
+use crate::ops::Conv2dParams;
+
+/// The most floats one packed operand (or column gradient) holds: 64 MiB of f32.
+pub const SCRATCH_FLOATS: usize = 1 << 24;
+
+/// Mirror of `SgUniform` in shaders/common/conv2d_sg_params.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct SgUniform {
+    conv: Conv2dUniform,
+    m: u32,
+    n: u32,
+    k4: u32,
+    rows: u32,
+    cols: u32,
+    len: u32,
+    mode: u32,
+    first: u32,
+}
+
+/// The layouts of conv2d_pack (see its header).
+#[derive(Clone, Copy)]
+enum Pack {
+    Weights = 0,
+    Im2col = 1,
+    DyByPixel = 2,
+    WeightsT = 3,
+    DyByChannel = 4,
+    Im2colT = 5,
+}
+
+/// Images [first, first + count) of a bound chunk.
+#[derive(Clone, Copy)]
+struct Sub {
+    first: usize,
+    count: usize,
+}
+
+/// Splits a bound chunk into sub-chunks whose scratch (`floats_per_image`, plus `fixed`)
+/// stays within [`SCRATCH_FLOATS`].
+fn subs(what: &str, chunk: Chunk, floats_per_image: usize, fixed: usize) -> Result<Vec<Sub>> {
+    let room = SCRATCH_FLOATS.saturating_sub(fixed);
+    let per = room / floats_per_image.max(1);
+    if per == 0 {
+        return Err(Error::Limit {
+            what: format!("{what}: packed operands of one image"),
+            needed: ((floats_per_image + fixed) * 4) as u64,
+            limit: (SCRATCH_FLOATS * 4) as u64,
+        });
+    }
+    Ok((0..chunk.count)
+        .step_by(per)
+        .map(|first| Sub {
+            first,
+            count: per.min(chunk.count - first),
+        })
+        .collect())
+}
+
+/// Floats of a packed operand: `groups * rows` rows of `cols` rounded up to whole vec4s.
+fn packed_len(groups: usize, rows: usize, cols: usize) -> usize {
+    groups * rows * cols.div_ceil(4) * 4
+}
+
+/// Records conv2d_pack of `src` into scratch `slot` (f32, `groups * rows` rows of `cols`).
+#[allow(clippy::too_many_arguments)]
+fn pack(
+    b: &GpuBackend,
+    storage: Storage,
+    conv: Conv2dUniform,
+    first: usize,
+    mode: Pack,
+    src: View<'_>,
+    slot: Scratch,
+    (rows, cols): (usize, usize),
+) -> Result<std::sync::Arc<wgpu::Buffer>> {
+    let groups = conv.groups as usize;
+    let len = packed_len(groups, rows, cols);
+    let dst = b.scratch(slot, (len * 4) as u64);
+    let u = SgUniform {
+        conv,
+        k4: cols.div_ceil(4) as u32,
+        rows: rows as u32,
+        cols: cols as u32,
+        len: len as u32,
+        mode: mode as u32,
+        first: first as u32,
+        ..Default::default()
+    };
+    b.dispatch(
+        "conv2d_pack",
+        storage,
+        &u,
+        &[src, whole(&dst)],
+        super::flat_workgroups(len / 4),
+    )?;
+    Ok(dst)
+}
+
+fn whole(buffer: &wgpu::Buffer) -> View<'_> {
+    View {
+        buffer,
+        offset: 0,
+        size: None,
+    }
+}
+
+/// The GEMM uniform: M x N outputs per group, a reduction of `k` floats.
+fn gemm_uniform(conv: Conv2dUniform, first: usize, (m, n, k): (usize, usize, usize)) -> SgUniform {
+    SgUniform {
+        conv,
+        m: m as u32,
+        n: n as u32,
+        k4: k.div_ceil(4) as u32,
+        first: first as u32,
+        ..Default::default()
+    }
+}
+
+fn tile(b: &GpuBackend) -> Result<crate::gpu::gemm_sg::SgTile> {
+    b.tile().ok_or_else(|| {
+        Error::invalid(
+            "kernel family",
+            "the subgroup family needs subgroups of one fixed size",
+        )
+    })
+}
+
+/// Bytes of one image of x and of y.
+fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
+    let e = t.dtype.size() as u64;
+    (
+        (p.in_channels * p.in_h * p.in_w) as u64 * e,
+        (p.out_channels * p.out_h() * p.out_w()) as u64 * e,
+    )
+}
+
+/// (Cout/G, Cin/G*KH*KW, OH*OW)
+fn dims(p: &Conv2dParams) -> (usize, usize, usize) {
+    (
+        p.out_channels / p.groups,
+        p.in_channels / p.groups * p.kernel_h * p.kernel_w,
+        p.out_h() * p.out_w(),
+    )
+}
+
+pub fn encode_forward(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    y: &GpuTensor,
+) -> Result<()> {
+    let t = tile(b)?;
+    let (cg, kc, pixels) = dims(p);
+    let g = p.groups;
+    let (xb, yb) = image_bytes(p, x);
+    let weights = packed_len(g, cg, kc);
+    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
+        for s in subs("conv2d_forward", c, packed_len(g, pixels, kc), weights)? {
+            let conv = p.uniform(s.count, false);
+            let a = pack(
+                b,
+                storage,
+                conv,
+                0,
+                Pack::Weights,
+                View::whole(w),
+                Scratch::PackA,
+                (cg, kc),
+            )?;
+            let xv = View::items(x, c, xb);
+            let bm = pack(
+                b,
+                storage,
+                conv,
+                s.first,
+                Pack::Im2col,
+                xv,
+                Scratch::PackB,
+                (s.count * pixels, kc),
+            )?;
+            let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, kc));
+            let views = [
+                whole(&a),
+                whole(&bm),
+                bias.map_or(b.dummy(), View::whole),
+                View::items(y, c, yb),
+            ];
+            let wg = t.workgroups(cg, s.count * pixels, g, 1);
+            b.dispatch("conv2d_forward_sg", storage, &u, &views, wg)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    w: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
+    let t = tile(b)?;
+    let (cg, kc, pixels) = dims(p);
+    let g = p.groups;
+    let (xb, yb) = image_bytes(p, dx);
+    let weights = packed_len(g, kc, cg);
+    // Per image: dy packed by pixel, the column gradient, and dx's elements (col2im's index).
+    let per_image = packed_len(g, pixels, cg)
+        .max(g * pixels * kc)
+        .max(p.in_channels * p.in_h * p.in_w);
+    for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
+        for s in subs("conv2d_backward_input", c, per_image, weights)? {
+            let conv = p.uniform(s.count, false);
+            let m = s.count * pixels;
+            let dyv = View::items(dy, c, yb);
+            let a = pack(
+                b,
+                storage,
+                conv,
+                s.first,
+                Pack::DyByPixel,
+                dyv,
+                Scratch::PackA,
+                (m, cg),
+            )?;
+            let bm = pack(
+                b,
+                storage,
+                conv,
+                0,
+                Pack::WeightsT,
+                View::whole(w),
+                Scratch::PackB,
+                (kc, cg),
+            )?;
+            let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
+            let u = gemm_uniform(conv, s.first, (m, kc, cg));
+            let views = [whole(&a), whole(&bm), whole(&cols)];
+            let wg = t.workgroups(m, kc, g, 1);
+            b.dispatch("conv2d_backward_input_sg", storage, &u, &views, wg)?;
+            let len = s.count * p.in_channels * p.in_h * p.in_w;
+            let u = SgUniform {
+                len: len as u32,
+                ..u
+            };
+            let views = [whole(&cols), View::items(dx, c, xb)];
+            b.dispatch(
+                "conv2d_col2im",
+                storage,
+                &u,
+                &views,
+                super::flat_workgroups(len),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// How many k slices a subgroup weight gradient is split into: about 64 workgroups for the
+/// device, slices of at least 64 vec4s, partial sums within the scratch.
+fn splits(tiles: u64, k4: usize, len: usize) -> usize {
+    let by_work = 64usize.div_ceil(tiles as usize);
+    let by_length = (k4 / 64).max(1);
+    let by_memory = (SCRATCH_FLOATS / len.max(1)).max(1);
+    by_work.min(by_length).min(by_memory).clamp(1, 64)
+}
+
+pub fn encode_backward_weight(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    x: &GpuTensor,
+    dw: &GpuTensor,
+) -> Result<()> {
+    let t = tile(b)?;
+    let (cg, kc, pixels) = dims(p);
+    let g = p.groups;
+    let (xb, yb) = image_bytes(p, x);
+    let len = p.out_channels * kc;
+    // Per image: dy by channel, im2col transposed (whole vec4 rows: 3 floats of slack a row).
+    let per_image = (g * cg).max(g * kc) * pixels;
+    let slack = g * kc.max(cg) * 4;
+    let mut first_launch = true;
+    for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
+        for s in subs("conv2d_backward_weight", c, per_image, slack)? {
+            let conv = p.uniform(s.count, !first_launch);
+            first_launch = false;
+            let q = s.count * pixels;
+            let dyv = View::items(dy, c, yb);
+            let a = pack(
+                b,
+                storage,
+                conv,
+                s.first,
+                Pack::DyByChannel,
+                dyv,
+                Scratch::PackA,
+                (cg, q),
+            )?;
+            let xv = View::items(x, c, xb);
+            let bm = pack(
+                b,
+                storage,
+                conv,
+                s.first,
+                Pack::Im2colT,
+                xv,
+                Scratch::PackB,
+                (kc, q),
+            )?;
+            let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
+            let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
+            u.conv.splits = n as u32;
+            let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));
+            let views = [
+                whole(&a),
+                whole(&bm),
+                View::whole(dw),
+                partial.as_deref().map_or(b.dummy(), whole),
+            ];
+            b.dispatch(
+                "conv2d_backward_weight_sg",
+                storage,
+                &u,
+                &views,
+                t.workgroups(cg, kc, g, n),
+            )?;
+            if let Some(partial) = &partial {
+                let r = ReduceUniform {
+                    len: len as u32,
+                    splits: n as u32,
+                    accumulate: u.conv.accumulate,
+                    _pad0: 0,
+                };
+                let views = [whole(partial), View::whole(dw)];
+                b.dispatch(
+                    "conv2d_backward_weight_reduce",
+                    storage,
+                    &r,
+                    &views,
+                    super::flat_workgroups(len),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
