@@ -9,9 +9,8 @@
 // Precision: f32 throughout (storage precision is read by the pack and written by col2im).
 // CPU reference: cpu::conv2d::backward_input (with conv2d_col2im).
 //#include conv2d_sg_params
+//#include conv2d_sg_operands
 //#include gemm_sg
-@group(0) @binding(1) var<storage, read> apack: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bpack: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dcol: array<f32>;
 
 fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {

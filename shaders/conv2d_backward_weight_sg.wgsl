@@ -12,14 +12,17 @@
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor 3 dw write
 //#include conv2d_sg_params
+//#include conv2d_sg_operands
 //#include gemm_sg
-@group(0) @binding(1) var<storage, read> apack: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bpack: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
+
+// Whether k is split (partial sums) or not (dw directly), as a pipeline constant so that the
+// untaken store is compiled away.
+override SPLIT: bool = false;
 
 fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     let i = (g * params.m + m) * params.n + n;
-    if params.splits > 1u {
+    if SPLIT {
         partial[split * params.groups * params.m * params.n + i] = v;
         return;
     }

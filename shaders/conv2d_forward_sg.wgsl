@@ -10,9 +10,8 @@
 //#tensor 4 y write
 //#include conv2d_sg_params
 //#include div
+//#include conv2d_sg_operands
 //#include gemm_sg
-@group(0) @binding(1) var<storage, read> apack: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bpack: array<vec4<f32>>;
 
 fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     let co = g * (params.out_channels / params.groups) + m;

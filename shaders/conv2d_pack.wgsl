@@ -1,6 +1,6 @@
 // conv2d_pack: copies a conv2d operand into the row-major f32 layout the subgroup GEMM core
 // reads as vec4 along k (rows of k4 * 4 floats, zero beyond `cols`), one group after another.
-// Layouts (mode; g = group, cg = Cout/G, kc = Cin/G*KH*KW, P = OH*OW, pixel = (image, oh, ow)):
+// Layouts (MODE; g = group, cg = Cout/G, kc = Cin/G*KH*KW, P = OH*OW, pixel = (image, oh, ow)):
 //   0  w          [G][cg][kc]      rows: output channel, k: (ci, kh, kw)      (forward A)
 //   1  im2col(x)  [G][pixels][kc]  rows: output pixel, k: (ci, kh, kw), 0 in the padding (forward B)
 //   2  dy         [G][pixels][cg]  rows: output pixel, k: output channel    (backward_input A)
@@ -18,6 +18,9 @@
 //#include flat
 //#include div
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+// The layout, as a pipeline constant: CPU drivers would run every case of a switch on a
+// uniform value under a lane mask.
+override MODE: u32 = 0u;
 
 // A position in the k = (ci, kh, kw) order of taps.
 struct Tap { ci: u32, kh: u32, kw: u32 }
@@ -97,7 +100,7 @@ fn conv2d_pack(
     let cg = params.out_channels / params.groups;
     let kc = params.in_channels / params.groups * params.kernel_h * params.kernel_w;
     var v = vec4<f32>(0.0);
-    switch params.mode {
+    switch MODE {
         case 0u: {
             for (var j = 0u; j < 4u; j++) { if col + j < params.cols { v[j] = src_ld((g * cg + row) * kc + col + j); } }
         }

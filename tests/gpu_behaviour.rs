@@ -80,7 +80,7 @@ fn validation_errors_come_back_as_err() {
             1.0,
         )
         .unwrap();
-    let recorder = Recorder::new(None);
+    let recorder = Recorder::new();
     let uniform = ElementwiseUniform {
         len: 16,
         ..Default::default()
@@ -91,6 +91,8 @@ fn validation_errors_come_back_as_err() {
             &gpu.ctx,
             "relu_forward",
             Storage::F32,
+            None,
+            &[],
             &uniform,
             &[View::whole(&x)],
             1,

@@ -92,6 +92,19 @@ fn every_kernel_translates_to_msl_and_hlsl() {
                     continue;
                 }
             };
+            // Pipeline constants at their defaults, as wgpu resolves them before translating.
+            let (module, info) = match naga::back::pipeline_constants::process_overrides(
+                &module,
+                &info,
+                None,
+                &naga::back::PipelineConstants::default(),
+            ) {
+                Ok((m, i)) => (m.into_owned(), i.into_owned()),
+                Err(e) => {
+                    failures.push(format!("{name} ({}): overrides: {e}", s.name()));
+                    continue;
+                }
+            };
             let msl_options = naga::back::msl::Options {
                 lang_version: (2, 4),
                 ..Default::default()

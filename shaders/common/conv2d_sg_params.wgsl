@@ -2,7 +2,7 @@
 // gpu::kernels::conv2d_sg::SgUniform. The first sixteen fields are Conv2dUniform's.
 // m, n, k4: the GEMM's rows, columns and reduction length in vec4s. Pack: `rows` rows per
 // group of `k4 * 4` floats, of which the first `cols` hold data (the rest are zero);
-// `len` floats in all; `mode` picks the layout (see conv2d_pack). `first`: the image of the
+// `len` floats in all; `mode` is unused (conv2d_pack's layout is its MODE constant). `first`: the image of the
 // bound tensors where this launch's images begin (sub-chunks of one binding).
 struct SgUniform {
     batch: u32, in_channels: u32, in_h: u32, in_w: u32,

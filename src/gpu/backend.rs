@@ -5,7 +5,7 @@ use super::buffers::{plan_chunks, Chunk, GpuTensor, View};
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::kernels::Family;
-use super::recorder::{DispatchStats, Recorder};
+use super::recorder::{Constants, DispatchStats, Recorder};
 use super::shaders::{Storage, KERNELS};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Shape};
@@ -74,7 +74,7 @@ impl GpuBackend {
             });
         GpuBackend {
             ctx,
-            recorder: Recorder::new(tile),
+            recorder: Recorder::new(),
             f16: std::sync::Mutex::new(f16),
             max_binding,
             unit_scale,
@@ -116,9 +116,9 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// The subgroup GEMM tile (Some exactly when the subgroup family is available).
-    pub fn tile(&self) -> Option<SgTile> {
-        self.tile
+    /// The subgroup size of the subgroup family (Some exactly when it is available).
+    pub fn subgroup_size(&self) -> Option<u32> {
+        self.tile.map(|t| t.sg)
     }
 
     /// Opens the adapter `spec` names (see [`super::context::choose`]).
@@ -165,7 +165,8 @@ impl GpuBackend {
             .filter(|k| self.tile.is_some() || !k.needs_subgroups())
         {
             for s in [Storage::F32, self.f16_storage()] {
-                self.recorder.pipeline(&self.ctx, k.name, s)?;
+                let tile = self.tile.filter(|_| k.needs_subgroups());
+                self.recorder.pipeline(&self.ctx, k.name, s, tile, &[])?;
             }
         }
         Ok(())
@@ -291,8 +292,46 @@ impl GpuBackend {
         views: &[View<'_>],
         workgroups: u64,
     ) -> Result<()> {
-        self.recorder
-            .dispatch(&self.ctx, kernel, storage, uniform, views, workgroups)
+        self.dispatch_with(kernel, storage, &[], uniform, views, workgroups)
+    }
+
+    /// Records one launch of the pipeline built with `constants` for the kernel's
+    /// `override`s. CPU drivers run both sides of a branch under a lane mask, so a branch on
+    /// a uniform value costs both sides; as an override, the untaken side is compiled away.
+    pub fn dispatch_with<U: bytemuck::Pod>(
+        &self,
+        kernel: &'static str,
+        storage: Storage,
+        constants: &Constants,
+        uniform: &U,
+        views: &[View<'_>],
+        workgroups: u64,
+    ) -> Result<()> {
+        self.recorder.dispatch(
+            &self.ctx, kernel, storage, None, constants, uniform, views, workgroups,
+        )
+    }
+
+    /// Records one launch of a kernel on the subgroup GEMM core, generated for `tile`.
+    pub fn dispatch_sg<U: bytemuck::Pod>(
+        &self,
+        kernel: &'static str,
+        storage: Storage,
+        (tile, constants): (SgTile, &Constants),
+        uniform: &U,
+        views: &[View<'_>],
+        workgroups: u64,
+    ) -> Result<()> {
+        self.recorder.dispatch(
+            &self.ctx,
+            kernel,
+            storage,
+            Some(tile),
+            constants,
+            uniform,
+            views,
+            workgroups,
+        )
     }
 
     pub(super) fn create(&self, shape: Shape, dtype: DType, bytes: &[u8]) -> Result<GpuTensor> {

@@ -10,10 +10,12 @@
 //! Measured with examples/kernel_lab.rs on lavapipe (Mesa 22.3, 256-bit): 13.5 GFLOP/s on a
 //! 256x4096x1024 GEMM against 4.7 for 4x4 per-lane register tiles with vec4 loads.
 //!
-//! The including kernel binds `apack` [G][M][K4] and `bpack` [G][N][K4] as
-//! `array<vec4<f32>>` and defines `gemm_store(g, split, m, n, v)`; the core defines
-//! `const SG` (for `@workgroup_size(SG, 1, 1)`) and
-//! `gemm_sg_run(wid, nwg, lane, dims = (M, N, K4, G), splits)`.
+//! The including kernel defines where rows start and how a vec4 is read —
+//! `gemm_a_row(g, m) -> u32`, `gemm_a4(i) -> vec4<f32>` (row m of A of problem g starts at
+//! vec4 index `gemm_a_row(g, m)`; `gemm_b_row`, `gemm_b4` likewise for the rows of B, which
+//! are the columns of C) — and `gemm_store(g, split, m, n, v)`; the core defines `const SG`
+//! (for `@workgroup_size(SG, 1, 1)`) and `gemm_sg_run(wid, nwg, lane, dims = (M, N, K4, G),
+//! splits)`.
 
 /// The shape one subgroup computes: `sg` lanes; each lane loads `rows_per_lane` rows of A
 /// (broadcast to all) and owns `cols_per_lane` columns of B, so a subgroup computes
@@ -35,6 +37,21 @@ impl SgTile {
             cols_per_lane: 2,
         }
     }
+
+    /// The tile for an M x N GEMM: one row a lane (sg rows) and 4 columns a lane when M is at
+    /// most one subgroup (LeNet conv1's 6 channels, a batch of 8) so that fewer rows are
+    /// wasted, else [`SgTile::for_subgroup`].
+    pub fn for_gemm(sg: u32, m: usize) -> Self {
+        if m <= sg as usize {
+            SgTile {
+                sg,
+                rows_per_lane: 1,
+                cols_per_lane: (32 / sg).max(1),
+            }
+        } else {
+            Self::for_subgroup(sg)
+        }
+    }
     /// Rows of the output tile (TM).
     pub fn rows(&self) -> u32 {
         self.rows_per_lane * self.sg
@@ -42,6 +59,20 @@ impl SgTile {
     /// Columns of the output tile (TN).
     pub fn cols(&self) -> u32 {
         self.cols_per_lane * self.sg
+    }
+    /// The tile of the NN core: one row a lane and one quad of columns a lane, so that its
+    /// vec4 accumulators (rows x quads x 4 floats) stay at 32 floats a lane at 8 lanes.
+    pub fn for_nn(sg: u32) -> Self {
+        SgTile {
+            sg,
+            rows_per_lane: 1,
+            cols_per_lane: 1,
+        }
+    }
+
+    /// Workgroups of an M x N GEMM on the NN core (4 columns a lane and quad).
+    pub fn workgroups_nn(&self, m: usize, n: usize) -> u64 {
+        (m.div_ceil(self.rows() as usize) * n.div_ceil(4 * self.cols() as usize)) as u64
     }
     /// Workgroups (one subgroup each) of an M x N GEMM over `g` problems and `splits` k slices.
     pub fn workgroups(&self, m: usize, n: usize, g: usize, splits: usize) -> u64 {
@@ -76,13 +107,13 @@ pub fn core(tile: SgTile) -> String {
     );
     for i in 0..rl {
         s += &format!(
-            "    let ra{i} = (g * dims.x + min(m0 + lane + {o}u, dims.x - 1u)) * dims.z;\n",
+            "    let ra{i} = gemm_a_row(g, min(m0 + lane + {o}u, dims.x - 1u));\n",
             o = i * sg
         );
     }
     for j in 0..cl {
         s += &format!(
-            "    let cb{j} = (g * dims.y + min(n0 + lane + {o}u, dims.y - 1u)) * dims.z;\n",
+            "    let cb{j} = gemm_b_row(g, min(n0 + lane + {o}u, dims.y - 1u));\n",
             o = j * sg
         );
     }
@@ -93,10 +124,10 @@ pub fn core(tile: SgTile) -> String {
     }
     s += "    for (var k = k_begin; k < k_end; k++) {\n";
     for i in 0..rl {
-        s += &format!("        let a{i} = apack[ra{i} + k];\n");
+        s += &format!("        let a{i} = gemm_a4(ra{i} + k);\n");
     }
     for j in 0..cl {
-        s += &format!("        let b{j} = bpack[cb{j} + k];\n");
+        s += &format!("        let b{j} = gemm_b4(cb{j} + k);\n");
     }
     for i in 0..rl {
         for l in 0..sg {
@@ -126,6 +157,83 @@ pub fn core(tile: SgTile) -> String {
     s
 }
 
+/// The WGSL of the "NN" core for `tile`: C[m][n] = sum_k A[m][k] * B[k][n] where B is read
+/// along its rows, a vec4 of 4 columns at a time (w[o][i..i+4] in linear_backward_input,
+/// which the NT core could only read after a transpose). A's rows are broadcast as in
+/// [`core`]; each lane owns `cols_per_lane` quads of columns and keeps a vec4 accumulator
+/// per row and quad. N must be a multiple of 4; K runs in vec4s (4 rows of B a step).
+/// Hooks: `gemm_a_row`, `gemm_a4` as in [`core`], `gemm_b_quad(g, k, n) -> vec4<f32>`
+/// (B[k][n..n+4]) and `gemm_store4(g, m, n, v)` (C[m][n..n+4]); defines `const SG` and
+/// `gemm_nn_run(wid, nwg, lane, dims = (M, N, K4, G))`.
+pub fn core_nn(tile: SgTile) -> String {
+    let (sg, rl, cl) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);
+    let mut s = format!(
+        "const SG: u32 = {sg}u;\nconst TM: u32 = {tm}u;\nconst TN: u32 = {tn}u;\n\n\
+         fn gemm_nn_run(wid: vec3<u32>, nwg: vec3<u32>, lane: u32, dims: vec4<u32>) {{\n\
+         \x20   let tiles_m = (dims.x + TM - 1u) / TM;\n\
+         \x20   let tiles_n = (dims.y + TN - 1u) / TN;\n\
+         \x20   let tile = wid.x + wid.y * nwg.x;\n\
+         \x20   if tile >= tiles_m * tiles_n * dims.w {{\n\
+         \x20       return; // the same for every lane of the workgroup\n\
+         \x20   }}\n\
+         \x20   let g = tile / (tiles_m * tiles_n);\n\
+         \x20   let r = tile % (tiles_m * tiles_n);\n\
+         \x20   let m0 = (r / tiles_n) * TM;\n\
+         \x20   let n0 = (r % tiles_n) * TN;\n",
+        tm = tile.rows(),
+        tn = 4 * tile.cols(),
+    );
+    for i in 0..rl {
+        s += &format!(
+            "    let ra{i} = gemm_a_row(g, min(m0 + lane + {o}u, dims.x - 1u));\n",
+            o = i * sg
+        );
+    }
+    for j in 0..cl {
+        s += &format!(
+            "    let q{j} = n0 + 4u * (lane + {o}u);\n    let cn{j} = min(q{j}, dims.y - 4u);\n",
+            o = j * sg
+        );
+    }
+    for j in 0..cl {
+        for t in 0..rl * sg {
+            s += &format!("    var c{j}_{t} = vec4<f32>(0.0);\n");
+        }
+    }
+    s += "    for (var k = 0u; k < dims.z; k++) {\n";
+    for i in 0..rl {
+        s += &format!("        let a{i} = gemm_a4(ra{i} + k);\n");
+    }
+    for j in 0..cl {
+        for kk in 0..4 {
+            s += &format!("        let b{j}_{kk} = gemm_b_quad(g, 4u * k + {kk}u, cn{j});\n");
+        }
+    }
+    for i in 0..rl {
+        for l in 0..sg {
+            let t = i * sg + l;
+            s += &format!("        let s{t} = subgroupBroadcast(a{i}, {l}u);\n");
+            for j in 0..cl {
+                s += &format!(
+                    "        c{j}_{t} = fma(vec4<f32>(s{t}.w), b{j}_3, fma(vec4<f32>(s{t}.z), b{j}_2, fma(vec4<f32>(s{t}.y), b{j}_1, fma(vec4<f32>(s{t}.x), b{j}_0, c{j}_{t}))));\n"
+                );
+            }
+        }
+    }
+    s += "    }\n";
+    for j in 0..cl {
+        s += &format!("    if q{j} < dims.y {{\n");
+        for t in 0..rl * sg {
+            s += &format!(
+                "        if m0 + {t}u < dims.x {{ gemm_store4(g, m0 + {t}u, q{j}, c{j}_{t}); }}\n"
+            );
+        }
+        s += "    }\n";
+    }
+    s += "}\n";
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +247,14 @@ mod tests {
         let t = SgTile::for_subgroup(32);
         assert_eq!((t.rows(), t.cols()), (32, 64));
         assert_eq!(SgTile::for_subgroup(8).workgroups(17, 16, 2, 3), 12);
+    }
+
+    #[test]
+    fn the_nn_core_reads_four_rows_of_b_a_step_and_stores_quads() {
+        let src = core_nn(SgTile::for_nn(8));
+        assert_eq!(src.matches("subgroupBroadcast(").count(), 8);
+        assert_eq!(src.matches("gemm_b_quad(").count(), 4);
+        assert_eq!(src.matches("gemm_store4(").count(), 8);
     }
 
     #[test]

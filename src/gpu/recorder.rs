@@ -54,15 +54,24 @@ pub fn split_workgroups(n: u64) -> Result<(u32, u32)> {
     Ok((x as u32, y as u32))
 }
 
+/// Values of a kernel's `override` constants, by name.
+pub type Constants = [(&'static str, u32)];
+
+/// A pipeline: kernel, storage variant, subgroup tile (kernels on the generated subgroup
+/// core) and override-constant values.
+type PipelineKey = (
+    &'static str,
+    Storage,
+    Option<SgTile>,
+    Vec<(&'static str, u32)>,
+);
+
 /// Owns the pipeline cache and the pending encoder of one device.
 pub struct Recorder {
-    pipelines: Mutex<HashMap<(&'static str, Storage), Arc<Pipeline>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
-    /// The subgroup GEMM tile kernels of the subgroup family are generated for (None: the
-    /// adapter has no fixed subgroup size, and those kernels are not built).
-    tile: Option<SgTile>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,9 +79,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Recorder {
-    pub fn new(tile: Option<SgTile>) -> Self {
+    pub fn new() -> Self {
         Recorder {
-            tile,
             pipelines: Mutex::new(HashMap::new()),
             encoder: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
@@ -80,18 +88,23 @@ impl Recorder {
         }
     }
 
-    /// The pipeline of `kernel` in `storage`, compiling it on first use. Shader and pipeline
-    /// errors come back as `Err` carrying naga's message.
+    /// The pipeline of `kernel` in `storage` (with the subgroup core generated for `tile`,
+    /// where the kernel has it) with `constants` for its `override`s (the rest keep their
+    /// defaults), compiling it on first use. Shader and pipeline errors come back as `Err`
+    /// carrying naga's message.
     pub fn pipeline(
         &self,
         ctx: &GpuContext,
         kernel: &'static str,
         storage: Storage,
+        tile: Option<SgTile>,
+        constants: &Constants,
     ) -> Result<Arc<Pipeline>> {
-        if let Some(p) = lock(&self.pipelines).get(&(kernel, storage)) {
+        let key = (kernel, storage, tile, constants.to_vec());
+        if let Some(p) = lock(&self.pipelines).get(&key) {
             return Ok(p.clone());
         }
-        let source = shaders::compose_with(shaders::kernel(kernel)?, storage, self.tile)?;
+        let source = shaders::compose_with(shaders::kernel(kernel)?, storage, tile)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(kernel),
@@ -110,6 +123,7 @@ impl Recorder {
                     .create_shader_module_trusted(desc, wgpu::ShaderRuntimeChecks::unchecked())
             }
         };
+        let values: Vec<(&str, f64)> = constants.iter().map(|&(n, v)| (n, v as f64)).collect();
         let pipeline = ctx
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -117,7 +131,11 @@ impl Recorder {
                 layout: None,
                 module: &module,
                 entry_point: Some(kernel),
-                compilation_options: Default::default(),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &values,
+                    // No kernel relies on zeroed workgroup memory.
+                    zero_initialize_workgroup_memory: false,
+                },
                 cache: None,
             });
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -129,23 +147,26 @@ impl Recorder {
         }
         let layout = pipeline.get_bind_group_layout(0);
         let p = Arc::new(Pipeline { pipeline, layout });
-        lock(&self.pipelines).insert((kernel, storage), p.clone());
+        lock(&self.pipelines).insert(key, p.clone());
         Ok(p)
     }
 
     /// Records one kernel launch: uniform at binding 0, `views` at bindings 1.., `workgroups`
     /// linearised over x and y. Nothing runs until [`Recorder::submit`].
+    #[allow(clippy::too_many_arguments)]
     pub fn dispatch<U: bytemuck::Pod>(
         &self,
         ctx: &GpuContext,
         kernel: &'static str,
         storage: Storage,
+        tile: Option<SgTile>,
+        constants: &Constants,
         uniform: &U,
         views: &[View<'_>],
         workgroups: u64,
     ) -> Result<()> {
         let cpu_begin = Instant::now();
-        let pipe = self.pipeline(ctx, kernel, storage)?;
+        let pipe = self.pipeline(ctx, kernel, storage, tile, constants)?;
         let (x, y) = split_workgroups(workgroups)?;
         let params = ctx
             .device
@@ -319,5 +340,11 @@ impl Recorder {
         );
         staging.unmap();
         timer.log.finish(&ticks, ctx.queue.get_timestamp_period())
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
     }
 }

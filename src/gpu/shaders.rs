@@ -5,7 +5,8 @@
 //! `//#tensor <binding> <name> <read|write>`, and pulls shared code with `//#include <name>`
 //! (shaders/common/<name>.wgsl). [`compose`] turns each tensor into a storage binding of the
 //! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
-//! `<name>_st(i, v)`; everything else is plain WGSL that naga validates as written.
+//! `<name>_st(i, v)`; `//#tensor4 <binding> <name> <read|write>` binds a tensor accessed as
+//! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); everything else is plain WGSL that naga validates as written.
 
 use super::gemm_sg::SgTile;
 use crate::error::{Error, Result};
@@ -73,6 +74,10 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "linear_backward_input",
     "linear_backward_weight",
     "linear_backward_bias",
+    "linear_pack",
+    "linear_forward_sg",
+    "linear_backward_input_sg",
+    "linear_backward_weight_sg",
     "relu_forward",
     "relu_backward_input",
     "tanh_forward",
@@ -100,6 +105,8 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "gemm",
     "div",
     "conv2d_sg_params",
+    "conv2d_sg_operands",
+    "linear_sg_params",
     "channel_sum",
     "conv2d_params",
     "linear_params",
@@ -162,6 +169,12 @@ pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> 
                 };
                 header.push_str(&tensor_decl(binding, name, write, storage));
             }
+            ["tensor4", binding, name, access @ ("read" | "write")] => {
+                let binding: u32 = binding.parse().map_err(|_| {
+                    Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
+                })?;
+                header.push_str(&tensor4_decl(binding, name, *access == "write", storage));
+            }
             ["include", "gemm_sg"] => {
                 let tile = tile.ok_or_else(|| {
                     Error::invalid(
@@ -171,6 +184,16 @@ pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> 
                     )
                 })?;
                 includes.push_str(&super::gemm_sg::core(tile));
+                includes.push('\n');
+            }
+            ["include", "gemm_sg_nn"] => {
+                let tile = tile.ok_or_else(|| {
+                    Error::invalid(
+                        kernel.name,
+                        "needs the subgroup GEMM core, and no subgroup tile was given",
+                    )
+                })?;
+                includes.push_str(&super::gemm_sg::core_nn(tile));
                 includes.push('\n');
             }
             ["include", name] => {
@@ -189,6 +212,39 @@ pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> 
         }
     }
     Ok(format!("{header}\n{includes}\n{}", kernel.source))
+}
+
+/// A tensor accessed four elements at a time: `<name>_ld4(i) -> vec4<f32>` returns elements
+/// 4i..4i+3 with one vector load and, when written, `<name>_st4(i, v)` stores them with one
+/// vector store (the binding offset and the elements accessed must be whole vec4s; a store
+/// owns its four elements, so packed f16 needs no atomics).
+fn tensor4_decl(binding: u32, name: &str, write: bool, storage: Storage) -> String {
+    let access = if write { "read_write" } else { "read" };
+    let b = format!("@group(0) @binding({binding}) var<storage, {access}>");
+    let (decl, ld, st) = match storage {
+        Storage::F32 => (
+            "array<vec4<f32>>",
+            format!("return {name}[i];"),
+            format!("{name}[i] = v;"),
+        ),
+        Storage::F16Native => (
+            "array<vec4<f16>>",
+            format!("return vec4<f32>({name}[i]);"),
+            format!("{name}[i] = vec4<f16>(v);"),
+        ),
+        Storage::F16Packed => (
+            "array<vec2<u32>>",
+            format!(
+                "let p = {name}[i]; return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));"
+            ),
+            format!("{name}[i] = vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw));"),
+        ),
+    };
+    let mut s = format!("{b} {name}: {decl};\nfn {name}_ld4(i: u32) -> vec4<f32> {{ {ld} }}\n");
+    if write {
+        s += &format!("fn {name}_st4(i: u32, v: vec4<f32>) {{ {st} }}\n");
+    }
+    s
 }
 
 /// The binding and accessors of one tensor in one storage variant.

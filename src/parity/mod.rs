@@ -556,7 +556,12 @@ pub fn variants(gpu: &GpuBackend) -> Vec<Storage> {
 pub fn has_families(kernel: &str) -> bool {
     matches!(
         kernel,
-        "conv2d_forward" | "conv2d_backward_input" | "conv2d_backward_weight"
+        "conv2d_forward"
+            | "conv2d_backward_input"
+            | "conv2d_backward_weight"
+            | "linear_forward"
+            | "linear_backward_input"
+            | "linear_backward_weight"
     )
 }
 

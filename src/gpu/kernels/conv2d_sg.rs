@@ -10,7 +10,7 @@ use super::conv2d::ReduceUniform;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{Chunk, GpuTensor, View};
-use crate::gpu::{GpuBackend, Storage};
+use crate::gpu::{GpuBackend, SgTile, Storage};
 use crate::ops::conv2d::Conv2dUniform;
 use crate::ops::Conv2dParams;
 
@@ -101,9 +101,10 @@ fn pack(
         first: first as u32,
         ..Default::default()
     };
-    b.dispatch(
+    b.dispatch_with(
         "conv2d_pack",
         storage,
+        &[("MODE", mode as u32)],
         &u,
         &[src, whole(&dst)],
         super::flat_workgroups(len / 4),
@@ -131,8 +132,9 @@ fn gemm_uniform(conv: Conv2dUniform, first: usize, (m, n, k): (usize, usize, usi
     }
 }
 
-fn tile(b: &GpuBackend) -> Result<crate::gpu::gemm_sg::SgTile> {
-    b.tile().ok_or_else(|| {
+/// The subgroup size of the subgroup family on this adapter.
+pub(super) fn subgroup_size(b: &GpuBackend) -> Result<u32> {
+    b.subgroup_size().ok_or_else(|| {
         Error::invalid(
             "kernel family",
             "the subgroup family needs subgroups of one fixed size",
@@ -167,7 +169,7 @@ pub fn encode_forward(
     bias: Option<&GpuTensor>,
     y: &GpuTensor,
 ) -> Result<()> {
-    let t = tile(b)?;
+    let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
@@ -203,8 +205,9 @@ pub fn encode_forward(
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
+            let t = SgTile::for_gemm(sg, cg);
             let wg = t.workgroups(cg, s.count * pixels, g, 1);
-            b.dispatch("conv2d_forward_sg", storage, &u, &views, wg)?;
+            b.dispatch_sg("conv2d_forward_sg", storage, (t, &[]), &u, &views, wg)?;
         }
     }
     Ok(())
@@ -218,7 +221,7 @@ pub fn encode_backward_input(
     w: &GpuTensor,
     dx: &GpuTensor,
 ) -> Result<()> {
-    let t = tile(b)?;
+    let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, dx);
@@ -255,8 +258,16 @@ pub fn encode_backward_input(
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
             let views = [whole(&a), whole(&bm), whole(&cols)];
+            let t = SgTile::for_gemm(sg, m);
             let wg = t.workgroups(m, kc, g, 1);
-            b.dispatch("conv2d_backward_input_sg", storage, &u, &views, wg)?;
+            b.dispatch_sg(
+                "conv2d_backward_input_sg",
+                storage,
+                (t, &[]),
+                &u,
+                &views,
+                wg,
+            )?;
             let len = s.count * p.in_channels * p.in_h * p.in_w;
             let u = SgUniform {
                 len: len as u32,
@@ -292,7 +303,7 @@ pub fn encode_backward_weight(
     x: &GpuTensor,
     dw: &GpuTensor,
 ) -> Result<()> {
-    let t = tile(b)?;
+    let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
@@ -329,6 +340,7 @@ pub fn encode_backward_weight(
                 (kc, q),
             )?;
             let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
+            let t = SgTile::for_gemm(sg, cg);
             let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));
@@ -338,12 +350,16 @@ pub fn encode_backward_weight(
                 View::whole(dw),
                 partial.as_deref().map_or(b.dummy(), whole),
             ];
-            b.dispatch(
+            // SPLIT picks the store (partial sums or dw) at compile time.
+            let constants = [("SPLIT", (n > 1) as u32)];
+            let wg = t.workgroups(cg, kc, g, n);
+            b.dispatch_sg(
                 "conv2d_backward_weight_sg",
                 storage,
+                (t, &constants),
                 &u,
                 &views,
-                t.workgroups(cg, kc, g, n),
+                wg,
             )?;
             if let Some(partial) = &partial {
                 let r = ReduceUniform {

@@ -1,13 +1,19 @@
 //! Launchers of the linear passes. A weight larger than one storage binding (AlexNet fc6 in
 //! f32: 9216x4096x4 bytes > 128 MiB) is processed in chunks of rows bound at aligned offsets;
-//! backward_input accumulates the chunks in a fixed order.
+//! backward_input accumulates the chunks in a fixed order. The GEMM passes go to
+//! [`super::linear_sg`] when the subgroup family is chosen and the shape allows it.
 
 use super::conv2d::ChannelSumUniform;
-use super::gemm_workgroups;
+use super::{gemm_workgroups, linear_sg, Family};
 use crate::error::Result;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::LinearParams;
+
+/// Whether the subgroup family runs this pass (chosen, and the shape reads as vec4s).
+fn subgroup_family(b: &GpuBackend, p: &LinearParams) -> bool {
+    b.family() == Family::Subgroup && linear_sg::supports(p)
+}
 
 fn row_bytes(p: &LinearParams, w: &GpuTensor) -> u64 {
     (p.in_features * w.dtype.size()) as u64
@@ -26,6 +32,9 @@ pub fn encode_forward(
     let storage = b.storage_of("linear_forward", &ts)?;
     b.fits("linear input", x)?;
     b.fits("linear output", y)?;
+    if subgroup_family(b, p) {
+        return linear_sg::encode_forward(b, storage, p, x, w, bias, y);
+    }
     let rb = row_bytes(p, w);
     for c in b.chunks("linear weight", p.out_features, &[rb])? {
         let views = [
@@ -56,6 +65,9 @@ pub fn encode_backward_input(
     let storage = b.storage_of("linear_backward_input", &[dy, w, dx])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input gradient", dx)?;
+    if subgroup_family(b, p) {
+        return linear_sg::encode_backward_input(b, storage, p, dy, w, dx);
+    }
     let rb = row_bytes(p, w);
     for c in b.chunks("linear weight", p.out_features, &[rb])? {
         let views = [View::whole(dy), View::items(w, c, rb), View::whole(dx)];
@@ -76,6 +88,9 @@ pub fn encode_backward_weight(
     let storage = b.storage_of("linear_backward_weight", &[dy, x, dw])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
+    if subgroup_family(b, p) {
+        return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw);
+    }
     let rb = row_bytes(p, dw);
     for c in b.chunks("linear weight gradient", p.out_features, &[rb])? {
         let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];

@@ -7,6 +7,7 @@ mod conv2d_sg;
 pub mod dropout;
 pub mod elementwise;
 pub mod linear;
+mod linear_sg;
 pub mod lrn;
 pub mod pool2d;
 pub mod sgd;

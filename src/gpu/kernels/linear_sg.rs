@@ -1,0 +1,243 @@
+//! Launchers of the subgroup family's linear passes (see [`super::Family::Subgroup`]): the
+//! subgroup GEMMs read x, w and dy straight from the tensors as vec4s (forward on the NT
+//! core; backward_input and backward_weight on the NN core, which reads w and x along their
+//! rows), dy transposed by linear_pack for backward_weight so that the batch is the
+//! reduction.
+//!
+//! Weights are processed in pieces of rows that start on a vec4 and on a binding offset the
+//! adapter accepts, fit one binding, and whose transposed operand fits the scratch.
+
+use super::conv2d_sg::{subgroup_size, SCRATCH_FLOATS};
+use crate::error::{Error, Result};
+use crate::gpu::backend::Scratch;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::{GpuBackend, SgTile, Storage};
+use crate::ops::LinearParams;
+
+/// Mirror of `LinearSgUniform` in shaders/common/linear_sg_params.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct LinearSgUniform {
+    batch: u32,
+    in_features: u32,
+    out_features: u32,
+    has_bias: u32,
+    row0: u32,
+    rows: u32,
+    m: u32,
+    n: u32,
+    k4: u32,
+    prows: u32,
+    pcols: u32,
+    len: u32,
+    features: u32,
+    _pad: [u32; 3],
+}
+
+/// Whether the subgroup family can run linear passes of this shape: rows of x, w and dy
+/// read as whole vec4s.
+pub fn supports(p: &LinearParams) -> bool {
+    p.in_features.is_multiple_of(4) && p.out_features.is_multiple_of(4)
+}
+
+fn base(p: &LinearParams) -> LinearSgUniform {
+    LinearSgUniform {
+        batch: p.batch as u32,
+        in_features: p.in_features as u32,
+        out_features: p.out_features as u32,
+        has_bias: p.bias as u32,
+        ..Default::default()
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Pieces [start, start + count) of `total` weight rows of `row_bytes`: starts on multiples
+/// of 4 rows and of the binding alignment, at most `max_rows` rows and one binding each.
+fn pieces(
+    b: &GpuBackend,
+    total: usize,
+    row_bytes: u64,
+    max_rows: usize,
+) -> Result<Vec<(usize, usize)>> {
+    let align = (b.ctx.limits.min_storage_buffer_offset_alignment as u64).max(4);
+    let step = (align / gcd(align, row_bytes)) as usize;
+    let step = step / gcd(step as u64, 4) as usize * 4;
+    let fit = ((b.max_binding().saturating_sub(4) / row_bytes) as usize).min(max_rows);
+    let per = fit - fit % step;
+    if per == 0 {
+        return Err(Error::Limit {
+            what: format!("linear weight pieces of {step} rows of {row_bytes} bytes"),
+            needed: step as u64 * row_bytes,
+            limit: b.max_binding(),
+        });
+    }
+    Ok((0..total)
+        .step_by(per)
+        .map(|s| (s, per.min(total - s)))
+        .collect())
+}
+
+fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> View<'_> {
+    let last = (start + count) as u64 * row_bytes >= t.bytes();
+    View {
+        buffer: &t.buffer,
+        offset: start as u64 * row_bytes,
+        size: (!last).then_some(count as u64 * row_bytes),
+    }
+}
+
+fn whole(buffer: &wgpu::Buffer) -> View<'_> {
+    View {
+        buffer,
+        offset: 0,
+        size: None,
+    }
+}
+
+/// Records linear_pack of `src` (transposed) into scratch `slot`: `prows` rows of `pcols`
+/// floats.
+fn pack(
+    b: &GpuBackend,
+    storage: Storage,
+    mut u: LinearSgUniform,
+    src: View<'_>,
+    slot: Scratch,
+    (prows, pcols): (usize, usize),
+) -> Result<std::sync::Arc<wgpu::Buffer>> {
+    let k4 = pcols.div_ceil(4);
+    let len = prows * k4 * 4;
+    let dst = b.scratch(slot, (len * 4) as u64);
+    u.k4 = k4 as u32;
+    u.prows = prows as u32;
+    u.pcols = pcols as u32;
+    u.len = len as u32;
+    let views = [src, whole(&dst)];
+    let wg = super::flat_workgroups(len.div_ceil(4));
+    b.dispatch("linear_pack", storage, &u, &views, wg)?;
+    Ok(dst)
+}
+
+pub fn encode_forward(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    y: &GpuTensor,
+) -> Result<()> {
+    let sg = subgroup_size(b)?;
+    let rb = (p.in_features * w.dtype.size()) as u64;
+    let t = SgTile::for_gemm(sg, p.batch);
+    for piece in pieces(b, p.out_features, rb, usize::MAX)? {
+        let u = LinearSgUniform {
+            row0: piece.0 as u32,
+            rows: piece.1 as u32,
+            m: p.batch as u32,
+            n: piece.1 as u32,
+            k4: (p.in_features / 4) as u32,
+            ..base(p)
+        };
+        let views = [
+            View::whole(x),
+            rows_view(w, piece, rb),
+            bias.map_or(b.dummy(), View::whole),
+            View::whole(y),
+        ];
+        let wg = t.workgroups(p.batch, piece.1, 1, 1);
+        b.dispatch_sg("linear_forward_sg", storage, (t, &[]), &u, &views, wg)?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    dy: &GpuTensor,
+    w: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
+    let sg = subgroup_size(b)?;
+    let rb = (p.in_features * w.dtype.size()) as u64;
+    let t = SgTile::for_nn(sg);
+    for (i, piece) in pieces(b, p.out_features, rb, usize::MAX)?
+        .into_iter()
+        .enumerate()
+    {
+        let u = LinearSgUniform {
+            row0: piece.0 as u32,
+            rows: piece.1 as u32,
+            m: p.batch as u32,
+            n: p.in_features as u32,
+            k4: (piece.1 / 4) as u32,
+            ..base(p)
+        };
+        let views = [View::whole(dy), rows_view(w, piece, rb), View::whole(dx)];
+        let constants = [("ACCUMULATE", (i > 0) as u32)];
+        let wg = t.workgroups_nn(p.batch, p.in_features);
+        b.dispatch_sg(
+            "linear_backward_input_sg",
+            storage,
+            (t, &constants),
+            &u,
+            &views,
+            wg,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_weight(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    dy: &GpuTensor,
+    x: &GpuTensor,
+    dw: &GpuTensor,
+) -> Result<()> {
+    let sg = subgroup_size(b)?;
+    let rb = (p.in_features * dw.dtype.size()) as u64;
+    let k4 = p.batch.div_ceil(4);
+    let t = SgTile::for_nn(sg);
+    for piece in pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))? {
+        let u = LinearSgUniform {
+            row0: piece.0 as u32,
+            rows: piece.1 as u32,
+            features: p.out_features as u32,
+            ..base(p)
+        };
+        let dyt = pack(
+            b,
+            storage,
+            u,
+            View::whole(dy),
+            Scratch::PackA,
+            (piece.1, p.batch),
+        )?;
+        let u = LinearSgUniform {
+            m: piece.1 as u32,
+            n: p.in_features as u32,
+            k4: k4 as u32,
+            ..u
+        };
+        let views = [whole(&dyt), View::whole(x), rows_view(dw, piece, rb)];
+        let wg = t.workgroups_nn(piece.1, p.in_features);
+        b.dispatch_sg(
+            "linear_backward_weight_sg",
+            storage,
+            (t, &[]),
+            &u,
+            &views,
+            wg,
+        )?;
+    }
+    Ok(())
+}
