@@ -37,9 +37,14 @@ pub struct ProfileArgs {
     pub json: bool,
 }
 
-pub fn run_profile(b: &GpuBackend, a: &ProfileArgs) -> Result<u8> {
+pub fn run_profile(
+    b: &GpuBackend,
+    a: &ProfileArgs,
+    tune: &crate::cli_tune::TuneSwitch,
+) -> Result<u8> {
     let (graph, init) = models::by_name(&a.model, a.classes, a.groups, None)?;
     let precision = Precision::parse(&a.precision)?;
+    crate::cli_tune::prepare(b, &graph, a.batch_size, precision, tune)?;
     eprintln!(
         "profiling {} at batch {} in {} on {} ({} steps after a warm-up step)",
         graph.name,

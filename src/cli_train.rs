@@ -3,8 +3,10 @@
 
 use anyhow::{Context, Result};
 use cnngpu::data::{self, DatasetKind};
+use cnngpu::nn::graph::Graph;
 use cnngpu::nn::{initial_parameters, models, MetricsValue, Model};
 use cnngpu::ops::Backend;
+use cnngpu::tensor::Precision;
 use cnngpu::train::{
     self, checkpoint, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState, Trainer,
 };
@@ -199,8 +201,12 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
     Ok(cfg)
 }
 
+/// What runs once the model's graph is known, before the first step (the GPU tunes its
+/// kernels there): (graph, batch size, precision).
+pub type Prepare<'a> = dyn Fn(&Graph, usize, Precision) -> Result<()> + 'a;
+
 /// Runs `cnngpu train` on backend `b`; returns the process exit code.
-pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
+pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Result<u8> {
     let (state, resume) = match &args.resume {
         Some(dir) => {
             let (mut state, weights, optim) = train::load_resume(dir)?;
@@ -231,6 +237,7 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs) -> Result<u8> {
     let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
     let prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
     let precision = cfg.precision()?;
+    prepare(&graph, cfg.batch_size, precision)?;
     let values = match &resume {
         Some((dir, weights, _)) => weights.parameters_for(&graph, &dir.join("last.safetensors"))?,
         None => initial_parameters(&graph, init, cfg.seed),

@@ -17,6 +17,7 @@ pub mod plot;
 pub mod profile;
 pub mod tensor;
 pub mod train;
+pub mod tune;
 pub mod viz;
 
 pub use error::{Error, Result};

@@ -6,6 +6,7 @@
 
 mod cli_bench;
 mod cli_train;
+mod cli_tune;
 mod cli_viz;
 
 use anyhow::Result;
@@ -33,6 +34,8 @@ enum Command {
     Train {
         #[command(flatten)]
         args: cli_train::TrainArgs,
+        #[command(flatten)]
+        tune: cli_tune::TuneSwitch,
         /// A backend (vulkan, metal, dx12, gl), backend:index, part of the adapter name, or cpu.
         #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
         adapter: String,
@@ -50,6 +53,16 @@ enum Command {
     Profile {
         #[command(flatten)]
         args: cli_bench::ProfileArgs,
+        #[command(flatten)]
+        tune: cli_tune::TuneSwitch,
+        #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
+        adapter: String,
+    },
+    /// Choose the fastest correct kernel family for every GEMM-shaped pass of a model's
+    /// training step on this adapter, and cache the choices for later runs.
+    Tune {
+        #[command(flatten)]
+        args: cli_tune::TuneArgs,
         #[arg(long, env = "CNNGPU_ADAPTER", default_value = "auto")]
         adapter: String,
     },
@@ -99,10 +112,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Adapters => adapters(),
-        Command::Train { args, adapter } => on_backend(
+        Command::Train {
+            args,
+            tune,
+            adapter,
+        } => on_backend(
             &adapter,
-            |b| cli_train::train(b, &args),
-            |b| cli_train::train(b, &args),
+            |b| cli_train::train(b, &args, &|_, _, _| Ok(())),
+            |b| {
+                cli_train::train(b, &args, &|graph, batch, precision| {
+                    cli_tune::prepare(b, graph, batch, precision, &tune).map(|_| ())
+                })
+            },
         ),
         Command::Eval { args, adapter } => on_backend(
             &adapter,
@@ -114,9 +135,12 @@ fn main() -> ExitCode {
             quick,
             kernel,
         } => check(&adapter, quick, &kernel),
-        Command::Profile { args, adapter } => {
-            on_gpu(&adapter, |b| cli_bench::run_profile(b, &args))
-        }
+        Command::Profile {
+            args,
+            tune,
+            adapter,
+        } => on_gpu(&adapter, |b| cli_bench::run_profile(b, &args, &tune)),
+        Command::Tune { args, adapter } => on_gpu(&adapter, |b| cli_tune::run(b, &args)),
         Command::Viz { args, .. } if args.what == cli_viz::What::Curves => {
             cli_viz::curves(&args).map(|_| ExitCode::SUCCESS)
         }

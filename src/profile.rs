@@ -32,6 +32,10 @@ pub struct Row {
     pub flops: u64,
     /// Compulsory bytes per step: each input read once, each output written once.
     pub bytes: u64,
+    /// The kernels launched, in first-launch order: which variant ran (`conv2d_forward`, or
+    /// `conv2d_pack` + `conv2d_forward_sg` in the subgroup family).
+    #[serde(default)]
+    pub kernels: Vec<String>,
 }
 
 impl Row {
@@ -71,14 +75,14 @@ impl Profile {
     pub fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(
-            "| layer | kind | pass | launches | GPU ms | % step | GFLOP/s | GB/s | % FMA peak |\n",
+            "| layer | kind | pass | launches | GPU ms | % step | GFLOP/s | GB/s | % FMA peak | kernels |\n",
         );
-        out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
         let opt =
             |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
         for r in &self.rows {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {:.3} | {:.1} | {} | {} | {} | {} |\n",
                 r.layer,
                 r.kind,
                 r.pass,
@@ -88,6 +92,7 @@ impl Profile {
                 opt(r.gflops(), 2),
                 opt(r.gbps(), 2),
                 opt(r.gflops().map(|g| 100.0 * g / self.fma_gflops), 1),
+                r.kernels.join(" + "),
             ));
         }
         out.push_str(&format!(
@@ -283,10 +288,17 @@ fn summarise(
             .map_or((0, 0), |l| {
                 layer_cost(&l.kind, l.out_shape, batch, pass, elem)
             });
+        let mut kernels: Vec<String> = Vec::new();
+        for k in &launches {
+            if !kernels.iter().any(|n| n == k.kernel) {
+                kernels.push(k.kernel.into());
+            }
+        }
         rows.push(Row {
             layer,
             kind,
             pass: pass.into(),
+            kernels,
             launches: (launches.len() as f64 / steps).round() as usize,
             gpu_ms: launches.iter().map(|k| k.gpu_ns()).sum::<f64>() / 1e6 / steps,
             flops,

@@ -4,11 +4,12 @@
 use super::buffers::{plan_chunks, Chunk, GpuTensor, View};
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
-use super::kernels::Family;
+use super::kernels::{Family, Gemm};
 use super::recorder::{Constants, DispatchStats, Recorder};
 use super::shaders::{Storage, KERNELS};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Shape};
+use std::collections::HashMap;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
@@ -28,6 +29,10 @@ pub struct GpuBackend {
     /// The subgroup GEMM tile for this adapter (None without a fixed subgroup size).
     tile: Option<SgTile>,
     family: std::sync::Mutex<Family>,
+    /// A family forced for everything (parity runs and tuning try each family in turn).
+    forced: std::sync::Mutex<Option<Family>>,
+    /// The family chosen per (kernel pass, shape, storage) by tuning ([`crate::tune`]).
+    choices: std::sync::Mutex<HashMap<(&'static str, Gemm, Storage), Family>>,
 }
 
 /// The scratch slots: buffers that are live at the same time within one launch need
@@ -82,7 +87,52 @@ impl GpuBackend {
             scratch: Default::default(),
             tile,
             family: std::sync::Mutex::new(family),
+            forced: Default::default(),
+            choices: Default::default(),
         }
+    }
+
+    /// The family a launch of `kernel` (a pass: `conv2d_forward`, ...) at `gemm` in `storage`
+    /// uses: a forced family, else the tuned choice, else the adapter's default family.
+    pub fn family_for(&self, kernel: &'static str, gemm: Gemm, storage: Storage) -> Family {
+        if let Some(f) = *self.forced.lock().unwrap_or_else(|p| p.into_inner()) {
+            return f;
+        }
+        let choices = self.choices.lock().unwrap_or_else(|p| p.into_inner());
+        choices
+            .get(&(kernel, gemm, storage))
+            .copied()
+            .unwrap_or_else(|| self.family())
+    }
+
+    /// Runs `f` with every launch forced to `family` (then restores what was forced before).
+    pub fn with_family<R>(&self, family: Family, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        if !self.families().contains(&family) {
+            return Err(Error::invalid(
+                "kernel family",
+                format!(
+                    "{} cannot run the {} family: it needs subgroups of one fixed size",
+                    self.ctx.info.name,
+                    family.name()
+                ),
+            ));
+        }
+        let before = self
+            .forced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(family);
+        let r = f();
+        *self.forced.lock().unwrap_or_else(|p| p.into_inner()) = before;
+        r
+    }
+
+    /// Records the family tuning chose for `kernel` at `gemm` in `storage`.
+    pub fn choose(&self, kernel: &'static str, gemm: Gemm, storage: Storage, family: Family) {
+        self.choices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((kernel, gemm, storage), family);
     }
 
     /// The kernel family the GEMM-shaped passes use.

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
 /// A 2-D convolution over NCHW tensors with square stride and padding, optional groups and bias.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv2dParams {
     pub batch: usize,
     pub in_channels: usize,

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::tensor::Shape;
 
 /// `y[n, o] = sum_i x[n, i] * w[o, i] + b[o]`, weights laid out as PyTorch's [out, in].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LinearParams {
     pub batch: usize,
     pub in_features: usize,

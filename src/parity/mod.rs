@@ -586,18 +586,19 @@ pub fn run(gpu: &GpuBackend, cases: &[Case], kernel_prefix: &str) -> Result<Vec<
                 vec![original.1]
             };
             for &family in &families {
-                gpu.set_family(family)?;
-                for v in variants(gpu) {
-                    let mut o = check_variant(gpu, case, pass, &inputs, &want, v)?;
-                    if families.len() > 1 {
-                        o.kernel = format!("{}[{}]", o.kernel, family.name());
+                gpu.with_family(family, || {
+                    for v in variants(gpu) {
+                        let mut o = check_variant(gpu, case, pass, &inputs, &want, v)?;
+                        if families.len() > 1 {
+                            o.kernel = format!("{}[{}]", o.kernel, family.name());
+                        }
+                        outcomes.push(o);
                     }
-                    outcomes.push(o);
-                }
+                    Ok(())
+                })?;
             }
         }
     }
     gpu.set_f16_storage(original.0)?;
-    gpu.set_family(original.1)?;
     Ok(outcomes)
 }

@@ -2,7 +2,7 @@
 //! larger than one storage binding (AlexNet conv1 at batch 128); weights are bound whole.
 //! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen.
 
-use super::{conv2d_sg, gemm_workgroups, Family};
+use super::{conv2d_sg, gemm_workgroups, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -30,7 +30,7 @@ pub fn encode_forward(
     ts.extend(bias);
     let storage = b.storage_of("conv2d_forward", &ts)?;
     b.fits("conv2d weight", w)?;
-    if b.family() == Family::Subgroup {
+    if b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) == Family::Subgroup {
         return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y);
     }
     let (xb, yb) = image_bytes(p, x);
@@ -66,7 +66,7 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
     b.fits("conv2d weight", w)?;
-    if b.family() == Family::Subgroup {
+    if b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) == Family::Subgroup {
         return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx);
     }
     let (xb, yb) = image_bytes(p, dx);
@@ -122,7 +122,7 @@ pub fn encode_backward_weight(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
-    if b.family() == Family::Subgroup {
+    if b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) == Family::Subgroup {
         return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw);
     }
     let (xb, yb) = image_bytes(p, x);

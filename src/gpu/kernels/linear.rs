@@ -4,15 +4,15 @@
 //! [`super::linear_sg`] when the subgroup family is chosen and the shape allows it.
 
 use super::conv2d::ChannelSumUniform;
-use super::{gemm_workgroups, linear_sg, Family};
+use super::{gemm_workgroups, linear_sg, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::buffers::{GpuTensor, View};
-use crate::gpu::GpuBackend;
+use crate::gpu::{GpuBackend, Storage};
 use crate::ops::LinearParams;
 
-/// Whether the subgroup family runs this pass (chosen, and the shape reads as vec4s).
-fn subgroup_family(b: &GpuBackend, p: &LinearParams) -> bool {
-    b.family() == Family::Subgroup && linear_sg::supports(p)
+/// Whether the subgroup family runs pass `kernel` (chosen, and the shape reads as vec4s).
+fn subgroup_family(b: &GpuBackend, kernel: &'static str, p: &LinearParams, s: Storage) -> bool {
+    linear_sg::supports(p) && b.family_for(kernel, Gemm::Linear(*p), s) == Family::Subgroup
 }
 
 fn row_bytes(p: &LinearParams, w: &GpuTensor) -> u64 {
@@ -32,7 +32,7 @@ pub fn encode_forward(
     let storage = b.storage_of("linear_forward", &ts)?;
     b.fits("linear input", x)?;
     b.fits("linear output", y)?;
-    if subgroup_family(b, p) {
+    if subgroup_family(b, "linear_forward", p, storage) {
         return linear_sg::encode_forward(b, storage, p, x, w, bias, y);
     }
     let rb = row_bytes(p, w);
@@ -65,7 +65,7 @@ pub fn encode_backward_input(
     let storage = b.storage_of("linear_backward_input", &[dy, w, dx])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input gradient", dx)?;
-    if subgroup_family(b, p) {
+    if subgroup_family(b, "linear_backward_input", p, storage) {
         return linear_sg::encode_backward_input(b, storage, p, dy, w, dx);
     }
     let rb = row_bytes(p, w);
@@ -88,7 +88,7 @@ pub fn encode_backward_weight(
     let storage = b.storage_of("linear_backward_weight", &[dy, x, dw])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
-    if subgroup_family(b, p) {
+    if subgroup_family(b, "linear_backward_weight", p, storage) {
         return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw);
     }
     let rb = row_bytes(p, dw);

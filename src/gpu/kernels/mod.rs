@@ -59,6 +59,29 @@ impl Family {
     }
 }
 
+/// A GEMM-shaped op at one shape (batch included): what a kernel-family choice is made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Gemm {
+    Conv2d(crate::ops::Conv2dParams),
+    Linear(crate::ops::LinearParams),
+}
+
+impl Gemm {
+    /// The families that run this op's passes: the subgroup family only for shapes it
+    /// supports (linear rows of whole vec4s; others fall back to the tiled kernels).
+    pub fn families(&self, available: &[Family]) -> Vec<Family> {
+        let sg_ok = match self {
+            Gemm::Conv2d(_) => true,
+            Gemm::Linear(p) => linear_sg::supports(p),
+        };
+        available
+            .iter()
+            .copied()
+            .filter(|&f| f != Family::Subgroup || sg_ok)
+            .collect()
+    }
+}
+
 /// Invocations along M in a GEMM workgroup of 256 (mirrors `gemm_threads_m` in
 /// shaders/common/gemm.wgsl): narrow problems get tall, thin tiles instead of idle rows.
 pub fn gemm_threads_m(m: usize) -> usize {

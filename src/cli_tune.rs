@@ -1,0 +1,110 @@
+//! `cnngpu tune` and the tuning done before `train` and `profile`: the kernel family of every
+//! GEMM-shaped pass chosen by timing on this adapter (see `cnngpu::tune`).
+
+use anyhow::Result;
+use clap::Args;
+use cnngpu::gpu::GpuBackend;
+use cnngpu::nn::graph::Graph;
+use cnngpu::nn::models;
+use cnngpu::tensor::Precision;
+use cnngpu::tune::{self, TuneCache, Tuned};
+
+/// The switch shared by the commands that tune before they run.
+#[derive(Args, Clone, Debug, Default)]
+pub struct TuneSwitch {
+    /// Skip autotuning and its cache: every kernel uses the adapter's default family, the
+    /// same on every machine with this adapter and driver (for reproducible runs).
+    #[arg(long, env = "CNNGPU_NO_TUNE")]
+    pub no_tune: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// lenet5 or alexnet.
+    #[arg(long, default_value = "lenet5")]
+    pub model: String,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// f32 or f16.
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+    /// AlexNet towers (1, or 2 as in the paper).
+    #[arg(long, default_value_t = 1)]
+    pub groups: usize,
+    #[arg(long, default_value_t = 10)]
+    pub classes: usize,
+}
+
+/// Tunes a training step of `graph` at `batch` unless switched off; one line on stderr.
+pub fn prepare(
+    b: &GpuBackend,
+    graph: &Graph,
+    batch: usize,
+    precision: Precision,
+    switch: &TuneSwitch,
+) -> Result<Vec<Tuned>> {
+    if switch.no_tune {
+        eprintln!(
+            "kernels: the {} family everywhere (--no-tune)",
+            b.family().name()
+        );
+        return Ok(Vec::new());
+    }
+    let mut cache = TuneCache::open(&TuneCache::default_path());
+    if let Some(note) = &cache.note {
+        eprintln!("note: {note}");
+    }
+    let tuned = tune::tune_graph(b, &mut cache, graph, batch, precision)?;
+    let timed = tuned.iter().filter(|t| !t.cached).count();
+    let subgroup = tuned
+        .iter()
+        .filter(|t| t.choice.family == "subgroup")
+        .count();
+    eprintln!(
+        "kernels: {} of {} GEMM passes in the subgroup family, the rest tiled ({} timed now, {} from {})",
+        subgroup,
+        tuned.len(),
+        timed,
+        tuned.len() - timed,
+        cache.path().display()
+    );
+    Ok(tuned)
+}
+
+/// `cnngpu tune`: fills the cache for a model and batch, and prints what was chosen.
+pub fn run(b: &GpuBackend, a: &TuneArgs) -> Result<u8> {
+    let (graph, _) = models::by_name(&a.model, a.classes, a.groups, None)?;
+    let precision = Precision::parse(&a.precision)?;
+    println!(
+        "tuning {} at batch {} in {} on {}",
+        graph.name,
+        a.batch_size,
+        a.precision,
+        b.ctx.describe()
+    );
+    let tuned = prepare(b, &graph, a.batch_size, precision, &TuneSwitch::default())?;
+    println!("\n| layer | kernel | chosen | ms per family | rejected | |");
+    println!("|---|---|---|---|---|---|");
+    for t in &tuned {
+        let ms: Vec<String> = t
+            .choice
+            .ms
+            .iter()
+            .map(|(f, ms)| format!("{f} {ms:.3}"))
+            .collect();
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            t.layer,
+            t.kernel,
+            t.choice.family,
+            ms.join(", "),
+            if t.choice.rejected.is_empty() {
+                "-".into()
+            } else {
+                t.choice.rejected.join(", ")
+            },
+            if t.cached { "cached" } else { "timed" }
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,416 @@
+//! Autotuning of the kernel families ([`crate::gpu::Family`]). The first time a GEMM-shaped
+//! pass (conv2d and linear forward, backward_input, backward_weight) runs at a shape on an
+//! adapter, each family the adapter has is checked against the CPU reference at that layer's
+//! geometry (batch 1) and those that pass are timed at the real batch; the fastest is used
+//! from then on. A family that fails the check is never chosen, however fast.
+//!
+//! Choices are cached in `tune.json` in the cache directory ([`crate::data::cache_dir`]), per
+//! (adapter, driver, cnngpu version, kernel pass, shape, storage), so later runs reuse them
+//! without timing; a corrupt cache file is set aside and rebuilt. Runs that must behave the
+//! same on every machine skip tuning (`--no-tune`) and use the adapter's default family.
+
+use crate::bench::time_gpu;
+use crate::error::{Error, Result};
+use crate::gpu::kernels::Gemm;
+use crate::gpu::{Family, GpuBackend, Storage};
+use crate::nn::graph::{Graph, LayerKind};
+use crate::ops::{Conv2dParams, LinearParams, Pass};
+use crate::parity::{self, Case, Op};
+use crate::tensor::Precision;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What tuning found for one (kernel pass, shape, storage) on one adapter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The family used from now on.
+    pub family: String,
+    /// Milliseconds per launch of each family that passed the check.
+    pub ms: BTreeMap<String, f64>,
+    /// Families that failed the check against the CPU reference.
+    pub rejected: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheFile {
+    version: u32,
+    choices: BTreeMap<String, Choice>,
+}
+
+const CACHE_VERSION: u32 = 1;
+
+/// The on-disk cache of choices.
+#[derive(Debug)]
+pub struct TuneCache {
+    path: PathBuf,
+    choices: BTreeMap<String, Choice>,
+    /// Why the file on disk was not used (corrupt, another version), if it was not.
+    pub note: Option<String>,
+}
+
+impl TuneCache {
+    /// The default file: `tune.json` in the cache directory.
+    pub fn default_path() -> PathBuf {
+        crate::data::cache_dir().join("tune.json")
+    }
+
+    /// Reads the cache at `path`: missing is empty; unreadable or corrupt is empty too, with
+    /// a note (the file is replaced at the next save, never fatal).
+    pub fn open(path: &Path) -> Self {
+        let mut cache = TuneCache {
+            path: path.to_path_buf(),
+            choices: BTreeMap::new(),
+            note: None,
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return cache,
+            Err(e) => {
+                cache.note = Some(format!("{}: {e}; tuning again", path.display()));
+                return cache;
+            }
+        };
+        match serde_json::from_slice::<CacheFile>(&bytes) {
+            Ok(f) if f.version == CACHE_VERSION => cache.choices = f.choices,
+            Ok(f) => {
+                cache.note = Some(format!(
+                    "{}: cache version {} (expected {CACHE_VERSION}); tuning again",
+                    path.display(),
+                    f.version
+                ))
+            }
+            Err(e) => {
+                cache.note = Some(format!(
+                    "{}: not a tuning cache ({e}); tuning again",
+                    path.display()
+                ))
+            }
+        }
+        cache
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Choice> {
+        self.choices.get(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.choices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.choices.is_empty()
+    }
+
+    /// Writes the cache atomically (temporary file, then rename).
+    pub fn save(&self) -> Result<()> {
+        let file = CacheFile {
+            version: CACHE_VERSION,
+            choices: self.choices.clone(),
+        };
+        let json = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::invalid("tuning cache", e.to_string()))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let tmp = self
+            .path
+            .with_extension(format!("json.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Picks among `candidates`: each is validated, those that pass are timed, the fastest wins.
+/// A candidate that fails validation is never chosen; None when none passes.
+/// Returns (choice, times of the validated, rejected).
+#[allow(clippy::type_complexity)]
+pub fn pick<C: Copy + PartialEq>(
+    candidates: &[C],
+    mut validate: impl FnMut(C) -> Result<bool>,
+    mut time: impl FnMut(C) -> Result<f64>,
+) -> Result<(Option<C>, Vec<(C, f64)>, Vec<C>)> {
+    let (mut timed, mut rejected) = (Vec::new(), Vec::new());
+    for &c in candidates {
+        if validate(c)? {
+            timed.push((c, time(c)?));
+        } else {
+            rejected.push(c);
+        }
+    }
+    let best = timed
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|&(c, _)| c);
+    Ok((best, timed, rejected))
+}
+
+/// One tuned launch, for reports.
+#[derive(Clone, Debug)]
+pub struct Tuned {
+    pub layer: String,
+    pub kernel: String,
+    pub key: String,
+    pub choice: Choice,
+    /// Whether the choice came from the cache (no timing in this run).
+    pub cached: bool,
+}
+
+/// The cache key of `kernel` at `case`'s shape in `storage` on `gpu`.
+pub fn key(gpu: &GpuBackend, kernel: &str, op: &Op, storage: Storage) -> String {
+    let shape = match op {
+        Op::Conv2d(p) => format!(
+            "b{} {}x{}x{} -> {} k{}x{} s{} p{} g{}{}",
+            p.batch,
+            p.in_channels,
+            p.in_h,
+            p.in_w,
+            p.out_channels,
+            p.kernel_h,
+            p.kernel_w,
+            p.stride,
+            p.padding,
+            p.groups,
+            if p.bias { " bias" } else { "" }
+        ),
+        Op::Linear(p) => format!(
+            "b{} {} -> {}{}",
+            p.batch,
+            p.in_features,
+            p.out_features,
+            if p.bias { " bias" } else { "" }
+        ),
+        other => format!("{other:?}"),
+    };
+    format!(
+        "{} | {} {} | cnngpu {} | {kernel} | {shape} | {}",
+        gpu.ctx.info.name,
+        gpu.ctx.info.driver,
+        gpu.ctx.info.driver_info,
+        env!("CARGO_PKG_VERSION"),
+        storage.name()
+    )
+}
+
+fn gemm_of(op: &Op) -> Option<Gemm> {
+    match op {
+        Op::Conv2d(p) => Some(Gemm::Conv2d(*p)),
+        Op::Linear(p) => Some(Gemm::Linear(*p)),
+        _ => None,
+    }
+}
+
+fn with_batch(op: &Op, batch: usize) -> Op {
+    match op {
+        Op::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
+        Op::Linear(p) => Op::Linear(LinearParams { batch, ..*p }),
+        other => other.clone(),
+    }
+}
+
+/// The GEMM-shaped passes a training step of `graph` at `batch` runs: (layer, op, pass).
+pub fn graph_passes(graph: &Graph, batch: usize) -> Vec<(String, Op, Pass)> {
+    let mut out = Vec::new();
+    for (i, layer) in graph.layers.iter().enumerate() {
+        let op = match &layer.kind {
+            LayerKind::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
+            LayerKind::Linear(p) => Op::Linear(LinearParams { batch, ..*p }),
+            _ => continue,
+        };
+        let mut passes = vec![Pass::Forward, Pass::BackwardWeight];
+        if i > 0 {
+            passes.push(Pass::BackwardInput);
+        }
+        for pass in passes {
+            out.push((layer.name.clone(), op.clone(), pass));
+        }
+    }
+    out
+}
+
+/// Tunes one pass: uses the cached choice when there is one for a family this adapter has,
+/// else checks and times every family, records the choice on the device and in the cache.
+pub fn tune_pass(
+    gpu: &GpuBackend,
+    cache: &mut TuneCache,
+    layer: &str,
+    op: &Op,
+    pass: Pass,
+    precision: Precision,
+) -> Result<Tuned> {
+    let kernel: &'static str = kernel_name(op, pass)?;
+    let storage = match precision {
+        Precision::F32 => Storage::F32,
+        Precision::F16 => gpu.f16_storage(),
+    };
+    let gemm = gemm_of(op).ok_or_else(|| Error::invalid("tuning", "not a GEMM-shaped op"))?;
+    let key = key(gpu, kernel, op, storage);
+    let families = gemm.families(&gpu.families());
+    if let Some(c) = cache.get(&key) {
+        if let Some(f) = Family::parse(&c.family).filter(|f| families.contains(f)) {
+            gpu.choose(kernel, gemm, storage, f);
+            return Ok(Tuned {
+                layer: layer.into(),
+                kernel: kernel.into(),
+                key,
+                choice: c.clone(),
+                cached: true,
+            });
+        }
+    }
+    // The check: this layer's geometry at batch 1, against the CPU reference.
+    let small = Case {
+        name: format!("tune {layer}"),
+        op: with_batch(op, 1),
+        ties: false,
+    };
+    let small_inputs = parity::make_inputs(&small, pass);
+    let want = parity::reference(&small, pass, &small_inputs)?;
+    let full = Case {
+        name: format!("tune {layer}"),
+        op: op.clone(),
+        ties: false,
+    };
+    let full_inputs = parity::make_inputs(&full, pass);
+    let variant = storage;
+    let (best, timed, rejected) = pick(
+        &families,
+        |f| {
+            gpu.with_family(f, || {
+                let o = parity::check_variant(gpu, &small, pass, &small_inputs, &want, variant)?;
+                Ok(o.passed())
+            })
+        },
+        |f| {
+            gpu.with_family(f, || {
+                let mut prepared =
+                    parity::Prepared::new(gpu, &full, pass, &full_inputs, precision.dtype())?;
+                time_gpu(gpu, || prepared.run(gpu), 0.05)
+            })
+        },
+    )?;
+    let best = best.ok_or_else(|| {
+        Error::gpu(
+            "tuning",
+            format!(
+                "no kernel family computes {kernel} correctly at {layer}'s shape on this adapter"
+            ),
+        )
+    })?;
+    gpu.choose(kernel, gemm, storage, best);
+    let choice = Choice {
+        family: best.name().into(),
+        ms: timed
+            .iter()
+            .map(|(f, s)| (f.name().to_string(), s * 1e3))
+            .collect(),
+        rejected: rejected.iter().map(|f| f.name().to_string()).collect(),
+    };
+    cache.choices.insert(key.clone(), choice.clone());
+    Ok(Tuned {
+        layer: layer.into(),
+        kernel: kernel.into(),
+        key,
+        choice,
+        cached: false,
+    })
+}
+
+fn kernel_name(op: &Op, pass: Pass) -> Result<&'static str> {
+    Ok(match (op, pass) {
+        (Op::Conv2d(_), Pass::Forward) => "conv2d_forward",
+        (Op::Conv2d(_), Pass::BackwardInput) => "conv2d_backward_input",
+        (Op::Conv2d(_), Pass::BackwardWeight) => "conv2d_backward_weight",
+        (Op::Linear(_), Pass::Forward) => "linear_forward",
+        (Op::Linear(_), Pass::BackwardInput) => "linear_backward_input",
+        (Op::Linear(_), Pass::BackwardWeight) => "linear_backward_weight",
+        _ => {
+            return Err(Error::invalid(
+                "tuning",
+                format!("no tunable kernel for {pass:?}"),
+            ))
+        }
+    })
+}
+
+/// Tunes every GEMM-shaped pass of a training step of `graph` at `batch` in `precision`, and
+/// saves the cache when anything new was timed.
+pub fn tune_graph(
+    gpu: &GpuBackend,
+    cache: &mut TuneCache,
+    graph: &Graph,
+    batch: usize,
+    precision: Precision,
+) -> Result<Vec<Tuned>> {
+    let mut out = Vec::new();
+    for (layer, op, pass) in graph_passes(graph, batch) {
+        out.push(tune_pass(gpu, cache, &layer, &op, pass, precision)?);
+    }
+    if out.iter().any(|t| !t.cached) {
+        cache.save()?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pick_never_chooses_a_candidate_that_failed_validation() {
+        // "planted" is the fastest and wrong; "slow" and "ok" are right.
+        let candidates = ["slow", "planted", "ok"];
+        let (best, timed, rejected) = pick(
+            &candidates,
+            |c| Ok(c != "planted"),
+            |c| {
+                Ok(match c {
+                    "planted" => 0.001,
+                    "ok" => 0.5,
+                    _ => 1.0,
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(best, Some("ok"));
+        assert_eq!(rejected, vec!["planted"]);
+        assert!(
+            timed.iter().all(|(c, _)| *c != "planted"),
+            "never even timed"
+        );
+        let (best, _, _) = pick(&candidates, |_| Ok(false), |_| Ok(1.0)).unwrap();
+        assert_eq!(best, None);
+    }
+
+    #[test]
+    fn a_corrupt_cache_is_set_aside_and_rebuilt() {
+        let dir = std::env::temp_dir().join(format!("cnngpu-tune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tune.json");
+        std::fs::write(&path, b"{ not json").unwrap();
+        let mut cache = TuneCache::open(&path);
+        assert!(cache.is_empty());
+        assert!(cache
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("not a tuning cache"));
+        cache.choices.insert(
+            "k".into(),
+            Choice {
+                family: "tiled".into(),
+                ms: BTreeMap::from([("tiled".into(), 1.0)]),
+                rejected: vec![],
+            },
+        );
+        cache.save().unwrap();
+        let again = TuneCache::open(&path);
+        assert!(again.note.is_none());
+        assert_eq!(again.get("k").unwrap().family, "tiled");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,117 @@
+//! Autotuning on the GPU: choices are checked, cached, reused after a restart, and a corrupt
+//! cache is rebuilt; a planted wrong candidate is never chosen through the real check.
+
+mod common;
+
+use cnngpu::gpu::{Family, GpuBackend};
+use cnngpu::nn::models;
+use cnngpu::ops::Pass;
+use cnngpu::parity::{self, Op};
+use cnngpu::tensor::Precision;
+use cnngpu::tune::{self, TuneCache};
+
+fn temp_cache(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cnngpu-tune-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("tune.json")
+}
+
+#[test]
+fn tuning_checks_caches_and_reuses_choices() {
+    let Some(gpu) = common::gpu() else { return };
+    let (graph, _) = models::by_name("lenet5", 10, 1, None).unwrap();
+    let path = temp_cache("reuse");
+    let mut cache = TuneCache::open(&path);
+    let first = tune::tune_graph(&gpu, &mut cache, &graph, 8, Precision::F32).unwrap();
+    assert_eq!(
+        first.len(),
+        14,
+        "3 convs and 2 linears: forward, weight, input (not conv1)"
+    );
+    assert!(
+        first.iter().all(|t| !t.cached),
+        "an empty cache times everything"
+    );
+    for t in &first {
+        let f = Family::parse(&t.choice.family).expect("a family name");
+        assert!(gpu.families().contains(&f));
+        assert!(
+            t.choice.ms.contains_key(&t.choice.family),
+            "the choice was timed"
+        );
+        assert!(!t.choice.rejected.contains(&t.choice.family));
+    }
+    assert!(path.exists(), "the cache is written");
+
+    // A restart: a new cache read from disk gives the same choices without timing.
+    let mut again = TuneCache::open(&path);
+    assert!(again.note.is_none());
+    let second = tune::tune_graph(&gpu, &mut again, &graph, 8, Precision::F32).unwrap();
+    assert!(
+        second.iter().all(|t| t.cached),
+        "everything comes from the cache"
+    );
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!((&a.key, &a.choice.family), (&b.key, &b.choice.family));
+    }
+
+    // A corrupt cache is not fatal: set aside with a note, tuned again, written anew.
+    std::fs::write(&path, b"\x00garbage").unwrap();
+    let mut broken = TuneCache::open(&path);
+    assert!(broken.note.is_some());
+    let third = tune::tune_graph(&gpu, &mut broken, &graph, 8, Precision::F32).unwrap();
+    assert!(third.iter().all(|t| !t.cached));
+    assert!(TuneCache::open(&path).note.is_none(), "rebuilt");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+/// A candidate of the check below: a real family, or a planted kernel that computes conv2d
+/// on wrong inputs (as a broken variant would) and is the fastest of all.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Candidate {
+    Real(Family),
+    Planted,
+}
+
+#[test]
+fn a_planted_wrong_variant_is_never_chosen() {
+    let Some(gpu) = common::gpu() else { return };
+    let case = parity::lenet5_cases()
+        .into_iter()
+        .find(|c| matches!(c.op, Op::Conv2d(_)))
+        .unwrap();
+    let pass = Pass::Forward;
+    let inputs = parity::make_inputs(&case, pass);
+    let want = parity::reference(&case, pass, &inputs).unwrap();
+    let mut wrong = parity::make_inputs(&case, pass);
+    for v in wrong.floats[0].data.iter_mut().step_by(7) {
+        *v += 0.5;
+    }
+    let mut candidates: Vec<Candidate> = gpu.families().into_iter().map(Candidate::Real).collect();
+    candidates.insert(0, Candidate::Planted);
+    let check = |gpu: &GpuBackend, c: Candidate| -> cnngpu::Result<bool> {
+        let (family, used) = match c {
+            Candidate::Real(f) => (f, &inputs),
+            Candidate::Planted => (gpu.family(), &wrong),
+        };
+        gpu.with_family(family, || {
+            let o =
+                parity::check_variant(gpu, &case, pass, used, &want, cnngpu::gpu::Storage::F32)?;
+            Ok(o.passed())
+        })
+    };
+    let (best, timed, rejected) = tune::pick(
+        &candidates,
+        |c| check(&gpu, c),
+        |c| Ok(if c == Candidate::Planted { 1e-9 } else { 1.0 }),
+    )
+    .unwrap();
+    assert_eq!(
+        rejected,
+        vec![Candidate::Planted],
+        "the real check catches it"
+    );
+    assert!(matches!(best, Some(Candidate::Real(_))), "{best:?}");
+    assert_eq!(timed.len(), gpu.families().len());
+}
