@@ -172,7 +172,7 @@ fn suite_ids_are_unique_and_cover_every_model_batch_and_precision() {
             "train/lenet5/b256/f16",
             "train/alexnet/b32/f32",
             "train/alexnet/b128/f16",
-            "kernel/lenet5_conv1/b64/forward/f32",
+            "kernel/conv2d_forward/lenet5_conv1/b64/f32",
             "ceiling/fma",
         ] {
             assert!(ids.contains(&id), "{id} missing (quick {quick})");
@@ -214,7 +214,7 @@ fn sample_report(tool: &str, scale: f64) -> Report {
                    "os": "linux", "cpu": "c"},
         "results": [
             e("train/lenet5/b64/f32", "images/s", true, 100.0 * scale),
-            e("kernel/lenet5_conv1/b64/forward/f32", "ms", false, 4.0 / scale),
+            e("kernel/conv2d_forward/lenet5_conv1/b64/f32", "ms", false, 4.0 / scale),
         ]
     });
     serde_json::from_value(v).unwrap()
@@ -230,9 +230,9 @@ fn pytorch_script_reports_parse() {
                  "device_type": "Cpu", "os": "linux", "cpu": "x"},
       "results": [
         {"id": "ceiling/fma", "group": "ceiling", "value": 80.5, "unit": "GFLOP/s", "higher_is_better": true},
-        {"id": "kernel/lenet5_conv1/b64/forward/f16", "group": "kernel", "value": null, "unit": "ms",
+        {"id": "kernel/conv2d_forward/lenet5_conv1/b64/f16", "group": "kernel", "value": null, "unit": "ms",
          "higher_is_better": false, "skipped": "PyTorch CPU: no f16 storage path"},
-        {"id": "kernel/lenet5_conv1/b64/forward/f32", "group": "kernel", "value": 0.5, "unit": "ms",
+        {"id": "kernel/conv2d_forward/lenet5_conv1/b64/f32", "group": "kernel", "value": 0.5, "unit": "ms",
          "higher_is_better": false, "ms": 0.5, "gflops": 2.4},
         {"id": "train/lenet5/b64/f32", "group": "train", "value": 9000.0, "unit": "images/s",
          "higher_is_better": true, "ms": 7.1, "images_per_s": 9000.0}]}"#;

@@ -167,10 +167,10 @@ pub fn compare_chart(reports: &[Report]) -> Result<Picture> {
     Ok(pic)
 }
 
-/// `kernel/alexnet_conv2_g2/b16/forward/f32` → `alexnet conv` (model and op kind; both
-/// precisions and all passes pooled into one geometric mean).
+/// `kernel/conv2d_forward/alexnet_conv2_g2/b16/f32` → `alexnet conv` (model and op kind;
+/// both precisions and all passes pooled into one geometric mean).
 fn kernel_group(id: &str) -> Option<String> {
-    let case = id.strip_prefix("kernel/")?.split('/').next()?;
+    let case = id.strip_prefix("kernel/")?.split('/').nth(1)?;
     let mut parts = case.split('_');
     let model = parts.next()?;
     let kind: String = parts

@@ -37,6 +37,9 @@ pub struct Entry {
     /// Why this run did not measure the item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The kernel family that ran (`subgroup`, `tiled`) for GEMM-shaped kernels and training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl Entry {
@@ -58,6 +61,7 @@ impl Entry {
             gbps: None,
             images_per_s: None,
             skipped: None,
+            variant: None,
         }
     }
 

@@ -5,6 +5,8 @@
 use super::report::{Entry, Report, System};
 use super::{copy_gbps, fma_peak_gflops, time_gpu, SyntheticTraining};
 use crate::error::{Error, Result};
+use crate::gpu::kernels::Gemm;
+use crate::gpu::Family;
 use crate::gpu::{GpuBackend, Storage};
 use crate::nn::models;
 use crate::ops::{Backend, Pass};
@@ -61,13 +63,14 @@ fn size_of(op: &Op) -> String {
     }
 }
 
-/// The id of a kernel case's pass: `kernel/lenet5_conv1/b64/forward/f32`.
+/// The id of a kernel case's pass, by kernel name first (so `--filter conv2d_backward`
+/// selects a kernel): `kernel/conv2d_forward/lenet5_conv1/b64/f32`.
 pub fn kernel_id(case: &Case, pass: Pass, precision: Precision) -> String {
     format!(
         "kernel/{}/{}/{}/{}",
+        case.op.kernel(pass),
         case.name,
         size_of(&case.op),
-        pass.name(),
         precision.name()
     )
 }
@@ -147,7 +150,9 @@ pub struct Runner<'a> {
     pub images: usize,
 }
 
-fn storage_for(b: &GpuBackend, precision: Precision) -> Result<()> {
+/// Sets the backend's f16 storage for `precision` (native where the adapter has it) and
+/// returns the storage variant the item runs in.
+fn storage_for(b: &GpuBackend, precision: Precision) -> Result<Storage> {
     if precision == Precision::F16 {
         let s = if b.ctx.has_f16() {
             Storage::F16Native
@@ -155,8 +160,9 @@ fn storage_for(b: &GpuBackend, precision: Precision) -> Result<()> {
             Storage::F16Packed
         };
         b.set_f16_storage(s)?;
+        return Ok(s);
     }
-    Ok(())
+    Ok(Storage::F32)
 }
 
 /// Uploads what `work` needs and returns its recorder. Ceilings are measured by their own
@@ -246,9 +252,59 @@ fn does_not_fit(e: &Error) -> bool {
     }
 }
 
+/// Checks a kernel item against the CPU reference before it is timed: conv2d and linear at
+/// batch 1 of the item's layer geometry (the CPU reference at AlexNet's batch takes minutes),
+/// other ops at the item's shape, in the item's precision and the family it will run in.
+fn validate(b: &GpuBackend, case: &Case, pass: Pass, precision: Precision) -> Result<bool> {
+    let op = match &case.op {
+        Op::Conv2d(p) => Op::Conv2d(crate::ops::Conv2dParams { batch: 1, ..*p }),
+        Op::Linear(p) => Op::Linear(crate::ops::LinearParams { batch: 1, ..*p }),
+        other => other.clone(),
+    };
+    let small = Case { op, ..case.clone() };
+    let inputs = make_inputs(&small, pass);
+    let want = parity::reference(&small, pass, &inputs)?;
+    let storage = storage_for(b, precision)?;
+    match parity::check_variant(b, &small, pass, &inputs, &want, storage) {
+        Ok(o) => Ok(o.passed()),
+        Err(e) if does_not_fit(&e) => Ok(true), // timing reports the limit
+        Err(e) => Err(e),
+    }
+}
+
+/// The kernel family an item runs in: the tuned or default family of a GEMM-shaped pass.
+fn variant_of(b: &GpuBackend, work: &Work) -> Option<String> {
+    match work {
+        Work::Kernel {
+            case,
+            pass,
+            precision,
+        } => {
+            let gemm = match &case.op {
+                Op::Conv2d(p) => Gemm::Conv2d(*p),
+                Op::Linear(p) => Gemm::Linear(*p),
+                _ => return None,
+            };
+            let kernel = case.op.kernel(*pass);
+            let kernel = crate::gpu::shaders::kernel(&kernel).ok()?.name;
+            let storage = storage_for(b, *precision).ok()?;
+            let family = b.family_for(kernel, gemm, storage);
+            let family = if gemm.families(&[family]).is_empty() {
+                Family::Tiled // the subgroup family falls back for this shape
+            } else {
+                family
+            };
+            Some(family.name().into())
+        }
+        Work::Train { .. } => Some(format!("{} (untuned default)", b.family().name())),
+        _ => None,
+    }
+}
+
 /// Runs one item on `b`. Items that do not fit the adapter come back skipped with the reason.
 pub fn run_item(b: &GpuBackend, item: &Item, min_secs: f64) -> Result<Entry> {
     let mut entry = Entry::new(&item.id, &item.work);
+    entry.variant = variant_of(b, &item.work);
     if let Some(why) = &item.skip {
         entry.skipped = Some(why.clone());
         return Ok(entry);
@@ -256,6 +312,14 @@ pub fn run_item(b: &GpuBackend, item: &Item, min_secs: f64) -> Result<Entry> {
     match &item.work {
         Work::FmaPeak => entry.set_value(fma_peak_gflops(b)?),
         Work::Copy => entry.set_value(copy_gbps(b)?),
+        Work::Kernel {
+            case,
+            pass,
+            precision,
+        } if !validate(b, case, *pass, *precision)? => {
+            entry.skipped =
+                Some("the kernel does not match the CPU reference here: not timed".into());
+        }
         work => {
             let measured = prepare(b, work).and_then(|mut r| {
                 let secs = match work {
