@@ -235,13 +235,13 @@ def main():
     ap.add_argument("--suite", required=True, help="output of `cnngpu bench --list [--quick]`")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--filter", default="", help="only items whose id contains this")
+    ap.add_argument("--filter", default="", help="only items whose id contains this (or one of several, comma-separated)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     with open(args.suite) as f:
         suite = json.load(f)
-    suite["items"] = [i for i in suite["items"] if args.filter in i["id"]]
+    suite["items"] = [i for i in suite["items"] if any(f in i["id"] for f in args.filter.split(","))]
     quick = bool(suite.get("quick"))
     results = run(suite, 0.05 if quick else 0.3, sys.stderr)
     report = {

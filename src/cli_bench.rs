@@ -86,7 +86,8 @@ pub struct BenchArgs {
     /// Write the results as JSON (schema cnngpu-bench/1) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only items whose id contains this (e.g. train/, conv2d, /f16).
+    /// Only items whose id contains this, or one of several comma-separated (e.g. train/,
+    /// conv2d_backward, /f16, or train/lenet5/b64,train/alexnet/b32).
     #[arg(long, default_value = "")]
     pub filter: String,
     /// Print the suite's items as JSON (ids and shapes, for other tools) and exit.

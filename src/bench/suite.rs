@@ -339,7 +339,12 @@ pub fn run_item(b: &GpuBackend, item: &Item, min_secs: f64) -> Result<Entry> {
     Ok(entry)
 }
 
-/// Runs the suite (items whose id contains `filter`) and returns the report; `progress` hears
+/// Whether an item id is selected by `filter`: it contains one of the comma-separated parts.
+pub fn selects(filter: &str, id: &str) -> bool {
+    filter.split(',').any(|f| id.contains(f))
+}
+
+/// Runs the suite (items selected by `filter`, see [`selects`]) and returns the report; `progress` hears
 /// each entry as it is measured.
 pub fn run_suite(
     b: &GpuBackend,
@@ -350,7 +355,7 @@ pub fn run_suite(
     let mut report = Report::new(System::detect(b), quick);
     let min_secs = if quick { 0.05 } else { 0.3 };
     for item in suite(quick) {
-        if !item.id.contains(filter) {
+        if !selects(filter, &item.id) {
             continue;
         }
         let entry = run_item(b, &item, min_secs)?;
@@ -403,5 +408,27 @@ impl Item {
             }
         };
         json!({"id": self.id, "work": work, "skip": self.skip})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_selects_ids_containing_any_of_its_parts() {
+        assert!(selects("", "train/lenet5/b64/f32"));
+        assert!(selects(
+            "train/lenet5/b64,train/alexnet/b32",
+            "train/alexnet/b32/f16"
+        ));
+        assert!(!selects(
+            "train/lenet5/b64,train/alexnet/b32",
+            "train/alexnet/b128/f16"
+        ));
+        assert!(selects(
+            "conv2d_backward",
+            "kernel/conv2d_backward_input/lenet5_conv2/b64/f32"
+        ));
     }
 }
