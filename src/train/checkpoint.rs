@@ -76,19 +76,29 @@ pub struct Checkpoint {
     pub tensors: HashMap<String, HostTensor>,
 }
 
+/// Whether `bytes` look like a file written by `torch.save`: a zip archive (PyTorch >= 1.6) or
+/// a bare pickle (protocol 2 to 5: 0x80 then the protocol byte). Only asked of files that are
+/// not valid safetensors: a safetensors header length may start with 0x80 too.
+pub fn looks_like_pickle(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04")
+        || (bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]))
+}
+
 /// Reads a safetensors file (F32 or F16 tensors). A PyTorch pickle (`.pt`, `.pth`) or anything
 /// else is a clear error naming the file.
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.starts_with(b"PK\x03\x04") || bytes.first() == Some(&0x80) {
-        return Err(Error::data(
-            path,
-            "is a PyTorch pickle (torch.save), not safetensors; convert it with \
-             `python3 scripts/pytorch_interop.py to-safetensors IN.pt OUT.safetensors`",
-        ));
-    }
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::data(path, format!("not a safetensors file: {e}")))?;
+    let (_, meta) = match safetensors::SafeTensors::read_metadata(&bytes) {
+        Ok(m) => m,
+        Err(_) if looks_like_pickle(&bytes) => {
+            return Err(Error::data(
+                path,
+                "is a PyTorch pickle (torch.save), not safetensors; convert it with \
+                 `python3 scripts/pytorch_interop.py to-safetensors IN.pt OUT.safetensors`",
+            ))
+        }
+        Err(e) => return Err(Error::data(path, format!("not a safetensors file: {e}"))),
+    };
     let st = safetensors::SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::data(path, format!("corrupt safetensors file: {e}")))?;
     let mut tensors = HashMap::new();
@@ -167,5 +177,66 @@ impl Checkpoint {
             ));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensors() -> Vec<(String, HostTensor)> {
+        vec![(
+            "conv1.weight".to_string(),
+            HostTensor {
+                shape: Shape(vec![2, 3]),
+                data: vec![1.0, -2.0, 3.5, 0.0, 5.0, -6.25],
+            },
+        )]
+    }
+
+    /// Safetensors bytes whose 8-byte little-endian header length starts with 0x80 followed
+    /// by a pickle protocol byte (2..=5): the first two bytes are exactly a pickle's.
+    fn header_length_starting_0x80() -> Vec<u8> {
+        for pad in 0..4096 {
+            let mut meta = HashMap::new();
+            meta.insert("pad".to_string(), "x".repeat(pad));
+            let bytes = to_safetensors(&tensors(), &meta).unwrap();
+            if bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) {
+                return bytes;
+            }
+        }
+        panic!("no padding gives a header length of 0x0280..0x0580");
+    }
+
+    #[test]
+    fn a_safetensors_header_length_starting_0x80_is_not_a_pickle() {
+        let bytes = header_length_starting_0x80();
+        assert!(looks_like_pickle(&bytes), "the first bytes are a pickle's");
+        let dir = std::env::temp_dir().join(format!("cnngpu-ck80-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x80.safetensors");
+        std::fs::write(&path, &bytes).unwrap();
+        let ck = load(&path).expect("a valid safetensors file loads");
+        assert_eq!(ck.tensors["conv1.weight"], tensors()[0].1);
+        // A real pickle (protocol 2, as torch.save with the legacy format writes) and a zip
+        // archive are still recognised.
+        for (name, data) in [
+            (
+                "legacy.pt",
+                &b"\x80\x02\x8a\x0alz\xf9\x9c\x92\x9a\x0a\x0a"[..],
+            ),
+            ("zip.pt", &b"PK\x03\x04\x00\x00archive/data.pkl"[..]),
+        ] {
+            let p = dir.join(name);
+            std::fs::write(&p, data).unwrap();
+            let e = load(&p).err().expect("a pickle is rejected").to_string();
+            assert!(e.contains(name) && e.contains("PyTorch pickle"), "{e}");
+        }
+        // Bytes that are neither: the safetensors error.
+        let p = dir.join("junk.safetensors");
+        std::fs::write(&p, b"\x80\x09junk").unwrap();
+        let e = load(&p).err().unwrap().to_string();
+        assert!(e.contains("not a safetensors file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
