@@ -309,8 +309,12 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Resu
     match outcome {
         Outcome::Interrupted { epoch, step } => {
             println!(
-                "interrupted in epoch {}, step {step}; checkpoint written{}",
-                epoch + 1,
+                "interrupted {}; checkpoint written{}",
+                if step == 0 {
+                    format!("after epoch {epoch}")
+                } else {
+                    format!("in epoch {}, step {step}", epoch + 1)
+                },
                 out.map_or(String::new(), |d| format!(
                     " to {} (continue with --resume {})",
                     d.display(),
@@ -389,9 +393,21 @@ pub fn open_checkpoint<B: Backend>(
     dir: Option<PathBuf>,
 ) -> Result<Opened<B>> {
     let ck = checkpoint::load(checkpoint)?;
-    let model_name = model
-        .or_else(|| ck.metadata.get("model").cloned())
-        .unwrap_or_else(|| "lenet5".into());
+    let model_name = match (model, ck.metadata.get("model")) {
+        (Some(m), _) => m,
+        (None, Some(m)) => {
+            // A name the zoo does not know is the checkpoint's fault, not a bad --model.
+            if let Err(cnngpu::Error::Invalid { why, .. }) = models::by_name(m, 10, 1, None) {
+                return Err(cnngpu::Error::data(
+                    checkpoint,
+                    format!("its metadata names the model {why}; pass --model to say which it is"),
+                )
+                .into());
+            }
+            m.clone()
+        }
+        (None, None) => "lenet5".into(),
+    };
     let groups = ck
         .metadata
         .get("groups")

@@ -46,13 +46,10 @@ pub enum Error {
     #[error("training diverged: {0}")]
     Diverged(String),
 
-    /// A file that could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file that could not be read or written. The OS error is part of the message and
+    /// deliberately not a `source()`: printing the chain (`{:#}`) would repeat it.
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
 }
 
 /// The library's result type.
@@ -79,7 +76,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            err: source,
         }
     }
 

@@ -184,6 +184,13 @@ fn on_backend(
 
 /// Runs `f` on the chosen GPU adapter (profiling and benchmarks have no CPU path).
 fn on_gpu(adapter: &str, f: impl FnOnce(&GpuBackend) -> Result<u8>) -> Result<ExitCode> {
+    if adapter.trim().eq_ignore_ascii_case("cpu") {
+        anyhow::bail!(cnngpu::Error::invalid(
+            "--adapter",
+            "'cpu' is the reference backend, which has no GPU timeline to profile or \
+             benchmark; name a GPU adapter (see `cnngpu adapters`)"
+        ));
+    }
     let b = GpuBackend::open(adapter)?;
     b.prepare_all()?;
     Ok(ExitCode::from(f(&b)?))

@@ -110,3 +110,15 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("name a GPU adapter"), "{err}");
 }
+
+#[test]
+fn profile_and_bench_on_the_cpu_backend_say_why_not() {
+    for cmd in ["profile", "bench"] {
+        let (code, _, err) = cnngpu(&[cmd, "--adapter", "cpu"]);
+        assert_eq!(code, 2, "{cmd}: {err}");
+        assert!(
+            err.contains("'cpu' is the reference backend") && !err.contains("no adapter matches"),
+            "{cmd}: {err}"
+        );
+    }
+}

@@ -387,3 +387,118 @@ fn early_stopping_ends_the_run_when_test_accuracy_stalls() {
     assert!(out.contains("early stop after epoch 3"), "{out}");
     assert_eq!(records(&dir).len(), 3);
 }
+
+/// Runs the binary with extra environment variables: (exit code, stdout, stderr).
+fn cnngpu_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A LeNet-5 checkpoint of small finite weights with `metadata`, `poison` applied to the
+/// tensors.
+fn lenet_checkpoint(path: &Path, metadata: &[(&str, &str)], poison: impl Fn(&str, &mut Vec<f32>)) {
+    let graph = cnngpu::nn::models::lenet5(10).unwrap();
+    let mut tensors = Vec::new();
+    for (name, shape, _) in graph.parameters() {
+        let n: usize = shape.iter().product();
+        let mut data: Vec<f32> = (0..n).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect();
+        poison(&name, &mut data);
+        tensors.push((
+            name,
+            cnngpu::tensor::HostTensor {
+                shape: cnngpu::tensor::Shape(shape),
+                data,
+            },
+        ));
+    }
+    let meta = metadata
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cnngpu::train::checkpoint::save(path, &tensors, &meta).unwrap();
+}
+
+#[test]
+fn a_checkpoint_with_nan_weights_is_rejected_naming_the_tensor() {
+    let dir = tmp("nanckpt");
+    let path = dir.join("nan.safetensors");
+    lenet_checkpoint(&path, &[("model", "lenet5")], |name, data| {
+        if name == "conv2.weight" {
+            data[17] = f32::NAN;
+        }
+    });
+    let (code, out, err) = cnngpu(&["eval", "--checkpoint", s(&path), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("nan.safetensors")
+            && err.contains("'conv2.weight' holds NaN at index 17")
+            && !out.contains("top-1"),
+        "{out}\n{err}"
+    );
+}
+
+#[test]
+fn an_unknown_model_in_checkpoint_metadata_is_the_checkpoints_fault() {
+    let dir = tmp("unknownmodel");
+    let path = dir.join("m.safetensors");
+    lenet_checkpoint(&path, &[("model", "resnet9000")], |_, _| {});
+    let (code, _, err) = cnngpu(&["eval", "--checkpoint", s(&path), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("m.safetensors")
+            && err.contains("metadata names the model 'resnet9000'")
+            && err.contains("pass --model")
+            && !err.contains("invalid --model"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_io_error_prints_the_os_message_once() {
+    let dir = tmp("ioonce");
+    let missing = dir.join("missing.safetensors");
+    let (code, _, err) = cnngpu(&["eval", "--checkpoint", s(&missing), "--adapter", "cpu"]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("missing.safetensors"), "{err}");
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the OS message once: {err}"
+    );
+}
+
+#[test]
+fn ctrl_c_during_the_final_evaluation_exits_130_with_the_epoch_committed() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("sigeval");
+    // The fault hook presses Ctrl-C as the last epoch's test pass starts.
+    let (code, out, err) = cnngpu_env(
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--max-steps",
+            "2",
+            "--out",
+            s(&dir),
+        ],
+        &[("CNNGPU_FAULT", "evaluate:interrupt")],
+    );
+    assert_eq!(code, 130, "{out}\n{err}");
+    assert!(out.contains("interrupted after epoch 1"), "{out}");
+    assert!(!out.contains("final test accuracy"), "{out}");
+    assert_eq!(records(&dir).len(), 1, "the epoch was committed");
+    let (code, out, err) = cnngpu(&["train", "--resume", s(&dir)]);
+    assert_eq!(code, 0, "nothing left to do: {out}\n{err}");
+    assert_eq!(records(&dir).len(), 1);
+}

@@ -63,7 +63,13 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
+    // Four u32 dimensions can multiply past usize: that is a corrupt header, not an empty file.
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| {
+            format!("dimensions {dims:?} multiply past the largest possible size: a corrupt header")
+        })?;
     let have = bytes.len() - header;
     if have < expected {
         return Err(format!(
@@ -90,4 +96,29 @@ pub fn encode(dims: &[usize], data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(data);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_rejected() {
+        // 2^32-1 four times overflows u64; 2^16 four times is exactly 2^64, which wraps to 0.
+        for d in [u32::MAX as usize, 1 << 16] {
+            let bytes = encode(&[d, d, d, d], &[]);
+            let e = parse(&bytes).expect_err("not an empty array");
+            assert!(
+                e.contains("multiply past") && e.contains(&d.to_string()),
+                "{e}"
+            );
+        }
+        let ok = parse(&encode(&[2, 3], &[1, 2, 3, 4, 5, 6])).unwrap();
+        assert_eq!(ok.dims, vec![2, 3]);
+        assert_eq!(
+            parse(&encode(&[0, 5], &[])).unwrap().data.len(),
+            0,
+            "a real empty array is fine"
+        );
+    }
 }

@@ -164,6 +164,16 @@ impl Checkpoint {
                     ),
                 ));
             }
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "tensor '{name}' holds {} at index {i}: the weights are unusable \
+                         (a diverged run?)",
+                        t.data[i]
+                    ),
+                ));
+            }
             out.push(t.clone());
         }
         if let Some(extra) = self

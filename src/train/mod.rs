@@ -2,6 +2,7 @@
 //! `metrics.jsonl`, best/last checkpoints with their resume state, early stopping and Ctrl-C.
 
 pub mod checkpoint;
+pub mod fault;
 
 use crate::data::{self, Dataset, Preprocess};
 use crate::error::{Error, Result};
@@ -243,8 +244,14 @@ impl Observer for Quiet {}
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Finished,
-    EarlyStopped { epoch: usize },
-    Interrupted { epoch: usize, step: usize },
+    EarlyStopped {
+        epoch: usize,
+    },
+    /// Stopped in (0-based) `epoch` after `step` steps; `step` 0: after `epoch` whole epochs.
+    Interrupted {
+        epoch: usize,
+        step: usize,
+    },
 }
 
 /// A training run in progress.
@@ -418,6 +425,9 @@ impl<B: Backend> Trainer<'_, B> {
                 }
             }
             let train_s = started.elapsed().as_secs_f64();
+            if fault::at("evaluate") == Some(fault::Fault::Interrupt) {
+                self.interrupt.store(true, Ordering::SeqCst);
+            }
             let (test, _) = evaluate(
                 self.b,
                 &mut self.model,
@@ -455,6 +465,13 @@ impl<B: Backend> Trainer<'_, B> {
                 self.state.epochs_since_best += 1;
             }
             self.save("last")?;
+            // Ctrl-C during the test pass: the epoch is committed, then the run stops.
+            if self.interrupt.load(Ordering::SeqCst) {
+                return Ok(Outcome::Interrupted {
+                    epoch: self.state.epoch,
+                    step: 0,
+                });
+            }
             if let Some(p) = cfg.patience {
                 if self.state.epochs_since_best >= p && self.state.epoch < cfg.epochs {
                     return Ok(Outcome::EarlyStopped {
