@@ -1,17 +1,19 @@
 //! `cnngpu train` and `cnngpu eval`: argument handling, progress display and reports.
 //! (A module of the binary; the work is done by the library's `train` module.)
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use cnngpu::data::{self, DatasetKind};
 use cnngpu::nn::graph::Graph;
 use cnngpu::nn::{initial_parameters, models, MetricsValue, Model};
 use cnngpu::ops::Backend;
 use cnngpu::tensor::Precision;
+use cnngpu::train::memory::{self, DeviceMemory, MemoryPlan};
 use cnngpu::train::{
-    self, checkpoint, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState, Trainer,
+    self, checkpoint, run_dir, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState,
+    Trainer,
 };
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -91,71 +93,125 @@ impl Observer for Progress {
     }
 }
 
+/// `--batch-size`, `--epochs`, ...: a whole number of at least 1.
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}; expected a whole number of at least 1")),
+    }
+}
+
+/// A finite number within `lo..=hi` (`open_lo`: strictly above `lo`).
+fn finite(s: &str, lo: f32, hi: f32, open_lo: bool) -> std::result::Result<f32, String> {
+    let v: f32 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    if !v.is_finite() {
+        return Err("must be a finite number".into());
+    }
+    if v < lo || (open_lo && v == lo) || v > hi {
+        let low = if open_lo { "above" } else { "at least" };
+        return Err(if hi == f32::MAX {
+            format!("must be {low} {lo}")
+        } else {
+            format!("must be {low} {lo} and at most {hi}")
+        });
+    }
+    Ok(v)
+}
+
+fn non_negative(s: &str) -> std::result::Result<f32, String> {
+    finite(s, 0.0, f32::MAX, false)
+}
+
+fn momentum(s: &str) -> std::result::Result<f32, String> {
+    finite(s, 0.0, 1.0, false)
+}
+
+fn gamma(s: &str) -> std::result::Result<f32, String> {
+    finite(s, 0.0, f32::MAX, true)
+}
+
+fn groups(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(g @ 1..=2) => Ok(g),
+        _ => Err("must be 1 or 2".into()),
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// lenet5 or alexnet.
-    #[arg(long, default_value = "lenet5")]
+    #[arg(long, default_value = "lenet5", value_parser = ["lenet5", "alexnet"])]
     pub model: String,
-    /// fashion-mnist or mnist (IDX files).
-    #[arg(long, default_value = "fashion-mnist")]
+    /// fashion-mnist or mnist (IDX files), stl10, or folder (train/<class>/, test/<class>/).
+    #[arg(long, default_value = "fashion-mnist",
+          value_parser = ["fashion-mnist", "mnist", "stl10", "folder"])]
     pub dataset: String,
     /// Folder of the dataset's files (default for fashion-mnist: the bundled 5,000-image sample).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Epochs to train (default 4); with --resume, extends the run to this many epochs.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub epochs: Option<usize>,
-    #[arg(long, default_value_t = 64)]
+    /// Images per step; capped at the training set's size.
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 0.01)]
+    /// Learning rate (finite, at least 0).
+    #[arg(long, default_value_t = 0.01, value_parser = non_negative)]
     pub lr: f32,
-    #[arg(long, default_value_t = 0.9)]
+    /// SGD momentum, 0 to 1.
+    #[arg(long, default_value_t = 0.9, value_parser = momentum)]
     pub momentum: f32,
-    #[arg(long, default_value_t = 0.0)]
+    /// L2 weight decay (finite, at least 0).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub weight_decay: f32,
     #[arg(long)]
     pub nesterov: bool,
     /// constant, step or cosine.
-    #[arg(long, default_value = "constant")]
+    #[arg(long, default_value = "constant", value_parser = ["constant", "step", "cosine"])]
     pub schedule: String,
     /// Epochs between decays of the step schedule.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub step_size: usize,
-    /// Decay factor of the step schedule.
-    #[arg(long, default_value_t = 0.1)]
+    /// Decay factor of the step schedule (finite, above 0).
+    #[arg(long, default_value_t = 0.1, value_parser = gamma)]
     pub gamma: f32,
     #[arg(long, default_value_t = 0)]
     pub warmup_epochs: usize,
     /// f32, or f16 (f16 storage, f32 master weights, dynamic loss scaling).
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16"])]
     pub precision: String,
     /// AlexNet towers (1 or 2).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = groups)]
     pub groups: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Folder for metrics.jsonl, best.safetensors, last.safetensors and the resume state.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run saved in this folder exactly where it stopped.
+    /// Continue the run saved in this folder exactly where it stopped (only --epochs,
+    /// --patience and --log-every may differ from the run's).
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Stop after this many epochs without a better test top-1.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub patience: Option<usize>,
     /// At most this many steps per epoch.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub max_steps: Option<usize>,
     /// Stop as Ctrl-C does (writing the resume checkpoint) after this many steps.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub stop_after_steps: Option<u64>,
     /// Read loss and accuracy back from the device every this many steps.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_one)]
     pub log_every: usize,
     /// At the end, draw curves, predictions, mistakes, filters, the confusion matrix and
     /// embeddings into the --out folder (see `cnngpu viz`).
     #[arg(long, requires = "out")]
     pub plots: bool,
+    /// The options given on the command line (not defaulted), filled in by `main`.
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
@@ -175,6 +231,9 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
             .into())
         }
     };
+    if a.groups != 1 && a.model != "alexnet" {
+        return Err(cnngpu::Error::invalid("--groups", "only alexnet has towers").into());
+    }
     let cfg = TrainConfig {
         model: a.model.clone(),
         dataset: a.dataset.clone(),
@@ -195,24 +254,136 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         log_every: a.log_every,
     };
     cfg.precision()?;
+    if cfg.data_dir.to_str().is_none() {
+        return Err(cnngpu::Error::invalid(
+            "--data-dir",
+            format!(
+                "{} is not valid UTF-8, so the run's state file could not record it (and \
+                 --resume would fail); use a UTF-8 path, e.g. a symbolic link",
+                cfg.data_dir.display()
+            ),
+        )
+        .into());
+    }
     if cfg.batch_size == 0 || cfg.epochs == 0 {
         return Err(cnngpu::Error::invalid("--batch-size/--epochs", "must be at least 1").into());
     }
     Ok(cfg)
 }
 
+/// With `--resume`: the options that may change (`--epochs`, `--patience`, `--log-every`)
+/// apply; any other option given must equal the run's, or it is a usage error (exit 2).
+fn apply_resume_options(saved: &mut TrainConfig, args: &TrainArgs, dir: &Path) -> Result<()> {
+    let asked = config_from(args)?;
+    let (old, new) = (
+        serde_json::to_value(&*saved)?,
+        serde_json::to_value(&asked)?,
+    );
+    for id in &args.given {
+        match id.as_str() {
+            "epochs" => saved.epochs = asked.epochs,
+            "patience" => saved.patience = asked.patience,
+            "log_every" => saved.log_every = asked.log_every,
+            other => {
+                let key = match other {
+                    "step_size" | "gamma" => "schedule",
+                    k => k,
+                };
+                // Options that are not part of the run (--out, --plots, --adapter, tuning...)
+                // may differ.
+                if old.get(key).is_some() && old.get(key) != new.get(key) {
+                    return Err(cnngpu::Error::invalid(
+                        format!("--{}", other.replace('_', "-")),
+                        format!(
+                            "{} differs from the run's {} (in {}); with --resume only --epochs, \
+                             --patience and --log-every may change",
+                            show(new.get(key)),
+                            show(old.get(key)),
+                            dir.join("last.state.json").display()
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A config value as the user would type it (the options' floats are f32: 0.01, not
+/// 0.009999999776482582).
+fn show(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::Number(n)) if n.is_f64() => {
+            format!("{}", n.as_f64().unwrap_or(f64::NAN) as f32)
+        }
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => "none".into(),
+    }
+}
+
+/// The dataset's splits, checked together before any work: both non-empty, at least two
+/// classes, the same classes and the same image shape.
+fn check_splits(splits: &data::Splits, dir: &Path) -> cnngpu::Result<()> {
+    let (tr, te) = (&splits.train, &splits.test);
+    let bad = |why: String| Err(cnngpu::Error::data(dir, why));
+    if tr.is_empty() || te.is_empty() {
+        return bad(format!(
+            "the training set has {} images and the test set {}; both need at least one",
+            tr.len(),
+            te.len()
+        ));
+    }
+    if tr.classes() < 2 {
+        return bad(format!(
+            "{} class ({}); a classifier needs at least two",
+            tr.classes(),
+            tr.class_names.join(", ")
+        ));
+    }
+    if tr.class_names != te.class_names {
+        return bad(format!(
+            "the training classes ({}) and the test classes ({}) differ",
+            tr.class_names.join(", "),
+            te.class_names.join(", ")
+        ));
+    }
+    let shape = |d: &data::Dataset| format!("{}x{}x{}", d.channels, d.height, d.width);
+    if shape(tr) != shape(te) {
+        return bad(format!(
+            "training images are {} (CxHxW) and test images {}; they must match",
+            shape(tr),
+            shape(te)
+        ));
+    }
+    Ok(())
+}
+
 /// What runs once the model's graph is known, before the first step (the GPU tunes its
 /// kernels there): (graph, batch size, precision).
 pub type Prepare<'a> = dyn Fn(&Graph, usize, Precision) -> Result<()> + 'a;
 
-/// Runs `cnngpu train` on backend `b`; returns the process exit code.
-pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Result<u8> {
-    let (state, resume) = match &args.resume {
+/// Runs `cnngpu train` on backend `b` (whose memory is `device`); returns the exit code.
+pub fn train<B: Backend>(
+    b: &B,
+    device: DeviceMemory,
+    args: &TrainArgs,
+    prepare: &Prepare<'_>,
+) -> Result<u8> {
+    // The run folder first: created, proven writable and locked before any data is read.
+    let out = args.out.clone().or_else(|| args.resume.clone());
+    let mut _locks = Vec::new();
+    if let Some(dir) = &out {
+        _locks.push(run_dir::prepare(dir)?);
+    }
+    let (mut state, resume) = match &args.resume {
         Some(dir) => {
-            let (mut state, weights, optim) = train::load_resume(dir)?;
-            if let Some(e) = args.epochs {
-                state.config.epochs = e;
+            if out.as_ref() != Some(dir) {
+                _locks.push(run_dir::lock(dir)?);
             }
+            let (mut state, weights, optim) = train::load_resume(dir)?;
+            apply_resume_options(&mut state.config, args, dir)?;
             (state, Some((dir.clone(), weights, optim)))
         }
         None => {
@@ -231,12 +402,33 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Resu
             (state, None)
         }
     };
+    let kind = DatasetKind::parse(&state.config.dataset)?;
+    let splits = data::load(kind, &state.config.data_dir, 256)?;
+    check_splits(&splits, &state.config.data_dir)?;
+    if state.config.batch_size > splits.train.len() {
+        println!(
+            "note: --batch-size {} is larger than the {} training images; using {}",
+            state.config.batch_size,
+            splits.train.len(),
+            splits.train.len()
+        );
+        state.config.batch_size = splits.train.len();
+    }
     let cfg = state.config.clone();
-    let kind = DatasetKind::parse(&cfg.dataset)?;
-    let splits = data::load(kind, &cfg.data_dir, 256)?;
     let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
     let prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
     let precision = cfg.precision()?;
+    let eval_batch = 500;
+    // The memory plan against the device and the host before anything is allocated.
+    memory::check(
+        &MemoryPlan::of(&graph, precision),
+        device,
+        memory::host_available(),
+        cfg.batch_size,
+        eval_batch,
+        splits.train.len(),
+        splits.test.len(),
+    )?;
     prepare(&graph, cfg.batch_size, precision)?;
     let values = match &resume {
         Some((dir, weights, _)) => weights.parameters_for(&graph, &dir.join("last.safetensors"))?,
@@ -251,13 +443,6 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Resu
         if let Some(s) = state.scale_state {
             model.set_scale_state(b, s)?;
         }
-    }
-    let out = args
-        .out
-        .clone()
-        .or_else(|| resume.as_ref().map(|(d, _, _)| d.clone()));
-    if let Some(dir) = &out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let interrupt = Arc::new(AtomicBool::new(false));
     let flag = interrupt.clone();
@@ -279,7 +464,6 @@ pub fn train<B: Backend>(b: &B, args: &TrainArgs, prepare: &Prepare<'_>) -> Resu
         interrupt,
         stop_after_steps: args.stop_after_steps,
     };
-    let eval_batch = 500;
     let bytes = trainer.plan(eval_batch)?;
     println!("device: {}", b.describe());
     println!(

@@ -37,6 +37,11 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A planned run that does not fit the device's limits or the host's free memory
+    /// (checked before anything is allocated); the message says what would fit.
+    #[error("not enough memory for {0}")]
+    Memory(String),
+
     /// A data or checkpoint file that exists but is not what it should be (truncated, wrong
     /// magic number, undecodable image, another model's checkpoint).
     #[error("{path}: {why}")]

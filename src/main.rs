@@ -1,8 +1,10 @@
 //! The `cnngpu` command line: parse, pick the adapter, call the library.
 //!
-//! Exit codes: 0 success; 1 a check failed; 2 bad usage; 3 no usable adapter or a GPU error;
-//! 4 bad input data or checkpoint; 5 a file could not be read or written; 6 training diverged
-//! (NaN loss in f32); 130 interrupted by Ctrl-C (after writing a checkpoint).
+//! Exit codes: 0 success; 1 a check failed; 2 bad usage (an option out of range, a changed
+//! option on --resume); 3 no usable adapter, a GPU error or not enough memory for the planned
+//! run; 4 bad input data or checkpoint; 5 a file could not be read or written, or the run
+//! folder is locked by another run; 6 training diverged (NaN loss in f32); 130 interrupted by
+//! Ctrl-C (after writing a checkpoint).
 
 mod cli_bench;
 mod cli_train;
@@ -10,10 +12,12 @@ mod cli_tune;
 mod cli_viz;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use cnngpu::gpu::context::{self, F16Path};
 use cnngpu::gpu::GpuBackend;
 use cnngpu::parity;
+use cnngpu::train::memory::DeviceMemory;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -109,22 +113,39 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Adapters => adapters(),
         Command::Train {
-            args,
+            mut args,
             tune,
             adapter,
-        } => on_backend(
-            &adapter,
-            |b| cli_train::train(b, &args, &|_, _, _| Ok(())),
-            |b| {
-                cli_train::train(b, &args, &|graph, batch, precision| {
-                    cli_tune::prepare(b, graph, batch, precision, &tune).map(|_| ())
-                })
-            },
-        ),
+        } => {
+            // Which options were typed (resume rejects changed ones, not defaulted ones).
+            if let Some(m) = matches.subcommand_matches("train") {
+                args.given = m
+                    .ids()
+                    .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                    .map(|id| id.to_string())
+                    .collect();
+            }
+            on_backend(
+                &adapter,
+                |b| {
+                    let device = DeviceMemory {
+                        max_buffer: u64::MAX,
+                        shares_host: true,
+                    };
+                    cli_train::train(b, device, &args, &|_, _, _| Ok(()))
+                },
+                |b| {
+                    cli_train::train(b, device_memory(b), &args, &|graph, batch, precision| {
+                        cli_tune::prepare(b, graph, batch, precision, &tune).map(|_| ())
+                    })
+                },
+            )
+        }
         Command::Eval { args, adapter } => on_backend(
             &adapter,
             |b| cli_train::eval(b, &args),
@@ -163,6 +184,18 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// What the memory check needs to know about a GPU adapter: its largest buffer, and whether
+/// its memory is the host's (CPU drivers such as lavapipe and llvmpipe, integrated GPUs).
+fn device_memory(b: &GpuBackend) -> DeviceMemory {
+    DeviceMemory {
+        max_buffer: b.ctx.limits.max_buffer_size,
+        shares_host: matches!(
+            b.ctx.info.device_type,
+            wgpu::DeviceType::Cpu | wgpu::DeviceType::IntegratedGpu
+        ),
     }
 }
 

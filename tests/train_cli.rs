@@ -129,7 +129,30 @@ fn resumed_training_gives_the_same_losses_as_an_uninterrupted_run() {
     );
     assert_eq!(code, 130, "{out}\n{err}");
     assert!(out.contains("interrupted in epoch 1, step 3"), "{out}");
-    let (code, out, err) = cnngpu(&["train", "--resume", s(&split)]);
+    // Options that define the run may not change on resume; those that may change, may.
+    let state = std::fs::read(split.join("last.state.json")).unwrap();
+    let (code, out, err) = cnngpu(&["train", "--resume", s(&split), "--lr", "0.5"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("--lr") && err.contains("0.5 differs from the run's 0.01"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(split.join("last.state.json")).unwrap(),
+        state,
+        "nothing ran"
+    );
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--resume",
+        s(&split),
+        "--max-steps",
+        "5",
+        "--log-every",
+        "2",
+        "--epochs",
+        "2",
+    ]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("resuming at epoch 1, step 3"), "{out}");
     let (a, b) = (records(&whole), records(&split));
@@ -297,7 +320,7 @@ fn a_nan_loss_in_f32_stops_with_exit_6_and_keeps_the_last_good_checkpoint() {
         return;
     }
     let dir = tmp("nan");
-    // Epoch 2's learning rate is 0.01 * inf: the weights and then the loss become NaN.
+    // Epoch 2's learning rate is 0.01 * 1e38: the weights and then the loss become NaN.
     let (code, out, err) = cnngpu(&[
         "train",
         "--epochs",
@@ -311,14 +334,14 @@ fn a_nan_loss_in_f32_stops_with_exit_6_and_keeps_the_last_good_checkpoint() {
         "--step-size",
         "1",
         "--gamma",
-        "inf",
+        "1e38",
         "--out",
         s(&dir),
     ]);
     assert_eq!(code, 6, "{out}\n{err}");
     assert!(
         err.contains("training diverged")
-            && err.contains("NaN")
+            && (err.contains("NaN") || err.contains("became inf"))
             && err.contains("last good checkpoint is kept"),
         "{err}"
     );
@@ -501,4 +524,168 @@ fn ctrl_c_during_the_final_evaluation_exits_130_with_the_epoch_committed() {
     let (code, out, err) = cnngpu(&["train", "--resume", s(&dir)]);
     assert_eq!(code, 0, "nothing left to do: {out}\n{err}");
     assert_eq!(records(&dir).len(), 1);
+}
+
+#[test]
+fn bad_options_exit_2_before_any_work() {
+    for (flag, value, says) in [
+        ("--lr", "nan", "finite"),
+        ("--lr", "-1", "at least 0"),
+        ("--momentum", "inf", "finite"),
+        ("--momentum", "1.5", "at most 1"),
+        ("--weight-decay", "-0.1", "at least 0"),
+        ("--gamma", "0", "above 0"),
+        ("--max-steps", "0", "at least 1"),
+        ("--batch-size", "0", "at least 1"),
+        ("--epochs", "0", "at least 1"),
+        ("--log-every", "0", "at least 1"),
+        ("--patience", "0", "at least 1"),
+        ("--groups", "3", "1 or 2"),
+        ("--precision", "f8", "f32"),
+        ("--model", "resnet", "lenet5"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let (code, out, err) = cnngpu(&["train", &arg, "--adapter", "cpu"]);
+        assert_eq!(code, 2, "{flag} {value}: {out}\n{err}");
+        assert!(
+            err.contains(flag) && err.contains(says) && !out.contains("device:"),
+            "{flag} {value}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_out_folder_is_checked_and_locked_before_the_data_is_read() {
+    let dir = tmp("outcheck");
+    let missing_data = dir.join("no-such-data");
+    let train = |out: &Path| {
+        cnngpu(&[
+            "train",
+            "--data-dir",
+            s(&missing_data),
+            "--out",
+            s(out),
+            "--adapter",
+            "cpu",
+        ])
+    };
+    // An --out that is a file: exit 5 naming it, before the (missing) data is looked at.
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let (code, _, err) = train(&file);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("a-file") && err.contains("not a folder"),
+        "{err}"
+    );
+    // A folder another run holds: exit 5 with the holder's pid.
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let lock_path = run.join(cnngpu::train::run_dir::LOCK_FILE);
+    std::fs::write(&lock_path, b"4242").unwrap();
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    held.try_lock().unwrap();
+    let (code, _, err) = train(&run);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("another cnngpu run (pid 4242)") && err.contains(s(&run)),
+        "{err}"
+    );
+    // The holder dies (its lock goes with it; its pid stays in the file): no longer blocked,
+    // the run gets as far as the missing data (exit 4).
+    drop(held);
+    let (code, _, err) = train(&run);
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("no-such-data"), "{err}");
+}
+
+#[test]
+fn train_and_test_images_of_different_sizes_are_rejected_before_training() {
+    let raw = sample_bytes("t10k-images-idx3-ubyte");
+    let n = cnngpu::data::idx::parse(&raw).unwrap().dims[0];
+    let bytes = cnngpu::data::idx::encode(&[n, 28, 29], &vec![0u8; n * 28 * 29]);
+    let dir = broken_dataset("shapes", "t10k-images-idx3-ubyte", &bytes);
+    let (code, out, err) = cnngpu(&["train", "--data-dir", s(&dir), "--adapter", "cpu"]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("1x28x28") && err.contains("1x28x29") && !out.contains("epoch 1"),
+        "{out}\n{err}"
+    );
+}
+
+#[test]
+fn a_plan_larger_than_free_memory_exits_3_with_the_batch_that_fits() {
+    // The bundled sample has 5,000 training images; 200 MiB of (declared) host memory holds
+    // LeNet-5's activations for about a thousand of them, not for batch 4,000.
+    let (code, out, err) = cnngpu_env(
+        &["train", "--batch-size", "4000", "--adapter", "cpu"],
+        &[("CNNGPU_HOST_MEMORY", "200MiB")],
+    );
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(
+        err.contains("not enough memory for a training batch of 4000")
+            && err.contains("200.0 MiB is free")
+            && err.contains("the largest batch that fits is --batch-size")
+            && !out.contains("epoch 1"),
+        "{out}\n{err}"
+    );
+}
+
+#[test]
+fn a_batch_larger_than_the_dataset_is_capped_with_a_note() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let (code, out, err) = cnngpu(&["train", "--batch-size", "100000", "--epochs", "1"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(
+            "note: --batch-size 100000 is larger than the 5000 training images; using 5000"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn one_class_folders_and_non_utf8_data_folders_are_rejected_before_work() {
+    let dir = tmp("oneclass");
+    for split in ["train", "test"] {
+        let d = dir.join(split).join("only");
+        std::fs::create_dir_all(&d).unwrap();
+        image::RgbImage::from_pixel(8, 8, image::Rgb([10, 20, 30]))
+            .save(d.join("a.png"))
+            .unwrap();
+    }
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--dataset",
+        "folder",
+        "--model",
+        "alexnet",
+        "--data-dir",
+        s(&dir),
+        "--adapter",
+        "cpu",
+    ]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("1 class (only)") && err.contains("at least two"),
+        "{err}"
+    );
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"/tmp/not-utf8-\xff");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .arg("train")
+        .arg("--data-dir")
+        .arg(bad)
+        .args(["--adapter", "cpu"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not valid UTF-8"), "{err}");
 }

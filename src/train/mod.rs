@@ -3,6 +3,8 @@
 
 pub mod checkpoint;
 pub mod fault;
+pub mod memory;
+pub mod run_dir;
 
 use crate::data::{self, Dataset, Preprocess};
 use crate::error::{Error, Result};

@@ -1,0 +1,225 @@
+//! The memory a training run will need, computed from the graph before anything is allocated,
+//! and the check against the device's limits and the host's free memory.
+
+use crate::error::{Error, Result};
+use crate::nn::{Graph, LayerKind};
+use crate::tensor::Precision;
+
+/// What the caller knows about the device the run will allocate on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceMemory {
+    /// The largest single buffer the device allows.
+    pub max_buffer: u64,
+    /// Whether device memory is host memory (the CPU reference, lavapipe, llvmpipe,
+    /// integrated GPUs): then the whole plan must fit in the host's free memory.
+    pub shares_host: bool,
+}
+
+/// The run's memory, from the same formulas as `Model::plan` and `Model::parameter_bytes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// Parameters, momentum, gradients and weight copies.
+    pub parameters: u64,
+    /// Device bytes of activations and their gradients per image of a batch.
+    pub per_image: u64,
+    /// The largest single activation buffer per image.
+    pub largest_per_image: u64,
+    /// Host bytes per image of a batch (the preprocessed f32 input and its label).
+    pub host_per_image: u64,
+}
+
+impl MemoryPlan {
+    pub fn of(graph: &Graph, precision: Precision) -> Self {
+        let e = precision.dtype().size() as u64;
+        let extra = if precision == Precision::F16 {
+            2 * e
+        } else {
+            e
+        };
+        let parameters = graph
+            .parameters()
+            .iter()
+            .map(|(_, s, _)| s.iter().product::<usize>() as u64 * (8 + extra))
+            .sum();
+        let [c, h, w] = graph.input;
+        let input = (c * h * w) as u64;
+        let mut per_image = input * e + 8;
+        let mut largest = input * e;
+        for l in &graph.layers {
+            let n = l.out_shape.iter().product::<usize>() as u64;
+            per_image += 2 * n * e;
+            if matches!(l.kind, LayerKind::MaxPool2d(_)) {
+                per_image += 4 * n;
+            }
+            largest = largest.max(n * e);
+        }
+        MemoryPlan {
+            parameters,
+            per_image,
+            largest_per_image: largest,
+            host_per_image: input * 4 + 4,
+        }
+    }
+
+    /// The batch sizes a run plans for: the training batch, the evaluation batch and the two
+    /// remainders (as `Trainer::plan`).
+    pub fn batches(batch: usize, eval_batch: usize, train: usize, test: usize) -> Vec<usize> {
+        let mut sizes = vec![batch, eval_batch.min(test)];
+        for n in [train % batch.max(1), test % eval_batch.max(1)] {
+            if n > 0 {
+                sizes.push(n);
+            }
+        }
+        sizes.sort();
+        sizes.dedup();
+        sizes
+    }
+
+    /// Device bytes of a run with these batch sizes.
+    pub fn device_bytes(&self, batches: &[usize]) -> u64 {
+        self.parameters
+            + batches
+                .iter()
+                .map(|&b| b as u64 * self.per_image)
+                .sum::<u64>()
+    }
+}
+
+/// The host's free memory in bytes (Linux: `MemAvailable`), or `None` where unknown.
+pub fn host_available() -> Option<u64> {
+    if let Ok(limit) = std::env::var("CNNGPU_HOST_MEMORY") {
+        return parse_bytes(&limit);
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// `123`, `64MiB`, `2GiB` as bytes.
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mul) = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        .iter()
+        .find_map(|(suffix, m)| s.strip_suffix(suffix).map(|n| (n, *m)))
+        .unwrap_or((s, 1));
+    num.trim().parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
+/// Checks a run of `batch` images a step (evaluated `eval_batch` at a time) against the
+/// device's largest buffer and the host's free memory before anything is allocated. The error
+/// ([`Error::Memory`], exit 3) gives the numbers and the largest batch that would fit.
+pub fn check(
+    plan: &MemoryPlan,
+    device: DeviceMemory,
+    host_free: Option<u64>,
+    batch: usize,
+    eval_batch: usize,
+    train: usize,
+    test: usize,
+) -> Result<()> {
+    let fits = |b: usize| -> std::result::Result<(), String> {
+        let sizes = MemoryPlan::batches(b, eval_batch, train, test);
+        let biggest = *sizes.last().unwrap_or(&b) as u64;
+        let buffer = biggest * plan.largest_per_image;
+        if buffer > device.max_buffer {
+            return Err(format!(
+                "its largest activation buffer is {}, the adapter's largest buffer {}",
+                mib(buffer),
+                mib(device.max_buffer)
+            ));
+        }
+        let device_bytes = plan.device_bytes(&sizes);
+        let host_bytes =
+            biggest * plan.host_per_image + if device.shares_host { device_bytes } else { 0 };
+        if let Some(free) = host_free {
+            if host_bytes > free {
+                return Err(format!(
+                    "it needs {} of host memory ({} planned device memory{}), {} is free",
+                    mib(host_bytes),
+                    mib(device_bytes),
+                    if device.shares_host {
+                        ", which is host memory on this device"
+                    } else {
+                        ", not counted: it is the GPU's"
+                    },
+                    mib(free)
+                ));
+            }
+        }
+        Ok(())
+    };
+    let Err(why) = fits(batch) else {
+        return Ok(());
+    };
+    // The largest batch that fits (fits is monotone in the batch size).
+    let (mut lo, mut hi) = (0usize, batch);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid).is_ok() {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let advice = if lo == 0 {
+        "no batch size fits: free memory or use a smaller model".to_string()
+    } else {
+        format!("the largest batch that fits is --batch-size {lo}")
+    };
+    Err(Error::Memory(format!(
+        "a training batch of {batch}: {why}; {advice}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_matches_the_models_and_the_largest_fitting_batch_fits() {
+        let g = crate::nn::models::lenet5(10).unwrap();
+        let p = MemoryPlan::of(&g, Precision::F32);
+        // LeNet-5: 61,706 parameters; 32x32 input.
+        assert_eq!(p.parameters, 61_706 * 12);
+        assert!(p.per_image > 4 * 32 * 32 && p.per_image < 200_000, "{p:?}");
+        let device = DeviceMemory {
+            max_buffer: u64::MAX,
+            shares_host: true,
+        };
+        let free = 100 << 20;
+        check(&p, device, Some(free), 64, 500, 4000, 1000).expect("batch 64 fits in 100 MiB");
+        let e = check(&p, device, Some(free), 100_000, 500, 100_000, 1000)
+            .expect_err("batch 100,000 does not");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("largest batch that fits is --batch-size"),
+            "{msg}"
+        );
+        let best: usize = msg
+            .split("--batch-size ")
+            .nth(1)
+            .unwrap()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(check(&p, device, Some(free), best, 500, 100_000, 1000).is_ok());
+        assert!(check(&p, device, Some(free), best + 1, 500, 100_000, 1000).is_err());
+        // The adapter's largest buffer is a limit too, even with the host's memory unknown.
+        let small = DeviceMemory {
+            max_buffer: 1 << 20,
+            shares_host: false,
+        };
+        let e = check(&p, small, None, 4096, 500, 100_000, 1000).expect_err("too big a buffer");
+        assert!(e.to_string().contains("largest buffer"), "{e}");
+        assert_eq!(parse_bytes("64MiB"), Some(64 << 20));
+        assert_eq!(parse_bytes("2GiB"), Some(2 << 30));
+        assert_eq!(parse_bytes("1000"), Some(1000));
+    }
+}
