@@ -9,8 +9,8 @@ use cnngpu::ops::Backend;
 use cnngpu::tensor::Precision;
 use cnngpu::train::memory::{self, DeviceMemory, MemoryPlan};
 use cnngpu::train::{
-    self, checkpoint, run_dir, EpochRecord, Observer, Outcome, Schedule, TrainConfig, TrainState,
-    Trainer,
+    self, checkpoint, commit, run_dir, EpochRecord, Observer, Outcome, Schedule, TrainConfig,
+    TrainState, Trainer,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -382,9 +382,10 @@ pub fn train<B: Backend>(
             if out.as_ref() != Some(dir) {
                 _locks.push(run_dir::lock(dir)?);
             }
-            let (mut state, weights, optim) = train::load_resume(dir)?;
+            let r = train::load_resume(dir)?;
+            let mut state = r.state.clone();
             apply_resume_options(&mut state.config, args, dir)?;
-            (state, Some((dir.clone(), weights, optim)))
+            (state, Some(r))
         }
         None => {
             let config = config_from(args)?;
@@ -402,6 +403,41 @@ pub fn train<B: Backend>(
             (state, None)
         }
     };
+    // The folder's last commit: its views published again (metrics.jsonl cut back to the
+    // committed records), files of crashed writers and uncommitted generations removed.
+    let (mut generation, mut best) = (0, None);
+    if let Some(dir) = &out {
+        let resuming_here = args.resume.as_ref() == Some(dir);
+        let here = match commit::read(dir) {
+            Ok(m) => m,
+            Err(e) if resuming_here => return Err(e.into()),
+            Err(_) => None, // a new run replaces whatever was there
+        };
+        if let (true, Some(m)) = (resuming_here, &here) {
+            commit::publish(dir, m)?;
+            best = m.best.clone();
+        }
+        generation = here.as_ref().map_or(0, |m| m.generation).max(
+            resume
+                .as_ref()
+                .and_then(|r| r.manifest.as_ref())
+                .map_or(0, |m| m.generation),
+        );
+        let removed = commit::tidy(dir, here.as_ref())?;
+        if !removed.is_empty() {
+            let names: Vec<String> = removed
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            println!(
+                "note: removed {} file(s) of an interrupted run from {}: {}",
+                names.len(),
+                dir.display(),
+                names.join(", ")
+            );
+        }
+    }
     let kind = DatasetKind::parse(&state.config.dataset)?;
     let splits = data::load(kind, &state.config.data_dir, 256)?;
     check_splits(&splits, &state.config.data_dir)?;
@@ -431,15 +467,12 @@ pub fn train<B: Backend>(
     )?;
     prepare(&graph, cfg.batch_size, precision)?;
     let values = match &resume {
-        Some((dir, weights, _)) => weights.parameters_for(&graph, &dir.join("last.safetensors"))?,
+        Some(r) => r.weights.parameters_for(&graph, &r.weights_path)?,
         None => initial_parameters(&graph, init, cfg.seed),
     };
     let mut model = Model::new(b, graph.clone(), precision, &values)?;
-    if let Some((dir, _, optim)) = &resume {
-        model.set_velocities(
-            b,
-            &optim.parameters_for(&graph, &dir.join("last.optim.safetensors"))?,
-        )?;
+    if let Some(r) = &resume {
+        model.set_velocities(b, &r.optim.parameters_for(&graph, &r.optim_path)?)?;
         if let Some(s) = state.scale_state {
             model.set_scale_state(b, s)?;
         }
@@ -463,6 +496,9 @@ pub fn train<B: Backend>(
         records: Vec::new(),
         interrupt,
         stop_after_steps: args.stop_after_steps,
+        history: resume.map_or_else(Vec::new, |r| r.records),
+        best,
+        generation,
     };
     let bytes = trainer.plan(eval_batch)?;
     println!("device: {}", b.describe());

@@ -12,6 +12,12 @@ use std::path::Path;
 /// Writes `bytes` to `path` through a temporary file in the same folder, flushed to disk and
 /// renamed over the target: readers see the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_at(path, bytes, "")
+}
+
+/// [`write_atomic`] with the fault-injection points `write:POINT` (half the bytes written)
+/// and `rename:POINT` (the file complete, before the rename) of [`super::fault`].
+pub fn write_atomic_at(path: &Path, bytes: &[u8], point: &str) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -21,10 +27,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let faults = !point.is_empty();
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let half = bytes.len() / 2;
+        f.write_all(&bytes[..half])?;
+        if faults {
+            f.flush()?;
+            super::fault::io(&format!("write:{point}"))?;
+        }
+        f.write_all(&bytes[half..])?;
         f.sync_all()?;
+        if faults {
+            super::fault::io(&format!("rename:{point}"))?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {

@@ -4,7 +4,10 @@
 //!
 //! Actions: `eio` and `enospc` (the operation fails with that OS error), `abort` (the process
 //! dies at once, as with `kill -9`), `interrupt` (as if Ctrl-C were pressed there).
-//! Points are named where they are reached, e.g. `evaluate` (the test pass of an epoch).
+//! Points are named where they are reached: `evaluate` (the test pass of an epoch), and on the
+//! save path `write:F` (half of file F written) and `rename:F` (F complete, before its rename)
+//! for F in `last`, `optim`, `best`, `manifest`, `metrics`, `state`, then `publish:VIEW` (each
+//! view linked into place) and `tidy` (each stale file removed); see [`super::commit`].
 //! Unset, every point costs one relaxed atomic load.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,12 +33,18 @@ fn plan() -> Option<&'static Plan> {
     static PLAN: OnceLock<Option<Plan>> = OnceLock::new();
     PLAN.get_or_init(|| {
         let spec = std::env::var("CNNGPU_FAULT").ok()?;
-        let mut parts = spec.split(':');
-        let point = parts.next()?.to_string();
-        let action = parts.next().unwrap_or("eio").to_string();
-        let nth = parts.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+        // Point names contain ':' (`write:last`): the action and N are read from the right.
+        let mut parts: Vec<&str> = spec.split(':').collect();
+        let nth = match parts.last().map(|n| n.parse::<u64>()) {
+            Some(Ok(n)) => {
+                parts.pop();
+                n
+            }
+            _ => 1,
+        };
+        let action = parts.pop()?.to_string();
         Some(Plan {
-            point,
+            point: parts.join(":"),
             action,
             nth,
             seen: AtomicU64::new(0),

@@ -2,6 +2,7 @@
 //! `metrics.jsonl`, best/last checkpoints with their resume state, early stopping and Ctrl-C.
 
 pub mod checkpoint;
+pub mod commit;
 pub mod fault;
 pub mod memory;
 pub mod run_dir;
@@ -269,6 +270,13 @@ pub struct Trainer<'a, B: Backend> {
     pub interrupt: Arc<AtomicBool>,
     /// Stop as on an interrupt after this many steps of this process.
     pub stop_after_steps: Option<u64>,
+    /// Every finished epoch's record, from the first (the committed history and this
+    /// process's epochs).
+    pub history: Vec<EpochRecord>,
+    /// The best checkpoint of the last commit in `out`, named again until it improves.
+    pub best: Option<commit::FileEntry>,
+    /// The generation of the last commit in `out` (0: none).
+    pub generation: u64,
 }
 
 fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
@@ -301,42 +309,37 @@ impl<B: Backend> Trainer<'_, B> {
         Ok(bytes)
     }
 
-    fn save(&self, name: &str) -> Result<()> {
-        let Some(dir) = &self.out else { return Ok(()) };
+    /// Commits the run's state to `out` as one set (see [`commit`]): the weights, the
+    /// optimizer state, the trainer state, the epoch records and, when `improved`, new best
+    /// weights.
+    fn commit(&mut self, improved: bool) -> Result<()> {
+        let Some(dir) = self.out.clone() else {
+            return Ok(());
+        };
         let meta = metadata(&self.state, &self.train.class_names);
-        checkpoint::save(
-            &dir.join(format!("{name}.safetensors")),
-            &self.model.weights(self.b)?,
-            &meta,
+        let weights = checkpoint::to_safetensors(&self.model.weights(self.b)?, &meta)?;
+        let optim = checkpoint::to_safetensors(&self.model.velocities(self.b)?, &meta)?;
+        let mut state = self.state.clone();
+        state.scale_state = self.model.scale_state(self.b)?;
+        let best = if improved {
+            commit::Best::New(&weights)
+        } else {
+            commit::Best::Keep(self.best.clone())
+        };
+        let m = commit::commit(
+            &dir,
+            commit::Commit {
+                generation: self.generation + 1,
+                weights: &weights,
+                optim: &optim,
+                best,
+                state,
+                records: self.history.clone(),
+            },
         )?;
-        if name == "last" {
-            checkpoint::save(
-                &dir.join("last.optim.safetensors"),
-                &self.model.velocities(self.b)?,
-                &meta,
-            )?;
-            let mut state = self.state.clone();
-            state.scale_state = self.model.scale_state(self.b)?;
-            let json = serde_json::to_vec_pretty(&state)
-                .map_err(|e| Error::invalid("state", e.to_string()))?;
-            checkpoint::write_atomic(&dir.join("last.state.json"), &json)?;
-        }
+        self.generation = m.generation;
+        self.best = m.best;
         Ok(())
-    }
-
-    fn append_record(&self, r: &EpochRecord) -> Result<()> {
-        let Some(dir) = &self.out else { return Ok(()) };
-        let path = dir.join("metrics.jsonl");
-        let mut line =
-            serde_json::to_string(r).map_err(|e| Error::invalid("metrics", e.to_string()))?;
-        line.push('\n');
-        use std::io::Write;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| f.write_all(line.as_bytes()))
-            .map_err(|e| Error::io(&path, e))
     }
 
     /// Runs the remaining epochs.
@@ -419,7 +422,7 @@ impl<B: Backend> Trainer<'_, B> {
                     let counts = self.b.download_u32(&metrics.counts)?;
                     self.state.pending = Some(([totals[0], totals[1]], [counts[0], counts[1]]));
                     self.state.partial = total;
-                    self.save("last")?;
+                    self.commit(false)?;
                     return Ok(Outcome::Interrupted {
                         epoch,
                         step: self.state.step,
@@ -454,19 +457,18 @@ impl<B: Backend> Trainer<'_, B> {
                 loss_scale: scale.map_or(1.0, |s| f32::from_bits(s[0])),
             };
             observer.epoch_finished(&record);
-            self.append_record(&record)?;
             self.records.push(record.clone());
+            self.history.push(record.clone());
             self.state.epoch += 1;
             self.state.step = 0;
             let improved = record.test_top1 > self.state.best_test_top1;
             if improved {
                 self.state.best_test_top1 = record.test_top1;
                 self.state.epochs_since_best = 0;
-                self.save("best")?;
             } else {
                 self.state.epochs_since_best += 1;
             }
-            self.save("last")?;
+            self.commit(improved)?;
             // Ctrl-C during the test pass: the epoch is committed, then the run stops.
             if self.interrupt.load(Ordering::SeqCst) {
                 return Ok(Outcome::Interrupted {
@@ -486,17 +488,59 @@ impl<B: Backend> Trainer<'_, B> {
     }
 }
 
-/// Loads the resume state, weights and momentum of a run directory.
-pub fn load_resume(
-    dir: &Path,
-) -> Result<(TrainState, checkpoint::Checkpoint, checkpoint::Checkpoint)> {
+/// What `--resume` continues from.
+pub struct Resume {
+    pub state: TrainState,
+    pub weights: checkpoint::Checkpoint,
+    pub weights_path: PathBuf,
+    pub optim: checkpoint::Checkpoint,
+    pub optim_path: PathBuf,
+    /// The committed epoch records.
+    pub records: Vec<EpochRecord>,
+    /// The folder's manifest (`None`: a run folder from before manifests).
+    pub manifest: Option<commit::Manifest>,
+}
+
+/// Loads the committed state of run folder `dir`: its manifest, verified (every file it names
+/// present with its size and MD5), and the checkpoints it names. A folder from before
+/// manifests is read as it was written (`last.state.json`, the `last` checkpoints, the
+/// complete records of metrics.jsonl up to the state's epoch).
+pub fn load_resume(dir: &Path) -> Result<Resume> {
+    if let Some(m) = commit::read(dir)? {
+        commit::verify(dir, &m)?;
+        let weights_path = dir.join(&m.last.name);
+        let optim_path = dir.join(&m.optim.name);
+        return Ok(Resume {
+            state: m.state.clone(),
+            weights: checkpoint::load(&weights_path)?,
+            weights_path,
+            optim: checkpoint::load(&optim_path)?,
+            optim_path,
+            records: m.records.clone(),
+            manifest: Some(m),
+        });
+    }
     let sp = dir.join("last.state.json");
     let bytes = std::fs::read(&sp).map_err(|e| Error::io(&sp, e))?;
     let state: TrainState = serde_json::from_slice(&bytes)
         .map_err(|e| Error::data(&sp, format!("not a cnngpu run state: {e}")))?;
-    let weights = checkpoint::load(&dir.join("last.safetensors"))?;
-    let optim = checkpoint::load(&dir.join("last.optim.safetensors"))?;
-    Ok((state, weights, optim))
+    let records: Vec<EpochRecord> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map_while(|l| serde_json::from_str(l).ok())
+        .take(state.epoch)
+        .collect();
+    let weights_path = dir.join("last.safetensors");
+    let optim_path = dir.join("last.optim.safetensors");
+    Ok(Resume {
+        state,
+        weights: checkpoint::load(&weights_path)?,
+        weights_path,
+        optim: checkpoint::load(&optim_path)?,
+        optim_path,
+        records,
+        manifest: None,
+    })
 }
 
 #[cfg(test)]

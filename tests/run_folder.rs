@@ -1,0 +1,321 @@
+//! The run folder survives any crash: a fault injected at every named point of the save path
+//! (each file written, each rename, the manifest, the views, the clean-up) as an I/O error,
+//! a full disk or an abort, and real `kill -9` at random moments, each leave a folder that
+//! `--resume` continues to exactly the losses of an unbroken run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cnngpu-runfolder-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The first `train` and `test` images of the bundled sample as raw IDX files: small, so that
+/// the many runs below stay quick.
+fn small_dataset(train: usize, test: usize) -> PathBuf {
+    let dir = tmp("data");
+    let src = cnngpu::data::bundled_sample_dir();
+    for (stem, n) in [
+        ("train-images-idx3-ubyte", train),
+        ("train-labels-idx1-ubyte", train),
+        ("t10k-images-idx3-ubyte", test),
+        ("t10k-labels-idx1-ubyte", test),
+    ] {
+        let idx = cnngpu::data::idx::read(&src.join(format!("{stem}.gz"))).unwrap();
+        let mut dims = idx.dims.clone();
+        let per: usize = dims[1..].iter().product();
+        dims[0] = n;
+        std::fs::write(
+            dir.join(stem),
+            cnngpu::data::idx::encode(&dims, &idx.data[..n * per]),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// Runs the binary: (exit code, -1 when killed by a signal; stdout; stderr).
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const KEYS: [&str; 5] = [
+    "train_loss",
+    "train_top1",
+    "test_loss",
+    "test_top1",
+    "test_top5",
+];
+
+fn losses(dir: &Path) -> Vec<Vec<serde_json::Value>> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}: bad line {l:?}: {e}", dir.display()));
+            KEYS.iter().map(|k| v[*k].clone()).collect()
+        })
+        .collect()
+}
+
+/// The folder holds one consistent committed set (or nothing committed yet) and no
+/// generation files outside the set — except right after a fault (`after_fault`): files of
+/// the uncommitted next generation, or of the previous one not yet removed, which nothing
+/// names (the next run removes them).
+fn assert_consistent(dir: &Path, what: &str, after_fault: bool) -> bool {
+    let committed = match cnngpu::train::load_resume(dir) {
+        Ok(r) => {
+            let m = r.manifest.expect("a manifest");
+            let named = [Some(&m.last), Some(&m.optim), m.best.as_ref()];
+            for e in std::fs::read_dir(dir).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                let generation = name.starts_with("last-") || name.starts_with("best-");
+                assert!(
+                    !generation || after_fault || named.iter().flatten().any(|e| e.name == name),
+                    "{what}: {name} is not in the manifest (generation {})",
+                    m.generation
+                );
+            }
+            true
+        }
+        Err(e) => {
+            assert!(
+                !dir.join("run.json").exists(),
+                "{what}: the manifest exists but does not verify: {e}"
+            );
+            false
+        }
+    };
+    committed
+}
+
+/// Finishes the run in `dir` (resuming it, or starting it again when nothing was committed)
+/// and checks the folder and its losses.
+fn finish_and_compare(
+    dir: &Path,
+    args: &[&str],
+    want: &[Vec<serde_json::Value>],
+    what: &str,
+    after_fault: bool,
+) {
+    let committed = assert_consistent(dir, what, after_fault);
+    let (code, out, err) = if committed {
+        run(&["train", "--resume", s(dir)], &[])
+    } else {
+        run(&[args, &["--out", s(dir)]].concat(), &[])
+    };
+    assert_eq!(code, 0, "{what}: {out}\n{err}");
+    assert_consistent(dir, what, false);
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains(".tmp-")),
+        "{what}: temporary files left: {names:?}"
+    );
+    assert_eq!(losses(dir), want, "{what}: the losses of an unbroken run");
+}
+
+#[test]
+fn a_fault_at_every_save_point_leaves_a_folder_that_resumes_exactly() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let data = small_dataset(256, 128);
+    let args = [
+        "train",
+        "--data-dir",
+        s(&data),
+        "--epochs",
+        "2",
+        "--max-steps",
+        "3",
+        "--log-every",
+        "1",
+    ];
+    let whole = tmp("whole");
+    let (code, out, err) = run(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let want = losses(&whole);
+    assert_eq!(want.len(), 2);
+    // Each point is reached once per commit (best: when it improves, always in epoch 1);
+    // ":2" is the commit at the end of epoch 2, with epoch 1's set there to fall back on.
+    let points = [
+        ("write:last", 2),
+        ("rename:last", 2),
+        ("write:optim", 2),
+        ("rename:optim", 2),
+        ("write:best", 1),
+        ("rename:best", 1),
+        ("write:manifest", 2),
+        ("rename:manifest", 2),
+        ("write:metrics", 2),
+        ("rename:metrics", 2),
+        ("write:state", 2),
+        ("publish:last.safetensors", 2),
+        ("publish:last.optim.safetensors", 2),
+        ("publish:best.safetensors", 1),
+        ("tidy", 1),
+    ];
+    let mut trials = 0;
+    for (point, nth) in points {
+        for action in ["eio", "abort", "enospc"] {
+            // A full disk is the same error path as EIO: two points are enough for it.
+            if action == "enospc" && !matches!(point, "write:last" | "write:metrics") {
+                continue;
+            }
+            let fault = format!("{point}:{action}:{nth}");
+            let dir = tmp(&fault.replace(':', "-"));
+            let (code, out, err) = run(
+                &[&args[..], &["--out", s(&dir)]].concat(),
+                &[("CNNGPU_FAULT", &fault)],
+            );
+            match action {
+                "abort" => assert_eq!(code, -1, "{fault}: killed\n{out}\n{err}"),
+                _ => {
+                    assert_eq!(code, 5, "{fault}: exit 5\n{out}\n{err}");
+                    let os = if action == "eio" {
+                        "Input/output error"
+                    } else {
+                        "No space left on device"
+                    };
+                    assert!(err.contains(os), "{fault}: {err}");
+                }
+            }
+            finish_and_compare(&dir, &args, &want, &fault, true);
+            trials += 1;
+        }
+    }
+    eprintln!("{trials} injected faults, each resumed to the unbroken run's losses");
+}
+
+#[test]
+fn kill_9_at_random_moments_leaves_a_folder_that_resumes_exactly() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let data = small_dataset(256, 128);
+    let args = [
+        "train",
+        "--data-dir",
+        s(&data),
+        "--epochs",
+        "3",
+        "--max-steps",
+        "3",
+        "--log-every",
+        "1",
+    ];
+    let whole = tmp("kwhole");
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
+    let span = started.elapsed().as_millis() as u64;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let want = losses(&whole);
+    // Kill times spread over the whole run (seeded, so a failure can be repeated).
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let trials = 8;
+    for t in 0..trials {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let at = seed % span.max(1);
+        let dir = tmp(&format!("kill{t}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+            .args([&args[..], &["--out", s(&dir)]].concat())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(at));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        let what = format!("kill -9 after {at} ms of {span} ({status})");
+        finish_and_compare(&dir, &args, &want, &what, true);
+    }
+    eprintln!("{trials} kill -9 trials, each resumed to the unbroken run's losses");
+}
+
+#[test]
+fn resume_verifies_the_set_and_repairs_what_is_outside_it() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let data = small_dataset(128, 64);
+    let dir = tmp("verify");
+    let args = [
+        "train",
+        "--data-dir",
+        s(&data),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--out",
+        s(&dir),
+    ];
+    let (code, out, err) = run(&args, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let m = cnngpu::train::commit::read(&dir)
+        .unwrap()
+        .expect("a manifest");
+    // A half-written metrics line, a crashed writer's temporary file, an orphan generation.
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    std::fs::write(
+        dir.join("metrics.jsonl"),
+        format!("{metrics}{{\"epoch\":2,\"lr\":0.0"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".last.safetensors.tmp-99999"), b"half").unwrap();
+    std::fs::write(dir.join("last-000009.safetensors"), b"orphan").unwrap();
+    let (code, out, err) = run(&["train", "--resume", s(&dir), "--epochs", "2"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("removed 2 file(s) of an interrupted run")
+            && out.contains(".last.safetensors.tmp-99999")
+            && out.contains("last-000009.safetensors"),
+        "{out}"
+    );
+    assert_eq!(
+        losses(&dir).len(),
+        2,
+        "the half line is gone, epoch 2 added"
+    );
+    // A committed file changed behind the manifest's back: --resume says which and how.
+    let m2 = cnngpu::train::commit::read(&dir).unwrap().unwrap();
+    assert!(m2.generation > m.generation);
+    let victim = dir.join(&m2.optim.name);
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&victim, &bytes).unwrap();
+    let (code, out, err) = run(&["train", "--resume", s(&dir), "--epochs", "3"], &[]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("run.json")
+            && err.contains(&m2.optim.name)
+            && err.contains("MD5")
+            && err.contains("changed after its last commit"),
+        "{err}"
+    );
+}
