@@ -19,10 +19,10 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The first `train` and `test` images of the bundled sample as raw IDX files: small, so that
-/// the many runs below stay quick.
-fn small_dataset(train: usize, test: usize) -> PathBuf {
-    let dir = tmp("data");
+/// The first `train` and `test` images of the bundled sample as raw IDX files in a folder of
+/// its own (tests run in parallel): small, so that the many runs below stay quick.
+fn small_dataset(name: &str, train: usize, test: usize) -> PathBuf {
+    let dir = tmp(&format!("data-{name}"));
     let src = cnngpu::data::bundled_sample_dir();
     for (stem, n) in [
         ("train-images-idx3-ubyte", train),
@@ -141,7 +141,7 @@ fn a_fault_at_every_save_point_leaves_a_folder_that_resumes_exactly() {
     if common::gpu().is_none() {
         return;
     }
-    let data = small_dataset(256, 128);
+    let data = small_dataset("faults", 256, 128);
     let args = [
         "train",
         "--data-dir",
@@ -214,7 +214,7 @@ fn kill_9_at_random_moments_leaves_a_folder_that_resumes_exactly() {
     if common::gpu().is_none() {
         return;
     }
-    let data = small_dataset(256, 128);
+    let data = small_dataset("kill", 256, 128);
     let args = [
         "train",
         "--data-dir",
@@ -261,7 +261,7 @@ fn resume_verifies_the_set_and_repairs_what_is_outside_it() {
     if common::gpu().is_none() {
         return;
     }
-    let data = small_dataset(128, 64);
+    let data = small_dataset("verify", 128, 64);
     let dir = tmp("verify");
     let args = [
         "train",
