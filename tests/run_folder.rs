@@ -319,3 +319,123 @@ fn resume_verifies_the_set_and_repairs_what_is_outside_it() {
         "{err}"
     );
 }
+
+/// Destroys the device (as a lost GPU) at step `step` of (0-based) epoch `epoch`.
+struct LoseDevice {
+    device: wgpu::Device,
+    epoch: usize,
+    at: (usize, usize),
+}
+
+impl cnngpu::train::Observer for LoseDevice {
+    fn epoch_started(&mut self, epoch: usize, _steps: usize) {
+        self.epoch = epoch;
+    }
+    fn step(&mut self, done: usize, _running: &cnngpu::nn::MetricsValue) {
+        if (self.epoch, done) == self.at {
+            self.device.destroy();
+        }
+    }
+}
+
+/// Known to fail: after `Device::destroy`, the next step panics inside the GPU layer (wgpu's
+/// `create_buffer_init` of a per-dispatch uniform in `conv2d_forward`, "Buffer with
+/// 'conv2d_pack' label is invalid") instead of returning `Err`. Run it with `--ignored` once
+/// the GPU layer checks for a lost device before encoding.
+#[test]
+#[ignore = "a lost device panics in the GPU layer (wgpu create_buffer_init); see the comment"]
+fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
+    use cnngpu::train::{self, Schedule, TrainConfig, TrainState, Trainer};
+    if common::gpu().is_none() {
+        return;
+    }
+    let data = small_dataset("lost", 256, 128);
+    let args = [
+        "train",
+        "--data-dir",
+        s(&data),
+        "--epochs",
+        "2",
+        "--max-steps",
+        "3",
+        "--log-every",
+        "1",
+    ];
+    let whole = tmp("lostwhole");
+    let (code, out, err) = run(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let want = losses(&whole);
+    // The same run through the library on a device of its own, lost in epoch 2's first step.
+    let b = cnngpu::gpu::GpuBackend::open(&std::env::var("CNNGPU_ADAPTER").unwrap_or_default())
+        .unwrap();
+    b.prepare_all().unwrap();
+    let config = TrainConfig {
+        model: "lenet5".into(),
+        dataset: "fashion-mnist".into(),
+        data_dir: data.clone(),
+        groups: 1,
+        epochs: 2,
+        batch_size: 64,
+        lr: 0.01,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        nesterov: false,
+        schedule: Schedule::Constant,
+        warmup_epochs: 0,
+        precision: "f32".into(),
+        seed: 0,
+        patience: None,
+        max_steps: Some(3),
+        log_every: 1,
+    };
+    let kind = cnngpu::data::DatasetKind::FashionMnist;
+    let splits = cnngpu::data::load(kind, &data, 256).unwrap();
+    let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None).unwrap();
+    let prep = train::preprocess_for("lenet5", kind, graph.input, &splits.train).unwrap();
+    let values = cnngpu::nn::initial_parameters(&graph, init, 0);
+    let model = cnngpu::nn::Model::new(&b, graph, cnngpu::tensor::Precision::F32, &values).unwrap();
+    let dir = tmp("lost");
+    let lock = train::run_dir::prepare(&dir).unwrap();
+    let mut trainer = Trainer {
+        b: &b,
+        model,
+        state: TrainState {
+            config,
+            epoch: 0,
+            step: 0,
+            global_step: 0,
+            best_test_top1: -1.0,
+            epochs_since_best: 0,
+            scale_state: None,
+            partial: Default::default(),
+            pending: None,
+        },
+        train: splits.train,
+        test: splits.test,
+        prep,
+        out: Some(dir.clone()),
+        records: Vec::new(),
+        interrupt: Default::default(),
+        stop_after_steps: None,
+        history: Vec::new(),
+        best: None,
+        generation: 0,
+    };
+    trainer.plan(500).unwrap();
+    let mut lose = LoseDevice {
+        device: b.ctx.device.clone(),
+        epoch: 0,
+        at: (1, 1),
+    };
+    let e = trainer
+        .run(&mut lose, 500)
+        .expect_err("training on a lost device fails");
+    assert!(
+        matches!(e, cnngpu::Error::Gpu { .. }) && e.to_string().contains("lost"),
+        "a GPU error (exit 3) naming the loss: {e}"
+    );
+    drop(trainer);
+    drop(lock);
+    // Epoch 1's commit is intact, and resuming (on a working device) ends as an unbroken run.
+    finish_and_compare(&dir, &args, &want, "device lost in epoch 2", true);
+}
