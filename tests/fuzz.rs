@@ -272,3 +272,31 @@ fn fuzz_stl10() {
         let _ = cnngpu::data::images::load_stl10_split(&dir, "train", &names);
     });
 }
+
+#[test]
+fn fuzz_image_folders() {
+    let dir = scratch("folder");
+    let class = dir.join("cat");
+    std::fs::create_dir_all(&class).unwrap();
+    let img = image::RgbImage::from_fn(12, 9, |x, y| image::Rgb([x as u8 * 20, y as u8 * 25, 90]));
+    let names = vec!["cat".to_string()];
+    for (format, file) in [
+        (image::ImageFormat::Png, "a.png"),
+        (image::ImageFormat::Jpeg, "a.jpg"),
+    ] {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut bytes, format).unwrap();
+        let seed = bytes.into_inner();
+        let path = class.join(file);
+        // The seed decodes: the mutations start from a valid image.
+        std::fs::write(&path, &seed).unwrap();
+        cnngpu::data::images::load_folder_split(&dir, &names, 16).expect("the seed decodes");
+        fuzz(&format!("image-folder-{file}"), &[seed], 600, |b| {
+            std::fs::write(&path, b).unwrap();
+            if let Ok(ds) = cnngpu::data::images::load_folder_split(&dir, &names, 16) {
+                assert_eq!(ds.images.len(), ds.len() * 3 * 16 * 16);
+            }
+        });
+        std::fs::remove_file(&path).unwrap();
+    }
+}
