@@ -222,10 +222,19 @@ impl GpuContext {
 
     /// Returns `Err` with every error wgpu reported since the last call, if any.
     pub fn check(&self, during: &str) -> Result<()> {
-        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        if errors.is_empty() {
+        if self
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
             return Ok(());
         }
+        // A lost device reports itself through its callback when the device is next polled;
+        // poll once so that the cause comes with the validation errors it led to, first.
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+        errors.sort_by_key(|e| !e.starts_with("device lost"));
         let message = errors.join("\n");
         errors.clear();
         Err(Error::gpu(during, message))

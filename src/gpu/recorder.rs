@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use wgpu::util::DeviceExt;
 
 /// The most workgroups one dispatch dimension may have (WebGPU's guaranteed limit).
 pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
@@ -168,13 +167,17 @@ impl Recorder {
         let cpu_begin = Instant::now();
         let pipe = self.pipeline(ctx, kernel, storage, tile, constants)?;
         let (x, y) = split_workgroups(workgroups)?;
-        let params = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(kernel),
-                contents: bytemuck::bytes_of(uniform),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+        // Created empty and written through the queue (staged before the submit that uses it):
+        // unlike a buffer mapped at creation, this reports a lost device as an error at the
+        // next check instead of panicking inside wgpu.
+        let bytes = bytemuck::bytes_of(uniform);
+        let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(kernel),
+            size: bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&params, 0, bytes);
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: params.as_entire_binding(),
