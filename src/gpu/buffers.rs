@@ -43,6 +43,15 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The whole of a raw buffer (scratch).
+    pub fn buffer(buffer: &'a wgpu::Buffer) -> Self {
+        View {
+            buffer,
+            offset: 0,
+            size: None,
+        }
+    }
+
     /// Items [start, start + count) of a tensor whose items are `item_bytes` each; the last
     /// chunk runs to the end of the buffer (which covers its padding).
     pub fn items(t: &'a GpuTensor, chunk: Chunk, item_bytes: u64) -> Self {

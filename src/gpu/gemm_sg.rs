@@ -80,6 +80,25 @@ impl SgTile {
     }
 }
 
+/// The rows of A this lane loads (clamped to the last row past the edge): `ra{i}`.
+fn a_rows(tile: SgTile) -> String {
+    (0..tile.rows_per_lane)
+        .map(|i| {
+            format!(
+                "    let ra{i} = gemm_a_row(g, min(m0 + lane + {o}u, dims.x - 1u));\n",
+                o = i * tile.sg
+            )
+        })
+        .collect()
+}
+
+/// One vec4 of each of this lane's rows of A at step k: `a{i}`, broadcast by the caller.
+fn a_loads(tile: SgTile) -> String {
+    (0..tile.rows_per_lane)
+        .map(|i| format!("        let a{i} = gemm_a4(ra{i} + k);\n"))
+        .collect()
+}
+
 /// The WGSL of the core for `tile`.
 pub fn core(tile: SgTile) -> String {
     let (sg, rl, cl) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);
@@ -105,12 +124,7 @@ pub fn core(tile: SgTile) -> String {
         tm = tile.rows(),
         tn = tile.cols(),
     );
-    for i in 0..rl {
-        s += &format!(
-            "    let ra{i} = gemm_a_row(g, min(m0 + lane + {o}u, dims.x - 1u));\n",
-            o = i * sg
-        );
-    }
+    s += &a_rows(tile);
     for j in 0..cl {
         s += &format!(
             "    let cb{j} = gemm_b_row(g, min(n0 + lane + {o}u, dims.y - 1u));\n",
@@ -123,9 +137,7 @@ pub fn core(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = k_begin; k < k_end; k++) {\n";
-    for i in 0..rl {
-        s += &format!("        let a{i} = gemm_a4(ra{i} + k);\n");
-    }
+    s += &a_loads(tile);
     for j in 0..cl {
         s += &format!("        let b{j} = gemm_b4(cb{j} + k);\n");
     }
@@ -183,12 +195,7 @@ pub fn core_nn(tile: SgTile) -> String {
         tm = tile.rows(),
         tn = 4 * tile.cols(),
     );
-    for i in 0..rl {
-        s += &format!(
-            "    let ra{i} = gemm_a_row(g, min(m0 + lane + {o}u, dims.x - 1u));\n",
-            o = i * sg
-        );
-    }
+    s += &a_rows(tile);
     for j in 0..cl {
         s += &format!(
             "    let q{j} = n0 + 4u * (lane + {o}u);\n    let cn{j} = min(q{j}, dims.y - 4u);\n",
@@ -201,9 +208,7 @@ pub fn core_nn(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = 0u; k < dims.z; k++) {\n";
-    for i in 0..rl {
-        s += &format!("        let a{i} = gemm_a4(ra{i} + k);\n");
-    }
+    s += &a_loads(tile);
     for j in 0..cl {
         for kk in 0..4 {
             s += &format!("        let b{j}_{kk} = gemm_b_quad(g, 4u * k + {kk}u, cn{j});\n");

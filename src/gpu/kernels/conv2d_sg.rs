@@ -106,18 +106,10 @@ fn pack(
         storage,
         &[("MODE", mode as u32)],
         &u,
-        &[src, whole(&dst)],
+        &[src, View::buffer(&dst)],
         super::flat_workgroups(len / 4),
     )?;
     Ok(dst)
-}
-
-fn whole(buffer: &wgpu::Buffer) -> View<'_> {
-    View {
-        buffer,
-        offset: 0,
-        size: None,
-    }
 }
 
 /// The GEMM uniform: M x N outputs per group, a reduction of `k` floats.
@@ -200,8 +192,8 @@ pub fn encode_forward(
             )?;
             let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, kc));
             let views = [
-                whole(&a),
-                whole(&bm),
+                View::buffer(&a),
+                View::buffer(&bm),
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
@@ -257,7 +249,7 @@ pub fn encode_backward_input(
             )?;
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
-            let views = [whole(&a), whole(&bm), whole(&cols)];
+            let views = [View::buffer(&a), View::buffer(&bm), View::buffer(&cols)];
             let t = SgTile::for_gemm(sg, m);
             let wg = t.workgroups(m, kc, g, 1);
             b.dispatch_sg(
@@ -273,7 +265,7 @@ pub fn encode_backward_input(
                 len: len as u32,
                 ..u
             };
-            let views = [whole(&cols), View::items(dx, c, xb)];
+            let views = [View::buffer(&cols), View::items(dx, c, xb)];
             b.dispatch(
                 "conv2d_col2im",
                 storage,
@@ -345,10 +337,10 @@ pub fn encode_backward_weight(
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));
             let views = [
-                whole(&a),
-                whole(&bm),
+                View::buffer(&a),
+                View::buffer(&bm),
                 View::whole(dw),
-                partial.as_deref().map_or(b.dummy(), whole),
+                partial.as_deref().map_or(b.dummy(), View::buffer),
             ];
             // SPLIT picks the store (partial sums or dw) at compile time.
             let constants = [("SPLIT", (n > 1) as u32)];
@@ -368,7 +360,7 @@ pub fn encode_backward_weight(
                     accumulate: u.conv.accumulate,
                     _pad0: 0,
                 };
-                let views = [whole(partial), View::whole(dw)];
+                let views = [View::buffer(partial), View::whole(dw)];
                 b.dispatch(
                     "conv2d_backward_weight_reduce",
                     storage,

@@ -93,14 +93,6 @@ fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> V
     }
 }
 
-fn whole(buffer: &wgpu::Buffer) -> View<'_> {
-    View {
-        buffer,
-        offset: 0,
-        size: None,
-    }
-}
-
 /// Records linear_pack of `src` (transposed) into scratch `slot`: `prows` rows of `pcols`
 /// floats.
 fn pack(
@@ -118,7 +110,7 @@ fn pack(
     u.prows = prows as u32;
     u.pcols = pcols as u32;
     u.len = len as u32;
-    let views = [src, whole(&dst)];
+    let views = [src, View::buffer(&dst)];
     let wg = super::flat_workgroups(len.div_ceil(4));
     b.dispatch("linear_pack", storage, &u, &views, wg)?;
     Ok(dst)
@@ -228,7 +220,7 @@ pub fn encode_backward_weight(
             k4: k4 as u32,
             ..u
         };
-        let views = [whole(&dyt), View::whole(x), rows_view(dw, piece, rb)];
+        let views = [View::buffer(&dyt), View::whole(x), rows_view(dw, piece, rb)];
         let wg = t.workgroups_nn(piece.1, p.in_features);
         b.dispatch_sg(
             "linear_backward_weight_sg",
