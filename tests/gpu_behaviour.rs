@@ -135,3 +135,43 @@ fn bad_calls_are_clear_errors() {
     };
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
 }
+
+/// Uniform buffers and bind groups are cached by (pipeline, uniform bytes, bindings). The
+/// first step creates them, the second re-creates those whose scratch buffer grew during the
+/// first (scratch is sized on first need, not yet when the step is planned); from the third
+/// step on, a step creates no wgpu object.
+#[test]
+fn a_training_step_recorded_again_creates_no_wgpu_object() {
+    let Some(gpu) = common::gpu() else { return };
+    let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None).unwrap();
+    let mut training = cnngpu::bench::SyntheticTraining::new(
+        &*gpu,
+        graph,
+        init,
+        cnngpu::tensor::Precision::F32,
+        16,
+    )
+    .unwrap();
+    let mut created = Vec::new();
+    for _ in 0..2 {
+        training.record_step(&*gpu).unwrap();
+        gpu.sync().unwrap();
+        created.push(gpu.stats().objects_created);
+    }
+    eprintln!("objects created by steps 1 and 2: {created:?}");
+    let first = gpu.stats();
+    assert!(
+        first.objects_created > 0,
+        "the first steps plan their launches"
+    );
+    for _ in 0..3 {
+        training.record_step(&*gpu).unwrap();
+        gpu.sync().unwrap();
+    }
+    let later = gpu.stats();
+    assert!(later.dispatches > first.dispatches, "steps were recorded");
+    assert_eq!(
+        later.objects_created, first.objects_created,
+        "steps after the first reuse every uniform buffer and bind group"
+    );
+}

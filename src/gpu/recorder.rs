@@ -36,7 +36,17 @@ pub struct DispatchStats {
     pub max_workgroups: u64,
     /// Dispatches whose workgroups were spread over x and y because they exceeded one dimension.
     pub two_dimensional: u64,
+    /// wgpu objects (uniform buffers and bind groups) created by dispatches: a launch whose
+    /// kernel, uniform and bindings were seen before reuses them and creates none.
+    pub objects_created: u64,
 }
+
+/// A launch's bind group, reused by every later launch with the same key.
+type GroupKey = (PipelineKey, Vec<u8>, Vec<(wgpu::Buffer, u64, Option<u64>)>);
+
+/// At most this many bind groups are kept (a schedule that changes a uniform every step must
+/// not grow the cache without bound); past it the cache starts again.
+const MAX_GROUPS: usize = 4096;
 
 /// Splits `n` workgroups into (x, y) with x ≤ 65,535; kernels linearise `x + y * num_workgroups.x`
 /// and skip the surplus.
@@ -68,6 +78,9 @@ type PipelineKey = (
 /// Owns the pipeline cache and the pending encoder of one device.
 pub struct Recorder {
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    /// Uniform buffers and bind groups of earlier launches, so a step recorded again creates
+    /// no wgpu object: the step is planned by its first recording.
+    groups: Mutex<HashMap<GroupKey, Arc<wgpu::BindGroup>>>,
     encoder: Mutex<Option<wgpu::CommandEncoder>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
@@ -81,6 +94,7 @@ impl Recorder {
     pub fn new() -> Self {
         Recorder {
             pipelines: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
             encoder: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
             timer: Mutex::new(None),
@@ -167,36 +181,29 @@ impl Recorder {
         let cpu_begin = Instant::now();
         let pipe = self.pipeline(ctx, kernel, storage, tile, constants)?;
         let (x, y) = split_workgroups(workgroups)?;
-        // Created empty and written through the queue (staged before the submit that uses it):
-        // unlike a buffer mapped at creation, this reports a lost device as an error at the
-        // next check instead of panicking inside wgpu.
         let bytes = bytemuck::bytes_of(uniform);
-        let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(kernel),
-            size: bytes.len() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        ctx.queue.write_buffer(&params, 0, bytes);
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: params.as_entire_binding(),
-        }];
-        for (i, v) in views.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: v.buffer,
-                    offset: v.offset,
-                    size: v.size.and_then(NonZeroU64::new),
-                }),
-            });
-        }
-        let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel),
-            layout: &pipe.layout,
-            entries: &entries,
-        });
+        let key: GroupKey = (
+            (kernel, storage, tile, constants.to_vec()),
+            bytes.to_vec(),
+            views
+                .iter()
+                .map(|v| (v.buffer.clone(), v.offset, v.size))
+                .collect(),
+        );
+        let cached = lock(&self.groups).get(&key).cloned();
+        let group = match cached {
+            Some(g) => g,
+            None => {
+                let g = Arc::new(Self::create_group(ctx, kernel, &pipe, bytes, views));
+                let mut groups = lock(&self.groups);
+                if groups.len() >= MAX_GROUPS {
+                    groups.clear();
+                }
+                groups.insert(key, g.clone());
+                lock(&self.stats).objects_created += 2;
+                g
+            }
+        };
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
         let mut encoder = lock(&self.encoder);
@@ -220,7 +227,7 @@ impl Recorder {
                 timestamp_writes,
             });
             pass.set_pipeline(&pipe.pipeline);
-            pass.set_bind_group(0, &group, &[]);
+            pass.set_bind_group(0, &*group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
@@ -231,6 +238,45 @@ impl Recorder {
         stats.max_workgroups = stats.max_workgroups.max(workgroups);
         stats.two_dimensional += (y > 1) as u64;
         Ok(())
+    }
+
+    /// The uniform buffer and bind group of a launch. The uniform is created empty and written
+    /// through the queue (staged before the submit that uses it): unlike a buffer mapped at
+    /// creation, this reports a lost device as an error at the next check instead of panicking
+    /// inside wgpu.
+    fn create_group(
+        ctx: &GpuContext,
+        kernel: &'static str,
+        pipe: &Pipeline,
+        bytes: &[u8],
+        views: &[View<'_>],
+    ) -> wgpu::BindGroup {
+        let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(kernel),
+            size: bytes.len() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        ctx.queue.write_buffer(&params, 0, bytes);
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: params.as_entire_binding(),
+        }];
+        for (i, v) in views.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: v.buffer,
+                    offset: v.offset,
+                    size: v.size.and_then(NonZeroU64::new),
+                }),
+            });
+        }
+        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel),
+            layout: &pipe.layout,
+            entries: &entries,
+        })
     }
 
     /// Runs `f` on the pending encoder (copies, clears), creating it if needed.
