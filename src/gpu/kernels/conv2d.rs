@@ -10,7 +10,7 @@ use crate::gpu::GpuBackend;
 use crate::ops::Conv2dParams;
 
 /// Bytes of one image of x and of y.
-fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
+pub(super) fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
     let e = t.dtype.size() as u64;
     (
         (p.in_channels * p.in_h * p.in_w) as u64 * e,

@@ -6,7 +6,7 @@
 //! images go in sub-chunks whose packed operands fit [`SCRATCH_FLOATS`] (which also keeps the
 //! packed indices below 2^24 for the kernels' f32 index division).
 
-use super::conv2d::ReduceUniform;
+use super::conv2d::{image_bytes, ReduceUniform};
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{Chunk, GpuTensor, View};
@@ -134,15 +134,6 @@ pub(super) fn subgroup_size(b: &GpuBackend) -> Result<u32> {
     })
 }
 
-/// Bytes of one image of x and of y.
-fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
-    let e = t.dtype.size() as u64;
-    (
-        (p.in_channels * p.in_h * p.in_w) as u64 * e,
-        (p.out_channels * p.out_h() * p.out_w()) as u64 * e,
-    )
-}
-
 /// (Cout/G, Cin/G*KH*KW, OH*OW)
 fn dims(p: &Conv2dParams) -> (usize, usize, usize) {
     (
@@ -166,19 +157,20 @@ pub fn encode_forward(
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
     let weights = packed_len(g, cg, kc);
+    // The weights do not depend on the images: packed once for every chunk.
+    let a = pack(
+        b,
+        storage,
+        p.uniform(p.batch, false),
+        0,
+        Pack::Weights,
+        View::whole(w),
+        Scratch::PackA,
+        (cg, kc),
+    )?;
     for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
         for s in subs("conv2d_forward", c, packed_len(g, pixels, kc), weights)? {
             let conv = p.uniform(s.count, false);
-            let a = pack(
-                b,
-                storage,
-                conv,
-                0,
-                Pack::Weights,
-                View::whole(w),
-                Scratch::PackA,
-                (cg, kc),
-            )?;
             let xv = View::items(x, c, xb);
             let bm = pack(
                 b,
@@ -222,6 +214,17 @@ pub fn encode_backward_input(
     let per_image = packed_len(g, pixels, cg)
         .max(g * pixels * kc)
         .max(p.in_channels * p.in_h * p.in_w);
+    // The transposed weights do not depend on the images: packed once for every chunk.
+    let bm = pack(
+        b,
+        storage,
+        p.uniform(p.batch, false),
+        0,
+        Pack::WeightsT,
+        View::whole(w),
+        Scratch::PackB,
+        (kc, cg),
+    )?;
     for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
         for s in subs("conv2d_backward_input", c, per_image, weights)? {
             let conv = p.uniform(s.count, false);
@@ -236,16 +239,6 @@ pub fn encode_backward_input(
                 dyv,
                 Scratch::PackA,
                 (m, cg),
-            )?;
-            let bm = pack(
-                b,
-                storage,
-                conv,
-                0,
-                Pack::WeightsT,
-                View::whole(w),
-                Scratch::PackB,
-                (kc, cg),
             )?;
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
