@@ -184,6 +184,18 @@ pub struct TrainArgs {
     /// AlexNet towers (1 or 2).
     #[arg(long, default_value_t = 1, value_parser = groups)]
     pub groups: usize,
+    /// Weight initialisation: paper (AlexNet's: N(0, 0.01) weights, biases 1 in conv2, conv4,
+    /// conv5 and the FC layers), pytorch (U(+-1/sqrt(fan_in)), PyTorch's default for
+    /// Conv2d/Linear) or kaiming (N(0, 2/fan_in) weights, biases 0). Default: pytorch for
+    /// lenet5, paper for alexnet.
+    #[arg(long, value_parser = ["paper", "pytorch", "kaiming"])]
+    pub init: Option<String>,
+    /// Train on the first N training images only (quick runs; overfitting a small set).
+    #[arg(long, value_parser = at_least_one)]
+    pub train_images: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long, value_parser = at_least_one)]
+    pub test_images: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Folder for metrics.jsonl, best.safetensors, last.safetensors and the resume state.
@@ -252,6 +264,9 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         patience: a.patience,
         max_steps: a.max_steps,
         log_every: a.log_every,
+        init: a.init.clone(),
+        train_images: a.train_images,
+        test_images: a.test_images,
     };
     cfg.precision()?;
     if cfg.data_dir.to_str().is_none() {
@@ -439,7 +454,13 @@ pub fn train<B: Backend>(
         }
     }
     let kind = DatasetKind::parse(&state.config.dataset)?;
-    let splits = data::load(kind, &state.config.data_dir, 256)?;
+    let mut splits = data::load(kind, &state.config.data_dir, 256)?;
+    if let Some(n) = state.config.train_images {
+        splits.train.truncate(n);
+    }
+    if let Some(n) = state.config.test_images {
+        splits.test.truncate(n);
+    }
     check_splits(&splits, &state.config.data_dir)?;
     if state.config.batch_size > splits.train.len() {
         println!(
@@ -452,6 +473,10 @@ pub fn train<B: Backend>(
     }
     let cfg = state.config.clone();
     let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
+    let init = match cfg.init.as_deref() {
+        Some(name) => models::Init::parse(name)?,
+        None => init,
+    };
     let prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
     let precision = cfg.precision()?;
     let eval_batch = 500;

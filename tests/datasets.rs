@@ -48,6 +48,35 @@ fn the_bundled_sample_loads_and_pads_to_lenet_input() {
 }
 
 #[test]
+fn grey_images_feed_alexnet_as_three_equal_channels_and_splits_truncate() {
+    let mut s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 0).unwrap();
+    s.train.truncate(7);
+    assert_eq!((s.train.len(), s.train.images.len()), (7, 7 * 28 * 28));
+    let prep = cnngpu::train::preprocess_for(
+        "alexnet",
+        DatasetKind::FashionMnist,
+        [3, 227, 227],
+        &s.train,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    prep.push(&s.train, 6, &mut out, None);
+    let plane = 227 * 227;
+    assert_eq!(out.len(), 3 * plane);
+    assert!(out[..plane].iter().any(|&v| v > 1.0), "the image is there");
+    assert_eq!(out[..plane], out[plane..2 * plane]);
+    assert_eq!(out[..plane], out[2 * plane..]);
+    // A 2-channel model is not fed by repetition.
+    assert!(cnngpu::train::preprocess_for(
+        "alexnet",
+        DatasetKind::FashionMnist,
+        [2, 227, 227],
+        &s.train
+    )
+    .is_err());
+}
+
+#[test]
 fn stl10_binary_is_read_column_major_and_truncation_is_reported() {
     let dir = tmp("stl");
     let side = 96;

@@ -149,3 +149,39 @@ fn alexnet_small_input_f16_matches_cpu() {
         2e-2,
     );
 }
+
+#[test]
+fn initialisations_draw_the_documented_distributions() {
+    let (graph, _) = models::by_name("alexnet", 10, 1, Some(67)).unwrap();
+    let stats = |init: Init, name: &str| {
+        let values = initial_parameters(&graph, init, 3);
+        let (i, (_, _, fan_in)) = graph
+            .parameters()
+            .into_iter()
+            .enumerate()
+            .find(|(_, (n, _, _))| n == name)
+            .unwrap();
+        let v = &values[i].data;
+        let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        let max = v.iter().fold(0f32, |m, &x| m.max(x.abs()));
+        (mean, var.sqrt(), max, fan_in as f64)
+    };
+    // conv2: 96 * 5 * 5 = 2400 inputs per output, 614,400 weights.
+    let (mean, std, _, fan_in) = stats(Init::Kaiming, "features.4.weight");
+    let want = (2.0 / fan_in).sqrt();
+    assert!(
+        mean.abs() < 0.01 * want && (std / want - 1.0).abs() < 0.01,
+        "{mean} {std} {want}"
+    );
+    assert_eq!(stats(Init::Kaiming, "features.4.bias").2, 0.0);
+    let (_, std, max, fan_in) = stats(Init::PyTorchDefault, "features.4.weight");
+    let bound = 1.0 / fan_in.sqrt();
+    assert!(max as f64 <= bound && (std / (bound / 3f64.sqrt()) - 1.0).abs() < 0.01);
+    let (_, std, _, _) = stats(Init::AlexNetPaper, "features.4.weight");
+    assert!((std / 0.01 - 1.0).abs() < 0.01, "{std}");
+    let (mean, std, _, _) = stats(Init::AlexNetPaper, "features.4.bias");
+    assert_eq!((mean, std), (1.0, 0.0));
+    let (mean, _, _, _) = stats(Init::AlexNetPaper, "features.0.bias");
+    assert_eq!(mean, 0.0);
+}

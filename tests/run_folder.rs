@@ -385,6 +385,9 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         patience: None,
         max_steps: Some(3),
         log_every: 1,
+        init: None,
+        train_images: None,
+        test_images: None,
     };
     let kind = cnngpu::data::DatasetKind::FashionMnist;
     let splits = cnngpu::data::load(kind, &data, 256).unwrap();

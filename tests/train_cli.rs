@@ -636,6 +636,29 @@ fn a_plan_larger_than_free_memory_exits_3_with_the_batch_that_fits() {
 }
 
 #[test]
+fn train_images_and_test_images_take_the_first_images_of_each_split() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--train-images",
+        "100",
+        "--test-images",
+        "30",
+        "--epochs",
+        "1",
+        "--init",
+        "kaiming",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("(100 train, 30 test images)"), "{out}");
+    let (code, _, err) = cnngpu(&["train", "--init", "xavier"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--init"), "{err}");
+}
+
+#[test]
 fn a_batch_larger_than_the_dataset_is_capped_with_a_note() {
     if common::gpu().is_none() {
         return;

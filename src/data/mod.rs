@@ -97,6 +97,14 @@ impl Dataset {
         let n = self.channels * self.height * self.width;
         &self.images[i * n..(i + 1) * n]
     }
+
+    /// Keeps only the first `n` images (all of them when there are fewer).
+    pub fn truncate(&mut self, n: usize) {
+        let n = n.min(self.len());
+        self.labels.truncate(n);
+        self.images
+            .truncate(n * self.channels * self.height * self.width);
+    }
 }
 
 /// A training and a test split.
@@ -184,8 +192,12 @@ pub fn load_idx(kind: DatasetKind, dir: &Path) -> Result<Splits> {
 /// How raw images become network inputs: optional resize to `resize` x `resize` (bilinear),
 /// a `crop` x `crop` window (random in training, central otherwise), a random horizontal flip
 /// in training, zero padding of `pad` pixels, scaling to [0, 1] and per-channel normalisation.
+/// With `channels` above the data's (a grey dataset into a 3-channel model) the one channel is
+/// repeated, so the input has the model's shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preprocess {
+    /// Channels of the output: the data's, or more when one grey channel is repeated.
+    pub channels: usize,
     pub pad: usize,
     pub resize: Option<usize>,
     pub crop: Option<usize>,
@@ -198,6 +210,7 @@ impl Preprocess {
     /// Padding and normalisation only (the MNIST family into LeNet-5).
     pub fn padded(pad: usize, mean: Vec<f32>, std: Vec<f32>) -> Self {
         Preprocess {
+            channels: mean.len(),
             pad,
             resize: None,
             crop: None,
@@ -251,10 +264,12 @@ impl Preprocess {
             (p(y0, x0) * (1.0 - tx) + p(y0, x1) * tx) * (1.0 - ty)
                 + (p(y1, x0) * (1.0 - tx) + p(y1, x1) * tx) * ty
         };
-        for c in 0..ds.channels {
+        for out_c in 0..self.channels {
+            // A grey image repeated into every output channel.
+            let c = out_c.min(ds.channels - 1);
             let (mean, std) = (
-                self.mean[c.min(self.mean.len() - 1)],
-                self.std[c.min(self.std.len() - 1)],
+                self.mean[out_c.min(self.mean.len() - 1)],
+                self.std[out_c.min(self.std.len() - 1)],
             );
             for y in 0..oh {
                 for x in 0..ow {

@@ -141,6 +141,11 @@ pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTenso
                 Init::AlexNetPaper if name.ends_with(".weight") => {
                     (0..n).map(|_| 0.01 * normal(&mut rng)).collect()
                 }
+                Init::Kaiming if name.ends_with(".weight") => {
+                    let std = (2.0 / fan_in as f32).sqrt();
+                    (0..n).map(|_| std * normal(&mut rng)).collect()
+                }
+                Init::Kaiming => vec![0.0; n],
                 Init::AlexNetPaper => {
                     let one = ["features.4.", "features.10.", "features.12.", "classifier."]
                         .iter()

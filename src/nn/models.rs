@@ -110,6 +110,23 @@ pub enum Init {
     /// The AlexNet paper: weights N(0, 0.01); biases 1 in conv2, conv4, conv5 and the fully
     /// connected layers, 0 elsewhere.
     AlexNetPaper,
+    /// He et al. (2015) for ReLU networks: weights N(0, 2/fan_in), biases 0.
+    Kaiming,
+}
+
+impl Init {
+    /// `pytorch` or `paper` (the `--init` option).
+    pub fn parse(name: &str) -> Result<Init> {
+        match name {
+            "pytorch" => Ok(Init::PyTorchDefault),
+            "paper" => Ok(Init::AlexNetPaper),
+            "kaiming" => Ok(Init::Kaiming),
+            other => Err(Error::invalid(
+                "--init",
+                format!("'{other}'; expected paper, pytorch or kaiming"),
+            )),
+        }
+    }
 }
 
 /// The graph and initialisation of a model by name (`lenet5`, `alexnet`).

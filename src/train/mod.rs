@@ -56,6 +56,15 @@ pub struct TrainConfig {
     pub max_steps: Option<usize>,
     /// Read the device's loss and accuracy counters every this many steps.
     pub log_every: usize,
+    /// Weight initialisation (`paper` or `pytorch`); None: the model's own default.
+    #[serde(default)]
+    pub init: Option<String>,
+    /// Train on the first this many training images only (None: all).
+    #[serde(default)]
+    pub train_images: Option<usize>,
+    /// Test on the first this many test images only (None: all).
+    #[serde(default)]
+    pub test_images: Option<usize>,
 }
 
 impl TrainConfig {
@@ -129,7 +138,9 @@ pub fn preprocess_for(
 ) -> Result<Preprocess> {
     let (mean, std) = kind.mean_std();
     let [c, side, _] = input;
-    if ds.channels != c {
+    // Grey data feeds a colour model as three equal channels (checkpoints keep the model's
+    // shapes, so weights move to and from torchvision's models unchanged).
+    if ds.channels != c && !(ds.channels == 1 && c == 3) {
         return Err(Error::invalid(
             model,
             format!(
@@ -140,6 +151,7 @@ pub fn preprocess_for(
     }
     if model == "alexnet" {
         return Ok(Preprocess {
+            channels: c,
             pad: 0,
             resize: Some(side.max(256)),
             crop: Some(side),
@@ -161,7 +173,10 @@ pub fn preprocess_for(
             )
         })?
         / 2;
-    Ok(Preprocess::padded(pad, mean, std))
+    Ok(Preprocess {
+        channels: c,
+        ..Preprocess::padded(pad, mean, std)
+    })
 }
 
 /// What a pass of inference over some images gives back.
@@ -566,6 +581,9 @@ mod tests {
             patience: None,
             max_steps: None,
             log_every: 20,
+            init: None,
+            train_images: None,
+            test_images: None,
         }
     }
 
