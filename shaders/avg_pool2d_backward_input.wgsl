@@ -16,20 +16,20 @@ fn avg_pool2d_backward_input(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    let in_pixels = params.in_h * params.in_w;
-    if i >= params.batch * params.channels * in_pixels {
+    let in_pixels = IN_H * IN_W;
+    if i >= params.batch * CHANNELS * in_pixels {
         return;
     }
     let plane = i / in_pixels;
-    let ih = (i % in_pixels) / params.in_w;
-    let iw = i % params.in_w;
-    let oh_end = min((ih + params.padding) / params.stride + 1u, params.out_h);
-    let ow_end = min((iw + params.padding) / params.stride + 1u, params.out_w);
+    let ih = (i % in_pixels) / IN_W;
+    let iw = i % IN_W;
+    let oh_end = min((ih + PADDING) / STRIDE + 1u, OUT_H);
+    let ow_end = min((iw + PADDING) / STRIDE + 1u, OUT_W);
     var sum = 0.0;
     for (var oh = first_window(ih); oh < oh_end; oh++) {
         for (var ow = first_window(iw); ow < ow_end; ow++) {
-            sum += dy_ld((plane * params.out_h + oh) * params.out_w + ow);
+            sum += dy_ld((plane * OUT_H + oh) * OUT_W + ow);
         }
     }
-    dx_st(i, sum / f32(params.kernel * params.kernel));
+    dx_st(i, sum / f32(KERNEL * KERNEL));
 }

@@ -16,26 +16,26 @@ fn avg_pool2d_forward(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    let out_pixels = params.out_h * params.out_w;
-    if i >= params.batch * params.channels * out_pixels {
+    let out_pixels = OUT_H * OUT_W;
+    if i >= params.batch * CHANNELS * out_pixels {
         return;
     }
     let plane = i / out_pixels;
-    let oh = (i % out_pixels) / params.out_w;
-    let ow = i % params.out_w;
-    let base = plane * params.in_h * params.in_w;
+    let oh = (i % out_pixels) / OUT_W;
+    let ow = i % OUT_W;
+    let base = plane * IN_H * IN_W;
     var sum = 0.0;
-    for (var kh = 0u; kh < params.kernel; kh++) {
-        let ih = i32(oh * params.stride + kh) - i32(params.padding);
-        if ih < 0 || ih >= i32(params.in_h) {
+    for (var kh = 0u; kh < KERNEL; kh++) {
+        let ih = i32(oh * STRIDE + kh) - i32(PADDING);
+        if ih < 0 || ih >= i32(IN_H) {
             continue;
         }
-        for (var kw = 0u; kw < params.kernel; kw++) {
-            let iw = i32(ow * params.stride + kw) - i32(params.padding);
-            if iw >= 0 && iw < i32(params.in_w) {
-                sum += x_ld(base + u32(ih) * params.in_w + u32(iw));
+        for (var kw = 0u; kw < KERNEL; kw++) {
+            let iw = i32(ow * STRIDE + kw) - i32(PADDING);
+            if iw >= 0 && iw < i32(IN_W) {
+                sum += x_ld(base + u32(ih) * IN_W + u32(iw));
             }
         }
     }
-    y_st(i, sum / f32(params.kernel * params.kernel));
+    y_st(i, sum / f32(KERNEL * KERNEL));
 }

@@ -18,21 +18,21 @@ fn lrn_backward_input(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    if i >= params.batch * params.channels * params.pixels {
+    if i >= params.batch * CHANNELS * PIXELS {
         return;
     }
-    let plane = params.channels * params.pixels;
-    let j = (i % plane) / params.pixels;
-    let base = (i / plane) * plane + i % params.pixels;
+    let plane = CHANNELS * PIXELS;
+    let j = (i % plane) / PIXELS;
+    let base = (i / plane) * plane + i % PIXELS;
     // Channel j lies in the window of c for c in [j - (size-1)/2, j + size/2].
-    let lo = max(i32(j) - i32((params.size - 1u) / 2u), 0);
-    let hi = min(j + params.size / 2u, params.channels - 1u);
+    let lo = max(i32(j) - i32((SIZE - 1u) / 2u), 0);
+    let hi = min(j + SIZE / 2u, CHANNELS - 1u);
     var cross_sum = 0.0;
     for (var c = u32(lo); c <= hi; c++) {
-        let at = base + c * params.pixels;
+        let at = base + c * PIXELS;
         cross_sum += dy_ld(at) * x_ld(at) * pow(lrn_scale(base, c), -params.beta - 1.0);
     }
     let xj = x_ld(i);
     let own = dy_ld(i) * pow(lrn_scale(base, j), -params.beta);
-    dx_st(i, own - 2.0 * params.alpha * params.beta / f32(params.size) * xj * cross_sum);
+    dx_st(i, own - 2.0 * params.alpha * params.beta / f32(SIZE) * xj * cross_sum);
 }

@@ -16,11 +16,11 @@ fn lrn_forward(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    if i >= params.batch * params.channels * params.pixels {
+    if i >= params.batch * CHANNELS * PIXELS {
         return;
     }
-    let plane = params.channels * params.pixels;
-    let c = (i % plane) / params.pixels;
-    let base = (i / plane) * plane + i % params.pixels;
+    let plane = CHANNELS * PIXELS;
+    let c = (i % plane) / PIXELS;
+    let base = (i / plane) * plane + i % PIXELS;
     y_st(i, x_ld(i) * pow(lrn_scale(base, c), -params.beta));
 }

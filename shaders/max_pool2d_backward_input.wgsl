@@ -18,20 +18,20 @@ fn max_pool2d_backward_input(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    let in_pixels = params.in_h * params.in_w;
-    if i >= params.batch * params.channels * in_pixels {
+    let in_pixels = IN_H * IN_W;
+    if i >= params.batch * CHANNELS * in_pixels {
         return;
     }
     let plane = i / in_pixels;
     let at = i % in_pixels;
-    let ih = at / params.in_w;
-    let iw = at % params.in_w;
-    let oh_end = min((ih + params.padding) / params.stride + 1u, params.out_h);
-    let ow_end = min((iw + params.padding) / params.stride + 1u, params.out_w);
+    let ih = at / IN_W;
+    let iw = at % IN_W;
+    let oh_end = min((ih + PADDING) / STRIDE + 1u, OUT_H);
+    let ow_end = min((iw + PADDING) / STRIDE + 1u, OUT_W);
     var sum = 0.0;
     for (var oh = first_window(ih); oh < oh_end; oh++) {
         for (var ow = first_window(iw); ow < ow_end; ow++) {
-            let o = (plane * params.out_h + oh) * params.out_w + ow;
+            let o = (plane * OUT_H + oh) * OUT_W + ow;
             if indices[o] == at {
                 sum += dy_ld(o);
             }

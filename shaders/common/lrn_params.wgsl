@@ -6,15 +6,20 @@ struct LrnUniform {
     alpha: f32, beta: f32, k: f32, _pad0: u32,
 }
 @group(0) @binding(0) var<uniform> params: LrnUniform;
+// The geometry as pipeline constants (set by gpu::kernels::lrn), so index division compiles to
+// multiplies instead of per-lane integer divisions on CPU drivers; `params.batch` is the launch's.
+override CHANNELS: u32 = 1u;
+override PIXELS: u32 = 1u;
+override SIZE: u32 = 1u;
 
 // s for channel c of the pixel whose channel-0 element is at `base`.
 fn lrn_scale(base: u32, c: u32) -> f32 {
-    let lo = max(i32(c) - i32(params.size / 2u), 0);
-    let hi = min(c + (params.size - 1u) / 2u, params.channels - 1u);
+    let lo = max(i32(c) - i32(SIZE / 2u), 0);
+    let hi = min(c + (SIZE - 1u) / 2u, CHANNELS - 1u);
     var sum = 0.0;
     for (var j = u32(lo); j <= hi; j++) {
-        let v = x_ld(base + j * params.pixels);
+        let v = x_ld(base + j * PIXELS);
         sum += v * v;
     }
-    return params.k + params.alpha / f32(params.size) * sum;
+    return params.k + params.alpha / f32(SIZE) * sum;
 }

@@ -62,6 +62,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_pack",
     "conv2d_col2im",
     "conv2d_forward_sg",
+    "conv2d_forward_direct",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
     "max_pool2d_forward",
@@ -243,6 +244,17 @@ fn tensor4_decl(binding: u32, name: &str, write: bool, storage: Storage) -> Stri
     let mut s = format!("{b} {name}: {decl};\nfn {name}_ld4(i: u32) -> vec4<f32> {{ {ld} }}\n");
     if write {
         s += &format!("fn {name}_st4(i: u32, v: vec4<f32>) {{ {st} }}\n");
+    } else {
+        // One element of a read-only vec4 tensor (for rows that are not whole vec4s).
+        let ld1 = match storage {
+            Storage::F32 => format!("return {name}[i >> 2u][i & 3u];"),
+            Storage::F16Native => format!("return f32({name}[i >> 2u][i & 3u]);"),
+            Storage::F16Packed => format!(
+                "let p = {name}[i >> 2u]; \
+                 return unpack2x16float(select(p.x, p.y, (i & 2u) != 0u))[i & 1u];"
+            ),
+        };
+        s += &format!("fn {name}_ld(i: u32) -> f32 {{ {ld1} }}\n");
     }
     s
 }

@@ -280,6 +280,11 @@ pub fn edge_cases() -> Vec<Case> {
         case("conv_1x1", conv(2, 8, 5, 5, 4, 1, 1, 0, 1)),
         case("conv_stride3_pad2", conv(2, 2, 13, 10, 3, 4, 3, 2, 1)),
         case("conv_many_channels_b1", conv(1, 70, 6, 6, 67, 3, 1, 1, 1)),
+        // The direct forward kernel's paths: element loads with padding, a stride, and vec4
+        // row loads that start in the padding.
+        case("conv_direct_rgb_pad1", conv(2, 3, 9, 12, 8, 3, 1, 1, 1)),
+        case("conv_direct_stride2", conv(2, 1, 16, 16, 5, 3, 2, 1, 1)),
+        case("conv_direct_aligned_pad4", conv(1, 1, 6, 8, 4, 5, 1, 4, 1)),
         case(
             "maxpool_overlap_pad_b1",
             Op::MaxPool2d(pool(1, 3, 7, 7, 3, 2, 1)),

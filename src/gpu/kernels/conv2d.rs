@@ -2,7 +2,7 @@
 //! larger than one storage binding (AlexNet conv1 at batch 128); weights are bound whole.
 //! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen.
 
-use super::{conv2d_sg, gemm_workgroups, Family, Gemm};
+use super::{conv2d_direct, conv2d_sg, gemm_workgroups, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -31,6 +31,9 @@ pub fn encode_forward(
     let storage = b.storage_of("conv2d_forward", &ts)?;
     b.fits("conv2d weight", w)?;
     if b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) == Family::Subgroup {
+        if conv2d_direct::eligible(p) {
+            return conv2d_direct::encode_forward(b, storage, p, x, w, bias, y);
+        }
         return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y);
     }
     let (xb, yb) = image_bytes(p, x);

@@ -6,6 +6,15 @@ use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::LrnParams;
 
+/// The geometry as the kernels' pipeline constants (shaders/common/lrn_params.wgsl).
+fn constants(p: &LrnParams) -> [(&'static str, u32); 3] {
+    [
+        ("CHANNELS", p.channels as u32),
+        ("PIXELS", (p.h * p.w) as u32),
+        ("SIZE", p.size as u32),
+    ]
+}
+
 fn image_bytes(p: &LrnParams, t: &GpuTensor) -> u64 {
     (p.channels * p.h * p.w * t.dtype.size()) as u64
 }
@@ -16,7 +25,8 @@ pub fn encode_forward(b: &GpuBackend, p: &LrnParams, x: &GpuTensor, y: &GpuTenso
     for c in b.chunks("lrn_forward", p.batch, &[ib])? {
         let views = [View::items(x, c, ib), View::items(y, c, ib)];
         let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
-        b.dispatch("lrn_forward", storage, &p.uniform(c.count), &views, wg)?;
+        let u = p.uniform(c.count);
+        b.dispatch_with("lrn_forward", storage, &constants(p), &u, &views, wg)?;
     }
     Ok(())
 }
@@ -37,9 +47,10 @@ pub fn encode_backward_input(
             View::items(dx, c, ib),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
-        b.dispatch(
+        b.dispatch_with(
             "lrn_backward_input",
             storage,
+            &constants(p),
             &p.uniform(c.count),
             &views,
             wg,

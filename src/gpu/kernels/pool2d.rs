@@ -7,6 +7,21 @@ use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::Pool2dParams;
 
+/// The pool's geometry as the kernels' pipeline constants (shaders/common/pool2d_params.wgsl).
+fn constants(p: &Pool2dParams) -> [(&'static str, u32); 8] {
+    let c = |v: usize| v as u32;
+    [
+        ("CHANNELS", c(p.channels)),
+        ("IN_H", c(p.in_h)),
+        ("IN_W", c(p.in_w)),
+        ("OUT_H", c(p.out_h())),
+        ("OUT_W", c(p.out_w())),
+        ("KERNEL", c(p.kernel)),
+        ("STRIDE", c(p.stride)),
+        ("PADDING", c(p.padding)),
+    ]
+}
+
 /// Bytes of one image of the input, the output and the u32 indices.
 fn image_bytes(p: &Pool2dParams, t: &GpuTensor) -> (u64, u64, u64) {
     let e = t.dtype.size() as u64;
@@ -30,9 +45,10 @@ pub fn encode_max_forward(
             View::items(idx, c, ib),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w());
-        b.dispatch(
+        b.dispatch_with(
             "max_pool2d_forward",
             storage,
+            &constants(p),
             &p.uniform(c.count),
             &views,
             wg,
@@ -57,9 +73,10 @@ pub fn encode_max_backward_input(
             View::items(dx, c, xb),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
-        b.dispatch(
+        b.dispatch_with(
             "max_pool2d_backward_input",
             storage,
+            &constants(p),
             &p.uniform(c.count),
             &views,
             wg,
@@ -79,9 +96,10 @@ pub fn encode_avg_forward(
     for c in b.chunks("avg_pool2d_forward", p.batch, &[xb, yb])? {
         let views = [View::items(x, c, xb), View::items(y, c, yb)];
         let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w());
-        b.dispatch(
+        b.dispatch_with(
             "avg_pool2d_forward",
             storage,
+            &constants(p),
             &p.uniform(c.count),
             &views,
             wg,
@@ -101,9 +119,10 @@ pub fn encode_avg_backward_input(
     for c in b.chunks("avg_pool2d_backward_input", p.batch, &[xb, yb])? {
         let views = [View::items(dy, c, yb), View::items(dx, c, xb)];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
-        b.dispatch(
+        b.dispatch_with(
             "avg_pool2d_backward_input",
             storage,
+            &constants(p),
             &p.uniform(c.count),
             &views,
             wg,
