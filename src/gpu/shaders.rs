@@ -63,6 +63,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_col2im",
     "conv2d_forward_sg",
     "conv2d_forward_direct",
+    "conv2d_backward_weight_direct",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
     "max_pool2d_forward",

@@ -126,6 +126,9 @@ pub fn encode_backward_weight(
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
     if b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) == Family::Subgroup {
+        if conv2d_direct::eligible_backward_weight(p) {
+            return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw);
+        }
         return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw);
     }
     let (xb, yb) = image_bytes(p, x);

@@ -1,10 +1,12 @@
-//! The direct conv2d forward (shaders/conv2d_forward_direct.wgsl): for convolutions with few
-//! output channels and short kernel rows, where the subgroup family's operand packing costs
-//! more than its GEMM (LeNet-5's conv1: packing the 25-tap columns of 50,000 pixels took 5x the
-//! GEMM). The geometry is pipeline constants, so the kernel has no runtime index division.
+//! The direct conv2d forward and weight gradient (shaders/conv2d_forward_direct.wgsl,
+//! conv2d_backward_weight_direct.wgsl): for convolutions with few output channels and short
+//! kernel rows, where the subgroup family's operand packing costs more than its GEMM (LeNet-5's
+//! conv1: packing the 25-tap columns of 50,000 pixels took 5x the GEMM). The geometry is
+//! pipeline constants, so the kernels have no runtime index division.
 
-use super::conv2d::image_bytes;
+use super::conv2d::{image_bytes, ReduceUniform};
 use crate::error::Result;
+use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::Conv2dParams;
@@ -26,9 +28,37 @@ pub fn eligible(p: &Conv2dParams) -> bool {
         && taps <= 32
 }
 
+/// Whether the direct weight gradient runs `p`: as [`eligible`], with at most 64 sums per
+/// invocation (`MAX_ACC`: Cout * Cin * KW).
+pub fn eligible_backward_weight(p: &Conv2dParams) -> bool {
+    eligible(p) && p.out_channels * p.in_channels * p.kernel_w <= 64
+}
+
+/// Slices of output rows the weight gradient is split into (its split-k): enough invocations
+/// (slices x KH) for every core, few enough that the reduction stays short.
+const MAX_SLICES: usize = 256;
+
 /// Whether input rows load as whole vec4s: every row segment starts at a multiple of 4.
 fn aligned(p: &Conv2dParams) -> bool {
     p.stride == 1 && p.in_w.is_multiple_of(4) && p.padding.is_multiple_of(4)
+}
+
+/// The geometry as the kernels' pipeline constants.
+fn constants(p: &Conv2dParams) -> [(&'static str, u32); 11] {
+    let u32_of = |v: usize| v as u32;
+    [
+        ("CIN", u32_of(p.in_channels)),
+        ("COUT", u32_of(p.out_channels)),
+        ("KH", u32_of(p.kernel_h)),
+        ("KW", u32_of(p.kernel_w)),
+        ("STRIDE", u32_of(p.stride)),
+        ("PAD", u32_of(p.padding)),
+        ("IN_H", u32_of(p.in_h)),
+        ("IN_W", u32_of(p.in_w)),
+        ("OUT_H", u32_of(p.out_h())),
+        ("OUT_W", u32_of(p.out_w())),
+        ("ALIGNED", aligned(p) as u32),
+    ]
 }
 
 pub fn encode_forward(
@@ -41,20 +71,7 @@ pub fn encode_forward(
     y: &GpuTensor,
 ) -> Result<()> {
     let (xb, yb) = image_bytes(p, x);
-    let u32_of = |v: usize| v as u32;
-    let constants = [
-        ("CIN", u32_of(p.in_channels)),
-        ("COUT", u32_of(p.out_channels)),
-        ("KH", u32_of(p.kernel_h)),
-        ("KW", u32_of(p.kernel_w)),
-        ("STRIDE", u32_of(p.stride)),
-        ("PAD", u32_of(p.padding)),
-        ("IN_H", u32_of(p.in_h)),
-        ("IN_W", u32_of(p.in_w)),
-        ("OUT_H", u32_of(p.out_h())),
-        ("OUT_W", u32_of(p.out_w())),
-        ("ALIGNED", aligned(p) as u32),
-    ];
+    let constants = constants(p);
     for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
         let views = [
             View::items(x, c, xb),
@@ -70,6 +87,52 @@ pub fn encode_forward(
             &p.uniform(c.count, false),
             &views,
             super::flat_workgroups(invocations),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward_weight(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    x: &GpuTensor,
+    dw: &GpuTensor,
+) -> Result<()> {
+    let (xb, yb) = image_bytes(p, x);
+    let constants = constants(p);
+    let len = p.out_channels * p.in_channels * p.kernel_h * p.kernel_w;
+    for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
+        let slices = (c.count * p.out_h()).min(MAX_SLICES);
+        let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
+        let mut u = p.uniform(c.count, c.start > 0);
+        u.splits = slices as u32;
+        let views = [
+            View::items(dy, c, yb),
+            View::items(x, c, xb),
+            View::buffer(&partial),
+        ];
+        b.dispatch_with(
+            "conv2d_backward_weight_direct",
+            storage,
+            &constants,
+            &u,
+            &views,
+            super::flat_workgroups(slices * p.kernel_h),
+        )?;
+        let r = ReduceUniform {
+            len: len as u32,
+            splits: slices as u32,
+            accumulate: u.accumulate,
+            _pad0: 0,
+        };
+        b.dispatch(
+            "conv2d_backward_weight_reduce",
+            storage,
+            &r,
+            &[View::buffer(&partial), View::whole(dw)],
+            super::flat_workgroups(len),
         )?;
     }
     Ok(())
@@ -115,6 +178,11 @@ mod tests {
             assert!(eligible(&p), "{p:?}");
         }
         assert!(!eligible(&lenet_conv2));
+        for p in [lenet_conv1, stride2, aligned_pad4] {
+            assert!(eligible_backward_weight(&p), "{p:?}");
+        }
+        // 8 channels x 3 inputs x 3 taps a row: 72 sums, over MAX_ACC.
+        assert!(!eligible_backward_weight(&rgb_pad1));
         assert!(aligned(&lenet_conv1) && aligned(&aligned_pad4));
         assert!(!aligned(&rgb_pad1) && !aligned(&stride2));
     }
