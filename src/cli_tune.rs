@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use cnngpu::gpu::GpuBackend;
+use cnngpu::gpu::{Family, GpuBackend};
 use cnngpu::nn::graph::Graph;
 use cnngpu::nn::models;
 use cnngpu::tensor::Precision;
@@ -56,14 +56,17 @@ pub fn prepare(
     }
     let tuned = tune::tune_graph(b, &mut cache, graph, batch, precision)?;
     let timed = tuned.iter().filter(|t| !t.cached).count();
-    let subgroup = tuned
+    let per_family: Vec<String> = Family::ALL
         .iter()
-        .filter(|t| t.choice.family == "subgroup")
-        .count();
+        .map(|f| {
+            let n = tuned.iter().filter(|t| t.choice.family == f.name()).count();
+            format!("{n} {}", f.name())
+        })
+        .collect();
     eprintln!(
-        "kernels: {} of {} GEMM passes in the subgroup family, the rest tiled ({} timed now, {} from {})",
-        subgroup,
+        "kernels: {} GEMM passes: {} ({} timed now, {} from {})",
         tuned.len(),
+        per_family.join(", "),
         timed,
         tuned.len() - timed,
         cache.path().display()

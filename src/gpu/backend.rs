@@ -140,12 +140,15 @@ impl GpuBackend {
         *self.family.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every family this adapter can run (the subgroup family needs a fixed subgroup size).
+    /// Every family this adapter can run: tiled and workgroup everywhere (the workgroup
+    /// family needs 10 KiB of workgroup memory and 256 invocations, WebGPU's minimum
+    /// limits), subgroup with a fixed subgroup size.
     pub fn families(&self) -> Vec<Family> {
         let mut v = vec![Family::Tiled];
         if self.tile.is_some() {
             v.push(Family::Subgroup);
         }
+        v.push(Family::Workgroup);
         v
     }
 

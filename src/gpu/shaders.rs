@@ -64,6 +64,9 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_forward_sg",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
+    "conv2d_forward_wg",
+    "conv2d_backward_input_wg",
+    "conv2d_backward_weight_wg",
     "max_pool2d_forward",
     "max_pool2d_backward_input",
     "avg_pool2d_forward",
@@ -78,6 +81,9 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "linear_forward_sg",
     "linear_backward_input_sg",
     "linear_backward_weight_sg",
+    "linear_forward_wg",
+    "linear_backward_input_wg",
+    "linear_backward_weight_wg",
     "relu_forward",
     "relu_backward_input",
     "tanh_forward",
@@ -103,6 +109,8 @@ macro_rules! include_table {
 /// Shared code that kernels pull in with `//#include`.
 const INCLUDES: &[(&str, &str)] = include_table![
     "gemm",
+    "gemm_wg",
+    "conv2d_wg_index",
     "div",
     "conv2d_sg_params",
     "conv2d_sg_operands",
