@@ -50,6 +50,24 @@ pub fn prepare(
         );
         return Ok(Vec::new());
     }
+    if Family::from_env().is_some() {
+        // A family forced for the run: tuned choices would override it, so none are made.
+        eprintln!(
+            "kernels: the {} family everywhere (CNNGPU_KERNELS; no tuning)",
+            b.family().name()
+        );
+        return Ok(Vec::new());
+    }
+    tune_now(b, graph, batch, precision)
+}
+
+/// Tunes a training step of `graph` at `batch` (the cache first); one line on stderr.
+fn tune_now(
+    b: &GpuBackend,
+    graph: &Graph,
+    batch: usize,
+    precision: Precision,
+) -> Result<Vec<Tuned>> {
     let mut cache = TuneCache::open(&TuneCache::default_path());
     if let Some(note) = &cache.note {
         eprintln!("note: {note}");
@@ -85,7 +103,7 @@ pub fn run(b: &GpuBackend, a: &TuneArgs) -> Result<u8> {
         a.precision,
         b.ctx.describe()
     );
-    let tuned = prepare(b, &graph, a.batch_size, precision, &TuneSwitch::default())?;
+    let tuned = tune_now(b, &graph, a.batch_size, precision)?;
     println!("\n| layer | kernel | chosen | ms per family | rejected | |");
     println!("|---|---|---|---|---|---|");
     for t in &tuned {

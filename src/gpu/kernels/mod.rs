@@ -53,15 +53,19 @@ impl Family {
     /// `CNNGPU_KERNELS=tiled|subgroup|workgroup` when set (and runnable), else
     /// [`Family::for_device`].
     pub fn default_for(ctx: &GpuContext, has_subgroup_tile: bool) -> Family {
-        match std::env::var("CNNGPU_KERNELS")
-            .ok()
-            .as_deref()
-            .and_then(Family::parse)
-        {
+        match Family::from_env() {
             Some(Family::Subgroup) if has_subgroup_tile => Family::Subgroup,
             Some(f) if f != Family::Subgroup => f,
             _ => Family::for_device(ctx.info.device_type, has_subgroup_tile),
         }
+    }
+
+    /// The family `CNNGPU_KERNELS` names, if it names one.
+    pub fn from_env() -> Option<Family> {
+        std::env::var("CNNGPU_KERNELS")
+            .ok()
+            .as_deref()
+            .and_then(Family::parse)
     }
 
     /// The default family of a device type: on CPU drivers (`DeviceType::Cpu`: lavapipe,
