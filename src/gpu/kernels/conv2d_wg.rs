@@ -172,6 +172,8 @@ mod tests {
     fn long_reductions_with_few_tiles_are_split() {
         // LeNet-5 conv1 at batch 64: 150 weights (one tile), 50,176-long sums.
         assert_eq!(splits(1, 64 * 28 * 28, 150, 1 << 27), 64);
+        // At batch 21 too (16,464-long sums: slices of 272, the last three start past k).
+        assert_eq!(splits(1, 21 * 28 * 28, 150, 1 << 27), 64);
         // AlexNet conv3 at batch 2: 384 x 2304 weights, 6 x 36 tiles, 338-long sums.
         assert_eq!(splits(216, 2 * 13 * 13, 384 * 2304, 1 << 27), 1);
         // Short sums are never split, however few the tiles.
