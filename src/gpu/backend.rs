@@ -220,6 +220,14 @@ impl GpuBackend {
             for s in [Storage::F32, self.f16_storage()] {
                 let tile = self.tile.filter(|_| k.needs_subgroups());
                 self.recorder.pipeline(&self.ctx, k.name, s, tile, &[])?;
+                // The workgroup family's tile shapes are pipeline constants: each is a pipeline.
+                if k.source.contains("//#include gemm_wg") {
+                    for ty in super::kernels::WG_THREADS_M {
+                        let constants = [("WG_TY", ty)];
+                        self.recorder
+                            .pipeline(&self.ctx, k.name, s, tile, &constants)?;
+                    }
+                }
             }
         }
         Ok(())

@@ -127,14 +127,18 @@ pub fn gemm_workgroups(m: usize, n: usize, g: usize) -> u64 {
 /// constant, see shaders/common/gemm_wg.wgsl): tiles of 32x128 when M is at most 32 (few
 /// channels, small batches), 128x32 when N is at most 32 and M is larger, else 64x64.
 pub fn wg_threads_m(m: usize, n: usize) -> u32 {
+    let [few_rows, square, few_columns] = WG_THREADS_M;
     if m <= 32 {
-        8
+        few_rows
     } else if n <= 32 {
-        32
+        few_columns
     } else {
-        16
+        square
     }
 }
+
+/// Every value [`wg_threads_m`] returns (the workgroup family's tile shapes).
+pub const WG_THREADS_M: [u32; 3] = [8, 16, 32];
 
 /// Workgroups of the workgroup-family GEMM core: `g` problems, `splits` k slices each, tiles
 /// of (4 * ty) x (4 * 256 / ty) with ty = [`wg_threads_m`].
