@@ -166,35 +166,47 @@ fn bad_calls_are_clear_errors() {
 #[test]
 fn a_training_step_recorded_again_creates_no_wgpu_object() {
     let Some(gpu) = common::gpu() else { return };
-    let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None).unwrap();
-    let mut training = cnngpu::bench::SyntheticTraining::new(
-        &*gpu,
-        graph,
-        init,
-        cnngpu::tensor::Precision::F32,
-        16,
-    )
-    .unwrap();
-    let mut created = Vec::new();
-    for _ in 0..2 {
-        training.record_step(&*gpu).unwrap();
-        gpu.sync().unwrap();
-        created.push(gpu.stats().objects_created);
+    // In every kernel family: their launchers plan scratch, uniforms and bind groups alike.
+    for family in gpu.families() {
+        gpu.with_family(family, || {
+            let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None)?;
+            let mut training = cnngpu::bench::SyntheticTraining::new(
+                &*gpu,
+                graph,
+                init,
+                cnngpu::tensor::Precision::F32,
+                16,
+            )?;
+            let before = gpu.stats();
+            let mut created = Vec::new();
+            for _ in 0..2 {
+                training.record_step(&*gpu)?;
+                gpu.sync()?;
+                created.push(gpu.stats().objects_created);
+            }
+            eprintln!(
+                "{}: objects created by steps 1 and 2: {created:?}",
+                family.name()
+            );
+            let first = gpu.stats();
+            assert!(
+                first.objects_created > before.objects_created,
+                "the first steps plan their launches"
+            );
+            for _ in 0..3 {
+                training.record_step(&*gpu)?;
+                gpu.sync()?;
+            }
+            let later = gpu.stats();
+            assert!(later.dispatches > first.dispatches, "steps were recorded");
+            assert_eq!(
+                later.objects_created,
+                first.objects_created,
+                "{}: steps after the first reuse every uniform buffer and bind group",
+                family.name()
+            );
+            Ok(())
+        })
+        .unwrap();
     }
-    eprintln!("objects created by steps 1 and 2: {created:?}");
-    let first = gpu.stats();
-    assert!(
-        first.objects_created > 0,
-        "the first steps plan their launches"
-    );
-    for _ in 0..3 {
-        training.record_step(&*gpu).unwrap();
-        gpu.sync().unwrap();
-    }
-    let later = gpu.stats();
-    assert!(later.dispatches > first.dispatches, "steps were recorded");
-    assert_eq!(
-        later.objects_created, first.objects_created,
-        "steps after the first reuse every uniform buffer and bind group"
-    );
 }

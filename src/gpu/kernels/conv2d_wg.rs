@@ -102,9 +102,11 @@ pub fn encode_backward_input(
     Ok(())
 }
 
-/// How many k slices a workgroup-family weight gradient is split into: enough workgroups to
-/// give a large GPU (about 128 compute units) two each, slices of at least 256 values of k
-/// (16 steps of the core), partial sums within one binding, at most 64.
+/// How many k slices a workgroup-family GEMM with `tiles` output tiles and a k-long
+/// reduction is split into (conv2d's weight gradient; linear forward and backward_input):
+/// enough workgroups to give a large GPU (about 128 compute units) two each, slices of at
+/// least 256 values of k (16 steps of the core), partial sums (`len` floats a slice) within
+/// one binding, at most 64.
 pub fn splits(tiles: u64, k: usize, len: usize, max_binding: u64) -> usize {
     let by_work = 256usize.div_ceil(tiles.max(1) as usize);
     let by_length = (k / 256).max(1);

@@ -30,7 +30,7 @@ pub enum Family {
     /// The GPU family: a GEMM core that stages k-slices of 64-wide operand tiles through
     /// workgroup memory (shaders/common/gemm_wg.wgsl), 4x4 outputs an invocation, operands
     /// gathered in place by the tile loader (implicit GEMM), column gradients finished by
-    /// col2im, split k for weight gradients with few tiles. Needs only workgroup memory
+    /// col2im, split k when the output has few tiles. Needs only workgroup memory
     /// (10 KiB) and 256 invocations: runs everywhere.
     Workgroup,
 }
