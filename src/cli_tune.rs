@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use cnngpu::gpu::GpuBackend;
+use cnngpu::gpu::{Family, GpuBackend};
 use cnngpu::nn::graph::Graph;
 use cnngpu::nn::models;
 use cnngpu::tensor::Precision;
@@ -50,20 +50,41 @@ pub fn prepare(
         );
         return Ok(Vec::new());
     }
+    if Family::from_env().is_some() {
+        // A family forced for the run: tuned choices would override it, so none are made.
+        eprintln!(
+            "kernels: the {} family everywhere (CNNGPU_KERNELS; no tuning)",
+            b.family().name()
+        );
+        return Ok(Vec::new());
+    }
+    tune_now(b, graph, batch, precision)
+}
+
+/// Tunes a training step of `graph` at `batch` (the cache first); one line on stderr.
+fn tune_now(
+    b: &GpuBackend,
+    graph: &Graph,
+    batch: usize,
+    precision: Precision,
+) -> Result<Vec<Tuned>> {
     let mut cache = TuneCache::open(&TuneCache::default_path());
     if let Some(note) = &cache.note {
         eprintln!("note: {note}");
     }
     let tuned = tune::tune_graph(b, &mut cache, graph, batch, precision)?;
     let timed = tuned.iter().filter(|t| !t.cached).count();
-    let subgroup = tuned
+    let per_family: Vec<String> = Family::ALL
         .iter()
-        .filter(|t| t.choice.family == "subgroup")
-        .count();
+        .map(|f| {
+            let n = tuned.iter().filter(|t| t.choice.family == f.name()).count();
+            format!("{n} {}", f.name())
+        })
+        .collect();
     eprintln!(
-        "kernels: {} of {} GEMM passes in the subgroup family, the rest tiled ({} timed now, {} from {})",
-        subgroup,
+        "kernels: {} GEMM passes: {} ({} timed now, {} from {})",
         tuned.len(),
+        per_family.join(", "),
         timed,
         tuned.len() - timed,
         cache.path().display()
@@ -82,7 +103,7 @@ pub fn run(b: &GpuBackend, a: &TuneArgs) -> Result<u8> {
         a.precision,
         b.ctx.describe()
     );
-    let tuned = prepare(b, &graph, a.batch_size, precision, &TuneSwitch::default())?;
+    let tuned = tune_now(b, &graph, a.batch_size, precision)?;
     println!("\n| layer | kernel | chosen | ms per family | rejected | |");
     println!("|---|---|---|---|---|---|");
     for t in &tuned {

@@ -9,14 +9,18 @@ use cnngpu::ops::*;
 use cnngpu::parity::{self, Case};
 
 /// Every reduction runs in a fixed order (no float atomics): two runs of the same kernel on
-/// the same inputs give bit-identical outputs, in every variant.
+/// the same inputs give bit-identical outputs, in every variant and, for the GEMM-shaped
+/// passes, in every kernel family the adapter has (LeNet-5 conv1's weight gradient splits k
+/// in the families that split).
 #[test]
 fn running_a_kernel_twice_gives_bit_identical_output() {
     let Some(gpu) = common::gpu() else { return };
     let wanted = [
+        "lenet5_conv1",
         "lenet5_conv2",
         "alexnet_conv2_g2",
         "alexnet_fc7",
+        "linear_odd",
         "alexnet_lrn2",
         "sce_odd",
         "alexnet_pool2",
@@ -30,42 +34,61 @@ fn running_a_kernel_twice_gives_bit_identical_output() {
     assert_eq!(cases.len(), wanted.len());
     let original = gpu.f16_storage();
     let mut checked = 0;
+    let mut families_seen = std::collections::HashSet::new();
     for case in &cases {
         for pass in case.op.passes() {
             let inputs = parity::make_inputs(case, pass);
-            for v in parity::variants(&gpu) {
-                let dtype = if v == Storage::F32 {
-                    cnngpu::tensor::DType::F32
-                } else {
-                    gpu.set_f16_storage(v).unwrap();
-                    cnngpu::tensor::DType::F16
-                };
-                let first = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
-                let second = parity::execute(&*gpu, case, pass, &inputs, dtype).unwrap();
-                for (a, b) in first.iter().zip(&second) {
-                    let bits = |o: &parity::Output| {
-                        o.floats
-                            .iter()
-                            .map(|v| v.to_bits())
-                            .chain(o.ints.iter().copied())
-                            .collect::<Vec<u32>>()
-                    };
-                    assert_eq!(
-                        bits(a),
-                        bits(b),
-                        "{} {} {} {}: runs differ",
-                        case.name,
-                        case.op.kernel(pass),
-                        v.name(),
-                        a.name
-                    );
-                    checked += 1;
-                }
+            let kernel = case.op.kernel(pass);
+            let families = if parity::has_families(&kernel) {
+                gpu.families()
+            } else {
+                vec![gpu.family()]
+            };
+            for family in families {
+                families_seen.insert(family);
+                gpu.with_family(family, || {
+                    for v in parity::variants(&gpu) {
+                        let dtype = if v == Storage::F32 {
+                            cnngpu::tensor::DType::F32
+                        } else {
+                            gpu.set_f16_storage(v).unwrap();
+                            cnngpu::tensor::DType::F16
+                        };
+                        let first = parity::execute(&*gpu, case, pass, &inputs, dtype)?;
+                        let second = parity::execute(&*gpu, case, pass, &inputs, dtype)?;
+                        for (a, b) in first.iter().zip(&second) {
+                            let bits = |o: &parity::Output| {
+                                o.floats
+                                    .iter()
+                                    .map(|v| v.to_bits())
+                                    .chain(o.ints.iter().copied())
+                                    .collect::<Vec<u32>>()
+                            };
+                            assert_eq!(
+                                bits(a),
+                                bits(b),
+                                "{} {} [{}] {} {}: runs differ",
+                                case.name,
+                                kernel,
+                                family.name(),
+                                v.name(),
+                                a.name
+                            );
+                            checked += 1;
+                        }
+                    }
+                    Ok(())
+                })
+                .unwrap();
             }
         }
     }
     gpu.set_f16_storage(original).unwrap();
     assert!(checked > 20);
+    assert!(
+        families_seen.contains(&cnngpu::gpu::Family::Workgroup),
+        "the workgroup family runs on every adapter"
+    );
 }
 
 /// A wgpu validation error (here: a bind group missing a binding) comes back as `Err` with
@@ -143,35 +166,47 @@ fn bad_calls_are_clear_errors() {
 #[test]
 fn a_training_step_recorded_again_creates_no_wgpu_object() {
     let Some(gpu) = common::gpu() else { return };
-    let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None).unwrap();
-    let mut training = cnngpu::bench::SyntheticTraining::new(
-        &*gpu,
-        graph,
-        init,
-        cnngpu::tensor::Precision::F32,
-        16,
-    )
-    .unwrap();
-    let mut created = Vec::new();
-    for _ in 0..2 {
-        training.record_step(&*gpu).unwrap();
-        gpu.sync().unwrap();
-        created.push(gpu.stats().objects_created);
+    // In every kernel family: their launchers plan scratch, uniforms and bind groups alike.
+    for family in gpu.families() {
+        gpu.with_family(family, || {
+            let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None)?;
+            let mut training = cnngpu::bench::SyntheticTraining::new(
+                &*gpu,
+                graph,
+                init,
+                cnngpu::tensor::Precision::F32,
+                16,
+            )?;
+            let before = gpu.stats();
+            let mut created = Vec::new();
+            for _ in 0..2 {
+                training.record_step(&*gpu)?;
+                gpu.sync()?;
+                created.push(gpu.stats().objects_created);
+            }
+            eprintln!(
+                "{}: objects created by steps 1 and 2: {created:?}",
+                family.name()
+            );
+            let first = gpu.stats();
+            assert!(
+                first.objects_created > before.objects_created,
+                "the first steps plan their launches"
+            );
+            for _ in 0..3 {
+                training.record_step(&*gpu)?;
+                gpu.sync()?;
+            }
+            let later = gpu.stats();
+            assert!(later.dispatches > first.dispatches, "steps were recorded");
+            assert_eq!(
+                later.objects_created,
+                first.objects_created,
+                "{}: steps after the first reuse every uniform buffer and bind group",
+                family.name()
+            );
+            Ok(())
+        })
+        .unwrap();
     }
-    eprintln!("objects created by steps 1 and 2: {created:?}");
-    let first = gpu.stats();
-    assert!(
-        first.objects_created > 0,
-        "the first steps plan their launches"
-    );
-    for _ in 0..3 {
-        training.record_step(&*gpu).unwrap();
-        gpu.sync().unwrap();
-    }
-    let later = gpu.stats();
-    assert!(later.dispatches > first.dispatches, "steps were recorded");
-    assert_eq!(
-        later.objects_created, first.objects_created,
-        "steps after the first reuse every uniform buffer and bind group"
-    );
 }

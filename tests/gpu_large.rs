@@ -300,3 +300,45 @@ fn chunked_paths_match_cpu() {
         "some passes took several dispatches"
     );
 }
+
+/// LeNet-5 conv1's geometry at batch 21: 150 weights and 16,464-long sums, so the workgroup
+/// family's weight gradient splits k 64 ways into slices of 272 (whole k steps of 16), and the
+/// last three slices start past the end of k (they store zeros); with the bigger linear layer
+/// below, the 32x128 and 128x32 tiles of the workgroup core meet ragged edges. Every family.
+#[test]
+fn long_split_reductions_and_ragged_tiles_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let cases = vec![
+        Case {
+            name: "lenet5_conv1_b21".into(),
+            op: Op::Conv2d(Conv2dParams {
+                batch: 21,
+                in_channels: 1,
+                in_h: 32,
+                in_w: 32,
+                out_channels: 6,
+                kernel_h: 5,
+                kernel_w: 5,
+                stride: 1,
+                padding: 0,
+                groups: 1,
+                bias: true,
+            }),
+            ties: false,
+        },
+        Case {
+            name: "linear_b33_tall".into(),
+            op: Op::Linear(LinearParams {
+                batch: 33,
+                in_features: 31,
+                out_features: 161,
+                bias: true,
+            }),
+            ties: false,
+        },
+    ];
+    let outcomes = parity::run(&gpu, &cases, "").expect("passes ran");
+    let failed = fail_report(&outcomes);
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    assert!(outcomes.iter().any(|o| o.kernel.ends_with("[workgroup]")));
+}

@@ -41,6 +41,13 @@ fn tuning_checks_caches_and_reuses_choices() {
             "the choice was timed"
         );
         assert!(!t.choice.rejected.contains(&t.choice.family));
+        // The workgroup family runs on every adapter and every shape: always a candidate.
+        assert!(
+            t.choice.ms.contains_key("workgroup")
+                || t.choice.rejected.iter().any(|f| f == "workgroup"),
+            "{}: the workgroup family was not considered",
+            t.key
+        );
     }
     assert!(path.exists(), "the cache is written");
 

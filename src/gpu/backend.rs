@@ -140,12 +140,15 @@ impl GpuBackend {
         *self.family.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every family this adapter can run (the subgroup family needs a fixed subgroup size).
+    /// Every family this adapter can run: tiled and workgroup everywhere (the workgroup
+    /// family needs 10 KiB of workgroup memory and 256 invocations, WebGPU's minimum
+    /// limits), subgroup with a fixed subgroup size.
     pub fn families(&self) -> Vec<Family> {
         let mut v = vec![Family::Tiled];
         if self.tile.is_some() {
             v.push(Family::Subgroup);
         }
+        v.push(Family::Workgroup);
         v
     }
 
@@ -217,6 +220,14 @@ impl GpuBackend {
             for s in [Storage::F32, self.f16_storage()] {
                 let tile = self.tile.filter(|_| k.needs_subgroups());
                 self.recorder.pipeline(&self.ctx, k.name, s, tile, &[])?;
+                // The workgroup family's tile shapes are pipeline constants: each is a pipeline.
+                if k.source.contains("//#include gemm_wg") {
+                    for ty in super::kernels::WG_THREADS_M {
+                        let constants = [("WG_TY", ty)];
+                        self.recorder
+                            .pipeline(&self.ctx, k.name, s, tile, &constants)?;
+                    }
+                }
             }
         }
         Ok(())

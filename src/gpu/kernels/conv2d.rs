@@ -1,8 +1,9 @@
 //! Launchers of the conv2d passes. Activations are split into batch chunks when a tensor is
 //! larger than one storage binding (AlexNet conv1 at batch 128); weights are bound whole.
-//! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen.
+//! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen and
+//! to [`super::conv2d_wg`] when the workgroup family is.
 
-use super::{conv2d_direct, conv2d_sg, gemm_workgroups, Family, Gemm};
+use super::{conv2d_direct, conv2d_sg, conv2d_wg, gemm_workgroups, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -30,11 +31,13 @@ pub fn encode_forward(
     ts.extend(bias);
     let storage = b.storage_of("conv2d_forward", &ts)?;
     b.fits("conv2d weight", w)?;
-    if b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) == Family::Subgroup {
-        if conv2d_direct::eligible(p) {
-            return conv2d_direct::encode_forward(b, storage, p, x, w, bias, y);
+    match b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) {
+        Family::Subgroup if conv2d_direct::eligible(p) => {
+            return conv2d_direct::encode_forward(b, storage, p, x, w, bias, y)
         }
-        return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y);
+        Family::Subgroup => return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y),
+        Family::Workgroup => return conv2d_wg::encode_forward(b, storage, p, x, w, bias, y),
+        Family::Tiled => {}
     }
     let (xb, yb) = image_bytes(p, x);
     for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
@@ -69,8 +72,10 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
     b.fits("conv2d weight", w)?;
-    if b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) == Family::Subgroup {
-        return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx);
+    match b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) {
+        Family::Subgroup => return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx),
+        Family::Workgroup => return conv2d_wg::encode_backward_input(b, storage, p, dy, w, dx),
+        Family::Tiled => {}
     }
     let (xb, yb) = image_bytes(p, dx);
     for c in b.chunks("conv2d_backward_input", p.batch, &[xb, yb])? {
@@ -125,11 +130,13 @@ pub fn encode_backward_weight(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
-    if b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) == Family::Subgroup {
-        if conv2d_direct::eligible_backward_weight(p) {
-            return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw);
+    match b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) {
+        Family::Subgroup if conv2d_direct::eligible_backward_weight(p) => {
+            return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw)
         }
-        return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw);
+        Family::Subgroup => return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw),
+        Family::Workgroup => return conv2d_wg::encode_backward_weight(b, storage, p, dy, x, dw),
+        Family::Tiled => {}
     }
     let (xb, yb) = image_bytes(p, x);
     let kdim = p.in_channels / p.groups * p.kernel_h * p.kernel_w;

@@ -20,16 +20,16 @@ pub const SCRATCH_FLOATS: usize = 1 << 24;
 /// Mirror of `SgUniform` in shaders/common/conv2d_sg_params.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct SgUniform {
-    conv: Conv2dUniform,
-    m: u32,
-    n: u32,
-    k4: u32,
-    rows: u32,
-    cols: u32,
-    len: u32,
-    mode: u32,
-    first: u32,
+pub(super) struct SgUniform {
+    pub conv: Conv2dUniform,
+    pub m: u32,
+    pub n: u32,
+    pub k4: u32,
+    pub rows: u32,
+    pub cols: u32,
+    pub len: u32,
+    pub mode: u32,
+    pub first: u32,
 }
 
 /// The layouts of conv2d_pack (see its header).
@@ -45,14 +45,19 @@ enum Pack {
 
 /// Images [first, first + count) of a bound chunk.
 #[derive(Clone, Copy)]
-struct Sub {
-    first: usize,
-    count: usize,
+pub(super) struct Sub {
+    pub first: usize,
+    pub count: usize,
 }
 
 /// Splits a bound chunk into sub-chunks whose scratch (`floats_per_image`, plus `fixed`)
 /// stays within [`SCRATCH_FLOATS`].
-fn subs(what: &str, chunk: Chunk, floats_per_image: usize, fixed: usize) -> Result<Vec<Sub>> {
+pub(super) fn subs(
+    what: &str,
+    chunk: Chunk,
+    floats_per_image: usize,
+    fixed: usize,
+) -> Result<Vec<Sub>> {
     let room = SCRATCH_FLOATS.saturating_sub(fixed);
     let per = room / floats_per_image.max(1);
     if per == 0 {

@@ -1,18 +1,23 @@
 //! Launchers of the linear passes. A weight larger than one storage binding (AlexNet fc6 in
 //! f32: 9216x4096x4 bytes > 128 MiB) is processed in chunks of rows bound at aligned offsets;
 //! backward_input accumulates the chunks in a fixed order. The GEMM passes go to
-//! [`super::linear_sg`] when the subgroup family is chosen and the shape allows it.
+//! [`super::linear_sg`] when the subgroup family is chosen and the shape allows it, and to
+//! [`super::linear_wg`] when the workgroup family is chosen.
 
 use super::conv2d::ChannelSumUniform;
-use super::{gemm_workgroups, linear_sg, Family, Gemm};
+use super::{gemm_workgroups, linear_sg, linear_wg, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::LinearParams;
 
-/// Whether the subgroup family runs pass `kernel` (chosen, and the shape reads as vec4s).
-fn subgroup_family(b: &GpuBackend, kernel: &'static str, p: &LinearParams, s: Storage) -> bool {
-    linear_sg::supports(p) && b.family_for(kernel, Gemm::Linear(*p), s) == Family::Subgroup
+/// The family that runs pass `kernel`: the chosen one, except that the subgroup family
+/// falls back to the tiled one for shapes whose rows do not read as vec4s.
+fn family(b: &GpuBackend, kernel: &'static str, p: &LinearParams, s: Storage) -> Family {
+    match b.family_for(kernel, Gemm::Linear(*p), s) {
+        Family::Subgroup if !linear_sg::supports(p) => Family::Tiled,
+        f => f,
+    }
 }
 
 fn row_bytes(p: &LinearParams, w: &GpuTensor) -> u64 {
@@ -32,8 +37,10 @@ pub fn encode_forward(
     let storage = b.storage_of("linear_forward", &ts)?;
     b.fits("linear input", x)?;
     b.fits("linear output", y)?;
-    if subgroup_family(b, "linear_forward", p, storage) {
-        return linear_sg::encode_forward(b, storage, p, x, w, bias, y);
+    match family(b, "linear_forward", p, storage) {
+        Family::Subgroup => return linear_sg::encode_forward(b, storage, p, x, w, bias, y),
+        Family::Workgroup => return linear_wg::encode_forward(b, storage, p, x, w, bias, y),
+        Family::Tiled => {}
     }
     let rb = row_bytes(p, w);
     for c in b.chunks("linear weight", p.out_features, &[rb])? {
@@ -65,8 +72,10 @@ pub fn encode_backward_input(
     let storage = b.storage_of("linear_backward_input", &[dy, w, dx])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input gradient", dx)?;
-    if subgroup_family(b, "linear_backward_input", p, storage) {
-        return linear_sg::encode_backward_input(b, storage, p, dy, w, dx);
+    match family(b, "linear_backward_input", p, storage) {
+        Family::Subgroup => return linear_sg::encode_backward_input(b, storage, p, dy, w, dx),
+        Family::Workgroup => return linear_wg::encode_backward_input(b, storage, p, dy, w, dx),
+        Family::Tiled => {}
     }
     let rb = row_bytes(p, w);
     for c in b.chunks("linear weight", p.out_features, &[rb])? {
@@ -88,8 +97,10 @@ pub fn encode_backward_weight(
     let storage = b.storage_of("linear_backward_weight", &[dy, x, dw])?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
-    if subgroup_family(b, "linear_backward_weight", p, storage) {
-        return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw);
+    match family(b, "linear_backward_weight", p, storage) {
+        Family::Subgroup => return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw),
+        Family::Workgroup => return linear_wg::encode_backward_weight(b, storage, p, dy, x, dw),
+        Family::Tiled => {}
     }
     let rb = row_bytes(p, dw);
     for c in b.chunks("linear weight gradient", p.out_features, &[rb])? {

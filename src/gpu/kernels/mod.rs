@@ -5,10 +5,12 @@
 pub mod conv2d;
 mod conv2d_direct;
 mod conv2d_sg;
+mod conv2d_wg;
 pub mod dropout;
 pub mod elementwise;
 pub mod linear;
 mod linear_sg;
+mod linear_wg;
 pub mod lrn;
 pub mod pool2d;
 pub mod sgd;
@@ -16,7 +18,7 @@ pub mod softmax_cross_entropy;
 
 use super::context::GpuContext;
 
-/// The kernel families of the GEMM-shaped passes (conv2d today).
+/// The kernel families of the GEMM-shaped passes (conv2d and linear).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
     /// The register-tiled GEMM core (shaders/common/gemm.wgsl): operands gathered in the k
@@ -26,15 +28,22 @@ pub enum Family {
     /// are shared by `subgroupBroadcast` (src/gpu/gemm_sg.rs), column gradients finished by
     /// col2im. Needs subgroups of one fixed size.
     Subgroup,
+    /// The GPU family: a GEMM core that stages k-slices of 64-wide operand tiles through
+    /// workgroup memory (shaders/common/gemm_wg.wgsl), 4x4 outputs an invocation, operands
+    /// gathered in place by the tile loader (implicit GEMM), column gradients finished by
+    /// col2im, split k when the output has few tiles. Needs only workgroup memory
+    /// (10 KiB) and 256 invocations: runs everywhere.
+    Workgroup,
 }
 
 impl Family {
-    pub const ALL: [Family; 2] = [Family::Tiled, Family::Subgroup];
+    pub const ALL: [Family; 3] = [Family::Tiled, Family::Subgroup, Family::Workgroup];
 
     pub fn name(self) -> &'static str {
         match self {
             Family::Tiled => "tiled",
             Family::Subgroup => "subgroup",
+            Family::Workgroup => "workgroup",
         }
     }
 
@@ -42,20 +51,33 @@ impl Family {
         Family::ALL.into_iter().find(|f| f.name() == s)
     }
 
-    /// `CNNGPU_KERNELS=tiled|subgroup` when set (and runnable), else the subgroup family on
-    /// CPU drivers that can run it and the tiled family elsewhere.
+    /// `CNNGPU_KERNELS=tiled|subgroup|workgroup` when set (and runnable), else
+    /// [`Family::for_device`].
     pub fn default_for(ctx: &GpuContext, has_subgroup_tile: bool) -> Family {
-        match std::env::var("CNNGPU_KERNELS")
+        match Family::from_env() {
+            Some(Family::Subgroup) if has_subgroup_tile => Family::Subgroup,
+            Some(f) if f != Family::Subgroup => f,
+            _ => Family::for_device(ctx.info.device_type, has_subgroup_tile),
+        }
+    }
+
+    /// The family `CNNGPU_KERNELS` names, if it names one.
+    pub fn from_env() -> Option<Family> {
+        std::env::var("CNNGPU_KERNELS")
             .ok()
             .as_deref()
             .and_then(Family::parse)
-        {
-            Some(Family::Subgroup) if has_subgroup_tile => Family::Subgroup,
-            Some(f) if f != Family::Subgroup => f,
-            _ if has_subgroup_tile && ctx.info.device_type == wgpu::DeviceType::Cpu => {
-                Family::Subgroup
-            }
-            _ => Family::Tiled,
+    }
+
+    /// The default family of a device type: on CPU drivers (`DeviceType::Cpu`: lavapipe,
+    /// llvmpipe, WARP) the subgroup family where it runs, else the tiled one (barriers and
+    /// workgroup memory cost CPU drivers more than they save); on every other device type
+    /// (discrete, integrated, virtual GPUs, and unknown ones) the workgroup family.
+    pub fn for_device(device_type: wgpu::DeviceType, has_subgroup_tile: bool) -> Family {
+        match device_type {
+            wgpu::DeviceType::Cpu if has_subgroup_tile => Family::Subgroup,
+            wgpu::DeviceType::Cpu => Family::Tiled,
+            _ => Family::Workgroup,
         }
     }
 }
@@ -69,7 +91,8 @@ pub enum Gemm {
 
 impl Gemm {
     /// The families that run this op's passes: the subgroup family only for shapes it
-    /// supports (linear rows of whole vec4s; others fall back to the tiled kernels).
+    /// supports (linear rows of whole vec4s; others fall back to the tiled kernels); the
+    /// tiled and workgroup families run every shape.
     pub fn families(&self, available: &[Family]) -> Vec<Family> {
         let sg_ok = match self {
             Gemm::Conv2d(_) => true,
@@ -101,7 +124,69 @@ pub fn gemm_workgroups(m: usize, n: usize, g: usize) -> u64 {
     (g * m.div_ceil(4 * ty) * n.div_ceil(4 * tx)) as u64
 }
 
+/// Invocation rows of a workgroup-family GEMM workgroup of 256 (its `WG_TY` pipeline
+/// constant, see shaders/common/gemm_wg.wgsl): tiles of 32x128 when M is at most 32 (few
+/// channels, small batches), 128x32 when N is at most 32 and M is larger, else 64x64.
+pub fn wg_threads_m(m: usize, n: usize) -> u32 {
+    let [few_rows, square, few_columns] = WG_THREADS_M;
+    if m <= 32 {
+        few_rows
+    } else if n <= 32 {
+        few_columns
+    } else {
+        square
+    }
+}
+
+/// Every value [`wg_threads_m`] returns (the workgroup family's tile shapes).
+pub const WG_THREADS_M: [u32; 3] = [8, 16, 32];
+
+/// Workgroups of the workgroup-family GEMM core: `g` problems, `splits` k slices each, tiles
+/// of (4 * ty) x (4 * 256 / ty) with ty = [`wg_threads_m`].
+pub fn wg_workgroups(m: usize, n: usize, g: usize, splits: usize) -> u64 {
+    let ty = wg_threads_m(m, n) as usize;
+    (g * splits * m.div_ceil(4 * ty) * n.div_ceil(4 * (256 / ty))) as u64
+}
+
 /// Workgroups of a one-output-per-invocation kernel (256 invocations each).
 pub(crate) fn flat_workgroups(len: usize) -> u64 {
     len.div_ceil(256) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::DeviceType;
+
+    #[test]
+    fn gpus_default_to_the_workgroup_family_and_cpu_drivers_keep_theirs() {
+        for t in [
+            DeviceType::DiscreteGpu,
+            DeviceType::IntegratedGpu,
+            DeviceType::VirtualGpu,
+            DeviceType::Other,
+        ] {
+            for sg in [false, true] {
+                assert_eq!(Family::for_device(t, sg), Family::Workgroup, "{t:?}");
+            }
+        }
+        assert_eq!(Family::for_device(DeviceType::Cpu, true), Family::Subgroup);
+        assert_eq!(Family::for_device(DeviceType::Cpu, false), Family::Tiled);
+        assert_eq!(Family::parse("workgroup"), Some(Family::Workgroup));
+        assert!(Family::ALL
+            .iter()
+            .all(|&f| Family::parse(f.name()) == Some(f)));
+    }
+
+    #[test]
+    fn workgroup_tiles_cover_every_output() {
+        // 32x128 tiles for few rows, 128x32 for few columns, 64x64 otherwise.
+        assert_eq!(wg_threads_m(6, 50_176), 8);
+        assert_eq!(wg_threads_m(400, 25), 32);
+        assert_eq!(wg_threads_m(120, 400), 16);
+        assert_eq!(wg_workgroups(6, 50_176, 1, 1), 392);
+        assert_eq!(wg_workgroups(400, 25, 1, 1), 4);
+        assert_eq!(wg_workgroups(128, 128, 2, 3), 2 * 3 * 4);
+        assert_eq!(wg_workgroups(65, 65, 1, 1), 4);
+    }
 }
