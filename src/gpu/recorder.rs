@@ -1,6 +1,10 @@
 //! Pipelines (built once, errors captured with error scopes) and the recorder: every kernel
-//! launch appends a compute pass to one pending command encoder, submitted only when results
-//! are needed — so a whole training step is one command buffer and one submit.
+//! launch is a dispatch in one open compute pass of one pending command encoder, submitted
+//! only when results are needed — so a whole training step is one compute pass, one command
+//! buffer and one submit. (Inside a pass wgpu tracks each dispatch's bindings in a usage scope
+//! of its own and inserts a barrier before a dispatch whose storage buffers an earlier one
+//! wrote, so dispatches see each other's results as with one pass per kernel.) While the timer
+//! is armed, each timed launch gets a pass of its own carrying its timestamp writes.
 
 use super::buffers::View;
 use super::context::GpuContext;
@@ -39,6 +43,11 @@ pub struct DispatchStats {
     /// wgpu objects (uniform buffers and bind groups) created by dispatches: a launch whose
     /// kernel, uniform and bindings were seen before reuses them and creates none.
     pub objects_created: u64,
+    /// Compute passes begun (one per submit unless the timer is armed or the encoder was
+    /// needed for a copy in between).
+    pub passes: u64,
+    /// Command buffers submitted.
+    pub submits: u64,
 }
 
 /// A launch's bind group, reused by every later launch with the same key.
@@ -81,9 +90,36 @@ pub struct Recorder {
     /// Uniform buffers and bind groups of earlier launches, so a step recorded again creates
     /// no wgpu object: the step is planned by its first recording.
     groups: Mutex<HashMap<GroupKey, Arc<wgpu::BindGroup>>>,
-    encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    pending: Mutex<Option<Pending>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
+}
+
+/// The work recorded for the next submit.
+struct Pending {
+    /// The open compute pass untimed launches share (declared first: it ends before the
+    /// encoder is finished or dropped). Copies and clears on the encoder end it.
+    pass: Option<wgpu::ComputePass<'static>>,
+    encoder: wgpu::CommandEncoder,
+}
+
+impl Pending {
+    fn new(ctx: &GpuContext) -> Self {
+        Pending {
+            pass: None,
+            encoder: ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step"),
+                }),
+        }
+    }
+
+    /// Ends the open pass, if any, and finishes the encoder.
+    fn finish(mut self) -> wgpu::CommandBuffer {
+        self.pass.take();
+        self.encoder.finish()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,7 +131,7 @@ impl Recorder {
         Recorder {
             pipelines: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
-            encoder: Mutex::new(None),
+            pending: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
             timer: Mutex::new(None),
         }
@@ -206,34 +242,51 @@ impl Recorder {
         };
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
-        let mut encoder = lock(&self.encoder);
-        let encoder = encoder.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step"),
-                })
-        });
-        {
-            let timestamp_writes = match (query, timer.as_ref()) {
-                (Some(i), Some(t)) => Some(wgpu::ComputePassTimestampWrites {
-                    query_set: &t.queries,
-                    beginning_of_pass_write_index: Some(i),
-                    end_of_pass_write_index: Some(i + 1),
-                }),
-                _ => None,
-            };
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel),
-                timestamp_writes,
-            });
-            pass.set_pipeline(&pipe.pipeline);
-            pass.set_bind_group(0, &*group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+        let mut pending = lock(&self.pending);
+        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
+        let mut passes = 0;
+        match (query, timer.as_ref()) {
+            (Some(i), Some(t)) => {
+                // A timed launch: a pass of its own with its timestamp writes.
+                pending.pass.take();
+                let mut pass = pending
+                    .encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some(kernel),
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set: &t.queries,
+                            beginning_of_pass_write_index: Some(i),
+                            end_of_pass_write_index: Some(i + 1),
+                        }),
+                    });
+                passes += 1;
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &*group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
+            _ => {
+                if pending.pass.is_none() {
+                    let pass = pending
+                        .encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some("cnngpu step"),
+                            timestamp_writes: None,
+                        })
+                        .forget_lifetime();
+                    pending.pass = Some(pass);
+                    passes += 1;
+                }
+                let pass = pending.pass.as_mut().expect("opened above");
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &*group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
         }
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
             t.log.encoded();
         }
         let mut stats = lock(&self.stats);
+        stats.passes += passes;
         stats.dispatches += 1;
         stats.max_workgroups = stats.max_workgroups.max(workgroups);
         stats.two_dimensional += (y > 1) as u64;
@@ -279,35 +332,36 @@ impl Recorder {
         })
     }
 
-    /// Runs `f` on the pending encoder (copies, clears), creating it if needed.
+    /// Runs `f` on the pending encoder (copies, clears), creating it if needed; an open
+    /// compute pass ends first (a copy cannot be recorded inside a pass).
     pub fn with_encoder<R>(
         &self,
         ctx: &GpuContext,
         f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
     ) -> R {
-        let mut encoder = lock(&self.encoder);
-        let encoder = encoder.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step"),
-                })
-        });
-        f(encoder)
+        let mut pending = lock(&self.pending);
+        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
+        pending.pass.take();
+        f(&mut pending.encoder)
+    }
+
+    /// Submits the pending work (if any) as one command buffer.
+    fn submit_pending(&self, ctx: &GpuContext) {
+        if let Some(pending) = lock(&self.pending).take() {
+            ctx.queue.submit([pending.finish()]);
+            lock(&self.stats).submits += 1;
+        }
     }
 
     /// Submits the pending encoder (if any) as one command buffer, without waiting.
     pub fn flush(&self, ctx: &GpuContext, during: &str) -> Result<()> {
-        if let Some(encoder) = lock(&self.encoder).take() {
-            ctx.queue.submit([encoder.finish()]);
-        }
+        self.submit_pending(ctx);
         ctx.check(during)
     }
 
     /// Submits the pending encoder (if any) as one command buffer and waits for the device.
     pub fn submit(&self, ctx: &GpuContext, during: &str) -> Result<()> {
-        if let Some(encoder) = lock(&self.encoder).take() {
-            ctx.queue.submit([encoder.finish()]);
-        }
+        self.submit_pending(ctx);
         ctx.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::gpu(during, e.to_string()))?;
