@@ -23,6 +23,9 @@ pub struct GpuBackend {
     dummy: wgpu::Buffer,
     /// A loss-scale state of scale 1 that never overflows, bound when no state is given.
     pub(super) unit_scale: wgpu::Buffer,
+    /// The persistent MAP_READ buffer that [`Self::read_together`] copies into (created with
+    /// the backend; grown, once, only by a read larger than it).
+    readback: std::sync::Mutex<wgpu::Buffer>,
     /// f32 scratch buffers (split-k partial sums, packed GEMM operands, column gradients),
     /// one per [`Scratch`] slot, grown on first need and then reused.
     scratch: std::sync::Mutex<[Option<Arc<wgpu::Buffer>>; Scratch::COUNT]>,
@@ -77,8 +80,10 @@ impl GpuBackend {
                 contents: bytemuck::cast_slice(&crate::ops::loss_scale::initial_state(1.0)),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let readback = std::sync::Mutex::new(readback_buffer(&ctx.device, READBACK_BYTES));
         GpuBackend {
             ctx,
+            readback,
             recorder: Recorder::new(),
             f16: std::sync::Mutex::new(f16),
             max_binding,
@@ -410,6 +415,54 @@ impl GpuBackend {
         })
     }
 
+    /// The bytes of each of `ts`, copied into the persistent readback buffer with the pending
+    /// work, in one submit and one map.
+    pub(super) fn read_many(&self, ts: &[&GpuTensor]) -> Result<Vec<Vec<u8>>> {
+        let mut offsets = Vec::with_capacity(ts.len());
+        let mut total = 0u64;
+        for t in ts {
+            offsets.push(total);
+            total += t
+                .buffer
+                .size()
+                .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        }
+        let mut readback = self.readback.lock().unwrap_or_else(|p| p.into_inner());
+        if readback.size() < total {
+            *readback = readback_buffer(&self.ctx.device, total.next_multiple_of(256));
+            self.recorder.count_objects(1);
+        }
+        self.recorder.with_encoder(&self.ctx, |e| {
+            for (t, &o) in ts.iter().zip(&offsets) {
+                e.copy_buffer_to_buffer(&t.buffer, 0, &readback, o, t.buffer.size());
+            }
+        });
+        self.recorder.submit(&self.ctx, "reading back")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        readback.map_async(wgpu::MapMode::Read, 0..total.max(4), move |r| {
+            let _ = tx.send(r);
+        });
+        let failed = |e: String| Error::gpu("reading back", e);
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| failed(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(e.to_string()))?;
+        let out = {
+            let mapped = readback
+                .get_mapped_range(0..total.max(4))
+                .map_err(|e| failed(e.to_string()))?;
+            ts.iter()
+                .zip(&offsets)
+                .map(|(t, &o)| mapped[o as usize..(o + t.buffer.size()) as usize].to_vec())
+                .collect()
+        };
+        readback.unmap();
+        Ok(out)
+    }
+
     pub(super) fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
         let size = t.buffer.size();
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -440,6 +493,19 @@ impl GpuBackend {
         staging.unmap();
         Ok(bytes)
     }
+}
+
+/// The initial size of the persistent readback buffer: metrics, top-k counters and a
+/// loss-scale state take 32 bytes.
+const READBACK_BYTES: u64 = 256;
+
+fn readback_buffer(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
 
 /// The subgroup GEMM tile of an adapter whose subgroups have one fixed size (lavapipe: 8, or

@@ -75,6 +75,35 @@ impl crate::ops::Backend for GpuBackend {
         Ok(bytemuck::cast_slice::<u8, u32>(&bytes)[..t.shape.numel()].to_vec())
     }
 
+    fn read_together(
+        &self,
+        floats: &[&GpuTensor],
+        ints: &[&GpuTensor],
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<u32>>)> {
+        for t in ints {
+            expect_dtype(t, DType::U32, "read_together")?;
+        }
+        if let Some(t) = floats.iter().find(|t| t.dtype == DType::U32) {
+            return Err(Error::invalid(
+                "read_together",
+                format!("{} is a u32 tensor, not a float one", t.shape),
+            ));
+        }
+        let all: Vec<&GpuTensor> = floats.iter().chain(ints).copied().collect();
+        let mut bytes = self.read_many(&all)?.into_iter();
+        let f = floats
+            .iter()
+            .zip(bytes.by_ref())
+            .map(|(t, b)| decode(&b, t.dtype, t.shape.numel()))
+            .collect();
+        let i = ints
+            .iter()
+            .zip(bytes)
+            .map(|(t, b)| bytemuck::cast_slice::<u8, u32>(&b)[..t.shape.numel()].to_vec())
+            .collect();
+        Ok((f, i))
+    }
+
     fn sync(&self) -> Result<()> {
         self.recorder.submit(&self.ctx, "sync")
     }
@@ -123,8 +152,16 @@ impl crate::ops::Backend for GpuBackend {
     }
 
     fn zero(&self, t: &mut GpuTensor) -> Result<()> {
-        self.recorder
-            .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        if self.recorder.has_pending() {
+            // Recorded work must see the old contents: clear in order, after it.
+            self.recorder
+                .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        } else {
+            // Nothing is pending (after a read-back): a queue write lands before the next
+            // submit, so the next step's encoder needs no clear and keeps one compute pass.
+            let zeros = vec![0u8; t.buffer.size() as usize];
+            self.ctx.queue.write_buffer(&t.buffer, 0, &zeros);
+        }
         Ok(())
     }
 

@@ -368,6 +368,16 @@ impl Recorder {
         ctx.check(during)
     }
 
+    /// Counts wgpu objects created outside dispatches (a grown readback buffer).
+    pub fn count_objects(&self, n: u64) {
+        lock(&self.stats).objects_created += n;
+    }
+
+    /// Whether work is recorded and not yet submitted.
+    pub fn has_pending(&self) -> bool {
+        lock(&self.pending).is_some()
+    }
+
     pub fn stats(&self) -> DispatchStats {
         *lock(&self.stats)
     }

@@ -507,16 +507,43 @@ impl<B: Backend> Model<B> {
 
     /// Reads the metric counters back (waits for the device) and zeroes them.
     pub fn read_metrics(&self, b: &B, metrics: &mut Metrics<B>) -> Result<MetricsValue> {
-        let totals = b.download(&metrics.totals)?;
-        let counts = b.download_u32(&metrics.counts)?;
+        Ok(self.read_step(b, metrics)?.0)
+    }
+
+    /// Reads the metric counters and, in f16, the loss-scale state back in one read (waits
+    /// for the device), and zeroes the counters.
+    pub fn read_step(
+        &self,
+        b: &B,
+        metrics: &mut Metrics<B>,
+    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
+        let (value, scale) = self.peek_step(b, metrics)?;
         b.zero(&mut metrics.totals)?;
         b.zero(&mut metrics.counts)?;
-        Ok(MetricsValue {
-            loss_sum: totals.data[0] as f64,
-            samples: totals.data[1] as u64,
-            top1: counts[0] as u64,
-            top5: counts[1] as u64,
-        })
+        Ok((value, scale))
+    }
+
+    /// Reads the metric counters and the loss-scale state back in one read, leaving them as
+    /// they are.
+    pub fn peek_step(
+        &self,
+        b: &B,
+        metrics: &Metrics<B>,
+    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
+        let mut ints = vec![&metrics.counts];
+        ints.extend(self.scale_state.as_ref());
+        let (floats, ints) = b.read_together(&[&metrics.totals], &ints)?;
+        let (totals, counts) = (&floats[0], &ints[0]);
+        let scale = ints.get(1).map(|s| [s[0], s[1], s[2], s[3]]);
+        Ok((
+            MetricsValue {
+                loss_sum: totals[0] as f64,
+                samples: totals[1] as u64,
+                top1: counts[0] as u64,
+                top5: counts[1] as u64,
+            },
+            scale,
+        ))
     }
 
     /// The logits of the last forward pass of `batch` (waits for the device).

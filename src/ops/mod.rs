@@ -71,6 +71,26 @@ pub trait Backend {
     fn download(&self, t: &Self::Tensor) -> Result<HostTensor>;
     /// Runs pending work and copies an integer tensor back.
     fn download_u32(&self, t: &Self::Tensor) -> Result<Vec<u32>>;
+    /// Runs pending work and reads small tensors back together: each tensor of `floats` as
+    /// floats, each (U32) tensor of `ints` as integers. A GPU copies them all into one
+    /// persistent readback buffer and maps it once (the trainer's loss, top-k and loss-scale
+    /// read-back).
+    #[allow(clippy::type_complexity)]
+    fn read_together(
+        &self,
+        floats: &[&Self::Tensor],
+        ints: &[&Self::Tensor],
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<u32>>)> {
+        let f = floats
+            .iter()
+            .map(|t| Ok(self.download(t)?.data))
+            .collect::<Result<_>>()?;
+        let i = ints
+            .iter()
+            .map(|t| self.download_u32(t))
+            .collect::<Result<_>>()?;
+        Ok((f, i))
+    }
     /// Runs all recorded work and waits for it.
     fn sync(&self) -> Result<()>;
     /// Starts all recorded work without waiting.
