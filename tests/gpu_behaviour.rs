@@ -175,3 +175,59 @@ fn a_training_step_recorded_again_creates_no_wgpu_object() {
         "steps after the first reuse every uniform buffer and bind group"
     );
 }
+
+/// The dropout step counter reaches the kernels through the per-step values — immediates
+/// where the adapter has them, and the one small uniform (forced here) — not through the
+/// launch's uniform: successive steps draw different masks, each the CPU's, and no step after
+/// the first creates a wgpu object. The uniform path writes its 16 bytes once per step.
+#[test]
+fn per_step_values_change_the_mask_without_new_objects() {
+    use cnngpu::gpu::shaders::PerStep;
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    let spec = std::env::var("CNNGPU_ADAPTER").unwrap_or_default();
+    let uniform = cnngpu::gpu::GpuBackend::open(&spec)
+        .unwrap()
+        .with_per_step(PerStep::Uniform)
+        .unwrap();
+    assert_eq!(uniform.per_step_mode(), PerStep::Uniform);
+    eprintln!("default per-step mode: {:?}", gpu.per_step_mode());
+    for b in [&*gpu, &uniform] {
+        let n = 4096;
+        let ones = HostTensor::new(Shape::new(&[n]), vec![1.0; n]).unwrap();
+        let x = b.upload(&ones, DType::F32).unwrap();
+        let mut y = b.full(Shape::new(&[n]), DType::F32, 0.0).unwrap();
+        let (mut masks, mut after_first) = (Vec::new(), None);
+        for step in 0..4 {
+            let p = DropoutParams {
+                len: n,
+                p: 0.5,
+                seed: 3,
+                step,
+            };
+            let before = b.stats();
+            b.per_step(step, 0.01).unwrap();
+            b.dropout_forward(&p, &x, &mut y).unwrap();
+            let (got, _) = b.read_together(&[&y], &[]).unwrap();
+            let want: Vec<f32> = (0..n as u32)
+                .map(|i| if p.keep(i) { 2.0 } else { 0.0 })
+                .collect();
+            assert_eq!(got[0], want, "step {step}: the CPU's mask");
+            let written = b.stats().bytes_written - before.bytes_written;
+            if b.per_step_mode() == PerStep::Uniform && step > 0 {
+                assert_eq!(written, 16, "one 16-byte write per step");
+            }
+            if step == 0 {
+                after_first = Some(b.stats().objects_created);
+            }
+            masks.push(got[0].clone());
+        }
+        assert_ne!(masks[0], masks[1], "the step picks the mask");
+        assert_eq!(
+            b.stats().objects_created,
+            after_first.unwrap(),
+            "{:?}: steps after the first create no wgpu object",
+            b.per_step_mode()
+        );
+    }
+}

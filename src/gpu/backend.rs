@@ -6,7 +6,7 @@ use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::kernels::{Family, Gemm};
 use super::recorder::{Constants, DispatchStats, Recorder};
-use super::shaders::{Storage, KERNELS};
+use super::shaders::{PerStep, Storage, KERNELS};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Shape};
 use std::collections::HashMap;
@@ -80,11 +80,12 @@ impl GpuBackend {
                 contents: bytemuck::cast_slice(&crate::ops::loss_scale::initial_state(1.0)),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let recorder = Recorder::for_adapter(&ctx, per_step_mode(&ctx));
         let readback = std::sync::Mutex::new(readback_buffer(&ctx.device, READBACK_BYTES));
         GpuBackend {
             ctx,
             readback,
-            recorder: Recorder::new(),
+            recorder,
             f16: std::sync::Mutex::new(f16),
             max_binding,
             unit_scale,
@@ -205,6 +206,29 @@ impl GpuBackend {
     pub fn with_max_binding(mut self, bytes: u64) -> Self {
         self.max_binding = bytes.min(self.ctx.limits.max_storage_buffer_binding_size);
         self
+    }
+
+    /// Reads the per-step values as `mode` says (tests run the uniform path on adapters that
+    /// have immediates). Call before any launch: the pipelines are built again.
+    pub fn with_per_step(mut self, mode: PerStep) -> Result<Self> {
+        if mode == PerStep::Immediates && !has_immediates(&self.ctx) {
+            return Err(Error::invalid(
+                "per-step values",
+                format!("{} has no immediates (IMMEDIATES)", self.ctx.info.name),
+            ));
+        }
+        self.recorder = Recorder::for_adapter(&self.ctx, mode);
+        Ok(self)
+    }
+
+    /// How kernels read the per-step values on this backend.
+    pub fn per_step_mode(&self) -> PerStep {
+        self.recorder.per_step_mode()
+    }
+
+    /// Updates the per-step values (None: unchanged) for the launches recorded next.
+    pub(crate) fn set_per_step(&self, step: Option<u32>, lr: Option<f32>) -> Result<()> {
+        self.recorder.set_per_step(&self.ctx, step, lr)
     }
 
     /// The storage F16 tensors use on this backend.
@@ -465,8 +489,10 @@ impl GpuBackend {
 
     pub(super) fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
         let size = t.buffer.size();
+        // A download (weights, logits; not part of a step) gets a staging buffer of its own.
+        self.recorder.count_objects(1);
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
+            label: Some("download"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
@@ -492,6 +518,21 @@ impl GpuBackend {
             .to_vec();
         staging.unmap();
         Ok(bytes)
+    }
+}
+
+/// Whether the device has immediates large enough for the per-step values.
+fn has_immediates(ctx: &GpuContext) -> bool {
+    ctx.features.contains(wgpu::Features::IMMEDIATES) && ctx.limits.max_immediate_size >= 16
+}
+
+/// Immediates where the device has them, unless `CNNGPU_NO_IMMEDIATES=1`.
+fn per_step_mode(ctx: &GpuContext) -> PerStep {
+    let off = std::env::var("CNNGPU_NO_IMMEDIATES").is_ok_and(|v| v == "1");
+    if has_immediates(ctx) && !off {
+        PerStep::Immediates
+    } else {
+        PerStep::Uniform
     }
 }
 

@@ -126,9 +126,9 @@ impl crate::ops::Backend for GpuBackend {
         }
         // Work recorded so far must see the old contents: start it before the write lands.
         self.recorder.flush(&self.ctx, "write")?;
-        self.ctx
-            .queue
-            .write_buffer(&t.buffer, 0, &encode(data, t.dtype));
+        let bytes = encode(data, t.dtype);
+        self.ctx.queue.write_buffer(&t.buffer, 0, &bytes);
+        self.recorder.count_written(bytes.len() as u64);
         Ok(())
     }
 
@@ -148,6 +148,7 @@ impl crate::ops::Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        self.recorder.count_written(4 * data.len() as u64);
         Ok(())
     }
 
@@ -161,8 +162,13 @@ impl crate::ops::Backend for GpuBackend {
             // submit, so the next step's encoder needs no clear and keeps one compute pass.
             let zeros = vec![0u8; t.buffer.size() as usize];
             self.ctx.queue.write_buffer(&t.buffer, 0, &zeros);
+            self.recorder.count_written(zeros.len() as u64);
         }
         Ok(())
+    }
+
+    fn per_step(&self, step: u32, lr: f32) -> Result<()> {
+        self.set_per_step(Some(step), Some(lr))
     }
 
     fn scope(&self, layer: &str, pass: &'static str) {

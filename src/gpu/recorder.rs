@@ -9,7 +9,7 @@
 use super::buffers::View;
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
-use super::shaders::{self, Storage};
+use super::shaders::{self, PerStep, Storage};
 use super::timing::{KernelTiming, Timer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -24,6 +24,8 @@ pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
 pub struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// Whether the kernel reads the per-step values.
+    pub per_step: bool,
 }
 
 /// Whether kernels keep naga's bounds checks: `CNNGPU_CHECKED_SHADERS=1` turns them back on
@@ -48,6 +50,9 @@ pub struct DispatchStats {
     pub passes: u64,
     /// Command buffers submitted.
     pub submits: u64,
+    /// Bytes written to buffers through the queue (batches, the per-step uniform, zeroed
+    /// counters).
+    pub bytes_written: u64,
 }
 
 /// A launch's bind group, reused by every later launch with the same key.
@@ -93,6 +98,11 @@ pub struct Recorder {
     pending: Mutex<Option<Pending>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
+    per_step: PerStep,
+    /// The per-step values of the launches recorded next: step, lr bits, 0, 0.
+    per_step_values: Mutex<[u32; 4]>,
+    /// The per-step uniform (uniform mode; created on first need unless made up front).
+    per_step_buffer: Mutex<Option<Arc<wgpu::Buffer>>>,
 }
 
 /// The work recorded for the next submit.
@@ -127,8 +137,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Recorder {
+    /// A recorder that passes per-step values in a uniform.
     pub fn new() -> Self {
+        Self::with_per_step(PerStep::Uniform)
+    }
+
+    /// A recorder for `ctx` passing per-step values as `per_step` says; the per-step uniform
+    /// (if used) is created now, before any step.
+    pub fn for_adapter(ctx: &GpuContext, per_step: PerStep) -> Self {
+        let r = Self::with_per_step(per_step);
+        if per_step == PerStep::Uniform {
+            r.per_step_buffer(ctx);
+        }
+        r
+    }
+
+    fn with_per_step(per_step: PerStep) -> Self {
         Recorder {
+            per_step,
+            per_step_values: Mutex::new([0; 4]),
+            per_step_buffer: Mutex::new(None),
             pipelines: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             pending: Mutex::new(None),
@@ -153,7 +181,8 @@ impl Recorder {
         if let Some(p) = lock(&self.pipelines).get(&key) {
             return Ok(p.clone());
         }
-        let source = shaders::compose_with(shaders::kernel(kernel)?, storage, tile)?;
+        let k = shaders::kernel(kernel)?;
+        let source = shaders::compose_full(k, storage, tile, self.per_step)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(kernel),
@@ -195,7 +224,11 @@ impl Recorder {
             });
         }
         let layout = pipeline.get_bind_group_layout(0);
-        let p = Arc::new(Pipeline { pipeline, layout });
+        let p = Arc::new(Pipeline {
+            pipeline,
+            layout,
+            per_step: k.uses_per_step(),
+        });
         lock(&self.pipelines).insert(key, p.clone());
         Ok(p)
     }
@@ -230,7 +263,18 @@ impl Recorder {
         let group = match cached {
             Some(g) => g,
             None => {
-                let g = Arc::new(Self::create_group(ctx, kernel, &pipe, bytes, views));
+                let per_step = match (pipe.per_step, self.per_step) {
+                    (true, PerStep::Uniform) => Some(self.per_step_buffer(ctx)),
+                    _ => None,
+                };
+                let g = Arc::new(Self::create_group(
+                    ctx,
+                    kernel,
+                    &pipe,
+                    bytes,
+                    views,
+                    per_step.as_deref(),
+                ));
                 let mut groups = lock(&self.groups);
                 if groups.len() >= MAX_GROUPS {
                     groups.clear();
@@ -240,6 +284,8 @@ impl Recorder {
                 g
             }
         };
+        let immediates = (pipe.per_step && self.per_step == PerStep::Immediates)
+            .then(|| *lock(&self.per_step_values));
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
         let mut pending = lock(&self.pending);
@@ -262,6 +308,9 @@ impl Recorder {
                 passes += 1;
                 pass.set_pipeline(&pipe.pipeline);
                 pass.set_bind_group(0, &*group, &[]);
+                if let Some(v) = &immediates {
+                    pass.set_immediates(0, bytemuck::cast_slice(v));
+                }
                 pass.dispatch_workgroups(x, y, 1);
             }
             _ => {
@@ -279,6 +328,9 @@ impl Recorder {
                 let pass = pending.pass.as_mut().expect("opened above");
                 pass.set_pipeline(&pipe.pipeline);
                 pass.set_bind_group(0, &*group, &[]);
+                if let Some(v) = &immediates {
+                    pass.set_immediates(0, bytemuck::cast_slice(v));
+                }
                 pass.dispatch_workgroups(x, y, 1);
             }
         }
@@ -303,6 +355,7 @@ impl Recorder {
         pipe: &Pipeline,
         bytes: &[u8],
         views: &[View<'_>],
+        per_step: Option<&wgpu::Buffer>,
     ) -> wgpu::BindGroup {
         let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(kernel),
@@ -323,6 +376,12 @@ impl Recorder {
                     offset: v.offset,
                     size: v.size.and_then(NonZeroU64::new),
                 }),
+            });
+        }
+        if let Some(b) = per_step {
+            entries.push(wgpu::BindGroupEntry {
+                binding: shaders::PER_STEP_BINDING,
+                resource: b.as_entire_binding(),
             });
         }
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -366,6 +425,59 @@ impl Recorder {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::gpu(during, e.to_string()))?;
         ctx.check(during)
+    }
+
+    /// How kernels read the per-step values.
+    pub fn per_step_mode(&self) -> PerStep {
+        self.per_step
+    }
+
+    /// The per-step uniform, created on first need.
+    fn per_step_buffer(&self, ctx: &GpuContext) -> Arc<wgpu::Buffer> {
+        lock(&self.per_step_buffer)
+            .get_or_insert_with(|| {
+                lock(&self.stats).objects_created += 1;
+                let b = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("per-step values"),
+                    size: 16,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                ctx.queue
+                    .write_buffer(&b, 0, bytemuck::bytes_of(&*lock(&self.per_step_values)));
+                Arc::new(b)
+            })
+            .clone()
+    }
+
+    /// Sets the per-step values of the launches recorded from now on (None: unchanged). With
+    /// immediates each launch carries them; with the uniform, a change submits the work
+    /// recorded so far (which must see the old values) and writes the 16 bytes once.
+    pub fn set_per_step(&self, ctx: &GpuContext, step: Option<u32>, lr: Option<f32>) -> Result<()> {
+        let mut values = *lock(&self.per_step_values);
+        if let Some(s) = step {
+            values[0] = s;
+        }
+        if let Some(lr) = lr {
+            values[1] = lr.to_bits();
+        }
+        if values == *lock(&self.per_step_values) {
+            return Ok(());
+        }
+        if self.per_step == PerStep::Uniform {
+            self.flush(ctx, "writing the per-step values")?;
+            let buffer = self.per_step_buffer(ctx);
+            ctx.queue
+                .write_buffer(&buffer, 0, bytemuck::cast_slice(&values));
+            lock(&self.stats).bytes_written += 16;
+        }
+        *lock(&self.per_step_values) = values;
+        Ok(())
+    }
+
+    /// Counts bytes written to buffers through the queue.
+    pub fn count_written(&self, bytes: u64) {
+        lock(&self.stats).bytes_written += bytes;
     }
 
     /// Counts wgpu objects created outside dispatches (a grown readback buffer).

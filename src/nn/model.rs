@@ -320,6 +320,9 @@ impl<B: Backend> Model<B> {
         metrics: &mut Metrics<B>,
     ) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        if train {
+            b.per_step(cfg.step, cfg.lr)?;
+        }
         let plan = &mut self.plans[pi];
         for (i, layer) in self.graph.layers.iter().enumerate() {
             let (before, rest) = plan.outs.split_at_mut(i);
@@ -386,6 +389,7 @@ impl<B: Backend> Model<B> {
     /// step updates nothing and the loss scale backs off (all on the device).
     pub fn backward_and_update(&mut self, b: &B, batch: usize, cfg: &StepConfig) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        b.per_step(cfg.step, cfg.lr)?;
         let plan = &mut self.plans[pi];
         let n = self.graph.layers.len();
         let classes = self.graph.classes;

@@ -102,6 +102,13 @@ pub trait Backend {
     fn write_u32(&self, t: &mut Self::Tensor, data: &[u32]) -> Result<()>;
     /// Records setting every element to zero.
     fn zero(&self, t: &mut Self::Tensor) -> Result<()>;
+    /// Sets the values that change every step — the dropout masks' step counter and the
+    /// learning rate — before the step is recorded, so that a GPU passes them once per step
+    /// (as immediates, or one small uniform write) and rewrites no other uniform. Ops given
+    /// other values still compute with theirs.
+    fn per_step(&self, _step: u32, _lr: f32) -> Result<()> {
+        Ok(())
+    }
     /// Names what the following calls compute — a layer (or "loss") and a pass ("forward",
     /// "backward_input", "backward_weight", "optimizer") — for profilers; others ignore it.
     fn scope(&self, _layer: &str, _pass: &'static str) {}
