@@ -63,7 +63,30 @@ pub struct Profile {
     /// that overlaps independent passes this can exceed the time the GPU was busy.
     pub kernel_ms: f64,
     pub rows: Vec<Row>,
+    /// What a step costs when not profiled (mean over a few steps after the profiled ones).
+    #[serde(default)]
+    pub plain: StepCounts,
 }
+
+/// Per-step means of unprofiled steps: what the step creates, begins, submits and writes,
+/// and its wall time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepCounts {
+    pub steps: usize,
+    /// wgpu objects created (buffers, bind groups, shader modules, pipelines; command
+    /// encoders, one per submit, are not counted).
+    pub objects_created: f64,
+    pub compute_passes: f64,
+    pub submits: f64,
+    pub dispatches: f64,
+    /// Bytes written to buffers through the queue (the batch, the per-step uniform where the
+    /// adapter has no immediates).
+    pub bytes_written: f64,
+    pub wall_ms: f64,
+}
+
+/// Unprofiled steps measured after the profiled ones.
+const PLAIN_STEPS: usize = 3;
 
 impl Profile {
     /// The share of the step's wall time not spent in kernels.
@@ -95,6 +118,22 @@ impl Profile {
                 r.kernels.join(" + "),
             ));
         }
+        let c = &self.plain;
+        out.push_str(&format!(
+            "\nper step, not profiling (mean of {}): {} wgpu objects created, {} compute pass(es), \
+             {} submit(s), {} dispatches, {} bytes written to buffers; {:.2} ms wall, overhead \
+             {:.2} ms ({:.1}%) against the kernels below (profiling gives each kernel a pass of \
+             its own)",
+            c.steps,
+            c.objects_created,
+            c.compute_passes,
+            c.submits,
+            c.dispatches,
+            c.bytes_written,
+            c.wall_ms,
+            c.wall_ms - self.kernel_ms,
+            100.0 * ((c.wall_ms - self.kernel_ms) / c.wall_ms).max(0.0),
+        ));
         out.push_str(&format!(
             "\nstep {:.2} ms wall, kernels {:.2} ms, overhead {:.2} ms ({:.1}% of the step); \
              FMA ceiling {:.1} GFLOP/s\n",
@@ -195,9 +234,11 @@ pub struct StepTrace {
     pub kernels: Vec<KernelTiming>,
 }
 
-/// Profiles `steps` training steps of `graph` (after one untimed warm-up step that compiles
-/// the pipelines) on a synthetic batch: speed does not depend on the values. A step is what
-/// the trainer records: upload the batch, forward, loss, backward, optimizer.
+/// Profiles `steps` training steps of `graph` (after one untimed warm-up step that plans the
+/// step and compiles the pipelines) on a synthetic batch: speed does not depend on the values.
+/// A step is what the trainer records: upload the batch, forward, loss, backward, optimizer.
+/// A few unprofiled steps follow, counted (wgpu objects, passes, submits, bytes written) and
+/// timed without timestamp queries.
 pub fn profile(
     b: &GpuBackend,
     graph: Graph,
@@ -238,9 +279,29 @@ pub fn profile(
             kernels,
         });
     }
+    let before = b.stats();
+    let start = Instant::now();
+    for _ in 0..PLAIN_STEPS {
+        training.record_step(b)?;
+        b.sync()?;
+    }
+    let wall = start.elapsed();
+    let after = b.stats();
+    let n = PLAIN_STEPS as f64;
+    let per = |a: u64, b: u64| (a - b) as f64 / n;
+    let plain = StepCounts {
+        steps: PLAIN_STEPS,
+        objects_created: per(after.objects_created, before.objects_created),
+        compute_passes: per(after.passes, before.passes),
+        submits: per(after.submits, before.submits),
+        dispatches: per(after.dispatches, before.dispatches),
+        bytes_written: per(after.bytes_written, before.bytes_written),
+        wall_ms: wall.as_secs_f64() * 1e3 / n,
+    };
     let elem = precision.dtype().size();
     let graph = &training.model.graph;
-    let profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
+    let mut profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
+    profile.plain = plain;
     Ok((profile, traces))
 }
 
@@ -321,6 +382,7 @@ fn summarise(
         step_ms,
         kernel_ms,
         rows,
+        plain: StepCounts::default(),
     }
 }
 

@@ -136,10 +136,9 @@ fn bad_calls_are_clear_errors() {
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
 }
 
-/// Uniform buffers and bind groups are cached by (pipeline, uniform bytes, bindings). The
-/// first step creates them, the second re-creates those whose scratch buffer grew during the
-/// first (scratch is sized on first need, not yet when the step is planned); from the third
-/// step on, a step creates no wgpu object.
+/// A training step is planned before its first recording (pipelines and scratch buffers at
+/// their final sizes), which creates the uniform buffers and bind groups; from the second step
+/// on a step creates no wgpu object, and each step is one compute pass and one submit.
 #[test]
 fn a_training_step_recorded_again_creates_no_wgpu_object() {
     let Some(gpu) = common::gpu() else { return };
@@ -152,28 +151,34 @@ fn a_training_step_recorded_again_creates_no_wgpu_object() {
         16,
     )
     .unwrap();
-    let mut created = Vec::new();
-    for _ in 0..2 {
-        training.record_step(&*gpu).unwrap();
-        gpu.sync().unwrap();
-        created.push(gpu.stats().objects_created);
-    }
-    eprintln!("objects created by steps 1 and 2: {created:?}");
+    let start = gpu.stats();
+    training.record_step(&*gpu).unwrap();
+    gpu.sync().unwrap();
     let first = gpu.stats();
     assert!(
-        first.objects_created > 0,
-        "the first steps plan their launches"
+        first.objects_created > start.objects_created,
+        "the first step creates its uniforms and bind groups"
     );
-    for _ in 0..3 {
+    for step in 2..=4 {
+        let before = gpu.stats();
         training.record_step(&*gpu).unwrap();
         gpu.sync().unwrap();
+        let after = gpu.stats();
+        assert!(
+            after.dispatches > before.dispatches + 20,
+            "a step was recorded"
+        );
+        assert_eq!(
+            after.objects_created, before.objects_created,
+            "step {step} reuses every uniform buffer and bind group"
+        );
+        assert_eq!(
+            after.passes - before.passes,
+            1,
+            "step {step}: one compute pass"
+        );
+        assert_eq!(after.submits - before.submits, 1, "step {step}: one submit");
     }
-    let later = gpu.stats();
-    assert!(later.dispatches > first.dispatches, "steps were recorded");
-    assert_eq!(
-        later.objects_created, first.objects_created,
-        "steps after the first reuse every uniform buffer and bind group"
-    );
 }
 
 /// The dropout step counter reaches the kernels through the per-step values — immediates

@@ -307,6 +307,7 @@ impl GpuBackend {
         match slot.as_ref() {
             Some(b) if b.size() >= bytes => b.clone(),
             _ => {
+                self.recorder.count_objects(1);
                 let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("scratch"),
                     size: bytes.max(16).next_multiple_of(256),

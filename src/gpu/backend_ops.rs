@@ -167,6 +167,11 @@ impl crate::ops::Backend for GpuBackend {
         Ok(())
     }
 
+    fn planning(&self, on: bool) -> bool {
+        self.recorder.set_planning(on);
+        true
+    }
+
     fn per_step(&self, step: u32, lr: f32) -> Result<()> {
         self.set_per_step(Some(step), Some(lr))
     }

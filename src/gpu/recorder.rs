@@ -99,6 +99,9 @@ pub struct Recorder {
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
     per_step: PerStep,
+    /// While set, launches build their pipelines and record nothing (see
+    /// [`crate::ops::Backend::planning`]).
+    planning: Mutex<bool>,
     /// The per-step values of the launches recorded next: step, lr bits, 0, 0.
     per_step_values: Mutex<[u32; 4]>,
     /// The per-step uniform (uniform mode; created on first need unless made up front).
@@ -155,6 +158,7 @@ impl Recorder {
     fn with_per_step(per_step: PerStep) -> Self {
         Recorder {
             per_step,
+            planning: Mutex::new(false),
             per_step_values: Mutex::new([0; 4]),
             per_step_buffer: Mutex::new(None),
             pipelines: Mutex::new(HashMap::new()),
@@ -224,6 +228,8 @@ impl Recorder {
             });
         }
         let layout = pipeline.get_bind_group_layout(0);
+        // A shader module and a pipeline.
+        lock(&self.stats).objects_created += 2;
         let p = Arc::new(Pipeline {
             pipeline,
             layout,
@@ -250,6 +256,9 @@ impl Recorder {
         let cpu_begin = Instant::now();
         let pipe = self.pipeline(ctx, kernel, storage, tile, constants)?;
         let (x, y) = split_workgroups(workgroups)?;
+        if *lock(&self.planning) {
+            return Ok(());
+        }
         let bytes = bytemuck::bytes_of(uniform);
         let key: GroupKey = (
             (kernel, storage, tile, constants.to_vec()),
@@ -427,6 +436,11 @@ impl Recorder {
         ctx.check(during)
     }
 
+    /// Turns planning on or off (see [`crate::ops::Backend::planning`]).
+    pub fn set_planning(&self, on: bool) {
+        *lock(&self.planning) = on;
+    }
+
     /// How kernels read the per-step values.
     pub fn per_step_mode(&self) -> PerStep {
         self.per_step
@@ -461,7 +475,7 @@ impl Recorder {
         if let Some(lr) = lr {
             values[1] = lr.to_bits();
         }
-        if values == *lock(&self.per_step_values) {
+        if values == *lock(&self.per_step_values) || *lock(&self.planning) {
             return Ok(());
         }
         if self.per_step == PerStep::Uniform {

@@ -35,6 +35,8 @@ struct Plan<B: Backend> {
     indices: Vec<Option<B::Tensor>>,
     losses: B::Tensor,
     bytes: u64,
+    /// Whether a training step of this batch size was planned (see [`Backend::planning`]).
+    step_planned: bool,
 }
 
 /// Counters accumulated on the device between read-backs.
@@ -263,6 +265,7 @@ impl<B: Backend> Model<B> {
             indices,
             losses,
             bytes,
+            step_planned: false,
         });
         Ok(bytes)
     }
@@ -310,8 +313,31 @@ impl<B: Backend> Model<B> {
     }
 
     /// Records the forward pass and the metrics of the loaded batch of size `batch`.
-    /// `train` turns dropout on, with masks from (seed, step).
+    /// `train` turns dropout on, with masks from (seed, step). The first training forward pass
+    /// of a batch size first plans the whole step (forward and backward) on backends that
+    /// plan, so that the step's first recording creates every uniform and bind group it needs
+    /// with their final buffers and later steps create none.
     pub fn forward(
+        &mut self,
+        b: &B,
+        batch: usize,
+        train: bool,
+        cfg: &StepConfig,
+        metrics: &mut Metrics<B>,
+    ) -> Result<()> {
+        let pi = self.plan_index(batch)?;
+        if train && !self.plans[pi].step_planned && b.planning(true) {
+            let planned = self
+                .record_forward(b, batch, train, cfg, metrics)
+                .and_then(|_| self.backward_and_update(b, batch, cfg));
+            b.planning(false);
+            planned?;
+            self.plans[pi].step_planned = true;
+        }
+        self.record_forward(b, batch, train, cfg, metrics)
+    }
+
+    fn record_forward(
         &mut self,
         b: &B,
         batch: usize,

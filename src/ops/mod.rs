@@ -102,6 +102,15 @@ pub trait Backend {
     fn write_u32(&self, t: &mut Self::Tensor, data: &[u32]) -> Result<()>;
     /// Records setting every element to zero.
     fn zero(&self, t: &mut Self::Tensor) -> Result<()>;
+    /// Turns planning on or off and says whether this backend plans. While planning, the
+    /// calls that follow build what their launches need (pipelines, scratch buffers) and
+    /// record and run nothing; the model plans a training step this way before recording it
+    /// the first time, so the uniforms and bind groups its first recording creates are final
+    /// and later steps create no GPU object. A backend that runs ops as they are called (the
+    /// CPU reference) does not plan: it returns false and must not be given a planning step.
+    fn planning(&self, _on: bool) -> bool {
+        false
+    }
     /// Sets the values that change every step — the dropout masks' step counter and the
     /// learning rate — before the step is recorded, so that a GPU passes them once per step
     /// (as immediates, or one small uniform write) and rewrites no other uniform. Ops given
