@@ -6,6 +6,7 @@
 
 use crate::bench::{fma_peak_gflops, SyntheticTraining};
 use crate::error::{Error, Result};
+use crate::gpu::recorder::DispatchStats;
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::nn::models::Init;
@@ -63,7 +64,8 @@ pub struct Profile {
     /// that overlaps independent passes this can exceed the time the GPU was busy.
     pub kernel_ms: f64,
     pub rows: Vec<Row>,
-    /// What a step costs when not profiled (mean over a few steps after the profiled ones).
+    /// What a step costs when not profiled (mean over as many steps, each run right after a
+    /// profiled one).
     #[serde(default)]
     pub plain: StepCounts,
 }
@@ -84,9 +86,6 @@ pub struct StepCounts {
     pub bytes_written: f64,
     pub wall_ms: f64,
 }
-
-/// Unprofiled steps measured after the profiled ones.
-const PLAIN_STEPS: usize = 3;
 
 impl Profile {
     /// The share of the step's wall time not spent in kernels.
@@ -121,9 +120,9 @@ impl Profile {
         let c = &self.plain;
         out.push_str(&format!(
             "\nper step, not profiling (mean of {}): {} wgpu objects created, {} compute pass(es), \
-             {} submit(s), {} dispatches, {} bytes written to buffers; {:.2} ms wall, overhead \
-             {:.2} ms ({:.1}%) against the kernels below (profiling gives each kernel a pass of \
-             its own)",
+             {} submit(s), {} dispatches, {} bytes written to buffers; {:.2} ms wall, {:+.2} ms \
+             ({:+.1}%) beside the profiled kernels' sum (profiling gives each kernel a pass of \
+             its own, so the sum is approximate)",
             c.steps,
             c.objects_created,
             c.compute_passes,
@@ -132,7 +131,7 @@ impl Profile {
             c.bytes_written,
             c.wall_ms,
             c.wall_ms - self.kernel_ms,
-            100.0 * ((c.wall_ms - self.kernel_ms) / c.wall_ms).max(0.0),
+            100.0 * (c.wall_ms - self.kernel_ms) / c.wall_ms,
         ));
         out.push_str(&format!(
             "\nstep {:.2} ms wall, kernels {:.2} ms, overhead {:.2} ms ({:.1}% of the step); \
@@ -237,8 +236,8 @@ pub struct StepTrace {
 /// Profiles `steps` training steps of `graph` (after one untimed warm-up step that plans the
 /// step and compiles the pipelines) on a synthetic batch: speed does not depend on the values.
 /// A step is what the trainer records: upload the batch, forward, loss, backward, optimizer.
-/// A few unprofiled steps follow, counted (wgpu objects, passes, submits, bytes written) and
-/// timed without timestamp queries.
+/// Each profiled step is followed by an unprofiled one, counted (wgpu objects, passes,
+/// submits, bytes written) and timed without timestamp queries.
 pub fn profile(
     b: &GpuBackend,
     graph: Graph,
@@ -257,6 +256,8 @@ pub fn profile(
 
     let origin = Instant::now();
     let mut traces = Vec::new();
+    // Each profiled step is followed by an unprofiled one, so that host drift touches both.
+    let (mut counted, mut plain_wall) = (DispatchStats::default(), 0.0);
     for _ in 0..steps {
         // The query set is created before the step's clock starts.
         b.arm_timer()?;
@@ -278,25 +279,27 @@ pub fn profile(
             wall,
             kernels,
         });
-    }
-    let before = b.stats();
-    let start = Instant::now();
-    for _ in 0..PLAIN_STEPS {
+        let before = b.stats();
+        let start = Instant::now();
         training.record_step(b)?;
         b.sync()?;
+        plain_wall += start.elapsed().as_secs_f64();
+        let after = b.stats();
+        counted.objects_created += after.objects_created - before.objects_created;
+        counted.passes += after.passes - before.passes;
+        counted.submits += after.submits - before.submits;
+        counted.dispatches += after.dispatches - before.dispatches;
+        counted.bytes_written += after.bytes_written - before.bytes_written;
     }
-    let wall = start.elapsed();
-    let after = b.stats();
-    let n = PLAIN_STEPS as f64;
-    let per = |a: u64, b: u64| (a - b) as f64 / n;
+    let n = steps as f64;
     let plain = StepCounts {
-        steps: PLAIN_STEPS,
-        objects_created: per(after.objects_created, before.objects_created),
-        compute_passes: per(after.passes, before.passes),
-        submits: per(after.submits, before.submits),
-        dispatches: per(after.dispatches, before.dispatches),
-        bytes_written: per(after.bytes_written, before.bytes_written),
-        wall_ms: wall.as_secs_f64() * 1e3 / n,
+        steps,
+        objects_created: counted.objects_created as f64 / n,
+        compute_passes: counted.passes as f64 / n,
+        submits: counted.submits as f64 / n,
+        dispatches: counted.dispatches as f64 / n,
+        bytes_written: counted.bytes_written as f64 / n,
+        wall_ms: plain_wall * 1e3 / n,
     };
     let elem = precision.dtype().size();
     let graph = &training.model.graph;
