@@ -5,6 +5,7 @@
 //#tensor 1 dy read
 //#tensor 2 dx write
 //#include flat
+//#include per_step
 //#include dropout_params
 
 @compute @workgroup_size(256, 1, 1)

@@ -6,6 +6,7 @@
 //#tensor 1 x read
 //#tensor 2 y write
 //#include flat
+//#include per_step
 //#include dropout_params
 
 @compute @workgroup_size(256, 1, 1)

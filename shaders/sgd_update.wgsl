@@ -9,10 +9,12 @@
 // Layout: every buffer is the flat parameter tensor, len elements.
 // One invocation: one parameter. Dispatch: ceil(len / 256) workgroups, linearised.
 // Precision: grad and w_copy in storage precision; w and velocity always f32.
+// The learning rate comes from the per-step values (per_step.lr; the uniform's lr is 0).
 // CPU reference: cpu::sgd::update.
 //#tensor 1 grad read
 //#tensor 4 w_copy write
 //#include flat
+//#include per_step
 struct SgdUniform {
     len: u32, nesterov: u32, has_copy: u32, _pad0: u32,
     lr: f32, momentum: f32, weight_decay: f32, grad_scale: f32,
@@ -39,7 +41,7 @@ fn sgd_update(
     let v = params.momentum * velocity[i] + g;
     velocity[i] = v;
     let step = select(v, g + params.momentum * v, params.nesterov != 0u);
-    let updated = w[i] - params.lr * step;
+    let updated = w[i] - per_step.lr * step;
     w[i] = updated;
     if params.has_copy != 0u {
         w_copy_st(i, updated);

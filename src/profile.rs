@@ -6,6 +6,7 @@
 
 use crate::bench::{fma_peak_gflops, SyntheticTraining};
 use crate::error::{Error, Result};
+use crate::gpu::recorder::DispatchStats;
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::nn::models::Init;
@@ -63,6 +64,27 @@ pub struct Profile {
     /// that overlaps independent passes this can exceed the time the GPU was busy.
     pub kernel_ms: f64,
     pub rows: Vec<Row>,
+    /// What a step costs when not profiled (mean over as many steps, each run right after a
+    /// profiled one).
+    #[serde(default)]
+    pub plain: StepCounts,
+}
+
+/// Per-step means of unprofiled steps: what the step creates, begins, submits and writes,
+/// and its wall time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepCounts {
+    pub steps: usize,
+    /// wgpu objects created (buffers, bind groups, shader modules, pipelines; command
+    /// encoders, one per submit, are not counted).
+    pub objects_created: f64,
+    pub compute_passes: f64,
+    pub submits: f64,
+    pub dispatches: f64,
+    /// Bytes written to buffers through the queue (the batch, the per-step uniform where the
+    /// adapter has no immediates).
+    pub bytes_written: f64,
+    pub wall_ms: f64,
 }
 
 impl Profile {
@@ -95,6 +117,22 @@ impl Profile {
                 r.kernels.join(" + "),
             ));
         }
+        let c = &self.plain;
+        out.push_str(&format!(
+            "\nper step, not profiling (mean of {}): {} wgpu objects created, {} compute pass(es), \
+             {} submit(s), {} dispatches, {} bytes written to buffers; {:.2} ms wall, {:+.2} ms \
+             ({:+.1}%) beside the profiled kernels' sum (profiling gives each kernel a pass of \
+             its own, so the sum is approximate)",
+            c.steps,
+            c.objects_created,
+            c.compute_passes,
+            c.submits,
+            c.dispatches,
+            c.bytes_written,
+            c.wall_ms,
+            c.wall_ms - self.kernel_ms,
+            100.0 * (c.wall_ms - self.kernel_ms) / c.wall_ms,
+        ));
         out.push_str(&format!(
             "\nstep {:.2} ms wall, kernels {:.2} ms, overhead {:.2} ms ({:.1}% of the step); \
              FMA ceiling {:.1} GFLOP/s\n",
@@ -195,9 +233,11 @@ pub struct StepTrace {
     pub kernels: Vec<KernelTiming>,
 }
 
-/// Profiles `steps` training steps of `graph` (after one untimed warm-up step that compiles
-/// the pipelines) on a synthetic batch: speed does not depend on the values. A step is what
-/// the trainer records: upload the batch, forward, loss, backward, optimizer.
+/// Profiles `steps` training steps of `graph` (after one untimed warm-up step that plans the
+/// step and compiles the pipelines) on a synthetic batch: speed does not depend on the values.
+/// A step is what the trainer records: upload the batch, forward, loss, backward, optimizer.
+/// Each profiled step is followed by an unprofiled one, counted (wgpu objects, passes,
+/// submits, bytes written) and timed without timestamp queries.
 pub fn profile(
     b: &GpuBackend,
     graph: Graph,
@@ -216,6 +256,8 @@ pub fn profile(
 
     let origin = Instant::now();
     let mut traces = Vec::new();
+    // Each profiled step is followed by an unprofiled one, so that host drift touches both.
+    let (mut counted, mut plain_wall) = (DispatchStats::default(), 0.0);
     for _ in 0..steps {
         // The query set is created before the step's clock starts.
         b.arm_timer()?;
@@ -237,10 +279,32 @@ pub fn profile(
             wall,
             kernels,
         });
+        let before = b.stats();
+        let start = Instant::now();
+        training.record_step(b)?;
+        b.sync()?;
+        plain_wall += start.elapsed().as_secs_f64();
+        let after = b.stats();
+        counted.objects_created += after.objects_created - before.objects_created;
+        counted.passes += after.passes - before.passes;
+        counted.submits += after.submits - before.submits;
+        counted.dispatches += after.dispatches - before.dispatches;
+        counted.bytes_written += after.bytes_written - before.bytes_written;
     }
+    let n = steps as f64;
+    let plain = StepCounts {
+        steps,
+        objects_created: counted.objects_created as f64 / n,
+        compute_passes: counted.passes as f64 / n,
+        submits: counted.submits as f64 / n,
+        dispatches: counted.dispatches as f64 / n,
+        bytes_written: counted.bytes_written as f64 / n,
+        wall_ms: plain_wall * 1e3 / n,
+    };
     let elem = precision.dtype().size();
     let graph = &training.model.graph;
-    let profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
+    let mut profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
+    profile.plain = plain;
     Ok((profile, traces))
 }
 
@@ -321,6 +385,7 @@ fn summarise(
         step_ms,
         kernel_ms,
         rows,
+        plain: StepCounts::default(),
     }
 }
 

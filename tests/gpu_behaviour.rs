@@ -159,10 +159,9 @@ fn bad_calls_are_clear_errors() {
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
 }
 
-/// Uniform buffers and bind groups are cached by (pipeline, uniform bytes, bindings). The
-/// first step creates them, the second re-creates those whose scratch buffer grew during the
-/// first (scratch is sized on first need, not yet when the step is planned); from the third
-/// step on, a step creates no wgpu object.
+/// A training step is planned before its first recording (pipelines and scratch buffers at
+/// their final sizes), which creates the uniform buffers and bind groups; from the second step
+/// on a step creates no wgpu object, and each step is one compute pass and one submit.
 #[test]
 fn a_training_step_recorded_again_creates_no_wgpu_object() {
     let Some(gpu) = common::gpu() else { return };
@@ -177,36 +176,98 @@ fn a_training_step_recorded_again_creates_no_wgpu_object() {
                 cnngpu::tensor::Precision::F32,
                 16,
             )?;
-            let before = gpu.stats();
-            let mut created = Vec::new();
-            for _ in 0..2 {
-                training.record_step(&*gpu)?;
-                gpu.sync()?;
-                created.push(gpu.stats().objects_created);
-            }
-            eprintln!(
-                "{}: objects created by steps 1 and 2: {created:?}",
-                family.name()
-            );
+            let start = gpu.stats();
+            training.record_step(&*gpu)?;
+            gpu.sync()?;
             let first = gpu.stats();
             assert!(
-                first.objects_created > before.objects_created,
-                "the first steps plan their launches"
-            );
-            for _ in 0..3 {
-                training.record_step(&*gpu)?;
-                gpu.sync()?;
-            }
-            let later = gpu.stats();
-            assert!(later.dispatches > first.dispatches, "steps were recorded");
-            assert_eq!(
-                later.objects_created,
-                first.objects_created,
-                "{}: steps after the first reuse every uniform buffer and bind group",
+                first.objects_created > start.objects_created,
+                "{}: the first step creates its uniforms and bind groups",
                 family.name()
             );
+            for step in 2..=4 {
+                let before = gpu.stats();
+                training.record_step(&*gpu)?;
+                gpu.sync()?;
+                let after = gpu.stats();
+                let f = family.name();
+                assert!(
+                    after.dispatches > before.dispatches + 20,
+                    "a step was recorded"
+                );
+                assert_eq!(
+                    after.objects_created, before.objects_created,
+                    "{f}: step {step} reuses every uniform buffer and bind group"
+                );
+                assert_eq!(
+                    after.passes - before.passes,
+                    1,
+                    "{f}: step {step}: one compute pass"
+                );
+                assert_eq!(
+                    after.submits - before.submits,
+                    1,
+                    "{f}: step {step}: one submit"
+                );
+            }
             Ok(())
         })
         .unwrap();
+    }
+}
+
+/// The dropout step counter reaches the kernels through the per-step values — immediates
+/// where the adapter has them, and the one small uniform (forced here) — not through the
+/// launch's uniform: successive steps draw different masks, each the CPU's, and no step after
+/// the first creates a wgpu object. The uniform path writes its 16 bytes once per step.
+#[test]
+fn per_step_values_change_the_mask_without_new_objects() {
+    use cnngpu::gpu::shaders::PerStep;
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    let spec = std::env::var("CNNGPU_ADAPTER").unwrap_or_default();
+    let uniform = cnngpu::gpu::GpuBackend::open(&spec)
+        .unwrap()
+        .with_per_step(PerStep::Uniform)
+        .unwrap();
+    assert_eq!(uniform.per_step_mode(), PerStep::Uniform);
+    eprintln!("default per-step mode: {:?}", gpu.per_step_mode());
+    for b in [&*gpu, &uniform] {
+        let n = 4096;
+        let ones = HostTensor::new(Shape::new(&[n]), vec![1.0; n]).unwrap();
+        let x = b.upload(&ones, DType::F32).unwrap();
+        let mut y = b.full(Shape::new(&[n]), DType::F32, 0.0).unwrap();
+        let (mut masks, mut after_first) = (Vec::new(), None);
+        for step in 0..4 {
+            let p = DropoutParams {
+                len: n,
+                p: 0.5,
+                seed: 3,
+                step,
+            };
+            let before = b.stats();
+            b.per_step(step, 0.01).unwrap();
+            b.dropout_forward(&p, &x, &mut y).unwrap();
+            let (got, _) = b.read_together(&[&y], &[]).unwrap();
+            let want: Vec<f32> = (0..n as u32)
+                .map(|i| if p.keep(i) { 2.0 } else { 0.0 })
+                .collect();
+            assert_eq!(got[0], want, "step {step}: the CPU's mask");
+            let written = b.stats().bytes_written - before.bytes_written;
+            if b.per_step_mode() == PerStep::Uniform && step > 0 {
+                assert_eq!(written, 16, "one 16-byte write per step");
+            }
+            if step == 0 {
+                after_first = Some(b.stats().objects_created);
+            }
+            masks.push(got[0].clone());
+        }
+        assert_ne!(masks[0], masks[1], "the step picks the mask");
+        assert_eq!(
+            b.stats().objects_created,
+            after_first.unwrap(),
+            "{:?}: steps after the first create no wgpu object",
+            b.per_step_mode()
+        );
     }
 }

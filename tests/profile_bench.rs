@@ -73,6 +73,14 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
         p.step_ms
     );
     assert!(p.table().contains("| conv2 | conv2d | backward_input |"));
+    // Unprofiled steps: no wgpu object, one pass, one submit; the batch is written.
+    assert_eq!(p.plain.objects_created, 0.0);
+    assert_eq!(p.plain.compute_passes, 1.0);
+    assert_eq!(p.plain.submits, 1.0);
+    assert!(p.plain.bytes_written >= (8 * 32 * 32 * 4) as f64);
+    assert!(p
+        .table()
+        .contains("0 wgpu objects created, 1 compute pass(es)"));
 }
 
 #[test]

@@ -155,3 +155,40 @@ fn subgroup_kernels_need_a_tile() {
     assert!(err.contains("subgroup"), "{err}");
     assert!(compose_with(k, Storage::F32, Some(SgTile::for_subgroup(8))).is_ok());
 }
+
+/// The kernels that read the per-step values (step counter, learning rate) validate with them
+/// as immediates (`var<immediate>`, adapters with IMMEDIATES) as well as in the uniform the
+/// other tests compose, and only those kernels declare them.
+#[test]
+fn per_step_kernels_validate_with_immediates() {
+    use cnngpu::gpu::shaders::{compose_full, PerStep};
+    let users: Vec<&str> = KERNELS
+        .iter()
+        .filter(|k| k.uses_per_step())
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(
+        users,
+        ["dropout_forward", "dropout_backward_input", "sgd_update"]
+    );
+    for name in users {
+        let k = cnngpu::gpu::shaders::kernel(name).unwrap();
+        for s in Storage::ALL {
+            let src = compose_full(k, s, None, PerStep::Immediates).unwrap();
+            assert!(src.contains("var<immediate> per_step"), "{name}");
+            let module = naga::front::wgsl::parse_str(&src).expect(name);
+            let caps = Capabilities::IMMEDIATES
+                | Capabilities::SHADER_FLOAT16_IN_FLOAT32
+                | if s == Storage::F16Native {
+                    Capabilities::SHADER_FLOAT16
+                } else {
+                    Capabilities::empty()
+                };
+            Validator::new(ValidationFlags::all(), caps)
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{name} ({}): {}", s.name(), e.emit_to_string(&src)));
+            let uniform = compose_full(k, s, None, PerStep::Uniform).unwrap();
+            assert!(uniform.contains("var<uniform> per_step"), "{name}");
+        }
+    }
+}

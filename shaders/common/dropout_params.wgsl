@@ -1,4 +1,6 @@
-// Uniform parameters of the dropout passes; mirrors ops::dropout::DropoutUniform.
+// Uniform parameters of the dropout passes; mirrors ops::dropout::DropoutUniform. The step
+// comes from the per-step values (per_step.step; the uniform's step is 0), so the uniform and
+// its bind group stay the same from step to step. Kernels including this include per_step.
 struct DropoutUniform {
     len: u32, seed: u32, step: u32, offset: u32,
     p: f32, scale: f32, _pad1: u32, _pad2: u32,
@@ -16,6 +18,6 @@ fn dropout_hash(v: u32) -> u32 {
 // It depends only on (seed, step, i), so every backend draws the same mask.
 fn dropout_keep(local: u32) -> bool {
     let i = params.offset + local;
-    let h = dropout_hash(i ^ dropout_hash(params.seed ^ dropout_hash(params.step)));
+    let h = dropout_hash(i ^ dropout_hash(params.seed ^ dropout_hash(per_step.step)));
     return f32(h >> 8u) * (1.0 / 16777216.0) >= params.p;
 }

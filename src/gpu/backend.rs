@@ -6,7 +6,7 @@ use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::kernels::{Family, Gemm};
 use super::recorder::{Constants, DispatchStats, Recorder};
-use super::shaders::{Storage, KERNELS};
+use super::shaders::{PerStep, Storage, KERNELS};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Shape};
 use std::collections::HashMap;
@@ -23,6 +23,9 @@ pub struct GpuBackend {
     dummy: wgpu::Buffer,
     /// A loss-scale state of scale 1 that never overflows, bound when no state is given.
     pub(super) unit_scale: wgpu::Buffer,
+    /// The persistent MAP_READ buffer that [`Self::read_together`] copies into (created with
+    /// the backend; grown, once, only by a read larger than it).
+    readback: std::sync::Mutex<wgpu::Buffer>,
     /// f32 scratch buffers (split-k partial sums, packed GEMM operands, column gradients),
     /// one per [`Scratch`] slot, grown on first need and then reused.
     scratch: std::sync::Mutex<[Option<Arc<wgpu::Buffer>>; Scratch::COUNT]>,
@@ -77,9 +80,12 @@ impl GpuBackend {
                 contents: bytemuck::cast_slice(&crate::ops::loss_scale::initial_state(1.0)),
                 usage: wgpu::BufferUsages::STORAGE,
             });
+        let recorder = Recorder::for_adapter(&ctx, per_step_mode(&ctx));
+        let readback = std::sync::Mutex::new(readback_buffer(&ctx.device, READBACK_BYTES));
         GpuBackend {
             ctx,
-            recorder: Recorder::new(),
+            readback,
+            recorder,
             f16: std::sync::Mutex::new(f16),
             max_binding,
             unit_scale,
@@ -205,6 +211,29 @@ impl GpuBackend {
         self
     }
 
+    /// Reads the per-step values as `mode` says (tests run the uniform path on adapters that
+    /// have immediates). Call before any launch: the pipelines are built again.
+    pub fn with_per_step(mut self, mode: PerStep) -> Result<Self> {
+        if mode == PerStep::Immediates && !has_immediates(&self.ctx) {
+            return Err(Error::invalid(
+                "per-step values",
+                format!("{} has no immediates (IMMEDIATES)", self.ctx.info.name),
+            ));
+        }
+        self.recorder = Recorder::for_adapter(&self.ctx, mode);
+        Ok(self)
+    }
+
+    /// How kernels read the per-step values on this backend.
+    pub fn per_step_mode(&self) -> PerStep {
+        self.recorder.per_step_mode()
+    }
+
+    /// Updates the per-step values (None: unchanged) for the launches recorded next.
+    pub(crate) fn set_per_step(&self, step: Option<u32>, lr: Option<f32>) -> Result<()> {
+        self.recorder.set_per_step(&self.ctx, step, lr)
+    }
+
     /// The storage F16 tensors use on this backend.
     pub fn f16_storage(&self) -> Storage {
         *self.f16.lock().unwrap_or_else(|p| p.into_inner())
@@ -289,6 +318,7 @@ impl GpuBackend {
         match slot.as_ref() {
             Some(b) if b.size() >= bytes => b.clone(),
             _ => {
+                self.recorder.count_objects(1);
                 let b = Arc::new(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("scratch"),
                     size: bytes.max(16).next_multiple_of(256),
@@ -421,10 +451,60 @@ impl GpuBackend {
         })
     }
 
+    /// The bytes of each of `ts`, copied into the persistent readback buffer with the pending
+    /// work, in one submit and one map.
+    pub(super) fn read_many(&self, ts: &[&GpuTensor]) -> Result<Vec<Vec<u8>>> {
+        let mut offsets = Vec::with_capacity(ts.len());
+        let mut total = 0u64;
+        for t in ts {
+            offsets.push(total);
+            total += t
+                .buffer
+                .size()
+                .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        }
+        let mut readback = self.readback.lock().unwrap_or_else(|p| p.into_inner());
+        if readback.size() < total {
+            *readback = readback_buffer(&self.ctx.device, total.next_multiple_of(256));
+            self.recorder.count_objects(1);
+        }
+        self.recorder.with_encoder(&self.ctx, |e| {
+            for (t, &o) in ts.iter().zip(&offsets) {
+                e.copy_buffer_to_buffer(&t.buffer, 0, &readback, o, t.buffer.size());
+            }
+        });
+        self.recorder.submit(&self.ctx, "reading back")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        readback.map_async(wgpu::MapMode::Read, 0..total.max(4), move |r| {
+            let _ = tx.send(r);
+        });
+        let failed = |e: String| Error::gpu("reading back", e);
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| failed(e.to_string()))?;
+        rx.recv()
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(e.to_string()))?;
+        let out = {
+            let mapped = readback
+                .get_mapped_range(0..total.max(4))
+                .map_err(|e| failed(e.to_string()))?;
+            ts.iter()
+                .zip(&offsets)
+                .map(|(t, &o)| mapped[o as usize..(o + t.buffer.size()) as usize].to_vec())
+                .collect()
+        };
+        readback.unmap();
+        Ok(out)
+    }
+
     pub(super) fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
         let size = t.buffer.size();
+        // A download (weights, logits; not part of a step) gets a staging buffer of its own.
+        self.recorder.count_objects(1);
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback"),
+            label: Some("download"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
@@ -451,6 +531,34 @@ impl GpuBackend {
         staging.unmap();
         Ok(bytes)
     }
+}
+
+/// Whether the device has immediates large enough for the per-step values.
+fn has_immediates(ctx: &GpuContext) -> bool {
+    ctx.features.contains(wgpu::Features::IMMEDIATES) && ctx.limits.max_immediate_size >= 16
+}
+
+/// Immediates where the device has them, unless `CNNGPU_NO_IMMEDIATES=1`.
+fn per_step_mode(ctx: &GpuContext) -> PerStep {
+    let off = std::env::var("CNNGPU_NO_IMMEDIATES").is_ok_and(|v| v == "1");
+    if has_immediates(ctx) && !off {
+        PerStep::Immediates
+    } else {
+        PerStep::Uniform
+    }
+}
+
+/// The initial size of the persistent readback buffer: metrics, top-k counters and a
+/// loss-scale state take 32 bytes.
+const READBACK_BYTES: u64 = 256;
+
+fn readback_buffer(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
 
 /// The subgroup GEMM tile of an adapter whose subgroups have one fixed size (lavapipe: 8, or

@@ -75,6 +75,35 @@ impl crate::ops::Backend for GpuBackend {
         Ok(bytemuck::cast_slice::<u8, u32>(&bytes)[..t.shape.numel()].to_vec())
     }
 
+    fn read_together(
+        &self,
+        floats: &[&GpuTensor],
+        ints: &[&GpuTensor],
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<u32>>)> {
+        for t in ints {
+            expect_dtype(t, DType::U32, "read_together")?;
+        }
+        if let Some(t) = floats.iter().find(|t| t.dtype == DType::U32) {
+            return Err(Error::invalid(
+                "read_together",
+                format!("{} is a u32 tensor, not a float one", t.shape),
+            ));
+        }
+        let all: Vec<&GpuTensor> = floats.iter().chain(ints).copied().collect();
+        let mut bytes = self.read_many(&all)?.into_iter();
+        let f = floats
+            .iter()
+            .zip(bytes.by_ref())
+            .map(|(t, b)| decode(&b, t.dtype, t.shape.numel()))
+            .collect();
+        let i = ints
+            .iter()
+            .zip(bytes)
+            .map(|(t, b)| bytemuck::cast_slice::<u8, u32>(&b)[..t.shape.numel()].to_vec())
+            .collect();
+        Ok((f, i))
+    }
+
     fn sync(&self) -> Result<()> {
         self.recorder.submit(&self.ctx, "sync")
     }
@@ -97,9 +126,9 @@ impl crate::ops::Backend for GpuBackend {
         }
         // Work recorded so far must see the old contents: start it before the write lands.
         self.recorder.flush(&self.ctx, "write")?;
-        self.ctx
-            .queue
-            .write_buffer(&t.buffer, 0, &encode(data, t.dtype));
+        let bytes = encode(data, t.dtype);
+        self.ctx.queue.write_buffer(&t.buffer, 0, &bytes);
+        self.recorder.count_written(bytes.len() as u64);
         Ok(())
     }
 
@@ -119,13 +148,32 @@ impl crate::ops::Backend for GpuBackend {
         self.ctx
             .queue
             .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+        self.recorder.count_written(4 * data.len() as u64);
         Ok(())
     }
 
     fn zero(&self, t: &mut GpuTensor) -> Result<()> {
-        self.recorder
-            .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        if self.recorder.has_pending() {
+            // Recorded work must see the old contents: clear in order, after it.
+            self.recorder
+                .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+        } else {
+            // Nothing is pending (after a read-back): a queue write lands before the next
+            // submit, so the next step's encoder needs no clear and keeps one compute pass.
+            let zeros = vec![0u8; t.buffer.size() as usize];
+            self.ctx.queue.write_buffer(&t.buffer, 0, &zeros);
+            self.recorder.count_written(zeros.len() as u64);
+        }
         Ok(())
+    }
+
+    fn planning(&self, on: bool) -> bool {
+        self.recorder.set_planning(on);
+        true
+    }
+
+    fn per_step(&self, step: u32, lr: f32) -> Result<()> {
+        self.set_per_step(Some(step), Some(lr))
     }
 
     fn scope(&self, layer: &str, pass: &'static str) {

@@ -11,6 +11,7 @@ fn wanted_features() -> wgpu::Features {
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS
         | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
         | wgpu::Features::SUBGROUP
+        | wgpu::Features::IMMEDIATES
 }
 
 /// A wgpu instance over every backend compiled in.

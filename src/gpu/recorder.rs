@@ -1,11 +1,15 @@
 //! Pipelines (built once, errors captured with error scopes) and the recorder: every kernel
-//! launch appends a compute pass to one pending command encoder, submitted only when results
-//! are needed — so a whole training step is one command buffer and one submit.
+//! launch is a dispatch in one open compute pass of one pending command encoder, submitted
+//! only when results are needed — so a whole training step is one compute pass, one command
+//! buffer and one submit. (Inside a pass wgpu tracks each dispatch's bindings in a usage scope
+//! of its own and inserts a barrier before a dispatch whose storage buffers an earlier one
+//! wrote, so dispatches see each other's results as with one pass per kernel.) While the timer
+//! is armed, each timed launch gets a pass of its own carrying its timestamp writes.
 
 use super::buffers::View;
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
-use super::shaders::{self, Storage};
+use super::shaders::{self, PerStep, Storage};
 use super::timing::{KernelTiming, Timer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -20,6 +24,8 @@ pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
 pub struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// Whether the kernel reads the per-step values.
+    pub per_step: bool,
 }
 
 /// Whether kernels keep naga's bounds checks: `CNNGPU_CHECKED_SHADERS=1` turns them back on
@@ -39,6 +45,14 @@ pub struct DispatchStats {
     /// wgpu objects (uniform buffers and bind groups) created by dispatches: a launch whose
     /// kernel, uniform and bindings were seen before reuses them and creates none.
     pub objects_created: u64,
+    /// Compute passes begun (one per submit unless the timer is armed or the encoder was
+    /// needed for a copy in between).
+    pub passes: u64,
+    /// Command buffers submitted.
+    pub submits: u64,
+    /// Bytes written to buffers through the queue (batches, the per-step uniform, zeroed
+    /// counters).
+    pub bytes_written: u64,
 }
 
 /// A launch's bind group, reused by every later launch with the same key.
@@ -81,9 +95,44 @@ pub struct Recorder {
     /// Uniform buffers and bind groups of earlier launches, so a step recorded again creates
     /// no wgpu object: the step is planned by its first recording.
     groups: Mutex<HashMap<GroupKey, Arc<wgpu::BindGroup>>>,
-    encoder: Mutex<Option<wgpu::CommandEncoder>>,
+    pending: Mutex<Option<Pending>>,
     stats: Mutex<DispatchStats>,
     timer: Mutex<Option<Timer>>,
+    per_step: PerStep,
+    /// While set, launches build their pipelines and record nothing (see
+    /// [`crate::ops::Backend::planning`]).
+    planning: Mutex<bool>,
+    /// The per-step values of the launches recorded next: step, lr bits, 0, 0.
+    per_step_values: Mutex<[u32; 4]>,
+    /// The per-step uniform (uniform mode; created on first need unless made up front).
+    per_step_buffer: Mutex<Option<Arc<wgpu::Buffer>>>,
+}
+
+/// The work recorded for the next submit.
+struct Pending {
+    /// The open compute pass untimed launches share (declared first: it ends before the
+    /// encoder is finished or dropped). Copies and clears on the encoder end it.
+    pass: Option<wgpu::ComputePass<'static>>,
+    encoder: wgpu::CommandEncoder,
+}
+
+impl Pending {
+    fn new(ctx: &GpuContext) -> Self {
+        Pending {
+            pass: None,
+            encoder: ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step"),
+                }),
+        }
+    }
+
+    /// Ends the open pass, if any, and finishes the encoder.
+    fn finish(mut self) -> wgpu::CommandBuffer {
+        self.pass.take();
+        self.encoder.finish()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -91,11 +140,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Recorder {
+    /// A recorder that passes per-step values in a uniform.
     pub fn new() -> Self {
+        Self::with_per_step(PerStep::Uniform)
+    }
+
+    /// A recorder for `ctx` passing per-step values as `per_step` says; the per-step uniform
+    /// (if used) is created now, before any step.
+    pub fn for_adapter(ctx: &GpuContext, per_step: PerStep) -> Self {
+        let r = Self::with_per_step(per_step);
+        if per_step == PerStep::Uniform {
+            r.per_step_buffer(ctx);
+        }
+        r
+    }
+
+    fn with_per_step(per_step: PerStep) -> Self {
         Recorder {
+            per_step,
+            planning: Mutex::new(false),
+            per_step_values: Mutex::new([0; 4]),
+            per_step_buffer: Mutex::new(None),
             pipelines: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
-            encoder: Mutex::new(None),
+            pending: Mutex::new(None),
             stats: Mutex::new(DispatchStats::default()),
             timer: Mutex::new(None),
         }
@@ -117,7 +185,8 @@ impl Recorder {
         if let Some(p) = lock(&self.pipelines).get(&key) {
             return Ok(p.clone());
         }
-        let source = shaders::compose_with(shaders::kernel(kernel)?, storage, tile)?;
+        let k = shaders::kernel(kernel)?;
+        let source = shaders::compose_full(k, storage, tile, self.per_step)?;
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(kernel),
@@ -159,7 +228,13 @@ impl Recorder {
             });
         }
         let layout = pipeline.get_bind_group_layout(0);
-        let p = Arc::new(Pipeline { pipeline, layout });
+        // A shader module and a pipeline.
+        lock(&self.stats).objects_created += 2;
+        let p = Arc::new(Pipeline {
+            pipeline,
+            layout,
+            per_step: k.uses_per_step(),
+        });
         lock(&self.pipelines).insert(key, p.clone());
         Ok(p)
     }
@@ -181,6 +256,9 @@ impl Recorder {
         let cpu_begin = Instant::now();
         let pipe = self.pipeline(ctx, kernel, storage, tile, constants)?;
         let (x, y) = split_workgroups(workgroups)?;
+        if *lock(&self.planning) {
+            return Ok(());
+        }
         let bytes = bytemuck::bytes_of(uniform);
         let key: GroupKey = (
             (kernel, storage, tile, constants.to_vec()),
@@ -194,7 +272,18 @@ impl Recorder {
         let group = match cached {
             Some(g) => g,
             None => {
-                let g = Arc::new(Self::create_group(ctx, kernel, &pipe, bytes, views));
+                let per_step = match (pipe.per_step, self.per_step) {
+                    (true, PerStep::Uniform) => Some(self.per_step_buffer(ctx)),
+                    _ => None,
+                };
+                let g = Arc::new(Self::create_group(
+                    ctx,
+                    kernel,
+                    &pipe,
+                    bytes,
+                    views,
+                    per_step.as_deref(),
+                ));
                 let mut groups = lock(&self.groups);
                 if groups.len() >= MAX_GROUPS {
                     groups.clear();
@@ -204,36 +293,61 @@ impl Recorder {
                 g
             }
         };
+        let immediates = (pipe.per_step && self.per_step == PerStep::Immediates)
+            .then(|| *lock(&self.per_step_values));
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
-        let mut encoder = lock(&self.encoder);
-        let encoder = encoder.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step"),
-                })
-        });
-        {
-            let timestamp_writes = match (query, timer.as_ref()) {
-                (Some(i), Some(t)) => Some(wgpu::ComputePassTimestampWrites {
-                    query_set: &t.queries,
-                    beginning_of_pass_write_index: Some(i),
-                    end_of_pass_write_index: Some(i + 1),
-                }),
-                _ => None,
-            };
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel),
-                timestamp_writes,
-            });
-            pass.set_pipeline(&pipe.pipeline);
-            pass.set_bind_group(0, &*group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+        let mut pending = lock(&self.pending);
+        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
+        let mut passes = 0;
+        match (query, timer.as_ref()) {
+            (Some(i), Some(t)) => {
+                // A timed launch: a pass of its own with its timestamp writes.
+                pending.pass.take();
+                let mut pass = pending
+                    .encoder
+                    .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some(kernel),
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set: &t.queries,
+                            beginning_of_pass_write_index: Some(i),
+                            end_of_pass_write_index: Some(i + 1),
+                        }),
+                    });
+                passes += 1;
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &*group, &[]);
+                if let Some(v) = &immediates {
+                    pass.set_immediates(0, bytemuck::cast_slice(v));
+                }
+                pass.dispatch_workgroups(x, y, 1);
+            }
+            _ => {
+                if pending.pass.is_none() {
+                    let pass = pending
+                        .encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some("cnngpu step"),
+                            timestamp_writes: None,
+                        })
+                        .forget_lifetime();
+                    pending.pass = Some(pass);
+                    passes += 1;
+                }
+                let pass = pending.pass.as_mut().expect("opened above");
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, &*group, &[]);
+                if let Some(v) = &immediates {
+                    pass.set_immediates(0, bytemuck::cast_slice(v));
+                }
+                pass.dispatch_workgroups(x, y, 1);
+            }
         }
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
             t.log.encoded();
         }
         let mut stats = lock(&self.stats);
+        stats.passes += passes;
         stats.dispatches += 1;
         stats.max_workgroups = stats.max_workgroups.max(workgroups);
         stats.two_dimensional += (y > 1) as u64;
@@ -250,6 +364,7 @@ impl Recorder {
         pipe: &Pipeline,
         bytes: &[u8],
         views: &[View<'_>],
+        per_step: Option<&wgpu::Buffer>,
     ) -> wgpu::BindGroup {
         let params = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(kernel),
@@ -272,6 +387,12 @@ impl Recorder {
                 }),
             });
         }
+        if let Some(b) = per_step {
+            entries.push(wgpu::BindGroupEntry {
+                binding: shaders::PER_STEP_BINDING,
+                resource: b.as_entire_binding(),
+            });
+        }
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(kernel),
             layout: &pipe.layout,
@@ -279,39 +400,108 @@ impl Recorder {
         })
     }
 
-    /// Runs `f` on the pending encoder (copies, clears), creating it if needed.
+    /// Runs `f` on the pending encoder (copies, clears), creating it if needed; an open
+    /// compute pass ends first (a copy cannot be recorded inside a pass).
     pub fn with_encoder<R>(
         &self,
         ctx: &GpuContext,
         f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
     ) -> R {
-        let mut encoder = lock(&self.encoder);
-        let encoder = encoder.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step"),
-                })
-        });
-        f(encoder)
+        let mut pending = lock(&self.pending);
+        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
+        pending.pass.take();
+        f(&mut pending.encoder)
+    }
+
+    /// Submits the pending work (if any) as one command buffer.
+    fn submit_pending(&self, ctx: &GpuContext) {
+        if let Some(pending) = lock(&self.pending).take() {
+            ctx.queue.submit([pending.finish()]);
+            lock(&self.stats).submits += 1;
+        }
     }
 
     /// Submits the pending encoder (if any) as one command buffer, without waiting.
     pub fn flush(&self, ctx: &GpuContext, during: &str) -> Result<()> {
-        if let Some(encoder) = lock(&self.encoder).take() {
-            ctx.queue.submit([encoder.finish()]);
-        }
+        self.submit_pending(ctx);
         ctx.check(during)
     }
 
     /// Submits the pending encoder (if any) as one command buffer and waits for the device.
     pub fn submit(&self, ctx: &GpuContext, during: &str) -> Result<()> {
-        if let Some(encoder) = lock(&self.encoder).take() {
-            ctx.queue.submit([encoder.finish()]);
-        }
+        self.submit_pending(ctx);
         ctx.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::gpu(during, e.to_string()))?;
         ctx.check(during)
+    }
+
+    /// Turns planning on or off (see [`crate::ops::Backend::planning`]).
+    pub fn set_planning(&self, on: bool) {
+        *lock(&self.planning) = on;
+    }
+
+    /// How kernels read the per-step values.
+    pub fn per_step_mode(&self) -> PerStep {
+        self.per_step
+    }
+
+    /// The per-step uniform, created on first need.
+    fn per_step_buffer(&self, ctx: &GpuContext) -> Arc<wgpu::Buffer> {
+        lock(&self.per_step_buffer)
+            .get_or_insert_with(|| {
+                lock(&self.stats).objects_created += 1;
+                let b = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("per-step values"),
+                    size: 16,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                ctx.queue
+                    .write_buffer(&b, 0, bytemuck::bytes_of(&*lock(&self.per_step_values)));
+                Arc::new(b)
+            })
+            .clone()
+    }
+
+    /// Sets the per-step values of the launches recorded from now on (None: unchanged). With
+    /// immediates each launch carries them; with the uniform, a change submits the work
+    /// recorded so far (which must see the old values) and writes the 16 bytes once.
+    pub fn set_per_step(&self, ctx: &GpuContext, step: Option<u32>, lr: Option<f32>) -> Result<()> {
+        let mut values = *lock(&self.per_step_values);
+        if let Some(s) = step {
+            values[0] = s;
+        }
+        if let Some(lr) = lr {
+            values[1] = lr.to_bits();
+        }
+        if values == *lock(&self.per_step_values) || *lock(&self.planning) {
+            return Ok(());
+        }
+        if self.per_step == PerStep::Uniform {
+            self.flush(ctx, "writing the per-step values")?;
+            let buffer = self.per_step_buffer(ctx);
+            ctx.queue
+                .write_buffer(&buffer, 0, bytemuck::cast_slice(&values));
+            lock(&self.stats).bytes_written += 16;
+        }
+        *lock(&self.per_step_values) = values;
+        Ok(())
+    }
+
+    /// Counts bytes written to buffers through the queue.
+    pub fn count_written(&self, bytes: u64) {
+        lock(&self.stats).bytes_written += bytes;
+    }
+
+    /// Counts wgpu objects created outside dispatches (a grown readback buffer).
+    pub fn count_objects(&self, n: u64) {
+        lock(&self.stats).objects_created += n;
+    }
+
+    /// Whether work is recorded and not yet submitted.
+    pub fn has_pending(&self) -> bool {
+        lock(&self.pending).is_some()
     }
 
     pub fn stats(&self) -> DispatchStats {

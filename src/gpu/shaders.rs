@@ -39,6 +39,31 @@ impl Storage {
     }
 }
 
+/// How kernels read the values that change every step (`//#include per_step`: the step counter
+/// of the dropout masks and the learning rate), so that no uniform is rewritten per step:
+/// immediates (wgpu's IMMEDIATES feature) where the adapter has them, else one small uniform
+/// buffer at binding [`PER_STEP_BINDING`] that the backend writes once per step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PerStep {
+    Immediates,
+    Uniform,
+}
+
+/// The binding of the per-step uniform (when the adapter has no immediates).
+pub const PER_STEP_BINDING: u32 = 15;
+
+/// The per-step values as the kernels declare them (mirrored by the 16 bytes the backend
+/// writes: step, lr bits, two zero words).
+fn per_step_decl(mode: PerStep) -> String {
+    let var = match mode {
+        PerStep::Immediates => "var<immediate> per_step: PerStep;".to_string(),
+        PerStep::Uniform => {
+            format!("@group(0) @binding({PER_STEP_BINDING}) var<uniform> per_step: PerStep;")
+        }
+    };
+    format!("struct PerStep {{ step: u32, lr: f32, _pad0: u32, _pad1: u32 }}\n{var}\n")
+}
+
 /// One kernel: its entry point (= file stem) and source.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel {
@@ -136,6 +161,11 @@ impl Kernel {
     pub fn needs_subgroups(&self) -> bool {
         self.source.contains("//#include gemm_sg")
     }
+
+    /// Whether the kernel reads the per-step values (`//#include per_step`).
+    pub fn uses_per_step(&self) -> bool {
+        self.source.contains("//#include per_step")
+    }
 }
 
 /// Looks a kernel up by name.
@@ -152,8 +182,18 @@ pub fn compose(kernel: &Kernel, storage: Storage) -> Result<String> {
 }
 
 /// Builds the complete WGSL module of `kernel` for `storage`, with the subgroup GEMM core
-/// generated for `tile` where the kernel includes it.
+/// generated for `tile` where the kernel includes it (per-step values in a uniform).
 pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> Result<String> {
+    compose_full(kernel, storage, tile, PerStep::Uniform)
+}
+
+/// [`compose_with`], with the per-step values read as `per_step` says.
+pub fn compose_full(
+    kernel: &Kernel,
+    storage: Storage,
+    tile: Option<SgTile>,
+    per_step: PerStep,
+) -> Result<String> {
     let mut header = String::new();
     if storage == Storage::F16Native {
         header.push_str("enable f16;\n\n");
@@ -208,6 +248,7 @@ pub fn compose_with(kernel: &Kernel, storage: Storage, tile: Option<SgTile>) -> 
                 includes.push_str(&super::gemm_sg::core_nn(tile));
                 includes.push('\n');
             }
+            ["include", "per_step"] => includes.push_str(&per_step_decl(per_step)),
             ["include", name] => {
                 let (_, src) = INCLUDES.iter().find(|(n, _)| n == name).ok_or_else(|| {
                     Error::invalid(kernel.name, format!("unknown include '{name}'"))

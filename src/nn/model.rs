@@ -35,6 +35,8 @@ struct Plan<B: Backend> {
     indices: Vec<Option<B::Tensor>>,
     losses: B::Tensor,
     bytes: u64,
+    /// Whether a training step of this batch size was planned (see [`Backend::planning`]).
+    step_planned: bool,
 }
 
 /// Counters accumulated on the device between read-backs.
@@ -268,6 +270,7 @@ impl<B: Backend> Model<B> {
             indices,
             losses,
             bytes,
+            step_planned: false,
         });
         Ok(bytes)
     }
@@ -315,7 +318,10 @@ impl<B: Backend> Model<B> {
     }
 
     /// Records the forward pass and the metrics of the loaded batch of size `batch`.
-    /// `train` turns dropout on, with masks from (seed, step).
+    /// `train` turns dropout on, with masks from (seed, step). The first training forward pass
+    /// of a batch size first plans the whole step (forward and backward) on backends that
+    /// plan, so that the step's first recording creates every uniform and bind group it needs
+    /// with their final buffers and later steps create none.
     pub fn forward(
         &mut self,
         b: &B,
@@ -325,6 +331,29 @@ impl<B: Backend> Model<B> {
         metrics: &mut Metrics<B>,
     ) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        if train && !self.plans[pi].step_planned && b.planning(true) {
+            let planned = self
+                .record_forward(b, batch, train, cfg, metrics)
+                .and_then(|_| self.backward_and_update(b, batch, cfg));
+            b.planning(false);
+            planned?;
+            self.plans[pi].step_planned = true;
+        }
+        self.record_forward(b, batch, train, cfg, metrics)
+    }
+
+    fn record_forward(
+        &mut self,
+        b: &B,
+        batch: usize,
+        train: bool,
+        cfg: &StepConfig,
+        metrics: &mut Metrics<B>,
+    ) -> Result<()> {
+        let pi = self.plan_index(batch)?;
+        if train {
+            b.per_step(cfg.step, cfg.lr)?;
+        }
         let plan = &mut self.plans[pi];
         for (i, layer) in self.graph.layers.iter().enumerate() {
             let (before, rest) = plan.outs.split_at_mut(i);
@@ -391,6 +420,7 @@ impl<B: Backend> Model<B> {
     /// step updates nothing and the loss scale backs off (all on the device).
     pub fn backward_and_update(&mut self, b: &B, batch: usize, cfg: &StepConfig) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        b.per_step(cfg.step, cfg.lr)?;
         let plan = &mut self.plans[pi];
         let n = self.graph.layers.len();
         let classes = self.graph.classes;
@@ -512,16 +542,43 @@ impl<B: Backend> Model<B> {
 
     /// Reads the metric counters back (waits for the device) and zeroes them.
     pub fn read_metrics(&self, b: &B, metrics: &mut Metrics<B>) -> Result<MetricsValue> {
-        let totals = b.download(&metrics.totals)?;
-        let counts = b.download_u32(&metrics.counts)?;
+        Ok(self.read_step(b, metrics)?.0)
+    }
+
+    /// Reads the metric counters and, in f16, the loss-scale state back in one read (waits
+    /// for the device), and zeroes the counters.
+    pub fn read_step(
+        &self,
+        b: &B,
+        metrics: &mut Metrics<B>,
+    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
+        let (value, scale) = self.peek_step(b, metrics)?;
         b.zero(&mut metrics.totals)?;
         b.zero(&mut metrics.counts)?;
-        Ok(MetricsValue {
-            loss_sum: totals.data[0] as f64,
-            samples: totals.data[1] as u64,
-            top1: counts[0] as u64,
-            top5: counts[1] as u64,
-        })
+        Ok((value, scale))
+    }
+
+    /// Reads the metric counters and the loss-scale state back in one read, leaving them as
+    /// they are.
+    pub fn peek_step(
+        &self,
+        b: &B,
+        metrics: &Metrics<B>,
+    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
+        let mut ints = vec![&metrics.counts];
+        ints.extend(self.scale_state.as_ref());
+        let (floats, ints) = b.read_together(&[&metrics.totals], &ints)?;
+        let (totals, counts) = (&floats[0], &ints[0]);
+        let scale = ints.get(1).map(|s| [s[0], s[1], s[2], s[3]]);
+        Ok((
+            MetricsValue {
+                loss_sum: totals[0] as f64,
+                samples: totals[1] as u64,
+                top1: counts[0] as u64,
+                top5: counts[1] as u64,
+            },
+            scale,
+        ))
     }
 
     /// The logits of the last forward pass of `batch` (waits for the device).

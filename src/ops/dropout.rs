@@ -55,13 +55,14 @@ impl DropoutParams {
         let h = hash(i ^ hash(self.seed ^ hash(self.step)));
         (h >> 8) as f32 * (1.0 / 16_777_216.0) >= self.p
     }
-    /// The uniform for the `len` elements starting at `offset`.
+    /// The uniform for the `len` elements starting at `offset`. The step is not in it (0): a
+    /// GPU passes it with the per-step values, so the uniform is the same every step.
     pub fn uniform(&self, offset: usize, len: usize) -> DropoutUniform {
         DropoutUniform {
             len: len as u32,
             offset: offset as u32,
             seed: self.seed,
-            step: self.step,
+            step: 0,
             p: self.p,
             scale: self.scale(),
             ..Default::default()

@@ -71,6 +71,26 @@ pub trait Backend {
     fn download(&self, t: &Self::Tensor) -> Result<HostTensor>;
     /// Runs pending work and copies an integer tensor back.
     fn download_u32(&self, t: &Self::Tensor) -> Result<Vec<u32>>;
+    /// Runs pending work and reads small tensors back together: each tensor of `floats` as
+    /// floats, each (U32) tensor of `ints` as integers. A GPU copies them all into one
+    /// persistent readback buffer and maps it once (the trainer's loss, top-k and loss-scale
+    /// read-back).
+    #[allow(clippy::type_complexity)]
+    fn read_together(
+        &self,
+        floats: &[&Self::Tensor],
+        ints: &[&Self::Tensor],
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<u32>>)> {
+        let f = floats
+            .iter()
+            .map(|t| Ok(self.download(t)?.data))
+            .collect::<Result<_>>()?;
+        let i = ints
+            .iter()
+            .map(|t| self.download_u32(t))
+            .collect::<Result<_>>()?;
+        Ok((f, i))
+    }
     /// Runs all recorded work and waits for it.
     fn sync(&self) -> Result<()>;
     /// Starts all recorded work without waiting.
@@ -82,6 +102,22 @@ pub trait Backend {
     fn write_u32(&self, t: &mut Self::Tensor, data: &[u32]) -> Result<()>;
     /// Records setting every element to zero.
     fn zero(&self, t: &mut Self::Tensor) -> Result<()>;
+    /// Turns planning on or off and says whether this backend plans. While planning, the
+    /// calls that follow build what their launches need (pipelines, scratch buffers) and
+    /// record and run nothing; the model plans a training step this way before recording it
+    /// the first time, so the uniforms and bind groups its first recording creates are final
+    /// and later steps create no GPU object. A backend that runs ops as they are called (the
+    /// CPU reference) does not plan: it returns false and must not be given a planning step.
+    fn planning(&self, _on: bool) -> bool {
+        false
+    }
+    /// Sets the values that change every step — the dropout masks' step counter and the
+    /// learning rate — before the step is recorded, so that a GPU passes them once per step
+    /// (as immediates, or one small uniform write) and rewrites no other uniform. Ops given
+    /// other values still compute with theirs.
+    fn per_step(&self, _step: u32, _lr: f32) -> Result<()> {
+        Ok(())
+    }
     /// Names what the following calls compute — a layer (or "loss") and a pass ("forward",
     /// "backward_input", "backward_weight", "optimizer") — for profilers; others ignore it.
     fn scope(&self, _layer: &str, _pass: &'static str) {}

@@ -33,13 +33,15 @@ impl SgdParams {
     pub fn validate(&self) -> Result<()> {
         positive("sgd length", self.len)
     }
+    /// The uniform of `len` elements. The learning rate is not in it (0): a GPU passes it with
+    /// the per-step values, so a schedule's changes rewrite no uniform.
     pub fn uniform(&self, len: usize, has_copy: bool) -> SgdUniform {
         SgdUniform {
             len: len as u32,
             nesterov: self.nesterov as u32,
             has_copy: has_copy as u32,
             _pad0: 0,
-            lr: self.lr,
+            lr: 0.0,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
             grad_scale: self.grad_scale,

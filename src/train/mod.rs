@@ -368,6 +368,7 @@ impl<B: Backend> Trainer<'_, B> {
         }
         let (mut x, mut labels) = (Vec::new(), Vec::new());
         let mut steps_here = 0u64;
+        let mut last_scale = None;
         while self.state.epoch < cfg.epochs {
             let epoch = self.state.epoch;
             let order = data::shuffled(self.train.len(), cfg.seed, epoch as u64);
@@ -408,13 +409,18 @@ impl<B: Backend> Trainer<'_, B> {
                     .forward(self.b, idx.len(), true, &step_cfg, &mut metrics)?;
                 self.model
                     .backward_and_update(self.b, idx.len(), &step_cfg)?;
-                self.b.submit()?;
                 images += idx.len();
                 self.state.step += 1;
                 self.state.global_step += 1;
                 let last = self.state.step == steps;
-                if self.state.step.is_multiple_of(cfg.log_every.max(1)) || last {
-                    let m = self.model.read_metrics(self.b, &mut metrics)?;
+                let read = self.state.step.is_multiple_of(cfg.log_every.max(1)) || last;
+                if !read {
+                    self.b.submit()?;
+                } else {
+                    // The read submits the step with the copies into the readback buffer:
+                    // one submit, one map.
+                    let (m, scale) = self.model.read_step(self.b, &mut metrics)?;
+                    last_scale = scale;
                     if !m.loss_sum.is_finite() && self.model.precision == Precision::F32 {
                         return Err(Error::Diverged(format!(
                             "the training loss became {} in epoch {} (step {}); the last good checkpoint is kept",
@@ -433,8 +439,10 @@ impl<B: Backend> Trainer<'_, B> {
                 if self.interrupt.load(Ordering::SeqCst)
                     || self.stop_after_steps == Some(steps_here)
                 {
-                    let totals = self.b.download(&metrics.totals)?.data;
-                    let counts = self.b.download_u32(&metrics.counts)?;
+                    let (f, i) = self
+                        .b
+                        .read_together(&[&metrics.totals], &[&metrics.counts])?;
+                    let (totals, counts) = (&f[0], &i[0]);
                     self.state.pending = Some(([totals[0], totals[1]], [counts[0], counts[1]]));
                     self.state.partial = total;
                     self.commit(false)?;
@@ -456,7 +464,11 @@ impl<B: Backend> Trainer<'_, B> {
                 eval_batch,
                 false,
             )?;
-            let scale = self.model.scale_state(self.b)?;
+            // The state read with the epoch's last step (evaluation does not change it).
+            let scale = match last_scale.take() {
+                Some(s) => Some(s),
+                None => self.model.scale_state(self.b)?,
+            };
             let record = EpochRecord {
                 epoch: epoch + 1,
                 lr,

@@ -15,6 +15,7 @@ pub fn encode(
     output: &GpuTensor,
 ) -> Result<()> {
     let storage = b.storage_of(kernel, &[input, output])?;
+    b.set_per_step(Some(p.step), None)?;
     let e = output.dtype.size() as u64;
     for c in b.chunks(kernel, p.len, &[e])? {
         let views = [View::items(input, c, e), View::items(output, c, e)];

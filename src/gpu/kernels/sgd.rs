@@ -19,6 +19,7 @@ pub fn encode_update(
     let mut ts = vec![grad];
     ts.extend(w_copy);
     let storage = b.storage_of("sgd_update", &ts)?;
+    b.set_per_step(None, Some(p.lr))?;
     let e = grad.dtype.size() as u64;
     for c in b.chunks("sgd_update", p.len, &[e, 4, 4])? {
         let views = [
