@@ -42,8 +42,10 @@ pub struct DispatchStats {
     pub max_workgroups: u64,
     /// Dispatches whose workgroups were spread over x and y because they exceeded one dimension.
     pub two_dimensional: u64,
-    /// wgpu objects (uniform buffers and bind groups) created by dispatches: a launch whose
-    /// kernel, uniform and bindings were seen before reuses them and creates none.
+    /// wgpu objects created: shader modules and pipelines, launches' uniform buffers and bind
+    /// groups (a launch whose kernel, uniform and bindings were seen before reuses them and
+    /// creates none), scratch, readback and download buffers. Command encoders (one per
+    /// submit, which wgpu cannot reuse) are not counted.
     pub objects_created: u64,
     /// Compute passes begun (one per submit unless the timer is armed or the encoder was
     /// needed for a copy in between).
