@@ -16,25 +16,11 @@
 //#tensor4 2 x read
 //#include conv2d_params
 //#include flat
+//#include conv2d_direct
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
-override CIN: u32 = 1u;
-override COUT: u32 = 1u;
-override KH: u32 = 1u;
-override KW: u32 = 1u;
-override STRIDE: u32 = 1u;
-override PAD: u32 = 0u;
-override IN_H: u32 = 1u;
-override IN_W: u32 = 1u;
-override OUT_H: u32 = 1u;
-override OUT_W: u32 = 4u;
-override ALIGNED: bool = false;
-
-const PX: u32 = 4u;
-// Bounds of the launcher's eligibility test (kernels::conv2d_direct::eligible).
-const MAX_COUT: u32 = 16u;
+// Sums one invocation holds: Cout * Cin * KW (kernels::conv2d_direct).
 const MAX_ACC: u32 = 64u;
-const MAX_ROW: u32 = 20u;
 
 @compute @workgroup_size(256, 1, 1)
 fn conv2d_backward_weight_direct(
@@ -52,7 +38,6 @@ fn conv2d_backward_weight_direct(
     let rows = params.batch * OUT_H;
     let r0 = s * rows / slices;
     let r1 = (s + 1u) * rows / slices;
-    let row_len = (PX - 1u) * STRIDE + KW;
 
     var acc: array<f32, MAX_ACC>;
     for (var a = 0u; a < COUT * CIN * KW; a++) {
@@ -74,36 +59,9 @@ fn conv2d_backward_weight_direct(
             }
             for (var ci = 0u; ci < CIN; ci++) {
                 let base = ((img * CIN + ci) * IN_H + u32(ih)) * IN_W;
-                var row: array<f32, MAX_ROW>;
-                if ALIGNED {
-                    for (var j = 0u; j < row_len; j += 4u) {
-                        let iw = iw0 + i32(j);
-                        var v = vec4<f32>(0.0);
-                        if iw >= 0 && iw < i32(IN_W) {
-                            v = x_ld4((base + u32(iw)) / 4u);
-                        }
-                        row[j] = v.x;
-                        row[j + 1u] = v.y;
-                        row[j + 2u] = v.z;
-                        row[j + 3u] = v.w;
-                    }
-                } else {
-                    for (var j = 0u; j < row_len; j++) {
-                        let iw = iw0 + i32(j);
-                        var v = 0.0;
-                        if iw >= 0 && iw < i32(IN_W) {
-                            v = x_ld(base + u32(iw));
-                        }
-                        row[j] = v;
-                    }
-                }
+                let row = input_row(base, iw0, true);
                 for (var kw = 0u; kw < KW; kw++) {
-                    let xv = vec4<f32>(
-                        row[kw],
-                        row[kw + STRIDE],
-                        row[kw + 2u * STRIDE],
-                        row[kw + 3u * STRIDE],
-                    );
+                    let xv = windows(row, kw);
                     for (var co = 0u; co < COUT; co++) {
                         acc[(co * CIN + ci) * KW + kw] += dot(d[co], xv);
                     }

@@ -17,7 +17,7 @@
 //#tensor 3 dw write
 //#include conv2d_params
 //#include div
-//#include conv2d_wg_index
+//#include conv2d_positions
 //#include gemm_wg
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 

@@ -19,23 +19,7 @@
 //#tensor4 4 y write
 //#include conv2d_params
 //#include flat
-
-override CIN: u32 = 1u;
-override COUT: u32 = 1u;
-override KH: u32 = 1u;
-override KW: u32 = 1u;
-override STRIDE: u32 = 1u;
-override PAD: u32 = 0u;
-override IN_H: u32 = 1u;
-override IN_W: u32 = 1u;
-override OUT_H: u32 = 1u;
-override OUT_W: u32 = 4u;
-override ALIGNED: bool = false;
-
-const PX: u32 = 4u;
-// Bounds of the launcher's eligibility test (kernels::conv2d_direct::eligible).
-const MAX_COUT: u32 = 16u;
-const MAX_ROW: u32 = 20u;
+//#include conv2d_direct
 
 @compute @workgroup_size(256, 1, 1)
 fn conv2d_forward_direct(
@@ -54,7 +38,6 @@ fn conv2d_forward_direct(
     let oh = r / quads;
     let ow0 = (r - oh * quads) * PX;
     let iw0 = i32(ow0 * STRIDE) - i32(PAD);
-    let row_len = (PX - 1u) * STRIDE + KW;
 
     var acc: array<vec4<f32>, MAX_COUT>;
     for (var co = 0u; co < COUT; co++) {
@@ -65,36 +48,9 @@ fn conv2d_forward_direct(
             let ih = i32(oh * STRIDE + kh) - i32(PAD);
             let row_in = ih >= 0 && ih < i32(IN_H);
             let base = ((img * CIN + ci) * IN_H + u32(max(ih, 0))) * IN_W;
-            var row: array<f32, MAX_ROW>;
-            if ALIGNED {
-                for (var j = 0u; j < row_len; j += 4u) {
-                    let iw = iw0 + i32(j);
-                    var v = vec4<f32>(0.0);
-                    if row_in && iw >= 0 && iw < i32(IN_W) {
-                        v = x_ld4((base + u32(iw)) / 4u);
-                    }
-                    row[j] = v.x;
-                    row[j + 1u] = v.y;
-                    row[j + 2u] = v.z;
-                    row[j + 3u] = v.w;
-                }
-            } else {
-                for (var j = 0u; j < row_len; j++) {
-                    let iw = iw0 + i32(j);
-                    var v = 0.0;
-                    if row_in && iw >= 0 && iw < i32(IN_W) {
-                        v = x_ld(base + u32(iw));
-                    }
-                    row[j] = v;
-                }
-            }
+            let row = input_row(base, iw0, row_in);
             for (var kw = 0u; kw < KW; kw++) {
-                let xv = vec4<f32>(
-                    row[kw],
-                    row[kw + STRIDE],
-                    row[kw + 2u * STRIDE],
-                    row[kw + 3u * STRIDE],
-                );
+                let xv = windows(row, kw);
                 for (var co = 0u; co < COUT; co++) {
                     acc[co] += w_ld(((co * CIN + ci) * KH + kh) * KW + kw) * xv;
                 }

@@ -14,7 +14,7 @@
 //#tensor 4 y write
 //#include conv2d_params
 //#include div
-//#include conv2d_wg_index
+//#include conv2d_positions
 //#include gemm_wg
 
 // A: the weights of output channel m of group g, [Cin/G * KH * KW] contiguous.

@@ -7,7 +7,7 @@
 //   3  w^T        [G][kc][cg]      rows: (ci, kh, kw), k: output channel    (backward_input B)
 //   4  dy         [G][cg][pixels]  rows: output channel, k: output pixel    (backward_weight A)
 //   5  im2col^T   [G][kc][pixels]  rows: (ci, kh, kw), k: output pixel      (backward_weight B)
-// Images are counted from `first`. Index math divides through f32 (div_u): the launcher keeps every packed index below 2^24.
+// Images are counted from `first` (added where x and dy are read). Index math divides through f32 (div_u): the launcher keeps every packed index below 2^24.
 // One invocation: one vec4 of a packed row (4 consecutive k; the row's index math is done once
 // and the taps or pixels advance without division). Dispatch: ceil(len / 1024) workgroups,
 // linearised.
@@ -17,54 +17,11 @@
 //#include conv2d_sg_params
 //#include flat
 //#include div
+//#include conv2d_positions
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 // The layout, as a pipeline constant: CPU drivers would run every case of a switch on a
 // uniform value under a lane mask.
 override MODE: u32 = 0u;
-
-// A position in the k = (ci, kh, kw) order of taps.
-struct Tap { ci: u32, kh: u32, kw: u32 }
-fn tap_of(k: u32) -> Tap {
-    let taps = params.kernel_h * params.kernel_w;
-    let ci = div_u(k, taps);
-    let t = k - ci * taps;
-    let kh = div_u(t, params.kernel_w);
-    return Tap(ci, kh, t - kh * params.kernel_w);
-}
-fn next_tap(t: Tap) -> Tap {
-    var n = Tap(t.ci, t.kh, t.kw + 1u);
-    if n.kw == params.kernel_w {
-        n.kw = 0u;
-        n.kh += 1u;
-        if n.kh == params.kernel_h {
-            n.kh = 0u;
-            n.ci += 1u;
-        }
-    }
-    return n;
-}
-
-// A position in the (image, oh, ow) order of output pixels (images counted from `first`).
-struct Pixel { img: u32, oh: u32, ow: u32 }
-fn pixel_of(q: u32) -> Pixel {
-    let pixels = params.out_h * params.out_w;
-    let img = div_u(q, pixels);
-    let p = q - img * pixels;
-    let oh = div_u(p, params.out_w);
-    return Pixel(params.first + img, oh, p - oh * params.out_w);
-}
-fn next_pixel(p: Pixel) -> Pixel {
-    var n = Pixel(p.img, p.oh, p.ow + 1u);
-    if n.ow == params.out_w {
-        n.ow = 0u;
-        n.oh += 1u;
-        if n.oh == params.out_h {
-            n.oh = 0u;
-            n.img += 1u;
-        }
-    }
-    return n;
-}
 
 // x under tap t of the window of output pixel p, 0 in the padding.
 fn x_at(g: u32, p: Pixel, t: Tap) -> f32 {
@@ -73,14 +30,14 @@ fn x_at(g: u32, p: Pixel, t: Tap) -> f32 {
     if ih < 0 || iw < 0 || ih >= i32(params.in_h) || iw >= i32(params.in_w) {
         return 0.0;
     }
-    let plane = p.img * params.in_channels + g * (params.in_channels / params.groups) + t.ci;
+    let plane = (params.first + p.img) * params.in_channels + g * (params.in_channels / params.groups) + t.ci;
     return src_ld((plane * params.in_h + u32(ih)) * params.in_w + u32(iw));
 }
 
 // dy of output channel c of group g at output pixel p.
 fn dy_at(g: u32, c: u32, p: Pixel) -> f32 {
     let co = g * (params.out_channels / params.groups) + c;
-    return src_ld(((p.img * params.out_channels + co) * params.out_h + p.oh) * params.out_w + p.ow);
+    return src_ld((((params.first + p.img) * params.out_channels + co) * params.out_h + p.oh) * params.out_w + p.ow);
 }
 
 @compute @workgroup_size(256, 1, 1)

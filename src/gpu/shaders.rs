@@ -138,7 +138,8 @@ macro_rules! include_table {
 const INCLUDES: &[(&str, &str)] = include_table![
     "gemm",
     "gemm_wg",
-    "conv2d_wg_index",
+    "conv2d_positions",
+    "conv2d_direct",
     "div",
     "conv2d_sg_params",
     "conv2d_sg_operands",

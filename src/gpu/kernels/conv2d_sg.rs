@@ -117,6 +117,30 @@ fn pack(
     Ok(dst)
 }
 
+/// Records conv2d_col2im: the `len` elements of `dx` from the column gradient `cols` (`u`: the
+/// backward_input GEMM's uniform, whose images and geometry col2im shares).
+pub(super) fn col2im(
+    b: &GpuBackend,
+    storage: Storage,
+    u: SgUniform,
+    len: usize,
+    cols: &wgpu::Buffer,
+    dx: View<'_>,
+) -> Result<()> {
+    let u = SgUniform {
+        len: len as u32,
+        ..u
+    };
+    let views = [View::buffer(cols), dx];
+    b.dispatch(
+        "conv2d_col2im",
+        storage,
+        &u,
+        &views,
+        super::flat_workgroups(len),
+    )
+}
+
 /// The GEMM uniform: M x N outputs per group, a reduction of `k` floats.
 fn gemm_uniform(conv: Conv2dUniform, first: usize, (m, n, k): (usize, usize, usize)) -> SgUniform {
     SgUniform {
@@ -258,18 +282,13 @@ pub fn encode_backward_input(
                 &views,
                 wg,
             )?;
-            let len = s.count * p.in_channels * p.in_h * p.in_w;
-            let u = SgUniform {
-                len: len as u32,
-                ..u
-            };
-            let views = [View::buffer(&cols), View::items(dx, c, xb)];
-            b.dispatch(
-                "conv2d_col2im",
+            col2im(
+                b,
                 storage,
-                &u,
-                &views,
-                super::flat_workgroups(len),
+                u,
+                s.count * p.in_channels * p.in_h * p.in_w,
+                &cols,
+                View::items(dx, c, xb),
             )?;
         }
     }

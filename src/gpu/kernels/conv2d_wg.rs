@@ -6,7 +6,7 @@
 //! the partial sums in a fixed order.
 
 use super::conv2d::{image_bytes, ReduceUniform};
-use super::conv2d_sg::{subs, SgUniform};
+use super::conv2d_sg::{col2im, subs, SgUniform};
 use super::{wg_threads_m, wg_workgroups};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
@@ -84,18 +84,13 @@ pub fn encode_backward_input(
                 &views,
                 wg_workgroups(m, kc, g, 1),
             )?;
-            let len = s.count * p.in_channels * p.in_h * p.in_w;
-            let u = SgUniform {
-                len: len as u32,
-                ..u
-            };
-            let views = [View::buffer(&cols), View::items(dx, c, xb)];
-            b.dispatch(
-                "conv2d_col2im",
+            col2im(
+                b,
                 storage,
-                &u,
-                &views,
-                super::flat_workgroups(len),
+                u,
+                s.count * p.in_channels * p.in_h * p.in_w,
+                &cols,
+                View::items(dx, c, xb),
             )?;
         }
     }

@@ -1,5 +1,5 @@
-// Positions of the workgroup-family conv2d gathers (needs `params` with the Conv2dUniform
-// fields, and div_u): a tap (ci, kh, kw) in the k = (ci, kh, kw) order of a weight row, and
+// Positions of the conv2d gathers of conv2d_pack and the workgroup family (needs `params`
+// with the Conv2dUniform fields, and div_u): a tap (ci, kh, kw) in the k = (ci, kh, kw) order of a weight row, and
 // an output pixel (image, oh, ow) in the (image, oh, ow) order of a bound chunk. The first
 // of 4 consecutive positions is found by division, the next three by stepping.
 struct Tap { ci: u32, kh: u32, kw: u32 }
