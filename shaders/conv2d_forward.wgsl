@@ -13,6 +13,7 @@
 //#include gemm
 //#include div
 //#include conv2d_params
+//#include activation
 
 
 // A: the weights of output channel m of group g, [Cin/G * KH * KW] contiguous.
@@ -66,6 +67,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     if params.has_bias != 0u {
         v += b_ld(co);
     }
+    v = activate(v, params.act);
     y_st((img * params.out_channels + co) * pixels + n % pixels, v);
 }
 

@@ -20,6 +20,7 @@
 //#include conv2d_params
 //#include flat
 //#include conv2d_direct
+//#include activation
 
 @compute @workgroup_size(256, 1, 1)
 fn conv2d_forward_direct(
@@ -61,6 +62,9 @@ fn conv2d_forward_direct(
         var o = acc[co];
         if params.has_bias != 0u {
             o += vec4<f32>(b_ld(co));
+        }
+        for (var j = 0u; j < 4u; j++) {
+            o[j] = activate(o[j], params.act);
         }
         y_st4((((img * COUT + co) * OUT_H + oh) * OUT_W + ow0) / 4u, o);
     }

@@ -12,6 +12,7 @@
 //#include div
 //#include conv2d_sg_operands
 //#include gemm_sg
+//#include activation
 
 fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     let co = g * (params.out_channels / params.groups) + m;
@@ -21,6 +22,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     if params.has_bias != 0u {
         out += b_ld(co);
     }
+    out = activate(out, params.act);
     y_st(((params.first + img) * params.out_channels + co) * pixels + n - img * pixels, out);
 }
 

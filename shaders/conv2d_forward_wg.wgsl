@@ -16,6 +16,7 @@
 //#include div
 //#include conv2d_positions
 //#include gemm_wg
+//#include activation
 
 // A: the weights of output channel m of group g, [Cin/G * KH * KW] contiguous.
 struct ARow { base: u32, valid: bool }
@@ -73,6 +74,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     if params.has_bias != 0u {
         v += b_ld(co);
     }
+    v = activate(v, params.act);
     y_st((img * params.out_channels + co) * pixels + n - img * pixels, v);
 }
 

@@ -10,6 +10,7 @@
 //#tensor 4 y write
 //#include gemm
 //#include linear_params
+//#include activation
 
 // A: row m of x; B: row n of the weight chunk (w[n, k], read along k).
 struct ARow { base: u32, valid: bool }
@@ -39,6 +40,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     if params.has_bias != 0u {
         v += b_ld(o);
     }
+    v = activate(v, params.act);
     y_st(m * params.out_features + o, v);
 }
 

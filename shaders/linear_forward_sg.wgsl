@@ -12,6 +12,7 @@
 //#tensor 4 y write
 //#include linear_sg_params
 //#include gemm_sg
+//#include activation
 
 fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
 fn gemm_b_row(g: u32, n: u32) -> u32 { return n * params.k4; }
@@ -24,6 +25,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     if params.has_bias != 0u {
         out += b_ld(o);
     }
+    out = activate(out, params.act);
     y_st(m * params.out_features + o, out);
 }
 

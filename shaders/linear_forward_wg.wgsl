@@ -15,6 +15,7 @@
 //#tensor 4 y write
 //#include linear_wg_params
 //#include gemm_wg
+//#include activation
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 
 // A: row m of x; B: row n of the weight chunk, both along k.
@@ -55,6 +56,7 @@ fn gemm_store(g: u32, split: u32, m: u32, n: u32, acc: f32) {
     if params.has_bias != 0u {
         v += b_ld(o);
     }
+    v = activate(v, params.act);
     y_st(m * params.out_features + o, v);
 }
 

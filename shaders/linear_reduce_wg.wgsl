@@ -12,6 +12,7 @@
 //#tensor 3 out write
 //#include linear_wg_params
 //#include flat
+//#include activation
 @group(0) @binding(1) var<storage, read> partial: array<f32>;
 override MODE: u32 = 0u;
 
@@ -38,6 +39,7 @@ fn linear_reduce_wg(
         if params.has_bias != 0u {
             sum += b_ld(o);
         }
+        sum = activate(sum, params.act);
         out_st(m * params.out_features + o, sum);
     } else {
         if params.accumulate != 0u {

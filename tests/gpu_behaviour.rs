@@ -155,6 +155,7 @@ fn bad_calls_are_clear_errors() {
         padding: 0,
         groups: 2,
         bias: false,
+        act: Act::None,
     };
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
 }

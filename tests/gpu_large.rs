@@ -87,6 +87,7 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         padding: 0,
         groups: 1,
         bias: true,
+        act: Act::None,
     };
     let lrn = LrnParams::alexnet(128, 96, 55, 55);
     let pool = Pool2dParams {
@@ -238,6 +239,7 @@ fn chunked_paths_match_cpu() {
             padding: 2,
             groups,
             bias: true,
+            act: Act::None,
         })
     };
     let pool = Pool2dParams {
@@ -278,6 +280,7 @@ fn chunked_paths_match_cpu() {
                 in_features: 300,
                 out_features: 201,
                 bias: true,
+                act: Act::None,
             }),
         ),
         case(
@@ -323,6 +326,7 @@ fn long_split_reductions_and_ragged_tiles_match_cpu() {
                 padding: 0,
                 groups: 1,
                 bias: true,
+                act: Act::None,
             }),
             ties: false,
         },
@@ -333,6 +337,7 @@ fn long_split_reductions_and_ragged_tiles_match_cpu() {
                 in_features: 31,
                 out_features: 161,
                 bias: true,
+                act: Act::None,
             }),
             ties: false,
         },

@@ -62,6 +62,7 @@ fn conv2d_backward_passes_match_finite_differences() {
         padding: 1,
         groups: 2,
         bias: true,
+        act: Act::None,
     };
     let x = rand(&mut rng, p.input_shape().numel());
     let w = rand(&mut rng, p.weight_shape().numel());
@@ -87,6 +88,7 @@ fn linear_backward_passes_match_finite_differences() {
         in_features: 7,
         out_features: 5,
         bias: true,
+        act: Act::None,
     };
     let x = rand(&mut rng, 21);
     let w = rand(&mut rng, 35);

@@ -5,8 +5,9 @@ mod common;
 
 use cnngpu::cpu::CpuBackend;
 use cnngpu::nn::{initial_parameters, models, Graph, Init, Model, StepConfig};
-use cnngpu::ops::Backend;
+use cnngpu::ops::{Act, Backend};
 use cnngpu::tensor::{HostTensor, Precision, SplitMix64};
+use cnngpu::train::memory::MemoryPlan;
 
 struct Run {
     losses: Vec<f64>,
@@ -22,8 +23,23 @@ fn run<B: Backend>(
     steps: u32,
     batch: usize,
 ) -> Run {
+    run_with(b, graph, init, precision, steps, batch, true)
+}
+
+fn run_with<B: Backend>(
+    b: &B,
+    graph: &Graph,
+    init: Init,
+    precision: Precision,
+    steps: u32,
+    batch: usize,
+    fuse: bool,
+) -> Run {
     let values = initial_parameters(graph, init, 7);
     let mut model = Model::new(b, graph.clone(), precision, &values).unwrap();
+    if !fuse {
+        model.unfuse().unwrap();
+    }
     model.plan(b, batch).unwrap();
     let mut metrics = model.metrics(b).unwrap();
     let [c, h, w] = graph.input;
@@ -184,4 +200,98 @@ fn initialisations_draw_the_documented_distributions() {
     assert_eq!((mean, std), (1.0, 0.0));
     let (mean, _, _, _) = stats(Init::AlexNetPaper, "features.0.bias");
     assert_eq!(mean, 0.0);
+}
+
+/// Fusing each activation into the conv2d or linear layer before it changes which passes run,
+/// not what they compute: the fused and unfused steps agree to rounding on the CPU reference
+/// (whose conv2d sums in f64 and applies the fused tanh before rounding to f32) and on the GPU.
+#[test]
+fn fused_activations_train_as_the_unfused_layers() {
+    let graph = models::lenet5(10).unwrap();
+    let acts: Vec<Act> = Model::new(
+        &CpuBackend,
+        graph.clone(),
+        Precision::F32,
+        &initial_parameters(&graph, Init::PyTorchDefault, 7),
+    )
+    .unwrap()
+    .fusions()
+    .to_vec();
+    // conv1-3 and fc1 compute the tanh after them; fc2 (the logits) has none.
+    let names: Vec<&str> = graph
+        .layers
+        .iter()
+        .zip(&acts)
+        .filter(|(_, a)| **a == Act::Tanh)
+        .map(|(l, _)| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["conv1", "conv2", "conv3", "fc1"]);
+    let fused = run_with(
+        &CpuBackend,
+        &graph,
+        Init::PyTorchDefault,
+        Precision::F32,
+        3,
+        4,
+        true,
+    );
+    let plain = run_with(
+        &CpuBackend,
+        &graph,
+        Init::PyTorchDefault,
+        Precision::F32,
+        3,
+        4,
+        false,
+    );
+    for (f, p) in fused.losses.iter().zip(&plain.losses) {
+        assert!((f - p).abs() <= 1e-6 * p.abs(), "cpu: fused {f}, unfused {p}");
+    }
+    assert_close("cpu weight", &fused.weights, &plain.weights, 1e-6);
+    let Some(gpu) = common::gpu() else { return };
+    let fused = run_with(
+        &*gpu,
+        &graph,
+        Init::PyTorchDefault,
+        Precision::F32,
+        3,
+        4,
+        true,
+    );
+    let plain = run_with(
+        &*gpu,
+        &graph,
+        Init::PyTorchDefault,
+        Precision::F32,
+        3,
+        4,
+        false,
+    );
+    for (f, p) in fused.losses.iter().zip(&plain.losses) {
+        assert!((f - p).abs() <= 1e-5 * p.abs(), "fused {f}, unfused {p}");
+    }
+    assert_close("weight", &fused.weights, &plain.weights, 1e-5);
+}
+
+/// The memory the CLI checks before allocating (train::memory) is what the model allocates,
+/// with the outputs that fused layers do not keep left out.
+#[test]
+fn the_memory_plan_is_what_the_model_allocates() {
+    for graph in [
+        models::lenet5(10).unwrap(),
+        models::alexnet(10, 1, 67).unwrap(),
+    ] {
+        let values = initial_parameters(&graph, Init::PyTorchDefault, 7);
+        let mut model = Model::new(&CpuBackend, graph.clone(), Precision::F32, &values).unwrap();
+        let bytes = model.plan(&CpuBackend, 1).unwrap() + model.parameter_bytes();
+        let plan = MemoryPlan::of(&graph, Precision::F32);
+        assert_eq!(plan.device_bytes(&[1]), bytes, "{}", graph.name);
+        let mut unfused = MemoryPlan::of(&graph, Precision::F32).per_image;
+        for (l, a) in graph.layers.iter().zip(model.fusions()) {
+            if *a != Act::None {
+                unfused += 4 * l.out_shape.iter().product::<usize>() as u64;
+            }
+        }
+        assert!(unfused > plan.per_image, "{}: nothing fused", graph.name);
+    }
 }

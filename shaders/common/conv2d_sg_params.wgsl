@@ -8,7 +8,7 @@ struct SgUniform {
     batch: u32, in_channels: u32, in_h: u32, in_w: u32,
     out_channels: u32, out_h: u32, out_w: u32, kernel_h: u32,
     kernel_w: u32, stride: u32, padding: u32, groups: u32,
-    has_bias: u32, accumulate: u32, splits: u32, _pad2: u32,
+    has_bias: u32, accumulate: u32, splits: u32, act: u32,
     m: u32, n: u32, k4: u32, rows: u32,
     cols: u32, len: u32, mode: u32, first: u32,
 }

@@ -7,6 +7,6 @@ struct LinearSgUniform {
     batch: u32, in_features: u32, out_features: u32, has_bias: u32,
     row0: u32, rows: u32, m: u32, n: u32,
     k4: u32, prows: u32, pcols: u32, len: u32,
-    features: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    features: u32, act: u32, _pad1: u32, _pad2: u32,
 }
 @group(0) @binding(0) var<uniform> params: LinearSgUniform;

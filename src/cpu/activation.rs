@@ -1,6 +1,17 @@
 //! CPU reference for relu and tanh, generic over f32 and f64.
 
+use crate::ops::Act;
 use num_traits::Float;
+
+/// A fused activation (the epilogue of conv2d and linear forward) as the unfused op: the
+/// forward function below applied to the layer's output.
+pub fn apply<F: Float>(act: Act, y: Vec<F>) -> Vec<F> {
+    match act {
+        Act::None => y,
+        Act::Relu => relu_forward(&y),
+        Act::Tanh => tanh_forward(&y),
+    }
+}
 
 pub fn relu_forward<F: Float>(x: &[F]) -> Vec<F> {
     x.iter().map(|&v| v.max(F::zero())).collect()

@@ -47,7 +47,7 @@ pub fn forward<F: Float>(p: &Conv2dParams, x: &[F], w: &[F], b: Option<&[F]>) ->
             }
         }
     }
-    y
+    super::activation::apply(p.act, y)
 }
 
 /// dx = the gradient with respect to x: every output scatters dy * w back to its inputs.

@@ -14,7 +14,7 @@ pub fn forward<F: Float>(p: &LinearParams, x: &[F], w: &[F], b: Option<&[F]>) ->
             y.push(dot + b.map_or(F::zero(), |b| b[o]));
         }
     }
-    y
+    super::activation::apply(p.act, y)
 }
 
 /// dx[n, i] = sum_o dy[n, o] * w[o, i].

@@ -154,6 +154,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "dropout_params",
     "softmax_cross_entropy_params",
     "flat",
+    "activation",
 ];
 
 impl Kernel {

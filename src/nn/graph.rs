@@ -2,7 +2,7 @@
 //! state_dict entries so that checkpoints load in PyTorch.
 
 use crate::error::{Error, Result};
-use crate::ops::{Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::ops::{Act, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 
 /// What a layer computes. Parameter structs hold per-image shapes (batch 1); the model sets
 /// the batch of each run.
@@ -183,6 +183,42 @@ impl Graph {
             }
         }
         out
+    }
+
+    /// Per layer, the activation its forward pass computes in its epilogue: a conv2d or linear
+    /// layer followed by a relu or tanh that alone reads it computes that activation itself
+    /// (the activation layer's forward pass is then not run, and the conv2d or linear output
+    /// before the activation is not kept); [`Act::None`] elsewhere. `CNNGPU_NO_FUSION=1`
+    /// turns fusion off (for side-by-side measurements).
+    pub fn fusions(&self) -> Vec<Act> {
+        let off = std::env::var("CNNGPU_NO_FUSION").is_ok_and(|v| !v.is_empty() && v != "0");
+        let layers = &self.layers;
+        (0..layers.len())
+            .map(|i| {
+                let next = match layers.get(i + 1) {
+                    Some(next) if !off && next.input == Some(i) => next,
+                    _ => return Act::None,
+                };
+                let act = match next.kind {
+                    LayerKind::Relu => Act::Relu,
+                    LayerKind::Tanh => Act::Tanh,
+                    _ => return Act::None,
+                };
+                let readers = layers.iter().filter(|l| l.input == Some(i)).count();
+                let gemm = matches!(layers[i].kind, LayerKind::Conv2d(_) | LayerKind::Linear(_));
+                if gemm && readers == 1 {
+                    act
+                } else {
+                    Act::None
+                }
+            })
+            .collect()
+    }
+
+    /// Whether layer `i` is an activation computed by the layer before it (see
+    /// [`Graph::fusions`]).
+    pub fn fused_away(fusions: &[Act], i: usize) -> bool {
+        i > 0 && fusions[i - 1] != Act::None
     }
 
     /// Multiply-adds of one image's forward pass.

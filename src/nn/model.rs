@@ -114,6 +114,8 @@ pub struct Model<B: Backend> {
     pub params: Vec<Param<B>>,
     /// Per layer: (weight, bias) indices into `params`.
     slots: Vec<(Option<usize>, Option<usize>)>,
+    /// Per layer: the activation fused into its forward pass ([`Graph::fusions`]).
+    fusions: Vec<Act>,
     plans: Vec<Plan<B>>,
     /// Mixed precision: [scale bits, good steps, found_inf, skipped] (U32).
     pub scale_state: Option<B::Tensor>,
@@ -222,6 +224,7 @@ impl<B: Backend> Model<B> {
             Precision::F32 => None,
         };
         Ok(Model {
+            fusions: graph.fusions(),
             graph,
             precision,
             params,
@@ -230,6 +233,22 @@ impl<B: Backend> Model<B> {
             scale_state,
             loss_scale: LossScaleParams::default(),
         })
+    }
+
+    /// Runs every layer's forward pass on its own (no activation in a conv2d or linear
+    /// epilogue, every output kept), as with `CNNGPU_NO_FUSION=1`: for comparisons. Only
+    /// before the first [`Model::plan`].
+    pub fn unfuse(&mut self) -> Result<()> {
+        if !self.plans.is_empty() {
+            return Err(Error::invalid("fusion", "set before the first plan"));
+        }
+        self.fusions = vec![Act::None; self.graph.layers.len()];
+        Ok(())
+    }
+
+    /// The activation fused into each layer's forward pass ([`Graph::fusions`]).
+    pub fn fusions(&self) -> &[Act] {
+        &self.fusions
     }
 
     /// Allocates activations for `batch` images (once per batch size) and returns the bytes
@@ -244,12 +263,19 @@ impl<B: Backend> Model<B> {
         let mut bytes = (batch * c * h * w) as u64 * e;
         let x = b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?;
         let (mut outs, mut grads, mut indices) = (Vec::new(), Vec::new(), Vec::new());
-        for l in &self.graph.layers {
+        for (l, act) in self.graph.layers.iter().zip(&self.fusions) {
             let [c, h, w] = l.out_shape;
             let shape = Shape::new(&[batch, c, h, w]);
-            outs.push(b.full(shape.clone(), dtype, 0.0)?);
+            if *act == Act::None {
+                outs.push(b.full(shape.clone(), dtype, 0.0)?);
+                bytes += shape.numel() as u64 * e;
+            } else {
+                // The layer writes its activated output into the next layer's: its own
+                // output is never formed (one element stands in).
+                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
+            }
             grads.push(b.full(shape.clone(), dtype, 0.0)?);
-            bytes += 2 * shape.numel() as u64 * e;
+            bytes += shape.numel() as u64 * e;
             indices.push(match l.kind {
                 LayerKind::MaxPool2d(_) => {
                     bytes += shape.numel() as u64 * 4;
@@ -356,19 +382,26 @@ impl<B: Backend> Model<B> {
         }
         let plan = &mut self.plans[pi];
         for (i, layer) in self.graph.layers.iter().enumerate() {
+            if Graph::fused_away(&self.fusions, i) {
+                continue; // computed by the layer before
+            }
+            let act = self.fusions[i];
             let (before, rest) = plan.outs.split_at_mut(i);
             let x = if i == 0 { &plan.x } else { &before[i - 1] };
-            let y = &mut rest[0];
+            // A layer with a fused activation writes the activation layer's output.
+            let y = &mut rest[usize::from(act != Act::None)];
             let (w, bias) = self.slots[i];
             let w = w.map(|w| self.params[w].weights());
             let bias = bias.map(|k| self.params[k].weights());
             b.scope(&layer.name, "forward");
             match &layer.kind {
                 LayerKind::Conv2d(p) => {
-                    b.conv2d_forward(&Conv2dParams { batch, ..*p }, x, w.unwrap(), bias, y)?
+                    let p = Conv2dParams { batch, act, ..*p };
+                    b.conv2d_forward(&p, x, w.unwrap(), bias, y)?
                 }
                 LayerKind::Linear(p) => {
-                    b.linear_forward(&LinearParams { batch, ..*p }, x, w.unwrap(), bias, y)?
+                    let p = LinearParams { batch, act, ..*p };
+                    b.linear_forward(&p, x, w.unwrap(), bias, y)?
                 }
                 LayerKind::Tanh => b.tanh_forward(x, y)?,
                 LayerKind::Relu => b.relu_forward(x, y)?,
@@ -476,6 +509,11 @@ impl<B: Backend> Model<B> {
                     b.scope(&layer.name, "backward_input");
                     match kind {
                         LayerKind::Tanh => b.tanh_backward_input(y, dy, dx)?,
+                        // relu's mask is the same from its output (y > 0 exactly where
+                        // x > 0), which is all a fused layer keeps.
+                        LayerKind::Relu if Graph::fused_away(&self.fusions, i) => {
+                            b.relu_backward_input(y, dy, dx)?
+                        }
                         LayerKind::Relu => b.relu_backward_input(x, dy, dx)?,
                         LayerKind::AvgPool2d(p) => {
                             b.avg_pool2d_backward_input(&Pool2dParams { batch, ..*p }, dy, dx)?
@@ -588,8 +626,23 @@ impl<B: Backend> Model<B> {
     }
 
     /// The output of layer `i` of the last forward pass of `batch` (waits for the device).
+    /// A conv2d or linear layer with a fused activation keeps no output of its own: asking
+    /// for it is an error that names the activation layer to ask for instead.
     pub fn activation(&self, b: &B, batch: usize, i: usize) -> Result<HostTensor> {
         let plan = &self.plans[self.plan_index(batch)?];
+        if self.fusions.get(i).is_some_and(|a| *a != Act::None) {
+            let layer = &self.graph.layers[i].name;
+            let next = &self.graph.layers[i + 1].name;
+            return Err(Error::invalid(
+                layer,
+                format!(
+                    "its output before the {} is not kept (the {} is fused into its forward \
+                     pass); use layer {next}, or set CNNGPU_NO_FUSION=1",
+                    self.fusions[i].name(),
+                    self.fusions[i].name()
+                ),
+            ));
+        }
         b.download(&plan.outs[i])
     }
 

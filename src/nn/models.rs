@@ -3,7 +3,7 @@
 
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
-use crate::ops::{Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::ops::{Act, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 
 fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: usize) -> LayerKind {
     LayerKind::Conv2d(Conv2dParams {
@@ -18,6 +18,7 @@ fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: us
         padding,
         groups,
         bias: true,
+        act: Act::None,
     })
 }
 
@@ -27,6 +28,7 @@ fn linear(out_features: usize) -> LayerKind {
         in_features: 0,
         out_features,
         bias: true,
+        act: Act::None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! conv2d: shapes, validation, costs and the uniform shared by its four passes.
 
-use super::{positive, u32_of, Pass};
+use super::{positive, u32_of, Act, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
@@ -18,6 +18,8 @@ pub struct Conv2dParams {
     pub padding: usize,
     pub groups: usize,
     pub bias: bool,
+    /// Fused into the forward pass after the bias (see [`Act`]).
+    pub act: Act,
 }
 
 /// Mirror of `Conv2dUniform` in shaders/common/conv2d_params.wgsl.
@@ -39,7 +41,7 @@ pub struct Conv2dUniform {
     pub has_bias: u32,
     pub accumulate: u32,
     pub splits: u32,
-    pub _pad2: u32,
+    pub act: u32,
 }
 
 impl Conv2dParams {
@@ -159,7 +161,7 @@ impl Conv2dParams {
             has_bias: self.bias as u32,
             accumulate: accumulate as u32,
             splits: 1,
-            ..Default::default()
+            act: self.act.code(),
         }
     }
 }

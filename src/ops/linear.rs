@@ -1,6 +1,6 @@
 //! linear (matmul with bias): shapes, validation, costs and the uniform of its passes.
 
-use super::{positive, u32_of, Pass};
+use super::{positive, u32_of, Act, Pass};
 use crate::error::Result;
 use crate::tensor::Shape;
 
@@ -11,6 +11,8 @@ pub struct LinearParams {
     pub in_features: usize,
     pub out_features: usize,
     pub bias: bool,
+    /// Fused into the forward pass after the bias (see [`Act`]).
+    pub act: Act,
 }
 
 /// Mirror of `LinearUniform` in shaders/common/linear_params.wgsl.
@@ -24,7 +26,7 @@ pub struct LinearUniform {
     pub row0: u32,
     pub rows: u32,
     pub accumulate: u32,
-    pub _pad0: u32,
+    pub act: u32,
 }
 
 impl LinearParams {
@@ -80,7 +82,7 @@ impl LinearParams {
             row0: row0 as u32,
             rows: rows as u32,
             accumulate: accumulate as u32,
-            _pad0: 0,
+            act: self.act.code(),
         }
     }
 }

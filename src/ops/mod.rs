@@ -12,7 +12,7 @@ pub mod sgd;
 pub mod softmax_cross_entropy;
 pub mod topk;
 
-pub use activation::ElementwiseUniform;
+pub use activation::{Act, ElementwiseUniform};
 pub use conv2d::{Conv2dParams, Conv2dUniform};
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};

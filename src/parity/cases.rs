@@ -91,6 +91,15 @@ fn case(name: &str, op: Op) -> Case {
     }
 }
 
+/// `op` (conv2d or linear) with `act` fused into its forward pass.
+fn fused(op: Op, act: Act) -> Op {
+    match op {
+        Op::Conv2d(p) => Op::Conv2d(Conv2dParams { act, ..p }),
+        Op::Linear(p) => Op::Linear(LinearParams { act, ..p }),
+        other => other,
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // a row of the case table
 fn conv(
     batch: usize,
@@ -115,6 +124,7 @@ fn conv(
         padding,
         groups,
         bias: true,
+        act: Act::None,
     })
 }
 
@@ -144,6 +154,7 @@ fn linear(batch: usize, i: usize, o: usize, bias: bool) -> Op {
         in_features: i,
         out_features: o,
         bias,
+        act: Act::None,
     })
 }
 
@@ -273,6 +284,7 @@ pub fn edge_cases() -> Vec<Case> {
         padding: 2,
         groups: 3,
         bias: false,
+        act: Act::None,
     };
     let mut cases = vec![
         case("conv_b1_odd_stride2_pad1", conv(1, 3, 7, 9, 5, 3, 2, 1, 1)),
@@ -285,6 +297,33 @@ pub fn edge_cases() -> Vec<Case> {
         case("conv_direct_rgb_pad1", conv(2, 3, 9, 12, 8, 3, 1, 1, 1)),
         case("conv_direct_stride2", conv(2, 1, 16, 16, 5, 3, 2, 1, 1)),
         case("conv_direct_aligned_pad4", conv(1, 1, 6, 8, 4, 5, 1, 4, 1)),
+        // Fused epilogues (bias, then the activation) of every forward kernel, against the
+        // unfused CPU reference: the direct kernel, the packed GEMM, a strided gather, and
+        // linear with and without split-k.
+        case(
+            "conv_fused_tanh_direct",
+            fused(conv(2, 1, 32, 32, 6, 5, 1, 0, 1), Act::Tanh),
+        ),
+        case(
+            "conv_fused_tanh_lenet2",
+            fused(conv(4, 6, 14, 14, 16, 5, 1, 0, 1), Act::Tanh),
+        ),
+        case(
+            "conv_fused_relu_stride4",
+            fused(conv(1, 3, 23, 23, 8, 11, 4, 2, 1), Act::Relu),
+        ),
+        case(
+            "linear_fused_tanh",
+            fused(linear(3, 120, 84, true), Act::Tanh),
+        ),
+        case(
+            "linear_fused_relu",
+            fused(linear(4, 256, 64, true), Act::Relu),
+        ),
+        case(
+            "linear_fused_relu_splitk",
+            fused(linear(2, 4096, 64, true), Act::Relu),
+        ),
         case(
             "maxpool_overlap_pad_b1",
             Op::MaxPool2d(pool(1, 3, 7, 7, 3, 2, 1)),

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::nn::{Graph, LayerKind};
+use crate::ops::Act;
 use crate::tensor::Precision;
 
 /// What the caller knows about the device the run will allocate on.
@@ -45,9 +46,12 @@ impl MemoryPlan {
         let input = (c * h * w) as u64;
         let mut per_image = input * e + 8;
         let mut largest = input * e;
-        for l in &graph.layers {
+        let fusions = graph.fusions();
+        for (l, act) in graph.layers.iter().zip(&fusions) {
             let n = l.out_shape.iter().product::<usize>() as u64;
-            per_image += 2 * n * e;
+            // A layer that computes its activation keeps no output of its own.
+            let kept = if *act == Act::None { 2 } else { 1 };
+            per_image += kept * n * e;
             if matches!(l.kind, LayerKind::MaxPool2d(_)) {
                 per_image += 4 * n;
             }

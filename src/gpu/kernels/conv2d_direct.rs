@@ -141,6 +141,7 @@ pub fn encode_backward_weight(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::Act;
 
     fn conv(
         cin: usize,
@@ -162,6 +163,7 @@ mod tests {
             padding: pad,
             groups: 1,
             bias: true,
+            act: Act::None,
         }
     }
 

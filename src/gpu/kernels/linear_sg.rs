@@ -31,7 +31,8 @@ struct LinearSgUniform {
     pcols: u32,
     len: u32,
     features: u32,
-    _pad: [u32; 3],
+    act: u32,
+    _pad: [u32; 2],
 }
 
 /// Whether the subgroup family can run linear passes of this shape: rows of x, w and dy
@@ -46,6 +47,7 @@ fn base(p: &LinearParams) -> LinearSgUniform {
         in_features: p.in_features as u32,
         out_features: p.out_features as u32,
         has_bias: p.bias as u32,
+        act: p.act.code(),
         ..Default::default()
     }
 }
