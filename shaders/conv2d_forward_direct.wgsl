@@ -1,40 +1,48 @@
-// conv2d_forward_direct: y = conv(x, w) + b computed directly, for convolutions with few output
-// channels and a short kernel row (LeNet-5's conv1: 1 -> 6 channels, 5x5), where packing the
-// operands for a GEMM costs several times the GEMM itself.
+// conv2d_forward_direct: y = act(conv(x, w) + b) computed directly, for convolutions with few
+// output channels and short kernel rows (LeNet-5's conv1 and conv2), where packing the operands
+// for a GEMM costs several times the GEMM itself. With FLIP it computes conv2d_backward_input
+// of such a stride-1 convolution: dx is the convolution of dy, padded by KH - 1 - padding,
+// with the weights turned 180 degrees and their channels swapped (x = dy, y = dx, no bias).
 // Layout: x [N, Cin, H, W], w [Cout, Cin, KH, KW] (OIHW, groups 1), b [Cout], y [N, Cout, OH, OW].
-// The geometry is pipeline constants, so every loop has a constant trip count (unrolled, no
-// integer division, no tap bounds tests in the FMA loop) and the weight addresses are the same
-// for every invocation (one load shared by the subgroup on CPU drivers).
-// One invocation: PX = 4 neighbouring output pixels of one row (OW is a multiple of 4), every
-// output channel. For each (ci, kh) it loads the input row segment under the four windows once
-// ((PX-1)*STRIDE + KW values, 0 in the padding; as whole vec4s when ALIGNED: stride 1, W and
-// the padding multiples of 4), then runs KW * COUT vec4 FMAs on it; each channel's four
-// outputs are one vec4 store.
-// Dispatch: ceil(N * OH * ceil(OW/4) / 256) workgroups of 256, linearised (common/flat.wgsl).
+// The geometry is pipeline constants, so every loop has a constant trip count (no integer
+// division by a runtime value, no tap bounds tests in the FMA loop).
+// One invocation: PX = 4 neighbouring output pixels of one row (the last quad of a row may be
+// partial), every output channel. For each (ci, kh) it loads the input row segment under the
+// four windows once ((PX-1)*STRIDE + KW values, 0 in the padding; as whole vec4s when ALIGNED
+// or VEC4_ROWS) and its share of the COUT * KW weights of (ci, kh) — lane l the weights
+// l, l + SG, ... — which the generated direct_taps broadcasts across the subgroup (a load
+// whose address depends on a loop counter runs lane by lane on CPU drivers; this way each
+// weight is loaded once per subgroup), then runs KW * COUT vec4 FMAs; each channel's four
+// outputs are one vec4 store when OW is a multiple of 4.
+// Dispatch: ceil(N * OH * ceil(OW/4) / SG) workgroups of one subgroup, linearised.
 // Precision: x, w, b, y in storage precision; f32 accumulation in a fixed order.
-// CPU reference: cpu::conv2d::forward.
+// CPU reference: cpu::conv2d::forward (FLIP: cpu::conv2d::backward_input).
 //#tensor4 1 x read
 //#tensor 2 w read
 //#tensor 3 b read
 //#tensor4 4 y write
 //#include conv2d_params
-//#include flat
 //#include conv2d_direct
 //#include activation
+//#include conv2d_direct_sg
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(SG, 1, 1)
 fn conv2d_forward_direct(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lindex: u32,
+    @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let i = flat_index(wid, nwg, lindex);
-    let quads = OUT_W / PX;
+    let quads = (OUT_W + PX - 1u) / PX;
     let per_image = OUT_H * quads;
-    let img = i / per_image;
-    if img >= params.batch {
-        return;
+    let count = params.batch * per_image;
+    let first = (wid.x + wid.y * nwg.x) * SG;
+    if first >= count {
+        return; // the same for every lane of the subgroup
     }
+    // Lanes past the end compute the last quad again (every lane takes part in the
+    // broadcasts) and store nothing.
+    let i = min(first + lane, count - 1u);
+    let img = i / per_image;
     let r = i - img * per_image;
     let oh = r / quads;
     let ow0 = (r - oh * quads) * PX;
@@ -50,13 +58,22 @@ fn conv2d_forward_direct(
             let row_in = ih >= 0 && ih < i32(IN_H);
             let base = ((img * CIN + ci) * IN_H + u32(max(ih, 0))) * IN_W;
             let row = input_row(base, iw0, row_in);
-            for (var kw = 0u; kw < KW; kw++) {
-                let xv = windows(row, kw);
-                for (var co = 0u; co < COUT; co++) {
-                    acc[co] += w_ld(((co * CIN + ci) * KH + kh) * KW + kw) * xv;
+            var ws: array<f32, WSLOTS>;
+            for (var s = 0u; s < WSLOTS; s++) {
+                let t = min(lane + s * SG, COUT * KW - 1u);
+                let co = t / KW;
+                let kw = t - co * KW;
+                var wi = ((co * CIN + ci) * KH + kh) * KW + kw;
+                if FLIP {
+                    wi = ((ci * COUT + co) * KH + KH - 1u - kh) * KW + KW - 1u - kw;
                 }
+                ws[s] = w_ld(wi);
             }
+            direct_taps(&acc, ws, row);
         }
+    }
+    if first + lane >= count {
+        return;
     }
     for (var co = 0u; co < COUT; co++) {
         var o = acc[co];
@@ -66,6 +83,15 @@ fn conv2d_forward_direct(
         for (var j = 0u; j < 4u; j++) {
             o[j] = activate(o[j], params.act);
         }
-        y_st4((((img * COUT + co) * OUT_H + oh) * OUT_W + ow0) / 4u, o);
+        let at = ((img * COUT + co) * OUT_H + oh) * OUT_W + ow0;
+        if OUT_W % PX == 0u {
+            y_st4(at / 4u, o);
+        } else {
+            for (var j = 0u; j < PX; j++) {
+                if ow0 + j < OUT_W {
+                    y_st(at + j, o[j]);
+                }
+            }
+        }
     }
 }

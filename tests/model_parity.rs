@@ -245,7 +245,10 @@ fn fused_activations_train_as_the_unfused_layers() {
         false,
     );
     for (f, p) in fused.losses.iter().zip(&plain.losses) {
-        assert!((f - p).abs() <= 1e-6 * p.abs(), "cpu: fused {f}, unfused {p}");
+        assert!(
+            (f - p).abs() <= 1e-6 * p.abs(),
+            "cpu: fused {f}, unfused {p}"
+        );
     }
     assert_close("cpu weight", &fused.weights, &plain.weights, 1e-6);
     let Some(gpu) = common::gpu() else { return };

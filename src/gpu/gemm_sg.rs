@@ -269,3 +269,43 @@ mod tests {
         assert_eq!(src.matches("gemm_store(").count(), 32);
     }
 }
+
+/// The tile of the direct convolution (shaders/conv2d_forward_direct.wgsl): its rows are the
+/// `cout` output channels and its columns the `kw` taps of a kernel row, whose weights the
+/// subgroup's lanes load in turn and [`direct_taps`] broadcasts.
+pub fn direct_tile(sg: u32, cout: usize, kw: usize) -> SgTile {
+    SgTile {
+        sg,
+        rows_per_lane: cout as u32,
+        cols_per_lane: kw as u32,
+    }
+}
+
+/// The WGSL of conv2d_forward_direct's inner step for a [`direct_tile`]: `const SG`,
+/// `const WSLOTS` (weights each lane holds) and `direct_taps(acc, ws, row)`, which adds the
+/// KW windows of the input row segment `row`, each times the weight (co, kw) broadcast from
+/// the lane that loaded it (weight t = co * KW + kw is slot t / SG of lane t % SG), to the
+/// vec4 accumulator of every output channel co — in the order kw, then co, as unrolled text
+/// (a broadcast's lane must be a constant).
+pub fn direct_taps(tile: SgTile) -> String {
+    let (sg, cout, kw_n) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);
+    let slots = (cout * kw_n).div_ceil(sg);
+    let mut s = format!(
+        "const SG: u32 = {sg}u;\nconst WSLOTS: u32 = {slots}u;\n\n\
+         fn direct_taps(acc: ptr<function, array<vec4<f32>, MAX_COUT>>, ws: array<f32, WSLOTS>, \
+         row: array<f32, MAX_ROW>) {{\n"
+    );
+    for kw in 0..kw_n {
+        s += &format!("    let x{kw} = windows(row, {kw}u);\n");
+        for co in 0..cout {
+            let t = co * kw_n + kw;
+            s += &format!(
+                "    (*acc)[{co}] += subgroupBroadcast(ws[{slot}], {lane}u) * x{kw};\n",
+                slot = t / sg,
+                lane = t % sg
+            );
+        }
+    }
+    s += "}\n";
+    s
+}

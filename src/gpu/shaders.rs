@@ -162,6 +162,7 @@ impl Kernel {
     /// generated for a subgroup size: such kernels compose only with an [`SgTile`].
     pub fn needs_subgroups(&self) -> bool {
         self.source.contains("//#include gemm_sg")
+            || self.source.contains("//#include conv2d_direct_sg")
     }
 
     /// Whether the kernel reads the per-step values (`//#include per_step`).
@@ -250,6 +251,16 @@ pub fn compose_full(
                 includes.push_str(&super::gemm_sg::core_nn(tile));
                 includes.push('\n');
             }
+            ["include", "conv2d_direct_sg"] => {
+                let tile = tile.ok_or_else(|| {
+                    Error::invalid(
+                        kernel.name,
+                        "needs the direct kernel's broadcasts, and no subgroup tile was given",
+                    )
+                })?;
+                includes.push_str(&super::gemm_sg::direct_taps(tile));
+                includes.push('\n');
+            }
             ["include", "per_step"] => includes.push_str(&per_step_decl(per_step)),
             ["include", name] => {
                 let (_, src) = INCLUDES.iter().find(|(n, _)| n == name).ok_or_else(|| {
@@ -287,6 +298,19 @@ fn tensor4_decl(binding: u32, name: &str, write: bool, storage: Storage) -> Stri
             format!("return vec4<f32>({name}[i]);"),
             format!("{name}[i] = vec4<f16>(v);"),
         ),
+        // Written vec4 tensors are atomic words, so that the element stores of a partial vec4
+        // (`_st`) can set one half of a word beside another invocation's half.
+        Storage::F16Packed if write => (
+            "array<atomic<u32>>",
+            format!(
+                "return vec4<f32>(unpack2x16float(atomicLoad(&{name}[2u * i])), \
+                 unpack2x16float(atomicLoad(&{name}[2u * i + 1u])));"
+            ),
+            format!(
+                "atomicStore(&{name}[2u * i], pack2x16float(v.xy)); \
+                 atomicStore(&{name}[2u * i + 1u], pack2x16float(v.zw));"
+            ),
+        ),
         Storage::F16Packed => (
             "array<vec2<u32>>",
             format!(
@@ -298,6 +322,18 @@ fn tensor4_decl(binding: u32, name: &str, write: bool, storage: Storage) -> Stri
     let mut s = format!("{b} {name}: {decl};\nfn {name}_ld4(i: u32) -> vec4<f32> {{ {ld} }}\n");
     if write {
         s += &format!("fn {name}_st4(i: u32, v: vec4<f32>) {{ {st} }}\n");
+        // One element (for rows that are not whole vec4s).
+        let st1 = match storage {
+            Storage::F32 => format!("{name}[i >> 2u][i & 3u] = v;"),
+            Storage::F16Native => format!("{name}[i >> 2u][i & 3u] = f16(v);"),
+            Storage::F16Packed => format!(
+                "let shift = (i & 1u) * 16u; \
+                 let bits = pack2x16float(vec2<f32>(v, 0.0)) & 0xffffu; \
+                 atomicAnd(&{name}[i >> 1u], ~(0xffffu << shift)); \
+                 atomicOr(&{name}[i >> 1u], bits << shift);"
+            ),
+        };
+        s += &format!("fn {name}_st(i: u32, v: f32) {{ {st1} }}\n");
     } else {
         // One element of a read-only vec4 tensor (for rows that are not whole vec4s).
         let ld1 = match storage {

@@ -73,6 +73,9 @@ pub fn encode_backward_input(
     let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
     b.fits("conv2d weight", w)?;
     match b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) {
+        Family::Subgroup if conv2d_direct::eligible_backward_input(p) => {
+            return conv2d_direct::encode_backward_input(b, storage, p, dy, w, dx)
+        }
         Family::Subgroup => return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx),
         Family::Workgroup => return conv2d_wg::encode_backward_input(b, storage, p, dy, w, dx),
         Family::Tiled => {}

@@ -5,60 +5,150 @@
 //! pipeline constants, so the kernels have no runtime index division.
 
 use super::conv2d::{image_bytes, ReduceUniform};
+use super::conv2d_sg;
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::gemm_sg::direct_tile;
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::Conv2dParams;
 
 /// Output pixels per invocation (`PX` in the shader).
 const PX: usize = 4;
 
-/// Whether the direct kernel runs `p`: one group, at most 16 output channels (its
+/// The longest reduction (taps per output: Cin * KH * KW; Cout * KH * KW for the input
+/// gradient) the direct kernel takes: measured on lavapipe, LeNet-5's conv2 (150 taps forward,
+/// 400 for its input gradient) runs faster direct than packed for the GEMM.
+const MAX_TAPS: usize = 400;
+
+/// Whether the direct forward kernel runs `p`: one group, at most 16 output channels (its
 /// accumulators), input row segments of at most 16 values (`MAX_COUT`, `MAX_ROW` in the
-/// shader), output rows of whole vec4s, and a short reduction: at most 32 taps per output
-/// (measured on lavapipe: LeNet-5's conv1, 25 taps, 3x faster than packing for the GEMM;
-/// conv2, 150 taps, slower).
+/// shader) and at most [`MAX_TAPS`] taps per output.
 pub fn eligible(p: &Conv2dParams) -> bool {
-    let taps = p.in_channels * p.kernel_h * p.kernel_w;
     p.groups == 1
         && p.out_channels <= 16
         && (PX - 1) * p.stride + p.kernel_w <= 16
-        && p.out_w().is_multiple_of(PX)
-        && taps <= 32
+        && p.in_channels * p.kernel_h * p.kernel_w <= MAX_TAPS
 }
 
-/// Whether the direct weight gradient runs `p`: as [`eligible`], with at most 64 sums per
+/// Whether the direct kernel runs the input gradient of `p` (the forward convolution of dy
+/// with the flipped weights): stride 1, one group, a square kernel, padding below its size,
+/// at most 16 input channels (the flipped convolution's outputs) and [`MAX_TAPS`] taps.
+pub fn eligible_backward_input(p: &Conv2dParams) -> bool {
+    p.groups == 1
+        && p.stride == 1
+        && p.kernel_h == p.kernel_w
+        && p.padding < p.kernel_h
+        && p.in_channels <= 16
+        && PX - 1 + p.kernel_w <= 16
+        && p.out_channels * p.kernel_h * p.kernel_w <= MAX_TAPS
+}
+
+/// Whether the direct weight gradient runs `p`: as [`eligible`], with output rows of whole
+/// vec4s, a short reduction (at most 32 taps: LeNet-5's conv1) and at most 64 sums per
 /// invocation (`MAX_ACC`: Cout * Cin * KW).
 pub fn eligible_backward_weight(p: &Conv2dParams) -> bool {
-    eligible(p) && p.out_channels * p.in_channels * p.kernel_w <= 64
+    eligible(p)
+        && p.out_w().is_multiple_of(PX)
+        && p.in_channels * p.kernel_h * p.kernel_w <= 32
+        && p.out_channels * p.in_channels * p.kernel_w <= 64
 }
 
 /// Slices of output rows the weight gradient is split into (its split-k): enough invocations
 /// (slices x KH) for every core, few enough that the reduction stays short.
 const MAX_SLICES: usize = 256;
 
-/// Whether input rows load as whole vec4s: every row segment starts at a multiple of 4.
-fn aligned(p: &Conv2dParams) -> bool {
-    p.stride == 1 && p.in_w.is_multiple_of(4) && p.padding.is_multiple_of(4)
+/// The geometry of the convolution the kernels run: `p`'s, or with `flip` its input
+/// gradient's (see conv2d_forward_direct): (Cin, H, W, Cout, OH, OW, padding).
+fn geometry(p: &Conv2dParams, flip: bool) -> [usize; 7] {
+    let (oh, ow) = (p.out_h(), p.out_w());
+    if flip {
+        let pad = p.kernel_h - 1 - p.padding;
+        [p.out_channels, oh, ow, p.in_channels, p.in_h, p.in_w, pad]
+    } else {
+        [
+            p.in_channels,
+            p.in_h,
+            p.in_w,
+            p.out_channels,
+            oh,
+            ow,
+            p.padding,
+        ]
+    }
+}
+
+/// Whether input rows load as whole vec4s (`ALIGNED`): every row segment starts at a
+/// multiple of 4; else whether they load as the vec4s that cover them (`VEC4_ROWS`: stride 1,
+/// images of whole vec4s).
+fn row_loads(p: &Conv2dParams, flip: bool) -> (bool, bool) {
+    let [cin, h, w, _, _, _, pad] = geometry(p, flip);
+    let aligned = p.stride == 1 && w.is_multiple_of(4) && pad.is_multiple_of(4);
+    let vec4_rows = p.stride == 1 && !aligned && (cin * h * w).is_multiple_of(4);
+    (aligned, vec4_rows)
 }
 
 /// The geometry as the kernels' pipeline constants.
-fn constants(p: &Conv2dParams) -> [(&'static str, u32); 11] {
-    let u32_of = |v: usize| v as u32;
+fn constants(p: &Conv2dParams, flip: bool) -> [(&'static str, u32); 13] {
+    let [cin, h, w, cout, oh, ow, pad] = geometry(p, flip).map(|v| v as u32);
+    let (aligned, vec4_rows) = row_loads(p, flip);
     [
-        ("CIN", u32_of(p.in_channels)),
-        ("COUT", u32_of(p.out_channels)),
-        ("KH", u32_of(p.kernel_h)),
-        ("KW", u32_of(p.kernel_w)),
-        ("STRIDE", u32_of(p.stride)),
-        ("PAD", u32_of(p.padding)),
-        ("IN_H", u32_of(p.in_h)),
-        ("IN_W", u32_of(p.in_w)),
-        ("OUT_H", u32_of(p.out_h())),
-        ("OUT_W", u32_of(p.out_w())),
-        ("ALIGNED", aligned(p) as u32),
+        ("CIN", cin),
+        ("COUT", cout),
+        ("KH", p.kernel_h as u32),
+        ("KW", p.kernel_w as u32),
+        ("STRIDE", p.stride as u32),
+        ("PAD", pad),
+        ("IN_H", h),
+        ("IN_W", w),
+        ("OUT_H", oh),
+        ("OUT_W", ow),
+        ("ALIGNED", aligned as u32),
+        ("VEC4_ROWS", vec4_rows as u32),
+        ("FLIP", flip as u32),
     ]
+}
+
+/// Records conv2d_forward_direct over the images of `p` (`flip`: its input gradient).
+fn launch(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    flip: bool,
+    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
+) -> Result<()> {
+    let sg = conv2d_sg::subgroup_size(b)?;
+    let [_, _, _, cout, oh, ow, _] = geometry(p, flip);
+    let tile = direct_tile(sg, cout, p.kernel_w);
+    let constants = constants(p, flip);
+    let (pb, qb) = image_bytes(p, x);
+    // (bytes of one image of x, of y) of the convolution run.
+    let (xb, yb) = if flip { (qb, pb) } else { (pb, qb) };
+    let pass = if flip {
+        "conv2d_backward_input"
+    } else {
+        "conv2d_forward"
+    };
+    for c in b.chunks(pass, p.batch, &[xb, yb])? {
+        let views = [
+            View::items(x, c, xb),
+            View::whole(w),
+            bias.map_or(b.dummy(), View::whole),
+            View::items(y, c, yb),
+        ];
+        let mut u = p.uniform(c.count, false);
+        u.has_bias = bias.is_some() as u32;
+        let invocations = c.count * oh * ow.div_ceil(PX);
+        b.dispatch_sg(
+            "conv2d_forward_direct",
+            storage,
+            (tile, &constants),
+            &u,
+            &views,
+            invocations.div_ceil(sg as usize) as u64,
+        )?;
+    }
+    Ok(())
 }
 
 pub fn encode_forward(
@@ -70,26 +160,23 @@ pub fn encode_forward(
     bias: Option<&GpuTensor>,
     y: &GpuTensor,
 ) -> Result<()> {
-    let (xb, yb) = image_bytes(p, x);
-    let constants = constants(p);
-    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
-        let views = [
-            View::items(x, c, xb),
-            View::whole(w),
-            bias.map_or(b.dummy(), View::whole),
-            View::items(y, c, yb),
-        ];
-        let invocations = c.count * p.out_h() * p.out_w() / PX;
-        b.dispatch_with(
-            "conv2d_forward_direct",
-            storage,
-            &constants,
-            &p.uniform(c.count, false),
-            &views,
-            super::flat_workgroups(invocations),
-        )?;
-    }
-    Ok(())
+    launch(b, storage, p, false, (x, w, bias, y))
+}
+
+/// The input gradient of a stride-1 convolution: conv2d_forward_direct with FLIP.
+pub fn encode_backward_input(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    dy: &GpuTensor,
+    w: &GpuTensor,
+    dx: &GpuTensor,
+) -> Result<()> {
+    let p = Conv2dParams {
+        act: crate::ops::Act::None,
+        ..*p
+    };
+    launch(b, storage, &p, true, (dy, w, None, dx))
 }
 
 pub fn encode_backward_weight(
@@ -101,7 +188,7 @@ pub fn encode_backward_weight(
     dw: &GpuTensor,
 ) -> Result<()> {
     let (xb, yb) = image_bytes(p, x);
-    let constants = constants(p);
+    let constants = constants(p, false);
     let len = p.out_channels * p.in_channels * p.kernel_h * p.kernel_w;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
@@ -179,13 +266,18 @@ mod tests {
         for p in [lenet_conv1, rgb_pad1, stride2, aligned_pad4] {
             assert!(eligible(&p), "{p:?}");
         }
-        assert!(!eligible(&lenet_conv2));
+        assert!(eligible(&lenet_conv2) && eligible_backward_input(&lenet_conv2));
+        assert!(!eligible_backward_weight(&lenet_conv2));
         for p in [lenet_conv1, stride2, aligned_pad4] {
             assert!(eligible_backward_weight(&p), "{p:?}");
         }
         // 8 channels x 3 inputs x 3 taps a row: 72 sums, over MAX_ACC.
         assert!(!eligible_backward_weight(&rgb_pad1));
-        assert!(aligned(&lenet_conv1) && aligned(&aligned_pad4));
-        assert!(!aligned(&rgb_pad1) && !aligned(&stride2));
+        assert_eq!(row_loads(&lenet_conv1, false), (true, false));
+        assert_eq!(row_loads(&aligned_pad4, false), (true, false));
+        assert_eq!(row_loads(&rgb_pad1, false), (false, true));
+        assert_eq!(row_loads(&stride2, false), (false, false));
+        // conv2's input gradient: dy rows of 10 in images of 1,600 values.
+        assert_eq!(row_loads(&lenet_conv2, true), (false, true));
     }
 }
