@@ -239,37 +239,6 @@ pub fn core_nn(tile: SgTile) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tiles_cover_sixteen_rows_and_two_columns_a_lane() {
-        let t = SgTile::for_subgroup(8);
-        assert_eq!((t.rows(), t.cols()), (16, 16));
-        let t = SgTile::for_subgroup(16);
-        assert_eq!((t.rows(), t.cols()), (16, 32));
-        let t = SgTile::for_subgroup(32);
-        assert_eq!((t.rows(), t.cols()), (32, 64));
-        assert_eq!(SgTile::for_subgroup(8).workgroups(17, 16, 2, 3), 12);
-    }
-
-    #[test]
-    fn the_nn_core_reads_four_rows_of_b_a_step_and_stores_quads() {
-        let src = core_nn(SgTile::for_nn(8));
-        assert_eq!(src.matches("subgroupBroadcast(").count(), 8);
-        assert_eq!(src.matches("gemm_b_quad(").count(), 4);
-        assert_eq!(src.matches("gemm_store4(").count(), 8);
-    }
-
-    #[test]
-    fn the_core_broadcasts_every_lane_once_per_row_block() {
-        let src = core(SgTile::for_subgroup(8));
-        assert_eq!(src.matches("subgroupBroadcast(").count(), 16);
-        assert_eq!(src.matches("gemm_store(").count(), 32);
-    }
-}
-
 /// The tile of the direct convolution (shaders/conv2d_forward_direct.wgsl): its rows are the
 /// `cout` output channels and its columns the `kw` taps of a kernel row, whose weights the
 /// subgroup's lanes load in turn and [`direct_taps`] broadcasts.
@@ -308,4 +277,35 @@ pub fn direct_taps(tile: SgTile) -> String {
     }
     s += "}\n";
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_sixteen_rows_and_two_columns_a_lane() {
+        let t = SgTile::for_subgroup(8);
+        assert_eq!((t.rows(), t.cols()), (16, 16));
+        let t = SgTile::for_subgroup(16);
+        assert_eq!((t.rows(), t.cols()), (16, 32));
+        let t = SgTile::for_subgroup(32);
+        assert_eq!((t.rows(), t.cols()), (32, 64));
+        assert_eq!(SgTile::for_subgroup(8).workgroups(17, 16, 2, 3), 12);
+    }
+
+    #[test]
+    fn the_nn_core_reads_four_rows_of_b_a_step_and_stores_quads() {
+        let src = core_nn(SgTile::for_nn(8));
+        assert_eq!(src.matches("subgroupBroadcast(").count(), 8);
+        assert_eq!(src.matches("gemm_b_quad(").count(), 4);
+        assert_eq!(src.matches("gemm_store4(").count(), 8);
+    }
+
+    #[test]
+    fn the_core_broadcasts_every_lane_once_per_row_block() {
+        let src = core(SgTile::for_subgroup(8));
+        assert_eq!(src.matches("subgroupBroadcast(").count(), 16);
+        assert_eq!(src.matches("gemm_store(").count(), 32);
+    }
 }
