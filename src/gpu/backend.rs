@@ -50,10 +50,12 @@ pub(crate) enum Scratch {
     PackB = 2,
     /// A GEMM result that another kernel finishes (the column gradient of conv2d).
     Columns = 3,
+    /// The per-plane sums of a bias gradient (conv2d_backward_bias_sg).
+    PlaneSums = 4,
 }
 
 impl Scratch {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 }
 
 impl GpuBackend {

@@ -208,6 +208,8 @@ pub fn encode_backward_bias(
     let storage = b.storage_of("conv2d_backward_bias", &[dy, db])?;
     let pixels = p.out_h() * p.out_w();
     let yb = (p.out_channels * pixels * dy.dtype.size()) as u64;
+    let subgroup =
+        b.family_for("conv2d_backward_bias", Gemm::Conv2d(*p), storage) == Family::Subgroup;
     for c in b.chunks("conv2d_backward_bias", p.batch, &[yb])? {
         let u = ChannelSumUniform {
             batch: c.count as u32,
@@ -215,7 +217,35 @@ pub fn encode_backward_bias(
             pixels: pixels as u32,
             accumulate: (c.start > 0) as u32,
         };
-        let views = [View::items(dy, c, yb), View::whole(db)];
+        let dy_chunk = View::items(dy, c, yb);
+        if subgroup && pixels == 1 {
+            // dy [N, C, 1, 1] is a linear layer's [N, C].
+            b.dispatch(
+                "linear_backward_bias_sg",
+                storage,
+                &u,
+                &[dy_chunk, View::whole(db)],
+                super::flat_workgroups(p.out_channels),
+            )?;
+            continue;
+        }
+        if subgroup && pixels.is_multiple_of(4) {
+            let planes = c.count * p.out_channels;
+            let sums = b.scratch(Scratch::PlaneSums, (planes * 4) as u64);
+            for (mode, n) in [(0, planes), (1, p.out_channels)] {
+                let views = [dy_chunk, View::buffer(&sums), View::whole(db)];
+                b.dispatch_with(
+                    "conv2d_backward_bias_sg",
+                    storage,
+                    &[("MODE", mode)],
+                    &u,
+                    &views,
+                    super::flat_workgroups(n),
+                )?;
+            }
+            continue;
+        }
+        let views = [dy_chunk, View::whole(db)];
         b.dispatch(
             "conv2d_backward_bias",
             storage,

@@ -127,6 +127,16 @@ pub fn encode_backward_bias(
         accumulate: 0,
     };
     let views = [View::whole(dy), View::whole(db)];
+    // The subgroup family sums each feature in one invocation (no barriers).
+    if b.family_for("linear_backward_bias", Gemm::Linear(*p), storage) == Family::Subgroup {
+        return b.dispatch(
+            "linear_backward_bias_sg",
+            storage,
+            &u,
+            &views,
+            super::flat_workgroups(p.out_features),
+        );
+    }
     b.dispatch(
         "linear_backward_bias",
         storage,
