@@ -1,13 +1,17 @@
 // avg_pool2d_backward_input: dx[n, c, ih, iw] = sum over the windows covering (ih, iw) of
 // dy / (kernel * kernel). A gather in a fixed order: no atomics.
-// Layout: dy [N, C, OH, OW], dx [N, C, H, W].
+// With ACT (common/act_backward) the backward pass of the activation before the pool is
+// folded in: dx is also multiplied by its derivative at act_out, the pool's forward input.
+// Layout: dy [N, C, OH, OW], dx and act_out [N, C, H, W].
 // One invocation: one input element. Dispatch: ceil(N*C*H*W / 256) workgroups, linearised.
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::pool2d::avg_backward_input.
 //#tensor 1 dy read
 //#tensor 2 dx write
+//#tensor 3 act_out read
 //#include flat
 //#include pool2d_params
+//#include act_backward
 
 @compute @workgroup_size(256, 1, 1)
 fn avg_pool2d_backward_input(
@@ -31,5 +35,5 @@ fn avg_pool2d_backward_input(
             sum += dy_ld((plane * OUT_H + oh) * OUT_W + ow);
         }
     }
-    dx_st(i, sum / f32(KERNEL * KERNEL));
+    dx_st(i, act_backward(i, sum / f32(KERNEL * KERNEL)));
 }

@@ -1,14 +1,18 @@
 // max_pool2d_backward_input: dx[n, c, ih, iw] = sum of dy over the windows whose chosen
 // element (indices, from max_pool2d_forward) is (ih, iw). A gather, not a scatter: no atomics,
 // windows visited in a fixed order.
-// Layout: dy and indices [N, C, OH, OW], dx [N, C, H, W].
+// With ACT (common/act_backward) the backward pass of the activation before the pool is
+// folded in: dx is also multiplied by its derivative at act_out, the pool's forward input.
+// Layout: dy and indices [N, C, OH, OW], dx and act_out [N, C, H, W].
 // One invocation: one input element. Dispatch: ceil(N*C*H*W / 256) workgroups, linearised.
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::pool2d::max_backward_input.
 //#tensor 1 dy read
 //#tensor 3 dx write
+//#tensor 4 act_out read
 //#include flat
 //#include pool2d_params
+//#include act_backward
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 
 @compute @workgroup_size(256, 1, 1)
@@ -37,5 +41,5 @@ fn max_pool2d_backward_input(
             }
         }
     }
-    dx_st(i, sum);
+    dx_st(i, act_backward(i, sum));
 }

@@ -98,6 +98,7 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         kernel: 3,
         stride: 2,
         padding: 0,
+        act: Act::None,
     };
     let mut rng = SplitMix64(128);
     let x = HostTensor {
@@ -250,6 +251,7 @@ fn chunked_paths_match_cpu() {
         kernel: 3,
         stride: 2,
         padding: 1,
+        act: Act::None,
     };
     let case = |name: &str, op| Case {
         name: name.into(),

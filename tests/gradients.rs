@@ -118,6 +118,7 @@ fn pooling_backward_passes_match_finite_differences() {
             kernel: 3,
             stride: 2,
             padding: 1,
+            act: Act::None,
         },
         Pool2dParams {
             batch: 1,
@@ -127,6 +128,7 @@ fn pooling_backward_passes_match_finite_differences() {
             kernel: 2,
             stride: 2,
             padding: 0,
+            act: Act::None,
         },
     ] {
         // Distinct values (no ties within 2h), so the max never switches under perturbation.

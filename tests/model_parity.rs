@@ -202,30 +202,32 @@ fn initialisations_draw_the_documented_distributions() {
     assert_eq!(mean, 0.0);
 }
 
-/// Fusing each activation into the conv2d or linear layer before it changes which passes run,
-/// not what they compute: the fused and unfused steps agree to rounding on the CPU reference
+/// Fusing each activation into the conv2d or linear layer before it (and its backward pass
+/// into the pooling layer after it) changes which passes run, not what they compute: the fused and unfused steps agree to rounding on the CPU reference
 /// (whose conv2d sums in f64 and applies the fused tanh before rounding to f32) and on the GPU.
 #[test]
 fn fused_activations_train_as_the_unfused_layers() {
     let graph = models::lenet5(10).unwrap();
-    let acts: Vec<Act> = Model::new(
+    let model = Model::new(
         &CpuBackend,
         graph.clone(),
         Precision::F32,
         &initial_parameters(&graph, Init::PyTorchDefault, 7),
     )
-    .unwrap()
-    .fusions()
-    .to_vec();
-    // conv1-3 and fc1 compute the tanh after them; fc2 (the logits) has none.
-    let names: Vec<&str> = graph
-        .layers
-        .iter()
-        .zip(&acts)
-        .filter(|(_, a)| **a == Act::Tanh)
-        .map(|(l, _)| l.name.as_str())
-        .collect();
-    assert_eq!(names, ["conv1", "conv2", "conv3", "fc1"]);
+    .unwrap();
+    let named = |acts: &[Act]| -> Vec<String> {
+        graph
+            .layers
+            .iter()
+            .zip(acts)
+            .filter(|(_, a)| **a == Act::Tanh)
+            .map(|(l, _)| l.name.clone())
+            .collect()
+    };
+    // conv1-3 and fc1 compute the tanh after them; fc2 (the logits) has none; the two pooling
+    // layers run the backward pass of the tanh before them.
+    assert_eq!(named(model.fusions()), ["conv1", "conv2", "conv3", "fc1"]);
+    assert_eq!(named(model.folds()), ["pool1", "pool2"]);
     let fused = run_with(
         &CpuBackend,
         &graph,

@@ -281,9 +281,12 @@ impl Backend for CpuBackend {
         p: &Pool2dParams,
         dy: &CpuTensor,
         indices: &CpuTensor,
+        act_out: Option<&CpuTensor>,
         dx: &mut CpuTensor,
     ) -> Result<()> {
         p.validate()?;
+        let len = |t: &CpuTensor| t.shape.numel();
+        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "max_pool2d act_out")?;
         expect(dy, &p.output_shape(), "max_pool2d dy")?;
         expect(indices, &p.output_shape(), "max_pool2d indices")?;
         expect(dx, &p.input_shape(), "max_pool2d dx")?;
@@ -294,8 +297,9 @@ impl Backend for CpuBackend {
                 format!("{bad} is outside the {plane}-element plane"),
             ));
         }
+        let d = pool2d::max_backward_input(p, &dy.f64s(), &indices.ints);
         dx.store(
-            &pool2d::max_backward_input(p, &dy.f64s(), &indices.ints),
+            &activation::fold_backward(p.act, act_out, d),
             "max_pool2d dx",
         )
     }
@@ -311,12 +315,19 @@ impl Backend for CpuBackend {
         &self,
         p: &Pool2dParams,
         dy: &CpuTensor,
+        act_out: Option<&CpuTensor>,
         dx: &mut CpuTensor,
     ) -> Result<()> {
         p.validate()?;
+        let len = |t: &CpuTensor| t.shape.numel();
+        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "avg_pool2d act_out")?;
         expect(dy, &p.output_shape(), "avg_pool2d dy")?;
         expect(dx, &p.input_shape(), "avg_pool2d dx")?;
-        dx.store(&pool2d::avg_backward_input(p, &dy.f64s()), "avg_pool2d dx")
+        let d = pool2d::avg_backward_input(p, &dy.f64s());
+        dx.store(
+            &activation::fold_backward(p.act, act_out, d),
+            "avg_pool2d dx",
+        )
     }
 
     fn lrn_forward(&self, p: &LrnParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {

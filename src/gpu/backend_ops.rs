@@ -307,14 +307,17 @@ impl crate::ops::Backend for GpuBackend {
         p: &Pool2dParams,
         dy: &GpuTensor,
         indices: &GpuTensor,
+        act_out: Option<&GpuTensor>,
         dx: &mut GpuTensor,
     ) -> Result<()> {
         p.validate()?;
+        let len = |t: &GpuTensor| t.shape.numel();
+        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "max_pool2d act_out")?;
         expect(dy, &p.output_shape(), "max_pool2d dy")?;
         expect(indices, &p.output_shape(), "max_pool2d indices")?;
         expect_dtype(indices, DType::U32, "max_pool2d indices")?;
         expect(dx, &p.input_shape(), "max_pool2d dx")?;
-        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, dx)
+        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, act_out, dx)
     }
 
     fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
@@ -328,12 +331,15 @@ impl crate::ops::Backend for GpuBackend {
         &self,
         p: &Pool2dParams,
         dy: &GpuTensor,
+        act_out: Option<&GpuTensor>,
         dx: &mut GpuTensor,
     ) -> Result<()> {
         p.validate()?;
+        let len = |t: &GpuTensor| t.shape.numel();
+        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "avg_pool2d act_out")?;
         expect(dy, &p.output_shape(), "avg_pool2d dy")?;
         expect(dx, &p.input_shape(), "avg_pool2d dx")?;
-        kernels::pool2d::encode_avg_backward_input(self, p, dy, dx)
+        kernels::pool2d::encode_avg_backward_input(self, p, dy, act_out, dx)
     }
 
     fn lrn_forward(&self, p: &LrnParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {

@@ -157,6 +157,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "softmax_cross_entropy_params",
     "flat",
     "activation",
+    "act_backward",
 ];
 
 impl Kernel {

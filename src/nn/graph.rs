@@ -4,6 +4,11 @@
 use crate::error::{Error, Result};
 use crate::ops::{Act, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 
+/// Whether `CNNGPU_NO_FUSION` turns fusion off.
+fn fusion_off() -> bool {
+    std::env::var("CNNGPU_NO_FUSION").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
 /// What a layer computes. Parameter structs hold per-image shapes (batch 1); the model sets
 /// the batch of each run.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,7 +196,7 @@ impl Graph {
     /// before the activation is not kept); [`Act::None`] elsewhere. `CNNGPU_NO_FUSION=1`
     /// turns fusion off (for side-by-side measurements).
     pub fn fusions(&self) -> Vec<Act> {
-        let off = std::env::var("CNNGPU_NO_FUSION").is_ok_and(|v| !v.is_empty() && v != "0");
+        let off = fusion_off();
         let layers = &self.layers;
         (0..layers.len())
             .map(|i| {
@@ -219,6 +224,44 @@ impl Graph {
     /// [`Graph::fusions`]).
     pub fn fused_away(fusions: &[Act], i: usize) -> bool {
         i > 0 && fusions[i - 1] != Act::None
+    }
+
+    /// Per layer, the activation whose backward pass this layer's backward pass runs: a
+    /// pooling layer that alone reads a relu or tanh (not the first layer) multiplies its
+    /// input gradient by the activation's derivative and writes the activation's input
+    /// gradient (the activation's own backward pass is then not run, and the gradient of its
+    /// output is not kept); [`Act::None`] elsewhere. Off with `CNNGPU_NO_FUSION=1`.
+    pub fn pool_folds(&self) -> Vec<Act> {
+        let layers = &self.layers;
+        (0..layers.len())
+            .map(|i| {
+                let pool = matches!(
+                    layers[i].kind,
+                    LayerKind::AvgPool2d(_) | LayerKind::MaxPool2d(_)
+                );
+                if fusion_off() || !pool || i < 2 || layers[i].input != Some(i - 1) {
+                    return Act::None;
+                }
+                let readers = layers.iter().filter(|l| l.input == Some(i - 1)).count();
+                match layers[i - 1].kind {
+                    LayerKind::Relu if readers == 1 => Act::Relu,
+                    LayerKind::Tanh if readers == 1 => Act::Tanh,
+                    _ => Act::None,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the executor keeps each layer's output and its gradient, given the forward
+    /// fusions and the pooling folds: a layer that computes its activation keeps no output,
+    /// an activation whose backward a pooling layer runs keeps no output gradient.
+    pub fn kept(fusions: &[Act], folds: &[Act]) -> Vec<(bool, bool)> {
+        (0..fusions.len())
+            .map(|i| {
+                let folded = folds.get(i + 1).is_some_and(|a| *a != Act::None);
+                (fusions[i] == Act::None, !folded)
+            })
+            .collect()
     }
 
     /// Multiply-adds of one image's forward pass.

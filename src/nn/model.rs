@@ -116,6 +116,8 @@ pub struct Model<B: Backend> {
     slots: Vec<(Option<usize>, Option<usize>)>,
     /// Per layer: the activation fused into its forward pass ([`Graph::fusions`]).
     fusions: Vec<Act>,
+    /// Per layer: the activation whose backward pass it runs ([`Graph::pool_folds`]).
+    folds: Vec<Act>,
     plans: Vec<Plan<B>>,
     /// Mixed precision: [scale bits, good steps, found_inf, skipped] (U32).
     pub scale_state: Option<B::Tensor>,
@@ -225,6 +227,7 @@ impl<B: Backend> Model<B> {
         };
         Ok(Model {
             fusions: graph.fusions(),
+            folds: graph.pool_folds(),
             graph,
             precision,
             params,
@@ -243,12 +246,18 @@ impl<B: Backend> Model<B> {
             return Err(Error::invalid("fusion", "set before the first plan"));
         }
         self.fusions = vec![Act::None; self.graph.layers.len()];
+        self.folds = self.fusions.clone();
         Ok(())
     }
 
     /// The activation fused into each layer's forward pass ([`Graph::fusions`]).
     pub fn fusions(&self) -> &[Act] {
         &self.fusions
+    }
+
+    /// The activation whose backward pass each layer runs ([`Graph::pool_folds`]).
+    pub fn folds(&self) -> &[Act] {
+        &self.folds
     }
 
     /// Allocates activations for `batch` images (once per batch size) and returns the bytes
@@ -263,19 +272,21 @@ impl<B: Backend> Model<B> {
         let mut bytes = (batch * c * h * w) as u64 * e;
         let x = b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?;
         let (mut outs, mut grads, mut indices) = (Vec::new(), Vec::new(), Vec::new());
-        for (l, act) in self.graph.layers.iter().zip(&self.fusions) {
+        let kept = Graph::kept(&self.fusions, &self.folds);
+        for (l, (keep_out, keep_grad)) in self.graph.layers.iter().zip(kept) {
             let [c, h, w] = l.out_shape;
             let shape = Shape::new(&[batch, c, h, w]);
-            if *act == Act::None {
-                outs.push(b.full(shape.clone(), dtype, 0.0)?);
-                bytes += shape.numel() as u64 * e;
-            } else {
-                // The layer writes its activated output into the next layer's: its own
-                // output is never formed (one element stands in).
-                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
+            // A fused layer's output (it writes its activated output into the next layer's)
+            // or output gradient (a pooling layer writes its activation's input gradient) is
+            // never formed: one element stands in.
+            for (keep, list) in [(keep_out, &mut outs), (keep_grad, &mut grads)] {
+                if keep {
+                    list.push(b.full(shape.clone(), dtype, 0.0)?);
+                    bytes += shape.numel() as u64 * e;
+                } else {
+                    list.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
+                }
             }
-            grads.push(b.full(shape.clone(), dtype, 0.0)?);
-            bytes += shape.numel() as u64 * e;
             indices.push(match l.kind {
                 LayerKind::MaxPool2d(_) => {
                     bytes += shape.numel() as u64 * 4;
@@ -466,16 +477,23 @@ impl<B: Backend> Model<B> {
             &mut plan.grads[n - 1],
         )?;
         for i in (0..n).rev() {
+            if self.folds.get(i + 1).is_some_and(|a| *a != Act::None) {
+                continue; // the pooling layer after it ran this activation's backward pass
+            }
             let layer = &self.graph.layers[i];
+            let fold = self.folds[i];
             let (gbefore, grest) = plan.grads.split_at_mut(i);
             let dy = &grest[0];
             let x = if i == 0 { &plan.x } else { &plan.outs[i - 1] };
             let y = &plan.outs[i];
-            let dx = if i == 0 {
-                None
-            } else {
-                Some(&mut gbefore[i - 1])
+            // A pooling layer that runs its activation's backward pass writes the gradient
+            // of the activation's input; x (its own input) is the activation's output.
+            let dx = match (i, fold) {
+                (0, _) => None,
+                (_, Act::None) => Some(&mut gbefore[i - 1]),
+                _ => Some(&mut gbefore[i - 2]),
             };
+            let act_out = (fold != Act::None).then_some(x);
             let (wi, bi) = self.slots[i];
             match &layer.kind {
                 LayerKind::Conv2d(p) => {
@@ -516,11 +534,21 @@ impl<B: Backend> Model<B> {
                         }
                         LayerKind::Relu => b.relu_backward_input(x, dy, dx)?,
                         LayerKind::AvgPool2d(p) => {
-                            b.avg_pool2d_backward_input(&Pool2dParams { batch, ..*p }, dy, dx)?
+                            let p = Pool2dParams {
+                                batch,
+                                act: fold,
+                                ..*p
+                            };
+                            b.avg_pool2d_backward_input(&p, dy, act_out, dx)?
                         }
                         LayerKind::MaxPool2d(p) => {
                             let idx = plan.indices[i].as_ref().expect("planned for max pooling");
-                            b.max_pool2d_backward_input(&Pool2dParams { batch, ..*p }, dy, idx, dx)?
+                            let p = Pool2dParams {
+                                batch,
+                                act: fold,
+                                ..*p
+                            };
+                            b.max_pool2d_backward_input(&p, dy, idx, act_out, dx)?
                         }
                         LayerKind::Lrn(p) => {
                             b.lrn_backward_input(&LrnParams { batch, ..*p }, x, dy, dx)?

@@ -41,6 +41,7 @@ fn pool(kernel: usize, stride: usize) -> Pool2dParams {
         kernel,
         stride,
         padding: 0,
+        act: Act::None,
     }
 }
 

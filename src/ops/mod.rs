@@ -159,11 +159,15 @@ pub trait Backend {
         y: &mut Self::Tensor,
         indices: &mut Self::Tensor,
     ) -> Result<()>;
+    /// With `p.act` (an activation's backward folded in), `act_out` is that activation's
+    /// output — this pool's forward input — and dx is also multiplied by the activation's
+    /// derivative there (relu: 1 where the output is > 0; tanh: 1 - y^2).
     fn max_pool2d_backward_input(
         &self,
         p: &Pool2dParams,
         dy: &Self::Tensor,
         indices: &Self::Tensor,
+        act_out: Option<&Self::Tensor>,
         dx: &mut Self::Tensor,
     ) -> Result<()>;
     fn avg_pool2d_forward(
@@ -172,10 +176,12 @@ pub trait Backend {
         x: &Self::Tensor,
         y: &mut Self::Tensor,
     ) -> Result<()>;
+    /// `act_out` as for [`Backend::max_pool2d_backward_input`].
     fn avg_pool2d_backward_input(
         &self,
         p: &Pool2dParams,
         dy: &Self::Tensor,
+        act_out: Option<&Self::Tensor>,
         dx: &mut Self::Tensor,
     ) -> Result<()>;
 
@@ -322,6 +328,25 @@ pub fn bias_arg<'a, T>(
         (true, Some(b)) => expect_len(what, len(b), shape).map(|_| Some(b)),
         (true, None) => Err(Error::invalid(what, "params say bias but none was given")),
         (false, _) => Ok(None),
+    }
+}
+
+/// The activation output a pooling backward pass with a folded activation reads: required
+/// (and of `shape`) exactly when `act` is not [`Act::None`]; ignored otherwise.
+pub fn act_arg<'a, T>(
+    act: Act,
+    t: Option<&'a T>,
+    len: impl Fn(&T) -> usize,
+    shape: &Shape,
+    what: &str,
+) -> Result<Option<&'a T>> {
+    match (act, t) {
+        (Act::None, _) => Ok(None),
+        (_, Some(t)) => expect_len(what, len(t), shape).map(|_| Some(t)),
+        (_, None) => Err(Error::invalid(
+            what,
+            "params fold an activation's backward in, but its output was not given",
+        )),
     }
 }
 

@@ -1,6 +1,6 @@
 //! max_pool2d and avg_pool2d: shapes, validation, costs and their shared uniform.
 
-use super::{positive, u32_of};
+use super::{positive, u32_of, Act};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
@@ -16,6 +16,10 @@ pub struct Pool2dParams {
     pub kernel: usize,
     pub stride: usize,
     pub padding: usize,
+    /// The activation whose output is this pool's input, when its backward pass is folded
+    /// into the pool's: backward_input then also multiplies by the activation's derivative,
+    /// read from that output (the pool's forward input). Forward ignores it.
+    pub act: Act,
 }
 
 /// Mirror of `Pool2dUniform` in shaders/common/pool2d_params.wgsl.

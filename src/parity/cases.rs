@@ -145,6 +145,7 @@ fn pool(
         kernel,
         stride,
         padding,
+        act: Act::None,
     }
 }
 
@@ -340,6 +341,21 @@ pub fn edge_cases() -> Vec<Case> {
         case(
             "avgpool_overlap_pad",
             Op::AvgPool2d(pool(2, 3, 9, 6, 3, 2, 1)),
+        ),
+        // Pooling backward passes with the activation before them folded in.
+        case(
+            "avgpool_fold_tanh_lenet1",
+            Op::AvgPool2d(Pool2dParams {
+                act: Act::Tanh,
+                ..pool(2, 6, 28, 28, 2, 2, 0)
+            }),
+        ),
+        case(
+            "maxpool_fold_relu_overlap",
+            Op::MaxPool2d(Pool2dParams {
+                act: Act::Relu,
+                ..pool(2, 5, 13, 13, 3, 2, 0)
+            }),
         ),
         case(
             "avgpool_b1_hang",

@@ -96,10 +96,22 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
             Pass::Forward => vec![draw(p.input_shape(), 1.0)],
             _ => {
                 // The backward pass needs the forward indices: both backends get the CPU's.
-                let x = draw(p.input_shape(), 1.0);
+                // A folded activation's output (the pool's input) is its function of a draw.
+                let mut x = draw(p.input_shape(), 1.0);
+                match p.act {
+                    Act::None => {}
+                    Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
+                    Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
+                }
+                round_to_f16(&mut x.data);
                 let (_, idx) = crate::cpu::pool2d::max_forward(p, &x.data);
                 ints.push(idx);
-                vec![draw(p.output_shape(), 1.0)]
+                let dy = draw(p.output_shape(), 1.0);
+                if p.act == Act::None {
+                    vec![dy]
+                } else {
+                    vec![dy, x]
+                }
             }
         },
         Op::Lrn(p) => match pass {
@@ -265,9 +277,11 @@ impl<B: Backend> Prepared<B> {
                 let y = out();
                 b.max_pool2d_forward(p, &f[0], y, out())
             }
-            (Op::MaxPool2d(p), _) => b.max_pool2d_backward_input(p, &f[0], &self.ints[0], out()),
+            (Op::MaxPool2d(p), _) => {
+                b.max_pool2d_backward_input(p, &f[0], &self.ints[0], f.get(1), out())
+            }
             (Op::AvgPool2d(p), Pass::Forward) => b.avg_pool2d_forward(p, &f[0], out()),
-            (Op::AvgPool2d(p), _) => b.avg_pool2d_backward_input(p, &f[0], out()),
+            (Op::AvgPool2d(p), _) => b.avg_pool2d_backward_input(p, &f[0], f.get(1), out()),
             (Op::Lrn(p), Pass::Forward) => b.lrn_forward(p, &f[0], out()),
             (Op::Lrn(p), _) => b.lrn_backward_input(p, &f[0], &f[1], out()),
             (Op::Relu(_), Pass::Forward) => b.relu_forward(&f[0], out()),

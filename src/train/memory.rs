@@ -3,7 +3,6 @@
 
 use crate::error::{Error, Result};
 use crate::nn::{Graph, LayerKind};
-use crate::ops::Act;
 use crate::tensor::Precision;
 
 /// What the caller knows about the device the run will allocate on.
@@ -46,12 +45,11 @@ impl MemoryPlan {
         let input = (c * h * w) as u64;
         let mut per_image = input * e + 8;
         let mut largest = input * e;
-        let fusions = graph.fusions();
-        for (l, act) in graph.layers.iter().zip(&fusions) {
+        let kept = Graph::kept(&graph.fusions(), &graph.pool_folds());
+        for (l, (out, grad)) in graph.layers.iter().zip(kept) {
             let n = l.out_shape.iter().product::<usize>() as u64;
-            // A layer that computes its activation keeps no output of its own.
-            let kept = if *act == Act::None { 2 } else { 1 };
-            per_image += kept * n * e;
+            // Fused layers keep no output or no output gradient of their own.
+            per_image += (out as u64 + grad as u64) * n * e;
             if matches!(l.kind, LayerKind::MaxPool2d(_)) {
                 per_image += 4 * n;
             }

@@ -22,6 +22,12 @@ fn constants(p: &Pool2dParams) -> [(&'static str, u32); 8] {
     ]
 }
 
+/// The backward kernels' constants: the geometry and the folded activation (ACT).
+fn backward_constants(p: &Pool2dParams) -> [(&'static str, u32); 9] {
+    let [a, b, c, d, e, f, g, h] = constants(p);
+    [a, b, c, d, e, f, g, h, ("ACT", p.act.code())]
+}
+
 /// Bytes of one image of the input, the output and the u32 indices.
 fn image_bytes(p: &Pool2dParams, t: &GpuTensor) -> (u64, u64, u64) {
     let e = t.dtype.size() as u64;
@@ -62,21 +68,25 @@ pub fn encode_max_backward_input(
     p: &Pool2dParams,
     dy: &GpuTensor,
     idx: &GpuTensor,
+    act_out: Option<&GpuTensor>,
     dx: &GpuTensor,
 ) -> Result<()> {
-    let storage = b.storage_of("max_pool2d_backward_input", &[dy, dx])?;
+    let mut ts = vec![dy, dx];
+    ts.extend(act_out);
+    let storage = b.storage_of("max_pool2d_backward_input", &ts)?;
     let (xb, yb, ib) = image_bytes(p, dx);
     for c in b.chunks("max_pool2d_backward_input", p.batch, &[xb, yb, ib])? {
         let views = [
             View::items(dy, c, yb),
             View::items(idx, c, ib),
             View::items(dx, c, xb),
+            act_out.map_or(b.dummy(), |t| View::items(t, c, xb)),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
         b.dispatch_with(
             "max_pool2d_backward_input",
             storage,
-            &constants(p),
+            &backward_constants(p),
             &p.uniform(c.count),
             &views,
             wg,
@@ -112,17 +122,24 @@ pub fn encode_avg_backward_input(
     b: &GpuBackend,
     p: &Pool2dParams,
     dy: &GpuTensor,
+    act_out: Option<&GpuTensor>,
     dx: &GpuTensor,
 ) -> Result<()> {
-    let storage = b.storage_of("avg_pool2d_backward_input", &[dy, dx])?;
+    let mut ts = vec![dy, dx];
+    ts.extend(act_out);
+    let storage = b.storage_of("avg_pool2d_backward_input", &ts)?;
     let (xb, yb, _) = image_bytes(p, dx);
     for c in b.chunks("avg_pool2d_backward_input", p.batch, &[xb, yb])? {
-        let views = [View::items(dy, c, yb), View::items(dx, c, xb)];
+        let views = [
+            View::items(dy, c, yb),
+            View::items(dx, c, xb),
+            act_out.map_or(b.dummy(), |t| View::items(t, c, xb)),
+        ];
         let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
         b.dispatch_with(
             "avg_pool2d_backward_input",
             storage,
-            &constants(p),
+            &backward_constants(p),
             &p.uniform(c.count),
             &views,
             wg,
