@@ -10,7 +10,7 @@ use crate::gpu::recorder::DispatchStats;
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::nn::models::Init;
-use crate::ops::{Backend, Conv2dParams, LinearParams, LrnParams, Pass, Pool2dParams};
+use crate::ops::{Act, Backend, Conv2dParams, LinearParams, LrnParams, Pass, Pool2dParams};
 use crate::tensor::Precision;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -319,10 +319,19 @@ fn summarise(
 ) -> Profile {
     let steps = traces.len() as f64;
     // Rows in graph order, each pass in PASSES order; the loss and loss-scale scopes follow.
+    // A layer that runs an activation's pass (fused into its forward epilogue, or folded
+    // into a pool's backward) is shown as "conv2d+tanh"; the activation has no rows then.
     let mut keys: Vec<(String, String, &'static str)> = Vec::new();
-    for layer in &graph.layers {
+    let (fusions, folds) = (graph.fusions(), graph.pool_folds());
+    for (i, layer) in graph.layers.iter().enumerate() {
+        let mut kind = kind_name(&layer.kind).to_string();
+        for act in [fusions[i], folds[i]] {
+            if act != Act::None {
+                kind = format!("{kind}+{}", act.name());
+            }
+        }
         for pass in PASSES {
-            keys.push((layer.name.clone(), kind_name(&layer.kind).into(), pass));
+            keys.push((layer.name.clone(), kind.clone(), pass));
         }
     }
     for pass in PASSES {
