@@ -620,6 +620,13 @@ pub struct EvalArgs {
     pub predictions: Option<PathBuf>,
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Evaluate on the training images instead of the test split (without augmentation or
+    /// dropout: how well a run memorised its training set).
+    #[arg(long)]
+    pub train_split: bool,
+    /// Only the first N images of the split (as `train --train-images/--test-images`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub images: Option<u64>,
 }
 
 /// A checkpoint loaded for inference, with the test split it is evaluated on.
@@ -631,13 +638,13 @@ pub struct Opened<B: Backend> {
 }
 
 /// Loads `checkpoint` (its model from the metadata unless `model` says) and the test split of
-/// `dataset`.
+/// `dataset` (the training split with `train_split`; `test` names it either way).
 pub fn open_checkpoint<B: Backend>(
     b: &B,
     checkpoint: &std::path::Path,
     model: Option<String>,
     dataset: &str,
-    dir: Option<PathBuf>,
+    (dir, train_split): (Option<PathBuf>, bool),
 ) -> Result<Opened<B>> {
     let ck = checkpoint::load(checkpoint)?;
     let model_name = match (model, ck.metadata.get("model")) {
@@ -662,7 +669,11 @@ pub fn open_checkpoint<B: Backend>(
         .unwrap_or(1);
     let kind = DatasetKind::parse(dataset)?;
     let splits = data::load(kind, &data_dir(kind, dir)?, 256)?;
-    let test = splits.test;
+    let test = if train_split {
+        splits.train
+    } else {
+        splits.test
+    };
     let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
     let values = ck.parameters_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;
@@ -687,8 +698,12 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         &args.checkpoint,
         args.model.clone(),
         &args.dataset,
-        args.data_dir.clone(),
+        (args.data_dir.clone(), args.train_split),
     )?;
+    let mut test = test;
+    if let Some(n) = args.images {
+        test.truncate(n as usize);
+    }
     let (m, logits) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, true)?;
     let classes = test.classes();
     let mut confusion = vec![vec![0u64; classes]; classes];
@@ -743,9 +758,10 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         println!("{obj}");
     } else {
         println!(
-            "{} on {} test images ({}): loss {:.4}, top-1 {:.2}%, top-5 {:.2}%",
+            "{} on {} {} images ({}): loss {:.4}, top-1 {:.2}%, top-5 {:.2}%",
             model_name,
             m.samples,
+            if args.train_split { "training" } else { "test" },
             args.dataset,
             m.loss(),
             100.0 * m.top1(),

@@ -94,7 +94,7 @@ pub fn viz<B: Backend>(b: &B, a: &VizArgs) -> Result<u8> {
         need_checkpoint(a)?,
         a.model.clone(),
         &a.dataset,
-        a.data_dir.clone(),
+        (a.data_dir.clone(), false),
     )?;
     let title = format!("{model_name} on {}", a.dataset);
     let batch = batch_for(a, &model_name);

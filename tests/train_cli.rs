@@ -88,6 +88,28 @@ fn train_writes_the_run_folder_and_eval_agrees_with_it() {
         .collect();
     assert_eq!(lines.len(), 1001);
     assert_eq!(lines[0], "index,label,predicted,top5,top5_probabilities");
+    // --images keeps the first N of the split; --train-split evaluates the training images.
+    let labels = |split: &[&str]| -> Vec<String> {
+        let (part, best) = (dir.join("part.csv"), dir.join("best.safetensors"));
+        let mut a = vec!["eval", "--checkpoint", s(&best)];
+        a.extend(["--json", "--images", "100", "--predictions", s(&part)]);
+        a.extend(split);
+        let (code, out, err) = cnngpu(&a);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["samples"], 100);
+        let csv = std::fs::read_to_string(&part).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
+    };
+    let first: Vec<String> = lines[1..101]
+        .iter()
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(labels(&[]), first);
+    assert_ne!(labels(&["--train-split"]), first);
     let p: f64 = lines[1]
         .split(',')
         .nth(4)
