@@ -65,6 +65,20 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
             assert!(row.launches >= 1);
         }
     }
+    // conv3's kernel covers its whole 5x5 input: its GEMM passes run as linear kernels (no
+    // packing, no col2im), in every family.
+    for pass in ["forward", "backward_input", "backward_weight"] {
+        let row = p
+            .rows
+            .iter()
+            .find(|r| r.layer == "conv3" && r.pass == pass)
+            .unwrap();
+        let gemm: Vec<&String> = row.kernels.iter().filter(|k| !k.contains("bias")).collect();
+        assert!(
+            gemm.iter().all(|k| k.starts_with("linear_")),
+            "conv3 {pass}: {gemm:?}"
+        );
+    }
     // LeNet-5: tanh1 and tanh2 run inside conv1/conv2 and pool1/pool2, and the rows say so
     // (unless CNNGPU_NO_FUSION turned fusion off).
     if fusions[0] != Act::None {

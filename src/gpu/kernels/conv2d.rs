@@ -3,12 +3,40 @@
 //! The GEMM-shaped passes go to [`super::conv2d_sg`] when the subgroup family is chosen and
 //! to [`super::conv2d_wg`] when the workgroup family is.
 
-use super::{conv2d_direct, conv2d_sg, conv2d_wg, gemm_workgroups, Family, Gemm};
+use super::{conv2d_direct, conv2d_sg, conv2d_wg, gemm_workgroups, linear, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
-use crate::ops::Conv2dParams;
+use crate::ops::{Conv2dParams, LinearParams};
+
+/// A convolution whose kernel covers its whole unpadded input has one output pixel (LeNet-5's
+/// conv3): it is a linear layer over the flattened images — x [N, Cin*H*W], w [Cout,
+/// Cin*KH*KW] and y [N, Cout] are already in linear's layouts — and runs as one, a plain GEMM
+/// with no packing or col2im, in the family chosen for the convolution. Where the input does
+/// not fit one binding the convolution's own kernels (which split the batch) run instead.
+fn as_linear(b: &GpuBackend, p: &Conv2dParams, x: &GpuTensor) -> Option<LinearParams> {
+    let whole = p.groups == 1 && p.padding == 0 && p.kernel_h == p.in_h && p.kernel_w == p.in_w;
+    (whole && x.bytes() <= b.max_binding()).then_some(LinearParams {
+        batch: p.batch,
+        in_features: p.in_channels * p.in_h * p.in_w,
+        out_features: p.out_channels,
+        bias: p.bias,
+        act: p.act,
+    })
+}
+
+/// Runs `f` (a linear launch standing for pass `kernel` of conv `p`) in the convolution's
+/// family.
+fn as_conv<R>(
+    b: &GpuBackend,
+    kernel: &'static str,
+    p: &Conv2dParams,
+    storage: crate::gpu::Storage,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<R> {
+    b.with_family(b.family_for(kernel, Gemm::Conv2d(*p), storage), f)
+}
 
 /// Bytes of one image of x and of y.
 pub(super) fn image_bytes(p: &Conv2dParams, t: &GpuTensor) -> (u64, u64) {
@@ -31,6 +59,11 @@ pub fn encode_forward(
     ts.extend(bias);
     let storage = b.storage_of("conv2d_forward", &ts)?;
     b.fits("conv2d weight", w)?;
+    if let Some(lp) = as_linear(b, p, x) {
+        return as_conv(b, "conv2d_forward", p, storage, || {
+            linear::encode_forward(b, &lp, x, w, bias, y)
+        });
+    }
     match b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) {
         Family::Subgroup if conv2d_direct::eligible(p) => {
             return conv2d_direct::encode_forward(b, storage, p, x, w, bias, y)
@@ -72,6 +105,11 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_input", &[dy, w, dx])?;
     b.fits("conv2d weight", w)?;
+    if let Some(lp) = as_linear(b, p, dx) {
+        return as_conv(b, "conv2d_backward_input", p, storage, || {
+            linear::encode_backward_input(b, &lp, dy, w, dx)
+        });
+    }
     match b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) {
         Family::Subgroup if conv2d_direct::eligible_backward_input(p) => {
             return conv2d_direct::encode_backward_input(b, storage, p, dy, w, dx)
@@ -133,6 +171,11 @@ pub fn encode_backward_weight(
 ) -> Result<()> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw])?;
     b.fits("conv2d weight gradient", dw)?;
+    if let Some(lp) = as_linear(b, p, x) {
+        return as_conv(b, "conv2d_backward_weight", p, storage, || {
+            linear::encode_backward_weight(b, &lp, dy, x, dw)
+        });
+    }
     match b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) {
         Family::Subgroup if conv2d_direct::eligible_backward_weight(p) => {
             return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw)
