@@ -1,14 +1,51 @@
-// grad_check_finite: sets scale_state[2] (found_inf) when any gradient is inf or NaN — the
-// overflow check of mixed-precision training. Only ever writes 1, so the integer atomicOr
-// gives the same result whatever the order.
-// Layout: grad [len]; scale_state [4] u32 (see loss_scale_update.wgsl).
-// One invocation: one element. Dispatch: ceil(len / 256) workgroups, linearised.
-// Precision: grad in storage precision.
+// grad_check_finite: sets scale_state[2] (found_inf) when any value of up to six gradient
+// tensors is inf or NaN — the overflow check of mixed-precision training, one launch for
+// several parameters. Only ever writes 1, so the integer atomicOr gives the same result
+// whatever the order.
+// Layout: g0..g5 [lens[k]] (absent ones bound to a dummy with length 0); scale_state [4] u32
+// (see loss_scale_update.wgsl).
+// One invocation: one element of the tensors laid end to end. Dispatch: ceil(total / 256)
+// workgroups, linearised.
+// Precision: gradients in storage precision.
 // CPU reference: cpu::CpuBackend::grad_check_finite.
-//#tensor 1 grad read
+//#tensor 1 g0 read
+//#tensor 2 g1 read
+//#tensor 3 g2 read
+//#tensor 4 g3 read
+//#tensor 5 g4 read
+//#tensor 6 g5 read
 //#include flat
-//#include elementwise_params
-@group(0) @binding(2) var<storage, read_write> scale_state: array<atomic<u32>>;
+struct GradCheckUniform {
+    len0: u32, len1: u32, len2: u32, len3: u32,
+    len4: u32, len5: u32, total: u32, _pad0: u32,
+}
+@group(0) @binding(0) var<uniform> params: GradCheckUniform;
+@group(0) @binding(7) var<storage, read_write> scale_state: array<atomic<u32>>;
+
+// Element i of the tensors laid end to end.
+fn value(i: u32) -> f32 {
+    var j = i;
+    if j < params.len0 {
+        return g0_ld(j);
+    }
+    j -= params.len0;
+    if j < params.len1 {
+        return g1_ld(j);
+    }
+    j -= params.len1;
+    if j < params.len2 {
+        return g2_ld(j);
+    }
+    j -= params.len2;
+    if j < params.len3 {
+        return g3_ld(j);
+    }
+    j -= params.len3;
+    if j < params.len4 {
+        return g4_ld(j);
+    }
+    return g5_ld(j - params.len4);
+}
 
 @compute @workgroup_size(256, 1, 1)
 fn grad_check_finite(
@@ -17,10 +54,9 @@ fn grad_check_finite(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let i = flat_index(wid, nwg, lindex);
-    if i < params.len {
-        let v = grad_ld(i);
+    if i < params.total {
         // Comparisons with NaN are false: this catches NaN and both infinities.
-        if !(abs(v) <= 3.4028235e38) {
+        if !(abs(value(i)) <= 3.4028235e38) {
             atomicOr(&scale_state[2], 1u);
         }
     }

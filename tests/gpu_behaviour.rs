@@ -272,3 +272,53 @@ fn per_step_values_change_the_mask_without_new_objects() {
         );
     }
 }
+
+/// The mixed-precision overflow check sees a NaN or an infinity in any of the gradients it is
+/// given — seven tensors, so two launches of six and one on the GPU — in f32 and f16, and
+/// leaves the flag clear when all are finite, like the CPU reference.
+#[test]
+fn the_overflow_check_finds_a_bad_value_in_any_gradient() {
+    use cnngpu::cpu::CpuBackend;
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    fn found<B: Backend>(b: &B, dtype: DType, bad: Option<(usize, usize, f32)>) -> u32 {
+        let lens = [5usize, 300, 1, 77, 1024, 9, 513];
+        let grads: Vec<B::Tensor> = lens
+            .iter()
+            .enumerate()
+            .map(|(t, &n)| {
+                let mut data: Vec<f32> = (0..n).map(|i| (i as f32 - 3.0) * 0.25).collect();
+                if let Some((bt, bi, v)) = bad {
+                    if bt == t {
+                        data[bi] = v;
+                    }
+                }
+                let host = HostTensor {
+                    shape: Shape::new(&[n]),
+                    data,
+                };
+                b.upload(&host, dtype).unwrap()
+            })
+            .collect();
+        let mut state = b.upload_u32(Shape::new(&[4]), &[0, 0, 0, 0]).unwrap();
+        let refs: Vec<&B::Tensor> = grads.iter().collect();
+        b.grad_check_finite(&refs, &mut state).unwrap();
+        b.download_u32(&state).unwrap()[2]
+    }
+    let cases = [
+        (None, 0),
+        (Some((0, 4, f32::NAN)), 1),
+        (Some((4, 1023, f32::INFINITY)), 1),
+        (Some((5, 8, f32::NAN)), 1),
+        (Some((6, 512, f32::NEG_INFINITY)), 1),
+        (Some((6, 0, f32::NAN)), 1),
+    ];
+    for (bad, want) in cases {
+        assert_eq!(found(&CpuBackend, DType::F32, bad), want, "cpu {bad:?}");
+    }
+    let Some(gpu) = common::gpu() else { return };
+    for dtype in [DType::F32, DType::F16] {
+        for (bad, want) in cases {
+            assert_eq!(found(&*gpu, dtype, bad), want, "gpu {dtype:?} {bad:?}");
+        }
+    }
+}

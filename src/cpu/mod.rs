@@ -180,9 +180,9 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn grad_check_finite(&self, grad: &CpuTensor, scale_state: &mut CpuTensor) -> Result<()> {
+    fn grad_check_finite(&self, grads: &[&CpuTensor], scale_state: &mut CpuTensor) -> Result<()> {
         expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
-        if grad.floats.iter().any(|v| !v.is_finite()) {
+        if grads.iter().flat_map(|g| &g.floats).any(|v| !v.is_finite()) {
             scale_state.ints[2] = 1;
         }
         Ok(())

@@ -197,23 +197,40 @@ impl crate::ops::Backend for GpuBackend {
         )
     }
 
-    fn grad_check_finite(&self, grad: &GpuTensor, scale_state: &mut GpuTensor) -> Result<()> {
+    fn grad_check_finite(&self, grads: &[&GpuTensor], scale_state: &mut GpuTensor) -> Result<()> {
         expect(scale_state, &Shape::new(&[4]), "loss scale state")?;
         expect_dtype(scale_state, DType::U32, "loss scale state")?;
-        let storage = self.storage_of("grad_check_finite", &[grad])?;
-        let e = grad.dtype.size() as u64;
-        for c in self.chunks("grad_check_finite", grad.shape.numel(), &[e])? {
-            let u = ElementwiseUniform {
-                len: c.count as u32,
-                ..Default::default()
-            };
-            let views = [View::items(grad, c, e), View::whole(scale_state)];
+        if grads.is_empty() {
+            return Ok(());
+        }
+        let storage = self.storage_of("grad_check_finite", grads)?;
+        // Tensors that fit one binding go six to a launch; a larger one in binding-sized
+        // chunks, a launch each.
+        let mut pieces: Vec<View<'_>> = Vec::new();
+        let mut lens: Vec<usize> = Vec::new();
+        for g in grads {
+            let e = g.dtype.size() as u64;
+            for c in self.chunks("grad_check_finite", g.shape.numel(), &[e])? {
+                pieces.push(View::items(g, c, e));
+                lens.push(c.count);
+            }
+        }
+        for (views, lens) in pieces.chunks(6).zip(lens.chunks(6)) {
+            let mut u = [0u32; 8];
+            for (k, &n) in lens.iter().enumerate() {
+                u[k] = n as u32;
+            }
+            let total: usize = lens.iter().sum();
+            u[6] = total as u32;
+            let mut bound: Vec<View<'_>> = views.to_vec();
+            bound.resize(6, self.dummy());
+            bound.push(View::whole(scale_state));
             self.dispatch(
                 "grad_check_finite",
                 storage,
                 &u,
-                &views,
-                kernels::flat_workgroups(c.count),
+                &bound,
+                kernels::flat_workgroups(total),
             )?;
         }
         Ok(())

@@ -572,9 +572,8 @@ impl<B: Backend> Model<B> {
         }
         if let Some(state) = self.scale_state.as_mut() {
             b.scope("loss scale", "optimizer");
-            for p in &self.params {
-                b.grad_check_finite(&p.grad, state)?;
-            }
+            let grads: Vec<&B::Tensor> = self.params.iter().map(|p| &p.grad).collect();
+            b.grad_check_finite(&grads, state)?;
         }
         for p in &mut self.params {
             // "features.0.weight" belongs to layer "features.0".

@@ -294,8 +294,13 @@ pub trait Backend {
         w_copy: Option<&mut Self::Tensor>,
         scale_state: Option<&Self::Tensor>,
     ) -> Result<()>;
-    /// Sets the found_inf flag of `scale_state` if any gradient is inf or NaN.
-    fn grad_check_finite(&self, grad: &Self::Tensor, scale_state: &mut Self::Tensor) -> Result<()>;
+    /// Sets the found_inf flag of `scale_state` if any value of any of `grads` is inf or NaN
+    /// (a GPU checks up to six tensors per launch).
+    fn grad_check_finite(
+        &self,
+        grads: &[&Self::Tensor],
+        scale_state: &mut Self::Tensor,
+    ) -> Result<()>;
     /// Adjusts the loss scale after a step and clears found_inf.
     fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut Self::Tensor) -> Result<()>;
 }
