@@ -73,8 +73,33 @@ pub fn to_safetensors(
             Ok((n.clone(), v))
         })
         .collect::<Result<_>>()?;
-    safetensors::serialize(views, Some(metadata.clone()))
-        .map_err(|e| Error::invalid("checkpoint", e.to_string()))
+    let bytes = safetensors::serialize(views, Some(metadata.clone()))
+        .map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
+    canonical_metadata(bytes)
+}
+
+/// Rewrites the header of safetensors `bytes` with the metadata's keys in sorted order: the
+/// crate writes them in a HashMap's order, which changes from run to run, so two saves of the
+/// same weights would differ byte for byte. The header is padded with spaces to 8 bytes as the
+/// format asks; the tensor data (offsets from the header's end) is unchanged.
+fn canonical_metadata(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = |why: &str| Error::invalid("checkpoint", format!("serialised header: {why}"));
+    let n = u64::from_le_bytes(bytes[..8].try_into().map_err(|_| bad("too short"))?) as usize;
+    let header = bytes.get(8..8 + n).ok_or_else(|| bad("too short"))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+    if let Some(meta) = value.get_mut("__metadata__") {
+        let sorted: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(meta.take()).map_err(|e| bad(&e.to_string()))?;
+        *meta = serde_json::to_value(sorted).map_err(|e| bad(&e.to_string()))?;
+    }
+    let mut text = serde_json::to_vec(&value).map_err(|e| bad(&e.to_string()))?;
+    text.resize(text.len().div_ceil(8) * 8, b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Saves named tensors to `path` atomically.
@@ -209,6 +234,29 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two saves of the same tensors and metadata are the same bytes, whatever order the
+    /// metadata maps hold their keys in, and read back whole.
+    #[test]
+    fn saves_are_byte_identical_and_read_back() {
+        let meta = || -> HashMap<String, String> {
+            (0..24)
+                .map(|i| (format!("key{i}"), format!("value {i}")))
+                .collect()
+        };
+        let a = to_safetensors(&tensors(), &meta()).unwrap();
+        for _ in 0..4 {
+            assert_eq!(to_safetensors(&tensors(), &meta()).unwrap(), a);
+        }
+        let n = u64::from_le_bytes(a[..8].try_into().unwrap()) as usize;
+        assert_eq!(n % 8, 0);
+        let st = safetensors::SafeTensors::deserialize(&a).unwrap();
+        let (_, read) = safetensors::SafeTensors::read_metadata(&a).unwrap();
+        assert_eq!(read.metadata().clone().unwrap(), meta());
+        let t = st.tensor("conv1.weight").unwrap();
+        let got: &[f32] = bytemuck::cast_slice(t.data());
+        assert_eq!(got, &tensors()[0].1.data[..]);
+    }
 
     fn tensors() -> Vec<(String, HostTensor)> {
         vec![(
