@@ -6,6 +6,7 @@
 // CPU reference: cpu::conv2d::backward_bias.
 //#tensor 1 dy read
 //#tensor 2 db write
+//#include channel_sum_params
 //#include channel_sum
 
 @compute @workgroup_size(256, 1, 1)

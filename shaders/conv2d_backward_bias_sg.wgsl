@@ -11,10 +11,7 @@
 //#tensor4 1 dy read
 //#tensor 3 db write
 //#include flat
-struct ChannelSumUniform {
-    batch: u32, channels: u32, pixels: u32, accumulate: u32,
-}
-@group(0) @binding(0) var<uniform> params: ChannelSumUniform;
+//#include channel_sum_params
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 override MODE: u32 = 0u;
 

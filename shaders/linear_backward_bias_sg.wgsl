@@ -9,10 +9,7 @@
 //#tensor 1 dy read
 //#tensor 2 db write
 //#include flat
-struct ChannelSumUniform {
-    batch: u32, channels: u32, pixels: u32, accumulate: u32,
-}
-@group(0) @binding(0) var<uniform> params: ChannelSumUniform;
+//#include channel_sum_params
 
 @compute @workgroup_size(256, 1, 1)
 fn linear_backward_bias_sg(

@@ -3,10 +3,6 @@
 // storage binding, processed in a fixed order).
 // One workgroup of 256 per channel; each invocation sums a strided slice in order, then a
 // tree in workgroup memory combines the 256 partial sums. No atomics: bit-reproducible.
-struct ChannelSumUniform {
-    batch: u32, channels: u32, pixels: u32, accumulate: u32,
-}
-@group(0) @binding(0) var<uniform> params: ChannelSumUniform;
 
 var<workgroup> channel_partial: array<f32, 256>;
 

@@ -206,23 +206,22 @@ impl crate::ops::Backend for GpuBackend {
         let storage = self.storage_of("grad_check_finite", grads)?;
         // Tensors that fit one binding go six to a launch; a larger one in binding-sized
         // chunks, a launch each.
-        let mut pieces: Vec<View<'_>> = Vec::new();
-        let mut lens: Vec<usize> = Vec::new();
+        let mut pieces: Vec<(View<'_>, usize)> = Vec::new();
         for g in grads {
             let e = g.dtype.size() as u64;
             for c in self.chunks("grad_check_finite", g.shape.numel(), &[e])? {
-                pieces.push(View::items(g, c, e));
-                lens.push(c.count);
+                pieces.push((View::items(g, c, e), c.count));
             }
         }
-        for (views, lens) in pieces.chunks(6).zip(lens.chunks(6)) {
+        for group in pieces.chunks(6) {
+            // [len0 .. len5, total, pad]
             let mut u = [0u32; 8];
-            for (k, &n) in lens.iter().enumerate() {
-                u[k] = n as u32;
+            for (k, (_, n)) in group.iter().enumerate() {
+                u[k] = *n as u32;
             }
-            let total: usize = lens.iter().sum();
+            let total: usize = group.iter().map(|(_, n)| n).sum();
             u[6] = total as u32;
-            let mut bound: Vec<View<'_>> = views.to_vec();
+            let mut bound: Vec<View<'_>> = group.iter().map(|(v, _)| *v).collect();
             bound.resize(6, self.dummy());
             bound.push(View::whole(scale_state));
             self.dispatch(

@@ -147,6 +147,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "conv2d_sg_operands",
     "linear_sg_params",
     "linear_wg_params",
+    "channel_sum_params",
     "channel_sum",
     "conv2d_params",
     "linear_params",

@@ -226,12 +226,19 @@ impl Graph {
         i > 0 && fusions[i - 1] != Act::None
     }
 
+    /// Whether layer `i` is an activation whose backward pass the pooling layer after it runs
+    /// (see [`Graph::pool_folds`]).
+    pub fn folded_away(folds: &[Act], i: usize) -> bool {
+        folds.get(i + 1).is_some_and(|a| *a != Act::None)
+    }
+
     /// Per layer, the activation whose backward pass this layer's backward pass runs: a
     /// pooling layer that alone reads a relu or tanh (not the first layer) multiplies its
     /// input gradient by the activation's derivative and writes the activation's input
     /// gradient (the activation's own backward pass is then not run, and the gradient of its
     /// output is not kept); [`Act::None`] elsewhere. Off with `CNNGPU_NO_FUSION=1`.
     pub fn pool_folds(&self) -> Vec<Act> {
+        let off = fusion_off();
         let layers = &self.layers;
         (0..layers.len())
             .map(|i| {
@@ -239,7 +246,7 @@ impl Graph {
                     layers[i].kind,
                     LayerKind::AvgPool2d(_) | LayerKind::MaxPool2d(_)
                 );
-                if fusion_off() || !pool || i < 2 || layers[i].input != Some(i - 1) {
+                if off || !pool || i < 2 || layers[i].input != Some(i - 1) {
                     return Act::None;
                 }
                 let readers = layers.iter().filter(|l| l.input == Some(i - 1)).count();
@@ -257,10 +264,7 @@ impl Graph {
     /// an activation whose backward a pooling layer runs keeps no output gradient.
     pub fn kept(fusions: &[Act], folds: &[Act]) -> Vec<(bool, bool)> {
         (0..fusions.len())
-            .map(|i| {
-                let folded = folds.get(i + 1).is_some_and(|a| *a != Act::None);
-                (fusions[i] == Act::None, !folded)
-            })
+            .map(|i| (fusions[i] == Act::None, !Self::folded_away(folds, i)))
             .collect()
     }
 

@@ -477,7 +477,7 @@ impl<B: Backend> Model<B> {
             &mut plan.grads[n - 1],
         )?;
         for i in (0..n).rev() {
-            if self.folds.get(i + 1).is_some_and(|a| *a != Act::None) {
+            if Graph::folded_away(&self.folds, i) {
                 continue; // the pooling layer after it ran this activation's backward pass
             }
             let layer = &self.graph.layers[i];

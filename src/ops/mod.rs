@@ -329,11 +329,13 @@ pub fn bias_arg<'a, T>(
     shape: &Shape,
     what: &str,
 ) -> Result<Option<&'a T>> {
-    match (has_bias, b) {
-        (true, Some(b)) => expect_len(what, len(b), shape).map(|_| Some(b)),
-        (true, None) => Err(Error::invalid(what, "params say bias but none was given")),
-        (false, _) => Ok(None),
-    }
+    optional_arg(
+        has_bias,
+        b,
+        (len, shape),
+        what,
+        "params say bias but none was given",
+    )
 }
 
 /// The activation output a pooling backward pass with a folded activation reads: required
@@ -345,13 +347,22 @@ pub fn act_arg<'a, T>(
     shape: &Shape,
     what: &str,
 ) -> Result<Option<&'a T>> {
-    match (act, t) {
-        (Act::None, _) => Ok(None),
-        (_, Some(t)) => expect_len(what, len(t), shape).map(|_| Some(t)),
-        (_, None) => Err(Error::invalid(
-            what,
-            "params fold an activation's backward in, but its output was not given",
-        )),
+    let missing = "params fold an activation's backward in, but its output was not given";
+    optional_arg(act != Act::None, t, (len, shape), what, missing)
+}
+
+/// An optional tensor argument: required (and of `shape`) when `needed`, ignored otherwise.
+fn optional_arg<'a, T>(
+    needed: bool,
+    t: Option<&'a T>,
+    (len, shape): (impl Fn(&T) -> usize, &Shape),
+    what: &str,
+    missing: &str,
+) -> Result<Option<&'a T>> {
+    match (needed, t) {
+        (true, Some(t)) => expect_len(what, len(t), shape).map(|_| Some(t)),
+        (true, None) => Err(Error::invalid(what, missing)),
+        (false, _) => Ok(None),
     }
 }
 
