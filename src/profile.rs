@@ -22,7 +22,7 @@ pub const PASSES: [&str; 4] = ["forward", "backward_input", "backward_weight", "
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub layer: String,
-    /// `conv2d`, `linear`, `relu`, ... or `loss` / `loss scale`.
+    /// `conv2d`, `linear`, `relu`, ... or `softmax_cross_entropy` / `loss_scale` / `sgd`.
     pub kind: String,
     pub pass: String,
     /// Kernel launches per step.
@@ -318,7 +318,8 @@ fn summarise(
     elem: usize,
 ) -> Profile {
     let steps = traces.len() as f64;
-    // Rows in graph order, each pass in PASSES order; the loss and loss-scale scopes follow.
+    // Rows in graph order, each pass in PASSES order; the loss, the loss-scale and the
+    // parameters' (the optimizer over their arena) scopes follow.
     // A layer that runs an activation's pass (fused into its forward epilogue, or folded
     // into a pool's backward) is shown as "conv2d+tanh"; the activation has no rows then.
     let mut keys: Vec<(String, String, &'static str)> = Vec::new();
@@ -337,6 +338,7 @@ fn summarise(
     for pass in PASSES {
         keys.push(("loss".into(), "softmax_cross_entropy".into(), pass));
         keys.push(("loss scale".into(), "loss_scale".into(), pass));
+        keys.push(("parameters".into(), "sgd".into(), pass));
     }
     // Launches under any other scope get rows of their own, so every launch is counted.
     for k in traces.iter().flat_map(|t| &t.kernels) {

@@ -149,6 +149,23 @@ pub fn round_to_f16(data: &mut [f32]) {
     }
 }
 
+/// Elements between the starts of a parameter arena's tensors are multiples of this: 256
+/// bytes in f16 and 512 in f32, so every tensor starts at an offset any adapter can bind
+/// (WebGPU's `minStorageBufferOffsetAlignment` is at most 256).
+pub const ARENA_ALIGN: usize = 128;
+
+/// Where tensors of `numels` elements start in one arena (in elements), and its length.
+pub fn arena_layout(numels: impl IntoIterator<Item = usize>) -> (Vec<usize>, usize) {
+    let mut starts = Vec::new();
+    let mut end = 0usize;
+    for n in numels {
+        let start = end.next_multiple_of(ARENA_ALIGN);
+        starts.push(start);
+        end = start + n;
+    }
+    (starts, end)
+}
+
 /// Encodes f32 values as little-endian bytes of `dtype` (F32 or F16), padded to 4 bytes.
 pub fn encode(data: &[f32], dtype: DType) -> Vec<u8> {
     let mut bytes = match dtype {

@@ -302,7 +302,20 @@ fn the_overflow_check_finds_a_bad_value_in_any_gradient() {
         let mut state = b.upload_u32(Shape::new(&[4]), &[0, 0, 0, 0]).unwrap();
         let refs: Vec<&B::Tensor> = grads.iter().collect();
         b.grad_check_finite(&refs, &mut state).unwrap();
-        b.download_u32(&state).unwrap()[2]
+        let separate = b.download_u32(&state).unwrap()[2];
+        // The same gradients as the tensors of one arena.
+        let hosts: Vec<HostTensor> = grads.iter().map(|g| b.download(g).unwrap()).collect();
+        let shapes: Vec<Shape> = hosts.iter().map(|h| h.shape.clone()).collect();
+        let arena = b.arena(&shapes, dtype, Some(&hosts)).unwrap();
+        let refs: Vec<&B::Tensor> = arena.iter().collect();
+        let mut state = b.upload_u32(Shape::new(&[4]), &[0, 0, 0, 0]).unwrap();
+        b.grad_check_finite(&refs, &mut state).unwrap();
+        let together = b.download_u32(&state).unwrap()[2];
+        assert_eq!(
+            separate, together,
+            "{bad:?}: separate tensors and an arena agree"
+        );
+        together
     }
     let cases = [
         (None, 0),
@@ -320,5 +333,98 @@ fn the_overflow_check_finds_a_bad_value_in_any_gradient() {
         for (bad, want) in cases {
             assert_eq!(found(&*gpu, dtype, bad), want, "gpu {dtype:?} {bad:?}");
         }
+    }
+}
+
+/// The parameters of an arena: on the GPU the optimizer updates all of them in one launch and
+/// the overflow check reads them in one, with the results of one update per tensor on the
+/// CPU; tensors given out of the arena's order are not joined (one launch each).
+#[test]
+fn an_arena_is_updated_in_one_launch_like_its_tensors_one_by_one() {
+    use cnngpu::cpu::CpuBackend;
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    let shapes = [Shape::new(&[1001]), Shape::new(&[6, 5]), Shape::new(&[3])];
+    let values = |salt: f32| -> Vec<HostTensor> {
+        shapes
+            .iter()
+            .map(|s| HostTensor {
+                shape: s.clone(),
+                data: (0..s.numel())
+                    .map(|i| ((i as f32 * 0.37 + salt).sin()) * 0.5)
+                    .collect(),
+            })
+            .collect()
+    };
+    let p = SgdParams {
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 1e-3,
+        nesterov: true,
+        grad_scale: 0.5,
+    };
+    /// Two SGD steps over `order`; the new weights, momentum and copies, and the launches.
+    fn run<B: Backend>(
+        b: &B,
+        dtype: DType,
+        order: &[usize],
+        (shapes, w0, g): (&[Shape], &[HostTensor], &[HostTensor]),
+        p: &SgdParams,
+    ) -> Vec<HostTensor> {
+        let mut w = b.arena(shapes, DType::F32, Some(w0)).unwrap();
+        let mut v = b.arena(shapes, DType::F32, None).unwrap();
+        let grads = b.arena(shapes, dtype, Some(g)).unwrap();
+        let mut copies = b.arena(shapes, dtype, Some(w0)).unwrap();
+        for _ in 0..2 {
+            fn pick<'a, T>(l: &'a mut [T], order: &[usize]) -> Vec<&'a mut T> {
+                let mut all: Vec<Option<&mut T>> = l.iter_mut().map(Some).collect();
+                order.iter().map(|&i| all[i].take().unwrap()).collect()
+            }
+            let gs: Vec<&B::Tensor> = order.iter().map(|&i| &grads[i]).collect();
+            let (mut ws, mut vs) = (pick(&mut w, order), pick(&mut v, order));
+            let mut cs = pick(&mut copies, order);
+            b.sgd_update(p, &gs, &mut ws, &mut vs, Some(&mut cs), None)
+                .unwrap();
+        }
+        w.iter()
+            .chain(&v)
+            .chain(&copies)
+            .map(|t| b.download(t).unwrap())
+            .collect()
+    }
+    let (w0, g) = (values(0.0), values(1.0));
+    for dtype in [DType::F32, DType::F16] {
+        let args = (&shapes[..], &w0[..], &g[..]);
+        let want = run(&CpuBackend, dtype, &[0, 1, 2], args, &p);
+        for (order, launches) in [([0, 1, 2], 2), ([0, 2, 1], 6)] {
+            let before = gpu.stats().dispatches;
+            let got = run(&*gpu, dtype, &order, args, &p);
+            assert_eq!(
+                gpu.stats().dispatches - before,
+                launches,
+                "{dtype:?} {order:?}: two steps"
+            );
+            for (k, (a, b)) in want.iter().zip(&got).enumerate() {
+                for (i, (x, y)) in a.data.iter().zip(&b.data).enumerate() {
+                    let tol = if dtype == DType::F16 && k >= 6 {
+                        1e-3
+                    } else {
+                        1e-6
+                    };
+                    assert!(
+                        (x - y).abs() <= tol * (1.0 + x.abs()),
+                        "{dtype:?} {order:?} tensor {k} [{i}]: cpu {x}, gpu {y}"
+                    );
+                }
+            }
+        }
+        // The overflow check: one launch for the arena's three gradients.
+        let grads = gpu.arena(&shapes, dtype, Some(&g)).unwrap();
+        let refs: Vec<_> = grads.iter().collect();
+        let mut state = gpu.upload_u32(Shape::new(&[4]), &[0; 4]).unwrap();
+        let before = gpu.stats().dispatches;
+        gpu.grad_check_finite(&refs, &mut state).unwrap();
+        assert_eq!(gpu.stats().dispatches - before, 1, "{dtype:?}: one check");
+        assert_eq!(gpu.download_u32(&state).unwrap()[2], 0, "{dtype:?}: finite");
     }
 }

@@ -35,14 +35,16 @@ fn alexnet_fc6_f32_weight_larger_than_one_binding_matches_cpu() {
     let mut cases = cases;
     cases.push(Case {
         name: "alexnet_sgd_fc6".into(),
-        op: Op::Sgd(SgdParams {
-            len: 9216 * 4096,
-            lr: 0.01,
-            momentum: 0.9,
-            weight_decay: 5e-4,
-            nesterov: true,
-            grad_scale: 1.0,
-        }),
+        op: Op::Sgd(
+            SgdParams {
+                lr: 0.01,
+                momentum: 0.9,
+                weight_decay: 5e-4,
+                nesterov: true,
+                grad_scale: 1.0,
+            },
+            9216 * 4096,
+        ),
         ties: false,
     });
     let outcomes = parity::run(&gpu, &cases, "").expect("fc6 passes ran");
@@ -287,14 +289,16 @@ fn chunked_paths_match_cpu() {
         ),
         case(
             "chunked_sgd",
-            Op::Sgd(SgdParams {
-                len: 20001,
-                lr: 0.1,
-                momentum: 0.9,
-                weight_decay: 1e-3,
-                nesterov: false,
-                grad_scale: 0.5,
-            }),
+            Op::Sgd(
+                SgdParams {
+                    lr: 0.1,
+                    momentum: 0.9,
+                    weight_decay: 1e-3,
+                    nesterov: false,
+                    grad_scale: 0.5,
+                },
+                20001,
+            ),
         ),
     ];
     let outcomes = parity::run(&gpu, &cases, "").expect("chunked passes ran");

@@ -59,7 +59,7 @@ fn size_of(op: &Op) -> String {
         Op::SoftmaxCrossEntropy(p) => format!("b{}", p.batch),
         Op::Topk(p) => format!("b{}", p.batch),
         Op::Dropout(p) => format!("n{}", p.len),
-        Op::Sgd(p) => format!("n{}", p.len),
+        Op::Sgd(_, len) => format!("n{len}"),
     }
 }
 

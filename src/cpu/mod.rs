@@ -550,22 +550,27 @@ impl Backend for CpuBackend {
     fn sgd_update(
         &self,
         p: &SgdParams,
-        grad: &CpuTensor,
-        w: &mut CpuTensor,
-        velocity: &mut CpuTensor,
-        w_copy: Option<&mut CpuTensor>,
+        grads: &[&CpuTensor],
+        w: &mut [&mut CpuTensor],
+        velocity: &mut [&mut CpuTensor],
+        mut w_copy: Option<&mut [&mut CpuTensor]>,
         scale_state: Option<&CpuTensor>,
     ) -> Result<()> {
-        p.validate()?;
-        let shape = Shape::new(&[p.len]);
-        expect(grad, &shape, "sgd grad")?;
-        expect(w, &shape, "sgd w")?;
-        expect(velocity, &shape, "sgd velocity")?;
-        if w.dtype != DType::F32 || velocity.dtype != DType::F32 {
-            return Err(Error::invalid(
-                "sgd master weights",
-                "w and velocity must be F32",
-            ));
+        let copies = w_copy.as_ref().map_or(grads.len(), |c| c.len());
+        expect_lists("sgd", &[grads.len(), w.len(), velocity.len(), copies])?;
+        for (i, grad) in grads.iter().enumerate() {
+            let shape = Shape::new(&[grad.floats.len()]);
+            expect(w[i], &shape, "sgd w")?;
+            expect(velocity[i], &shape, "sgd velocity")?;
+            if let Some(copy) = w_copy.as_ref().map(|c| &*c[i]) {
+                expect(copy, &shape, "sgd w_copy")?;
+            }
+            if w[i].dtype != DType::F32 || velocity[i].dtype != DType::F32 {
+                return Err(Error::invalid(
+                    "sgd master weights",
+                    "w and velocity must be F32",
+                ));
+            }
         }
         let mut p = *p;
         if let Some(s) = scale_state {
@@ -574,11 +579,12 @@ impl Backend for CpuBackend {
             }
             p.grad_scale /= f32::from_bits(s.ints[0]);
         }
-        sgd::update(&p, &grad.floats, &mut w.floats, &mut velocity.floats);
-        if let Some(copy) = w_copy {
-            expect(copy, &shape, "sgd w_copy")?;
-            let values = w.floats.clone();
-            copy.store(&values, "sgd w_copy")?;
+        for (i, grad) in grads.iter().enumerate() {
+            sgd::update(&p, &grad.floats, &mut w[i].floats, &mut velocity[i].floats);
+            if let Some(copy) = w_copy.as_mut().map(|c| &mut *c[i]) {
+                let values = w[i].floats.clone();
+                copy.store(&values, "sgd w_copy")?;
+            }
         }
         Ok(())
     }

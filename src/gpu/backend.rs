@@ -370,9 +370,9 @@ impl GpuBackend {
 
     /// Records a buffer copy of `src` into `dst` (same size).
     pub fn copy(&self, src: &GpuTensor, dst: &GpuTensor) {
-        let size = src.buffer.size().min(dst.buffer.size());
+        let size = src.size.min(dst.size);
         self.recorder.with_encoder(&self.ctx, |e| {
-            e.copy_buffer_to_buffer(&src.buffer, 0, &dst.buffer, 0, size)
+            e.copy_buffer_to_buffer(&src.buffer, src.offset, &dst.buffer, dst.offset, size)
         });
     }
 
@@ -448,6 +448,8 @@ impl GpuBackend {
             });
         Ok(GpuTensor {
             buffer: Arc::new(buffer),
+            offset: 0,
+            size,
             shape,
             dtype,
         })
@@ -460,10 +462,7 @@ impl GpuBackend {
         let mut total = 0u64;
         for t in ts {
             offsets.push(total);
-            total += t
-                .buffer
-                .size()
-                .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+            total += t.size.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         }
         let mut readback = self.readback.lock().unwrap_or_else(|p| p.into_inner());
         if readback.size() < total {
@@ -472,7 +471,7 @@ impl GpuBackend {
         }
         self.recorder.with_encoder(&self.ctx, |e| {
             for (t, &o) in ts.iter().zip(&offsets) {
-                e.copy_buffer_to_buffer(&t.buffer, 0, &readback, o, t.buffer.size());
+                e.copy_buffer_to_buffer(&t.buffer, t.offset, &readback, o, t.size);
             }
         });
         self.recorder.submit(&self.ctx, "reading back")?;
@@ -494,7 +493,7 @@ impl GpuBackend {
                 .map_err(|e| failed(e.to_string()))?;
             ts.iter()
                 .zip(&offsets)
-                .map(|(t, &o)| mapped[o as usize..(o + t.buffer.size()) as usize].to_vec())
+                .map(|(t, &o)| mapped[o as usize..(o + t.size) as usize].to_vec())
                 .collect()
         };
         readback.unmap();
@@ -502,7 +501,7 @@ impl GpuBackend {
     }
 
     pub(super) fn read_bytes(&self, t: &GpuTensor) -> Result<Vec<u8>> {
-        let size = t.buffer.size();
+        let size = t.size;
         // A download (weights, logits; not part of a step) gets a staging buffer of its own.
         self.recorder.count_objects(1);
         let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -512,7 +511,7 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
         self.recorder.with_encoder(&self.ctx, |e| {
-            e.copy_buffer_to_buffer(&t.buffer, 0, &staging, 0, size)
+            e.copy_buffer_to_buffer(&t.buffer, t.offset, &staging, 0, size)
         });
         self.recorder.submit(&self.ctx, "download")?;
         let (tx, rx) = std::sync::mpsc::channel();

@@ -1,13 +1,13 @@
 //! The [`Backend`](crate::ops::Backend) trait on [`GpuBackend`]: validate shapes and types,
 //! then hand each pass to its launcher in [`super::kernels`] (which only records).
 
-use super::buffers::{GpuTensor, View};
+use super::buffers::{arena_spans, span_tensor, GpuTensor, View};
 use super::kernels;
 use super::shaders::Storage;
 use super::GpuBackend;
 use crate::error::{Error, Result};
 use crate::ops::*;
-use crate::tensor::{decode, encode, DType, HostTensor, Shape};
+use crate::tensor::{arena_layout, decode, encode, DType, HostTensor, Shape};
 
 /// Checks that a tensor has the element count an op expects of it.
 fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
@@ -62,6 +62,56 @@ impl crate::ops::Backend for GpuBackend {
             }
         };
         self.create(shape, dtype, &bytes)
+    }
+
+    fn arena(
+        &self,
+        shapes: &[Shape],
+        dtype: DType,
+        values: Option<&[HostTensor]>,
+    ) -> Result<Vec<GpuTensor>> {
+        if dtype == DType::U32 {
+            return Err(Error::invalid("arena", "parameters are float tensors"));
+        }
+        if let Some(v) = values {
+            if v.len() != shapes.len() || v.iter().zip(shapes).any(|(h, s)| h.shape != *s) {
+                return Err(Error::invalid("arena", "one value of its shape per tensor"));
+            }
+        }
+        let e = dtype.size();
+        let numel = |r: std::ops::Range<usize>| shapes[r].iter().map(Shape::numel);
+        let mut out = Vec::with_capacity(shapes.len());
+        let mut first = 0;
+        while first < shapes.len() {
+            // One buffer takes tensors while it stays within the adapter's largest buffer.
+            let mut end = first + 1;
+            while end < shapes.len()
+                && (arena_layout(numel(first..end + 1)).1 * e) as u64
+                    <= self.ctx.limits.max_buffer_size
+            {
+                end += 1;
+            }
+            let (starts, len) = arena_layout(numel(first..end));
+            let mut bytes = vec![0u8; (len * e).next_multiple_of(4)];
+            if let Some(v) = values {
+                for (h, &s) in v[first..end].iter().zip(&starts) {
+                    let b = encode(&h.data, dtype);
+                    bytes[s * e..s * e + b.len()].copy_from_slice(&b);
+                }
+            }
+            let block = self.create(Shape::new(&[len]), dtype, &bytes)?;
+            for (shape, &s) in shapes[first..end].iter().zip(&starts) {
+                out.push(GpuTensor {
+                    buffer: block.buffer.clone(),
+                    offset: (s * e) as u64,
+                    size: (shape.numel() * e).next_multiple_of(4) as u64,
+                    shape: shape.clone(),
+                    dtype,
+                });
+            }
+            first = end;
+        }
+        Ok(out)
     }
 
     fn download(&self, t: &GpuTensor) -> Result<HostTensor> {
@@ -127,7 +177,7 @@ impl crate::ops::Backend for GpuBackend {
         // Work recorded so far must see the old contents: start it before the write lands.
         self.recorder.flush(&self.ctx, "write")?;
         let bytes = encode(data, t.dtype);
-        self.ctx.queue.write_buffer(&t.buffer, 0, &bytes);
+        self.ctx.queue.write_buffer(&t.buffer, t.offset, &bytes);
         self.recorder.count_written(bytes.len() as u64);
         Ok(())
     }
@@ -147,7 +197,7 @@ impl crate::ops::Backend for GpuBackend {
         self.recorder.flush(&self.ctx, "write")?;
         self.ctx
             .queue
-            .write_buffer(&t.buffer, 0, bytemuck::cast_slice(data));
+            .write_buffer(&t.buffer, t.offset, bytemuck::cast_slice(data));
         self.recorder.count_written(4 * data.len() as u64);
         Ok(())
     }
@@ -155,13 +205,14 @@ impl crate::ops::Backend for GpuBackend {
     fn zero(&self, t: &mut GpuTensor) -> Result<()> {
         if self.recorder.has_pending() {
             // Recorded work must see the old contents: clear in order, after it.
-            self.recorder
-                .with_encoder(&self.ctx, |e| e.clear_buffer(&t.buffer, 0, None));
+            self.recorder.with_encoder(&self.ctx, |e| {
+                e.clear_buffer(&t.buffer, t.offset, Some(t.size))
+            });
         } else {
             // Nothing is pending (after a read-back): a queue write lands before the next
             // submit, so the next step's encoder needs no clear and keeps one compute pass.
-            let zeros = vec![0u8; t.buffer.size() as usize];
-            self.ctx.queue.write_buffer(&t.buffer, 0, &zeros);
+            let zeros = vec![0u8; t.size as usize];
+            self.ctx.queue.write_buffer(&t.buffer, t.offset, &zeros);
             self.recorder.count_written(zeros.len() as u64);
         }
         Ok(())
@@ -204,10 +255,14 @@ impl crate::ops::Backend for GpuBackend {
             return Ok(());
         }
         let storage = self.storage_of("grad_check_finite", grads)?;
-        // Tensors that fit one binding go six to a launch; a larger one in binding-sized
-        // chunks, a launch each.
+        // An arena's tensors are checked as one; what fits one binding goes six to a
+        // launch, a larger one in binding-sized chunks, a launch each.
+        let spans: Vec<GpuTensor> = arena_spans(&[grads])
+            .into_iter()
+            .map(|s| span_tensor(&grads[s]))
+            .collect();
         let mut pieces: Vec<(View<'_>, usize)> = Vec::new();
-        for g in grads {
+        for g in &spans {
             let e = g.dtype.size() as u64;
             for c in self.chunks("grad_check_finite", g.shape.numel(), &[e])? {
                 pieces.push((View::items(g, c, e), c.count));
@@ -558,31 +613,36 @@ impl crate::ops::Backend for GpuBackend {
     fn sgd_update(
         &self,
         p: &SgdParams,
-        grad: &GpuTensor,
-        w: &mut GpuTensor,
-        velocity: &mut GpuTensor,
-        w_copy: Option<&mut GpuTensor>,
+        grads: &[&GpuTensor],
+        w: &mut [&mut GpuTensor],
+        velocity: &mut [&mut GpuTensor],
+        w_copy: Option<&mut [&mut GpuTensor]>,
         scale_state: Option<&GpuTensor>,
     ) -> Result<()> {
-        p.validate()?;
-        let shape = Shape::new(&[p.len]);
-        expect(grad, &shape, "sgd grad")?;
-        expect(w, &shape, "sgd w")?;
-        expect(velocity, &shape, "sgd velocity")?;
-        expect_dtype(w, DType::F32, "sgd w")?;
-        expect_dtype(velocity, DType::F32, "sgd velocity")?;
-        if let Some(c) = &w_copy {
-            expect(c, &shape, "sgd w_copy")?;
-            expect_dtype(c, grad.dtype, "sgd w_copy")?;
+        let w: Vec<&GpuTensor> = w.iter().map(|t| &**t).collect();
+        let velocity: Vec<&GpuTensor> = velocity.iter().map(|t| &**t).collect();
+        let copies: Option<Vec<&GpuTensor>> = w_copy.map(|c| c.iter().map(|t| &**t).collect());
+        let ncopies = copies.as_ref().map_or(grads.len(), |c| c.len());
+        expect_lists("sgd", &[grads.len(), w.len(), velocity.len(), ncopies])?;
+        for (i, grad) in grads.iter().enumerate() {
+            let shape = Shape::new(&[grad.shape.numel()]);
+            expect(w[i], &shape, "sgd w")?;
+            expect(velocity[i], &shape, "sgd velocity")?;
+            expect_dtype(w[i], DType::F32, "sgd w")?;
+            expect_dtype(velocity[i], DType::F32, "sgd velocity")?;
+            if let Some(c) = &copies {
+                expect(c[i], &shape, "sgd w_copy")?;
+                expect_dtype(c[i], grad.dtype, "sgd w_copy")?;
+            }
         }
-        kernels::sgd::encode_update(
-            self,
-            p,
-            grad,
-            w,
-            velocity,
-            w_copy.map(|c| &*c),
-            self.scale_view(scale_state),
-        )
+        let mut lists = vec![grads, &w[..], &velocity[..]];
+        lists.extend(copies.as_deref());
+        for span in arena_spans(&lists) {
+            let [g, w, v] = [grads, &w, &velocity].map(|l| span_tensor(&l[span.clone()]));
+            let copy = copies.as_ref().map(|c| span_tensor(&c[span.clone()]));
+            let scale = self.scale_view(scale_state);
+            kernels::sgd::encode_update(self, p, &g, &w, &v, copy.as_ref(), scale)?;
+        }
+        Ok(())
     }
 }

@@ -1,14 +1,19 @@
 //! GPU tensors, and the split of tensors larger than one storage binding into aligned chunks.
 
 use crate::error::{Error, Result};
-use crate::tensor::{DType, Shape};
+use crate::tensor::{DType, Shape, ARENA_ALIGN};
+use std::ops::Range;
 use std::sync::Arc;
 
-/// A tensor in a wgpu storage buffer. F16 tensors are tightly packed halves (the same bytes
-/// serve the native and the packed shader variants); the buffer is padded to 4 bytes.
+/// A tensor in a wgpu storage buffer: the whole buffer, or (a parameter of an arena) the
+/// range `offset..offset + size` of one shared by several tensors. F16 tensors are tightly
+/// packed halves (the same bytes serve the native and the packed shader variants); `size` is
+/// the data padded to 4 bytes.
 #[derive(Debug)]
 pub struct GpuTensor {
     pub(crate) buffer: Arc<wgpu::Buffer>,
+    pub(crate) offset: u64,
+    pub(crate) size: u64,
     pub shape: Shape,
     pub dtype: DType,
 }
@@ -19,9 +24,66 @@ impl GpuTensor {
         (self.shape.numel() * self.dtype.size()) as u64
     }
 
-    /// The underlying buffer (for profilers and custom kernels).
+    /// The underlying buffer (for profilers and custom kernels); the tensor is its bytes
+    /// [`Self::offset`], [`Self::offset`] + [`Self::size`].
     pub fn buffer(&self) -> &wgpu::Buffer {
         &self.buffer
+    }
+
+    /// Where the tensor starts in its buffer, in bytes.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The bytes the tensor spans in its buffer (its data padded to 4 bytes).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The binding size of the whole tensor: `None` (to the end) when it is its buffer.
+    pub(crate) fn bounded_size(&self) -> Option<u64> {
+        (self.offset > 0 || self.size < self.buffer.size()).then_some(self.size)
+    }
+}
+
+/// Splits equally long tensor lists into spans of consecutive indices whose tensors, in every
+/// list, follow each other in one buffer as [`crate::tensor::arena_layout`] placed them (the
+/// parameters of an arena, in its order). Other tensors are spans of one.
+pub fn arena_spans(lists: &[&[&GpuTensor]]) -> Vec<Range<usize>> {
+    let n = lists.first().map_or(0, |l| l.len());
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for i in 1..=n {
+        if i == n || !lists.iter().all(|l| follows(l[i - 1], l[i])) {
+            spans.push(start..i);
+            start = i;
+        }
+    }
+    spans
+}
+
+/// Whether `b` is the tensor an arena placed right after `a`.
+fn follows(a: &GpuTensor, b: &GpuTensor) -> bool {
+    let e = a.dtype.size() as u64;
+    let next = (a.offset / e + a.shape.numel() as u64).next_multiple_of(ARENA_ALIGN as u64);
+    Arc::ptr_eq(&a.buffer, &b.buffer)
+        && a.dtype == b.dtype
+        && a.offset.is_multiple_of(e)
+        && b.offset == next * e
+}
+
+/// One tensor covering a span of [`arena_spans`]: from the first tensor's start to the last
+/// one's end, the zeros between them included.
+pub fn span_tensor(ts: &[&GpuTensor]) -> GpuTensor {
+    let (first, last) = (ts[0], ts[ts.len() - 1]);
+    let e = first.dtype.size() as u64;
+    let numel = (last.offset - first.offset) / e + last.shape.numel() as u64;
+    GpuTensor {
+        buffer: first.buffer.clone(),
+        offset: first.offset,
+        size: last.offset + last.size - first.offset,
+        shape: Shape::new(&[numel as usize]),
+        dtype: first.dtype,
     }
 }
 
@@ -38,8 +100,8 @@ impl<'a> View<'a> {
     pub fn whole(t: &'a GpuTensor) -> Self {
         View {
             buffer: &t.buffer,
-            offset: 0,
-            size: None,
+            offset: t.offset,
+            size: t.bounded_size(),
         }
     }
 
@@ -58,14 +120,15 @@ impl<'a> View<'a> {
         if chunk.is_whole() {
             return Self::whole(t);
         }
+        let start = chunk.start as u64 * item_bytes;
         let size = if chunk.is_last() {
-            None
+            t.bounded_size().map(|s| s - start)
         } else {
             Some(chunk.count as u64 * item_bytes)
         };
         View {
             buffer: &t.buffer,
-            offset: chunk.start as u64 * item_bytes,
+            offset: t.offset + start,
             size,
         }
     }

@@ -5,7 +5,7 @@ use super::graph::{Graph, LayerKind};
 use super::models::Init;
 use crate::error::{Error, Result};
 use crate::ops::*;
-use crate::tensor::{DType, HostTensor, Precision, Shape, SplitMix64};
+use crate::tensor::{arena_layout, DType, HostTensor, Precision, Shape, SplitMix64};
 
 /// One parameter tensor: f32 master weights and momentum, its gradient in storage precision,
 /// and (f16 only) the storage-precision copy the forward pass reads.
@@ -179,28 +179,40 @@ impl<B: Backend> Model<B> {
             ));
         }
         let dtype = precision.dtype();
-        let mut params = Vec::new();
-        for ((name, shape, _), v) in specs.into_iter().zip(values) {
-            if v.shape.0 != shape {
+        let mut shapes = Vec::new();
+        for ((name, shape, _), v) in specs.iter().zip(values) {
+            if v.shape.0 != *shape {
                 return Err(Error::invalid(
-                    &name,
+                    name,
                     format!("shape {} given, {:?} expected", v.shape, shape),
                 ));
             }
-            let shape = Shape(shape);
-            params.push(Param {
-                master: b.upload(v, DType::F32)?,
-                velocity: b.full(shape.clone(), DType::F32, 0.0)?,
-                grad: b.full(shape.clone(), dtype, 0.0)?,
-                copy: if precision == Precision::F16 {
-                    Some(b.upload(v, dtype)?)
-                } else {
-                    None
-                },
-                name,
-                shape,
-            });
+            shapes.push(Shape(shape.clone()));
         }
+        // Each kind of state in one arena, so the optimizer runs one launch per arena buffer.
+        let masters = b.arena(&shapes, DType::F32, Some(values))?;
+        let velocities = b.arena(&shapes, DType::F32, None)?;
+        let grads = b.arena(&shapes, dtype, None)?;
+        let copies = match precision {
+            Precision::F16 => b.arena(&shapes, dtype, Some(values))?,
+            Precision::F32 => Vec::new(),
+        };
+        let mut copies = copies.into_iter();
+        let params: Vec<Param<B>> = specs
+            .into_iter()
+            .zip(shapes)
+            .zip(masters.into_iter().zip(velocities).zip(grads))
+            .map(
+                |(((name, _, _), shape), ((master, velocity), grad))| Param {
+                    name,
+                    shape,
+                    master,
+                    velocity,
+                    grad,
+                    copy: copies.next(),
+                },
+            )
+            .collect();
         let mut slots = Vec::new();
         let mut next = 0;
         for l in &graph.layers {
@@ -320,10 +332,7 @@ impl<B: Backend> Model<B> {
         } else {
             e
         };
-        self.params
-            .iter()
-            .map(|p| p.shape.numel() as u64 * (8 + extra))
-            .sum()
+        arena_layout(self.params.iter().map(|p| p.shape.numel())).1 as u64 * (8 + extra)
     }
 
     /// New zeroed metric counters.
@@ -575,29 +584,31 @@ impl<B: Backend> Model<B> {
             let grads: Vec<&B::Tensor> = self.params.iter().map(|p| &p.grad).collect();
             b.grad_check_finite(&grads, state)?;
         }
+        b.scope("parameters", "optimizer");
+        let sgd = SgdParams {
+            lr: cfg.lr,
+            momentum: cfg.momentum,
+            weight_decay: cfg.weight_decay,
+            nesterov: cfg.nesterov,
+            grad_scale: 1.0,
+        };
+        let (mut grads, mut masters, mut velocities, mut copies) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for p in &mut self.params {
-            // "features.0.weight" belongs to layer "features.0".
-            b.scope(
-                p.name.rsplit_once('.').map_or(&p.name, |s| s.0),
-                "optimizer",
-            );
-            let sgd = SgdParams {
-                len: p.shape.numel(),
-                lr: cfg.lr,
-                momentum: cfg.momentum,
-                weight_decay: cfg.weight_decay,
-                nesterov: cfg.nesterov,
-                grad_scale: 1.0,
-            };
-            b.sgd_update(
-                &sgd,
-                &p.grad,
-                &mut p.master,
-                &mut p.velocity,
-                p.copy.as_mut(),
-                self.scale_state.as_ref(),
-            )?;
+            grads.push(&p.grad);
+            masters.push(&mut p.master);
+            velocities.push(&mut p.velocity);
+            copies.extend(p.copy.as_mut());
         }
+        let copies = (!copies.is_empty()).then_some(&mut copies[..]);
+        b.sgd_update(
+            &sgd,
+            &grads,
+            &mut masters,
+            &mut velocities,
+            copies,
+            self.scale_state.as_ref(),
+        )?;
         if let Some(state) = self.scale_state.as_mut() {
             b.scope("loss scale", "optimizer");
             b.loss_scale_update(&self.loss_scale, state)?;

@@ -67,6 +67,25 @@ pub trait Backend {
     fn upload_u32(&self, shape: Shape, data: &[u32]) -> Result<Self::Tensor>;
     /// A new tensor with every element set to `value` (for U32, `value as u32`).
     fn full(&self, shape: Shape, dtype: DType, value: f32) -> Result<Self::Tensor>;
+    /// Float tensors of `dtype` holding `values` (zeros where `None`), one per shape: the
+    /// parameters of a model. A backend that can lays them out side by side at the offsets
+    /// of [`crate::tensor::arena_layout`] in as few buffers as its limits allow, so that the
+    /// passes over every parameter ([`Backend::sgd_update`], [`Backend::grad_check_finite`]) cover each buffer
+    /// in one launch; the default allocates them one by one.
+    fn arena(
+        &self,
+        shapes: &[Shape],
+        dtype: DType,
+        values: Option<&[HostTensor]>,
+    ) -> Result<Vec<Self::Tensor>> {
+        match values {
+            Some(v) => v.iter().map(|h| self.upload(h, dtype)).collect(),
+            None => shapes
+                .iter()
+                .map(|s| self.full(s.clone(), dtype, 0.0))
+                .collect(),
+        }
+    }
     /// Runs pending work and copies a float tensor back.
     fn download(&self, t: &Self::Tensor) -> Result<HostTensor>;
     /// Runs pending work and copies an integer tensor back.
@@ -282,20 +301,22 @@ pub trait Backend {
         counts: &mut Self::Tensor,
     ) -> Result<()>;
 
-    /// Updates the F32 master weights `w` and `velocity` in place; writes `w_copy` if given.
-    /// With `scale_state` the gradient is divided by the loss scale and the whole update is
-    /// skipped when the state's found_inf flag is set.
+    /// Updates each parameter `i`: its F32 master weights `w[i]` and `velocity[i]` in place
+    /// from `grads[i]`, and writes `w_copy[i]` if given. With `scale_state` the gradients are
+    /// divided by the loss scale and the whole update is skipped when the state's found_inf
+    /// flag is set. Tensors of one [`Backend::arena`], given in its order, are updated
+    /// together (a GPU: one launch per arena buffer, where a binding holds it).
     fn sgd_update(
         &self,
         p: &SgdParams,
-        grad: &Self::Tensor,
-        w: &mut Self::Tensor,
-        velocity: &mut Self::Tensor,
-        w_copy: Option<&mut Self::Tensor>,
+        grads: &[&Self::Tensor],
+        w: &mut [&mut Self::Tensor],
+        velocity: &mut [&mut Self::Tensor],
+        w_copy: Option<&mut [&mut Self::Tensor]>,
         scale_state: Option<&Self::Tensor>,
     ) -> Result<()>;
     /// Sets the found_inf flag of `scale_state` if any value of any of `grads` is inf or NaN
-    /// (a GPU checks up to six tensors per launch).
+    /// (a GPU checks the tensors of one arena in one launch, others up to six per launch).
     fn grad_check_finite(
         &self,
         grads: &[&Self::Tensor],
@@ -303,6 +324,17 @@ pub trait Backend {
     ) -> Result<()>;
     /// Adjusts the loss scale after a step and clears found_inf.
     fn loss_scale_update(&self, p: &LossScaleParams, scale_state: &mut Self::Tensor) -> Result<()>;
+}
+
+/// Checks that the lists of a pass over several tensors are equally long (and not empty).
+pub fn expect_lists(what: &str, lens: &[usize]) -> Result<()> {
+    if lens[0] == 0 || lens.iter().any(|&n| n != lens[0]) {
+        return Err(Error::invalid(
+            what,
+            format!("expected equally long, non-empty tensor lists, got lengths {lens:?}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that a tensor of `have` elements can serve as `what`, which needs `shape` (both

@@ -1,13 +1,9 @@
 //! SGD with momentum, Nesterov and weight decay (torch.optim.SGD with dampening 0).
 
-use super::positive;
-use crate::error::Result;
-
-/// One update of `len` parameters. `grad_scale` multiplies the stored gradient first
+/// The hyperparameters of one update. `grad_scale` multiplies the stored gradient first
 /// (1 / loss scale under mixed precision, 1 otherwise).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SgdParams {
-    pub len: usize,
     pub lr: f32,
     pub momentum: f32,
     pub weight_decay: f32,
@@ -30,9 +26,6 @@ pub struct SgdUniform {
 }
 
 impl SgdParams {
-    pub fn validate(&self) -> Result<()> {
-        positive("sgd length", self.len)
-    }
     /// The uniform of `len` elements. The learning rate is not in it (0): a GPU passes it with
     /// the per-step values, so a schedule's changes rewrite no uniform.
     pub fn uniform(&self, len: usize, has_copy: bool) -> SgdUniform {

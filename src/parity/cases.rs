@@ -16,7 +16,8 @@ pub enum Op {
     Dropout(DropoutParams),
     SoftmaxCrossEntropy(SoftmaxCrossEntropyParams),
     Topk(TopkParams),
-    Sgd(SgdParams),
+    /// One parameter tensor of `.1` elements.
+    Sgd(SgdParams, usize),
 }
 
 impl Op {
@@ -33,7 +34,7 @@ impl Op {
             Op::Dropout(_) => "dropout",
             Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
             Op::Topk(_) => "topk",
-            Op::Sgd(_) => "sgd",
+            Op::Sgd(..) => "sgd",
         }
     }
 
@@ -44,7 +45,7 @@ impl Op {
             Op::Conv2d(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
             Op::Linear(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
             Op::Conv2d(_) | Op::Linear(_) => vec![Forward, BackwardInput, BackwardWeight],
-            Op::Topk(_) | Op::Sgd(_) => vec![Update],
+            Op::Topk(_) | Op::Sgd(..) => vec![Update],
             _ => vec![Forward, BackwardInput],
         }
     }
@@ -53,7 +54,7 @@ impl Op {
     pub fn kernel(&self, pass: Pass) -> String {
         match (self, pass) {
             (Op::Topk(_), _) => "topk_accumulate".into(),
-            (Op::Sgd(_), _) => "sgd_update".into(),
+            (Op::Sgd(..), _) => "sgd_update".into(),
             _ => format!("{}_{}", self.stem(), pass.name()),
         }
     }
@@ -69,7 +70,7 @@ impl Op {
             Op::Dropout(p) => p.len as u64,
             Op::SoftmaxCrossEntropy(p) => (3 * p.batch * p.classes) as u64,
             Op::Topk(p) => (p.batch * p.classes) as u64,
-            Op::Sgd(p) => 6 * p.len as u64,
+            Op::Sgd(_, len) => 6 * *len as u64,
         }
     }
 }
@@ -191,14 +192,16 @@ pub fn lenet5_layers(b: usize) -> Vec<Case> {
         ),
         case(
             "lenet5_sgd_conv2",
-            Op::Sgd(SgdParams {
-                len: 16 * 6 * 25,
-                lr: 0.01,
-                momentum: 0.9,
-                weight_decay: 0.0,
-                nesterov: false,
-                grad_scale: 1.0,
-            }),
+            Op::Sgd(
+                SgdParams {
+                    lr: 0.01,
+                    momentum: 0.9,
+                    weight_decay: 0.0,
+                    nesterov: false,
+                    grad_scale: 1.0,
+                },
+                16 * 6 * 25,
+            ),
         ),
     ]
 }
@@ -258,14 +261,16 @@ pub fn alexnet_layers(b: usize) -> Vec<Case> {
         ),
         case(
             "alexnet_sgd_fc7",
-            Op::Sgd(SgdParams {
-                len: 4096 * 4096,
-                lr: 0.01,
-                momentum: 0.9,
-                weight_decay: 5e-4,
-                nesterov: false,
-                grad_scale: 1.0,
-            }),
+            Op::Sgd(
+                SgdParams {
+                    lr: 0.01,
+                    momentum: 0.9,
+                    weight_decay: 5e-4,
+                    nesterov: false,
+                    grad_scale: 1.0,
+                },
+                4096 * 4096,
+            ),
         ),
     ]
 }
@@ -423,14 +428,16 @@ pub fn edge_cases() -> Vec<Case> {
         },
         case(
             "sgd_nesterov_wd",
-            Op::Sgd(SgdParams {
-                len: 1001,
-                lr: 0.05,
-                momentum: 0.9,
-                weight_decay: 5e-4,
-                nesterov: true,
-                grad_scale: 1.0 / 128.0,
-            }),
+            Op::Sgd(
+                SgdParams {
+                    lr: 0.05,
+                    momentum: 0.9,
+                    weight_decay: 5e-4,
+                    nesterov: true,
+                    grad_scale: 1.0 / 128.0,
+                },
+                1001,
+            ),
         ),
     ];
     rect.bias = true;

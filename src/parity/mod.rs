@@ -151,8 +151,8 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
             );
             vec![draw(Shape::new(&[p.batch, p.classes]), 2.0)]
         }
-        Op::Sgd(p) => {
-            let shape = Shape::new(&[p.len]);
+        Op::Sgd(_, len) => {
+            let shape = Shape::new(&[*len]);
             vec![
                 draw(shape.clone(), 1.0),
                 draw(shape.clone(), 0.5),
@@ -207,8 +207,8 @@ fn output_specs(op: &Op, pass: Pass, main: DType) -> Vec<(&'static str, Shape, D
             vec![("dlogits", Shape::new(&[p.batch, p.classes]), main)]
         }
         (Op::Topk(p), _) => vec![("counts", Shape::new(&[p.ks.len()]), DType::U32)],
-        (Op::Sgd(p), _) => {
-            let s = Shape::new(&[p.len]);
+        (Op::Sgd(_, len), _) => {
+            let s = Shape::new(&[*len]);
             vec![
                 ("w", s.clone(), f32),
                 ("velocity", s.clone(), f32),
@@ -297,9 +297,9 @@ impl<B: Backend> Prepared<B> {
                 b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], None, out())
             }
             (Op::Topk(p), _) => b.topk_accumulate(p, &f[0], &self.ints[0], out()),
-            (Op::Sgd(p), _) => {
+            (Op::Sgd(p, _), _) => {
                 let (w, v, copy) = (out(), out(), out());
-                b.sgd_update(p, &f[0], w, v, Some(copy), None)
+                b.sgd_update(p, &[&f[0]], &mut [w], &mut [v], Some(&mut [copy]), None)
             }
         }
     }

@@ -88,10 +88,15 @@ fn pieces(
 
 fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> View<'_> {
     let last = (start + count) as u64 * row_bytes >= t.bytes();
+    let offset = start as u64 * row_bytes;
     View {
         buffer: &t.buffer,
-        offset: start as u64 * row_bytes,
-        size: (!last).then_some(count as u64 * row_bytes),
+        offset: t.offset + offset,
+        size: if last {
+            t.bounded_size().map(|s| s - offset)
+        } else {
+            Some(count as u64 * row_bytes)
+        },
     }
 }
 

@@ -1,5 +1,6 @@
-//! Launcher of the SGD update, split into element chunks for parameters larger than one
-//! binding (AlexNet fc6's f32 master weights).
+//! Launcher of the SGD update over one tensor (a parameter, or the span of an arena's
+//! parameters), split into element chunks where it is larger than one binding (AlexNet's f32
+//! master weights).
 
 use super::flat_workgroups;
 use crate::error::Result;
@@ -21,7 +22,7 @@ pub fn encode_update(
     let storage = b.storage_of("sgd_update", &ts)?;
     b.set_per_step(None, Some(p.lr))?;
     let e = grad.dtype.size() as u64;
-    for c in b.chunks("sgd_update", p.len, &[e, 4, 4])? {
+    for c in b.chunks("sgd_update", grad.shape.numel(), &[e, 4, 4])? {
         let views = [
             View::items(grad, c, e),
             View::items(w, c, 4),
