@@ -394,6 +394,10 @@ pub fn edge_cases() -> Vec<Case> {
         ),
         case("linear_b1_odd_nobias", linear(1, 7, 13, false)),
         case("linear_odd", linear(3, 65, 67, true)),
+        // Tall subgroup tiles (4 and 8 rows a lane at batch 40 and 130), partial in both
+        // rows and batch.
+        case("linear_b40", linear(40, 72, 36, true)),
+        case("linear_b130", linear(130, 36, 132, true)),
         case("relu_odd", Op::Relu(Shape::new(&[1001]))),
         case("tanh_odd", Op::Tanh(Shape::new(&[3, 7, 11]))),
         case(

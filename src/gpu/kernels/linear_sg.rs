@@ -166,7 +166,8 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
-    let t = SgTile::for_nn(sg);
+    // M is the batch: a tile covers it (up to 8 rows a lane), so w streams through once.
+    let t = SgTile::for_nn(sg, p.batch.div_ceil(sg as usize).clamp(1, 8) as u32);
     for (i, piece) in pieces(b, p.out_features, rb, usize::MAX)?
         .into_iter()
         .enumerate()
@@ -205,7 +206,16 @@ pub fn encode_backward_weight(
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * dw.dtype.size()) as u64;
     let k4 = p.batch.div_ceil(4);
-    let t = SgTile::for_nn(sg);
+    // M is the weight's rows, K the batch: a taller tile reuses each quad of x for more rows
+    // but holds more accumulators that a short reduction must store (measured on lavapipe,
+    // fc6/fc7 shapes: 2 rows a lane best at batch 16, 4 at 32–64, 8 from 128; LeNet-5's
+    // conv3 and fc1 too).
+    let rows_per_lane = match p.batch {
+        0..32 => 2,
+        32..128 => 4,
+        _ => 8,
+    };
+    let t = SgTile::for_nn(sg, rows_per_lane);
     for piece in pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))? {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
