@@ -1,15 +1,17 @@
 // lrn_backward_input: dx_j = dy_j * s_j^-beta
-//   - 2*alpha*beta/size * x_j * sum over channels c whose window holds j of dy_c * x_c * s_c^(-beta-1).
+//   - 2*alpha*beta/size * x_j * sum over channels c whose window holds j of t_c,
+// with t_c = dy_c * x_c * s_c^(-beta-1) computed by lrn_backward_terms just before.
 // s is recomputed from x (nothing is stored by the forward pass).
-// Layout: x, dy, dx [N, C, H, W].
+// Layout: x, dy, terms, dx [N, C, H, W].
 // One invocation: one input element. Dispatch: ceil(N*C*H*W / 256) workgroups, linearised.
-// Precision: storage precision in and out, f32 arithmetic.
+// Precision: storage precision in and out, f32 arithmetic and terms.
 // CPU reference: cpu::lrn::backward_input.
 //#tensor 1 x read
 //#tensor 2 dy read
-//#tensor 3 dx write
+//#tensor 4 dx write
 //#include flat
 //#include lrn_params
+@group(0) @binding(3) var<storage, read> terms: array<f32>;
 
 @compute @workgroup_size(256, 1, 1)
 fn lrn_backward_input(
@@ -29,10 +31,8 @@ fn lrn_backward_input(
     let hi = min(j + SIZE / 2u, CHANNELS - 1u);
     var cross_sum = 0.0;
     for (var c = u32(lo); c <= hi; c++) {
-        let at = base + c * PIXELS;
-        cross_sum += dy_ld(at) * x_ld(at) * pow(lrn_scale(base, c), -params.beta - 1.0);
+        cross_sum += terms[base + c * PIXELS];
     }
-    let xj = x_ld(i);
     let own = dy_ld(i) * pow(lrn_scale(base, j), -params.beta);
-    dx_st(i, own - 2.0 * params.alpha * params.beta / f32(SIZE) * xj * cross_sum);
+    dx_st(i, own - 2.0 * params.alpha * params.beta / f32(SIZE) * x_ld(i) * cross_sum);
 }

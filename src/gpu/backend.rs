@@ -48,7 +48,8 @@ pub(crate) enum Scratch {
     PackA = 1,
     /// The packed B operand of a subgroup GEMM.
     PackB = 2,
-    /// A GEMM result that another kernel finishes (the column gradient of conv2d).
+    /// An intermediate result that the pass's next kernel finishes (the column gradient of
+    /// conv2d, the window terms of lrn's input gradient).
     Columns = 3,
     /// The per-plane sums of a bias gradient (conv2d_backward_bias_sg).
     PlaneSums = 4,
