@@ -176,6 +176,25 @@ fn image_folders_load_with_class_names_and_bad_images_are_named() {
         "{err}"
     );
 
+    // A PNG whose header claims 20,000 x 20,000 pixels (1.2 GB of RGB) behind a few bytes of
+    // data: refused by the decoder's limits, not allocated.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(1, 1)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let mut png = png.into_inner();
+    // IHDR: length (4), "IHDR" (4), width, height at bytes 16..24, CRC over type and data.
+    png[16..20].copy_from_slice(&20_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+    let mut crc = flate2::Crc::new();
+    crc.update(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
+    std::fs::write(dir.join("train/disc/broken.png"), &png).unwrap();
+    let err = data::load(DatasetKind::Folder, &dir, 32)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("broken.png") && err.contains("limit"), "{err}");
+
     let flat = tmp("flat");
     let err = data::load(DatasetKind::Folder, &flat, 32)
         .unwrap_err()

@@ -5,11 +5,73 @@
 //! `CNNGPU_FUZZ_ITERS=200000 cargo test --release --test fuzz` runs a longer campaign, and
 //! `CNNGPU_FUZZ_SEED` picks another seed. A crashing input is written to
 //! `tests/fuzz-regressions/<parser>-<n>.bin`; every file there is replayed first.
+//!
+//! Memory: a counting allocator records the most heap each input made its parser hold at once
+//! (on the thread that parses it), and an input that made it hold more than its target's bound
+//! — a few times the input's length plus a small constant, or for images the decoder's limits —
+//! fails like a panic: a length field that claims gigabytes must not be believed.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// The system allocator, counting the bytes each thread holds and the most it has held.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    // try_with: the thread's counters may already be gone while it exits.
+    let _ = HELD.try_with(|h| {
+        let now = h.get() + delta;
+        h.set(now);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` and returns the most heap it held at once beyond what the thread held before.
+fn peak_heap(f: impl FnOnce()) -> usize {
+    let before = HELD.with(|h| h.get());
+    PEAK.with(|p| p.set(before));
+    f();
+    (PEAK.with(|p| p.get()) - before).max(0) as usize
+}
+
+/// The heap a parser may hold for an input of `len` bytes: its parsed form, a copy or two,
+/// and a fixed allowance for buffers and messages.
+fn proportional(factor: usize) -> impl Fn(usize) -> usize {
+    move |len| factor * len + (4 << 20)
+}
 
 struct Rng(u64);
 
@@ -94,9 +156,16 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-/// Replays the saved regressions of `name`, then fuzzes `target` from `seeds`; any panic or
-/// slow input fails the test with the input saved.
-fn fuzz(name: &str, seeds: &[Vec<u8>], default_iters: usize, target: impl Fn(&[u8])) {
+/// Replays the saved regressions of `name`, then fuzzes `target` from `seeds`; any panic,
+/// slow input or input that made the target hold more heap than `bound(input length)` fails
+/// the test with the input saved.
+fn fuzz(
+    name: &str,
+    seeds: &[Vec<u8>],
+    default_iters: usize,
+    bound: impl Fn(usize) -> usize,
+    target: impl Fn(&[u8]),
+) {
     let mut inputs: Vec<Vec<u8>> = std::fs::read_dir(regressions_dir())
         .into_iter()
         .flatten()
@@ -116,6 +185,7 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], default_iters: usize, target: impl Fn(&[u
         .unwrap_or(0x5EED);
     let mut rng = Rng(seed ^ name.len() as u64);
     let iters = iterations(default_iters);
+    let mut most_heap = 0;
     for i in 0..replayed + seeds.len() + iters {
         let input = if i < inputs.len() {
             inputs[i].clone()
@@ -124,26 +194,37 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], default_iters: usize, target: impl Fn(&[u
             mutate(&mut rng, s)
         };
         let started = Instant::now();
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| target(&input)));
+        let mut outcome = Ok(());
+        let heap = peak_heap(|| {
+            outcome = std::panic::catch_unwind(AssertUnwindSafe(|| target(&input)));
+        });
         let took = started.elapsed();
-        if outcome.is_err() || took > Duration::from_secs(1) {
+        most_heap = most_heap.max(heap);
+        let too_much = heap > bound(input.len());
+        if outcome.is_err() || took > Duration::from_secs(1) || too_much {
             std::fs::create_dir_all(regressions_dir()).unwrap();
             let path = regressions_dir().join(format!("{name}-{i}.bin"));
             std::fs::File::create(&path)
                 .and_then(|mut f| f.write_all(&input))
                 .unwrap();
+            let what = if outcome.is_err() {
+                "panicked".to_string()
+            } else if too_much {
+                format!("made the parser hold {heap} bytes of heap",)
+            } else {
+                "was slow".to_string()
+            };
             panic!(
-                "{name}: input {i} {} ({took:?}); saved as {}",
-                if outcome.is_err() {
-                    "panicked"
-                } else {
-                    "was slow"
-                },
+                "{name}: input {i} of {} bytes {what} ({took:?}); saved as {}",
+                input.len(),
                 path.display()
             );
         }
     }
-    eprintln!("{name}: {replayed} regressions, {iters} mutated inputs, no panic");
+    eprintln!(
+        "{name}: {replayed} regressions, {iters} mutated inputs, no panic; \
+         at most {most_heap} bytes of heap held"
+    );
 }
 
 fn idx_seed() -> Vec<u8> {
@@ -154,7 +235,7 @@ fn idx_seed() -> Vec<u8> {
 #[test]
 fn fuzz_idx_raw() {
     let seeds = vec![idx_seed(), cnngpu::data::idx::encode(&[3], &[7, 8, 9])];
-    fuzz("idx", &seeds, 20_000, |b| {
+    fuzz("idx", &seeds, 20_000, proportional(4), |b| {
         if let Ok(idx) = cnngpu::data::idx::parse(b) {
             // Never more data than the input held.
             assert!(idx.data.len() <= b.len());
@@ -170,7 +251,9 @@ fn fuzz_idx_gzip() {
     gz.write_all(&idx_seed()).unwrap();
     let seeds = vec![gz.finish().unwrap()];
     let path = dir.join("f-idx3-ubyte.gz");
-    fuzz("idx-gzip", &seeds, 2_000, |b| {
+    // A gzip stream may expand a thousandfold; the bound is what the decoded IDX header can
+    // justify, so the claim is checked against the decompressed bytes as they arrive.
+    fuzz("idx-gzip", &seeds, 2_000, proportional(4096), |b| {
         std::fs::write(&path, b).unwrap();
         let _ = cnngpu::data::idx::read(&path);
     });
@@ -206,7 +289,7 @@ fn fuzz_checkpoints_and_their_shape_checks() {
     // Mutations mostly land in the header, where the parser's decisions are.
     let header = 8 + u64::from_le_bytes(full[..8].try_into().unwrap()) as usize;
     let small = full[..header].to_vec();
-    fuzz("safetensors", &[full, small], 3_000, |b| {
+    fuzz("safetensors", &[full, small], 3_000, proportional(4), |b| {
         std::fs::write(&path, b).unwrap();
         if let Ok(ck) = cnngpu::train::checkpoint::load(&path) {
             let _ = ck.parameters_for(&graph, &path);
@@ -228,6 +311,7 @@ fn fuzz_run_manifest_state_and_metrics() {
         "run-manifest",
         &[manifest.into_bytes(), state.as_bytes().to_vec()],
         3_000,
+        proportional(16),
         |b| {
             std::fs::write(dir.join("run.json"), b).unwrap();
             std::fs::write(dir.join("last.state.json"), b).unwrap();
@@ -237,10 +321,16 @@ fn fuzz_run_manifest_state_and_metrics() {
             let _ = cnngpu::train::load_resume(&dir);
         },
     );
-    fuzz("metrics", &[metrics.into_bytes()], 3_000, |b| {
-        std::fs::write(dir.join("metrics.jsonl"), b).unwrap();
-        let _ = cnngpu::viz::charts::read_metrics(&dir.join("metrics.jsonl"));
-    });
+    fuzz(
+        "metrics",
+        &[metrics.into_bytes()],
+        3_000,
+        proportional(16),
+        |b| {
+            std::fs::write(dir.join("metrics.jsonl"), b).unwrap();
+            let _ = cnngpu::viz::charts::read_metrics(&dir.join("metrics.jsonl"));
+        },
+    );
 }
 
 #[test]
@@ -249,7 +339,7 @@ fn fuzz_bench_reports() {
     let text = std::fs::read(&path).unwrap();
     // The whole report, and its head (mutations of a shorter text reach more of its fields).
     let head = text[..text.len().min(4096)].to_vec();
-    fuzz("bench-json", &[text, head], 1_000, |b| {
+    fuzz("bench-json", &[text, head], 1_000, proportional(16), |b| {
         let _ = cnngpu::bench::report::Report::parse(&String::from_utf8_lossy(b), &path);
     });
 }
@@ -262,15 +352,44 @@ fn fuzz_stl10() {
     let y = vec![1u8, 10];
     let names: Vec<String> = (0..10).map(|i| format!("c{i}")).collect();
     std::fs::write(dir.join("train_X.bin"), &x).unwrap();
-    fuzz("stl10-labels", std::slice::from_ref(&y), 1_000, |b| {
-        std::fs::write(dir.join("train_y.bin"), b).unwrap();
-        let _ = cnngpu::data::images::load_stl10_split(&dir, "train", &names);
-    });
+    fuzz(
+        "stl10-labels",
+        std::slice::from_ref(&y),
+        1_000,
+        proportional(8),
+        |b| {
+            std::fs::write(dir.join("train_y.bin"), b).unwrap();
+            let _ = cnngpu::data::images::load_stl10_split(&dir, "train", &names);
+        },
+    );
     std::fs::write(dir.join("train_y.bin"), &y).unwrap();
-    fuzz("stl10-images", &[x], 300, |b| {
+    fuzz("stl10-images", &[x], 300, proportional(8), |b| {
         std::fs::write(dir.join("train_X.bin"), b).unwrap();
         let _ = cnngpu::data::images::load_stl10_split(&dir, "train", &names);
     });
+}
+
+/// The heap an image folder of one image may take to load: what the decoder's limits allow,
+/// and as much again for the conversion to RGB and the resize.
+const IMAGE_HEAP: usize = 2 * cnngpu::data::images::IMAGE_LIMITS.1 as usize;
+
+/// The allocation counter sees a buffer a parser would hold: the bounds above can fail.
+#[test]
+fn the_heap_counter_sees_what_a_parser_holds() {
+    let claimed = 64 << 20;
+    let held = peak_heap(|| {
+        let v: Vec<u8> = Vec::with_capacity(claimed);
+        std::hint::black_box(&v);
+    });
+    assert!(held >= claimed, "{held} < {claimed}");
+    assert!(
+        held > proportional(4)(1000),
+        "a believed length field fails its bound"
+    );
+    assert!(
+        peak_heap(|| {}) < 1024,
+        "nothing allocated, nothing counted"
+    );
 }
 
 #[test]
@@ -291,12 +410,18 @@ fn fuzz_image_folders() {
         // The seed decodes: the mutations start from a valid image.
         std::fs::write(&path, &seed).unwrap();
         cnngpu::data::images::load_folder_split(&dir, &names, 16).expect("the seed decodes");
-        fuzz(&format!("image-folder-{file}"), &[seed], 600, |b| {
-            std::fs::write(&path, b).unwrap();
-            if let Ok(ds) = cnngpu::data::images::load_folder_split(&dir, &names, 16) {
-                assert_eq!(ds.images.len(), ds.len() * 3 * 16 * 16);
-            }
-        });
+        fuzz(
+            &format!("image-folder-{file}"),
+            &[seed],
+            600,
+            |_| IMAGE_HEAP,
+            |b| {
+                std::fs::write(&path, b).unwrap();
+                if let Ok(ds) = cnngpu::data::images::load_folder_split(&dir, &names, 16) {
+                    assert_eq!(ds.images.len(), ds.len() * 3 * 16 * 16);
+                }
+            },
+        );
         std::fs::remove_file(&path).unwrap();
     }
 }

@@ -111,6 +111,23 @@ fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(classes)
 }
 
+/// The largest image a folder may hold, in pixels a side and bytes its decoder may allocate
+/// (an 85-megapixel RGB photo): a header that claims more is an error before any allocation.
+pub const IMAGE_LIMITS: (u32, u64) = (16_384, 256 << 20);
+
+/// Decodes one PNG or JPEG file within [`IMAGE_LIMITS`].
+fn decode(path: &Path) -> Result<image::DynamicImage> {
+    let mut reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(IMAGE_LIMITS.0);
+    limits.max_image_height = Some(IMAGE_LIMITS.0);
+    limits.max_alloc = Some(IMAGE_LIMITS.1);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map_err(|e| Error::data(path, format!("cannot decode image: {e}")))
+}
+
 /// Loads a folder of class subfolders, every image decoded and resized to `side` x `side` RGB.
 pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Result<Dataset> {
     let mut images = Vec::new();
@@ -128,8 +145,7 @@ pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Res
             .collect();
         files.sort();
         for f in files {
-            let img = image::open(&f)
-                .map_err(|e| Error::data(&f, format!("cannot decode image: {e}")))?;
+            let img = decode(&f)?;
             let rgb = img
                 .resize_exact(
                     side as u32,
