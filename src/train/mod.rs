@@ -559,11 +559,32 @@ pub fn load_resume(dir: &Path) -> Result<Resume> {
         .collect();
     let weights_path = dir.join("last.safetensors");
     let optim_path = dir.join("last.optim.safetensors");
+    let (weights, optim) = (
+        checkpoint::load(&weights_path)?,
+        checkpoint::load(&optim_path)?,
+    );
+    // A folder written before run manifests has no checksums; its files name their epoch,
+    // which must be the state's (a crash between two of the three writes leaves them apart).
+    for (path, ck) in [(&weights_path, &weights), (&optim_path, &optim)] {
+        let epoch = ck.metadata.get("epoch").map(String::as_str);
+        if epoch != Some(state.epoch.to_string().as_str()) {
+            return Err(Error::data(
+                dir,
+                format!(
+                    "a run folder without run.json (written before run manifests) whose files \
+                     are not one set: {} holds epoch {}, last.state.json epoch {}",
+                    path.display(),
+                    epoch.unwrap_or("(none)"),
+                    state.epoch
+                ),
+            ));
+        }
+    }
     Ok(Resume {
         state,
-        weights: checkpoint::load(&weights_path)?,
+        weights,
         weights_path,
-        optim: checkpoint::load(&optim_path)?,
+        optim,
         optim_path,
         records,
         manifest: None,
@@ -597,6 +618,51 @@ mod tests {
             train_images: None,
             test_images: None,
         }
+    }
+
+    /// A run folder from before run manifests resumes when its files are of the state's
+    /// epoch, and is a data error naming the file that is not.
+    #[test]
+    fn a_folder_without_a_manifest_resumes_only_as_one_set() {
+        let dir = std::env::temp_dir().join(format!("cnngpu-legacy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = TrainState {
+            config: config(Schedule::Constant, 0),
+            epoch: 2,
+            step: 0,
+            global_step: 20,
+            best_test_top1: 0.5,
+            epochs_since_best: 0,
+            scale_state: None,
+            partial: MetricsValue::default(),
+            pending: None,
+        };
+        std::fs::write(
+            dir.join("last.state.json"),
+            serde_json::to_vec(&state).unwrap(),
+        )
+        .unwrap();
+        let file = |epoch: usize| {
+            let t = crate::tensor::HostTensor {
+                shape: crate::tensor::Shape::new(&[2]),
+                data: vec![1.0, 2.0],
+            };
+            let meta = HashMap::from([("epoch".to_string(), epoch.to_string())]);
+            checkpoint::to_safetensors(&[("w".to_string(), t)], &meta).unwrap()
+        };
+        std::fs::write(dir.join("last.safetensors"), file(2)).unwrap();
+        std::fs::write(dir.join("last.optim.safetensors"), file(2)).unwrap();
+        let r = load_resume(&dir).expect("one set");
+        assert_eq!((r.state.epoch, r.manifest.is_none()), (2, true));
+        std::fs::write(dir.join("last.optim.safetensors"), file(1)).unwrap();
+        let err = load_resume(&dir).err().expect("not one set").to_string();
+        assert!(
+            err.contains("last.optim.safetensors holds epoch 1")
+                && err.contains("last.state.json epoch 2"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
