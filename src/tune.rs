@@ -5,8 +5,9 @@
 //! from then on. A family that fails the check is never chosen, however fast.
 //!
 //! Choices are cached in `tune.json` in the cache directory ([`crate::data::cache_dir`]), per
-//! (adapter, driver, cnngpu version, kernel pass, shape, storage), so later runs reuse them
-//! without timing; a corrupt cache file is set aside and rebuilt. Runs that must behave the
+//! (adapter, driver, cnngpu version and a hash of its GPU code — shaders and launchers, so a
+//! build with other kernels tunes again —, kernel pass, shape, storage), so later runs reuse
+//! them without timing; a corrupt cache file is set aside and rebuilt. Runs that must behave the
 //! same on every machine skip tuning (`--no-tune`) and use the adapter's default family.
 
 use crate::bench::time_gpu;
@@ -187,11 +188,12 @@ pub fn key(gpu: &GpuBackend, kernel: &str, op: &Op, storage: Storage) -> String 
         other => format!("{other:?}"),
     };
     format!(
-        "{} | {} {} | cnngpu {} | {kernel} | {shape} | {}",
+        "{} | {} {} | cnngpu {} kernels {} | {kernel} | {shape} | {}",
         gpu.ctx.info.name,
         gpu.ctx.info.driver,
         gpu.ctx.info.driver_info,
         env!("CARGO_PKG_VERSION"),
+        env!("CNNGPU_KERNELS_HASH"),
         storage.name()
     )
 }
