@@ -6,13 +6,15 @@
 // The gradient is multiplied by grad_scale / loss scale (scale_state[0]; 1 outside mixed
 // precision), and the whole step is skipped when scale_state[2] (found_inf) is set. With has_copy = 1 the new
 // weights are also written to w_copy in storage precision (the f16 weights the forward pass reads).
-// Layout: every buffer is the flat parameter tensor, len elements.
-// One invocation: one parameter. Dispatch: ceil(len / 256) workgroups, linearised.
+// Layout: every buffer is the flat parameter tensor, len elements, read and written as vec4s:
+// the last one may run past len into the tensor's padding, whose zeros stay zeros
+// (gpu::buffers pads every tensor to 16 bytes).
+// One invocation: four parameters. Dispatch: ceil(len / 1024) workgroups, linearised.
 // Precision: grad and w_copy in storage precision; w and velocity always f32.
 // The learning rate comes from the per-step values (per_step.lr; the uniform's lr is 0).
 // CPU reference: cpu::sgd::update.
-//#tensor 1 grad read
-//#tensor 4 w_copy write
+//#tensor4 1 grad read
+//#tensor4 4 w_copy write
 //#include flat
 //#include per_step
 struct SgdUniform {
@@ -20,8 +22,8 @@ struct SgdUniform {
     lr: f32, momentum: f32, weight_decay: f32, grad_scale: f32,
 }
 @group(0) @binding(0) var<uniform> params: SgdUniform;
-@group(0) @binding(2) var<storage, read_write> w: array<f32>;
-@group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> velocity: array<vec4<f32>>;
 // [loss scale (f32 bits), good steps, found_inf, skipped steps]: see loss_scale_update.wgsl.
 @group(0) @binding(5) var<storage, read> scale_state: array<u32>;
 
@@ -31,19 +33,20 @@ fn sgd_update(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
-    let i = flat_index(wid, nwg, lindex);
+    let q = flat_index(wid, nwg, lindex);
     // A step whose gradients overflowed (found_inf) is skipped, as by PyTorch's GradScaler.
-    if i >= params.len || scale_state[2] != 0u {
+    if 4u * q >= params.len || scale_state[2] != 0u {
         return;
     }
     let unscale = params.grad_scale / bitcast<f32>(scale_state[0]);
-    let g = grad_ld(i) * unscale + params.weight_decay * w[i];
-    let v = params.momentum * velocity[i] + g;
-    velocity[i] = v;
+    let wq = w[q];
+    let g = grad_ld4(q) * unscale + params.weight_decay * wq;
+    let v = params.momentum * velocity[q] + g;
+    velocity[q] = v;
     let step = select(v, g + params.momentum * v, params.nesterov != 0u);
-    let updated = w[i] - per_step.lr * step;
-    w[i] = updated;
+    let updated = wq - per_step.lr * step;
+    w[q] = updated;
     if params.has_copy != 0u {
-        w_copy_st(i, updated);
+        w_copy_st4(q, updated);
     }
 }

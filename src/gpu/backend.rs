@@ -298,10 +298,10 @@ impl GpuBackend {
 
     /// Fails unless the whole tensor fits one binding.
     pub(crate) fn fits(&self, what: &str, t: &GpuTensor) -> Result<()> {
-        if t.bytes() > self.max_binding {
+        if t.size > self.max_binding {
             return Err(Error::Limit {
                 what: format!("{what} {} as one storage binding", t.shape),
-                needed: t.bytes(),
+                needed: t.size,
                 limit: self.max_binding,
             });
         }
@@ -429,6 +429,15 @@ impl GpuBackend {
     }
 
     pub(super) fn create(&self, shape: Shape, dtype: DType, bytes: &[u8]) -> Result<GpuTensor> {
+        // Buffers hold whole vec4s of f32 (16 bytes), zeros past the data, so that kernels
+        // that read and write four elements at once (sgd_update) may run over the last one.
+        let padded;
+        let bytes = if bytes.len().is_multiple_of(16) && !bytes.is_empty() {
+            bytes
+        } else {
+            padded = [bytes, &[0u8; 16][..16 - bytes.len() % 16]].concat();
+            &padded[..]
+        };
         let size = bytes.len() as u64;
         if size > self.ctx.limits.max_buffer_size {
             return Err(Error::Limit {

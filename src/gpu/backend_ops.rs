@@ -92,7 +92,7 @@ impl crate::ops::Backend for GpuBackend {
                 end += 1;
             }
             let (starts, len) = arena_layout(numel(first..end));
-            let mut bytes = vec![0u8; (len * e).next_multiple_of(4)];
+            let mut bytes = vec![0u8; (len * e).next_multiple_of(16)];
             if let Some(v) = values {
                 for (h, &s) in v[first..end].iter().zip(&starts) {
                     let b = encode(&h.data, dtype);
@@ -104,7 +104,7 @@ impl crate::ops::Backend for GpuBackend {
                 out.push(GpuTensor {
                     buffer: block.buffer.clone(),
                     offset: (s * e) as u64,
-                    size: (shape.numel() * e).next_multiple_of(4) as u64,
+                    size: (shape.numel() * e).next_multiple_of(16) as u64,
                     shape: shape.clone(),
                     dtype,
                 });

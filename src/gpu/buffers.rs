@@ -8,7 +8,7 @@ use std::sync::Arc;
 /// A tensor in a wgpu storage buffer: the whole buffer, or (a parameter of an arena) the
 /// range `offset..offset + size` of one shared by several tensors. F16 tensors are tightly
 /// packed halves (the same bytes serve the native and the packed shader variants); `size` is
-/// the data padded to 4 bytes.
+/// the data padded with zeros to 16 bytes (whole vec4s of f32).
 #[derive(Debug)]
 pub struct GpuTensor {
     pub(crate) buffer: Arc<wgpu::Buffer>,
@@ -35,7 +35,7 @@ impl GpuTensor {
         self.offset
     }
 
-    /// The bytes the tensor spans in its buffer (its data padded to 4 bytes).
+    /// The bytes the tensor spans in its buffer (its data padded to 16 bytes).
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -169,9 +169,10 @@ pub fn plan_chunks(
     max_binding: u64,
     align: u64,
 ) -> Result<Vec<Chunk>> {
-    let align = align.max(4);
+    // Chunks start on whole vec4s of f32 too (16 bytes), for kernels that read four at once.
+    let align = align.max(16);
     let biggest = item_bytes.iter().copied().max().unwrap_or(0);
-    if total as u64 * biggest <= max_binding {
+    if (total as u64 * biggest).next_multiple_of(16) <= max_binding {
         return Ok(vec![Chunk {
             start: 0,
             count: total,
@@ -184,8 +185,8 @@ pub fn plan_chunks(
         let s = align / gcd(align, b);
         step = step / gcd(step, s) * s;
     }
-    // Leave room for the last chunk's padding to 4 bytes.
-    let fit = (max_binding.saturating_sub(4)) / biggest;
+    // Leave room for the last chunk's padding to 16 bytes.
+    let fit = (max_binding.saturating_sub(16)) / biggest;
     let per_chunk = fit - fit % step;
     if per_chunk == 0 {
         return Err(Error::Limit {
@@ -211,7 +212,8 @@ mod tests {
 
     #[test]
     fn one_chunk_when_everything_fits() {
-        let c = plan_chunks("t", 10, &[100, 40], 1000, 256).unwrap();
+        // 1,000 bytes, padded to whole vec4s: 1,008.
+        let c = plan_chunks("t", 10, &[100, 40], 1008, 256).unwrap();
         assert_eq!(
             c,
             vec![Chunk {
@@ -233,7 +235,7 @@ mod tests {
             next += ch.count;
             for b in bytes {
                 assert_eq!(ch.start as u64 * b % align, 0, "offset aligned");
-                assert!(ch.count as u64 * b + 4 <= max, "chunk fits");
+                assert!(ch.count as u64 * b + 16 <= max, "chunk fits, padding too");
             }
         }
         assert_eq!(next, 128);

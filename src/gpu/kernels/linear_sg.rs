@@ -71,7 +71,7 @@ fn pieces(
     let align = (b.ctx.limits.min_storage_buffer_offset_alignment as u64).max(4);
     let step = (align / gcd(align, row_bytes)) as usize;
     let step = step / gcd(step as u64, 4) as usize * 4;
-    let fit = ((b.max_binding().saturating_sub(4) / row_bytes) as usize).min(max_rows);
+    let fit = ((b.max_binding().saturating_sub(16) / row_bytes) as usize).min(max_rows);
     let per = fit - fit % step;
     if per == 0 {
         return Err(Error::Limit {

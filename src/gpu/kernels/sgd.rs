@@ -31,7 +31,8 @@ pub fn encode_update(
             scale_state,
         ];
         let u = p.uniform(c.count, w_copy.is_some());
-        b.dispatch("sgd_update", storage, &u, &views, flat_workgroups(c.count))?;
+        let quads = c.count.div_ceil(4);
+        b.dispatch("sgd_update", storage, &u, &views, flat_workgroups(quads))?;
     }
     Ok(())
 }
