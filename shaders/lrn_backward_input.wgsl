@@ -23,9 +23,8 @@ fn lrn_backward_input(
     if i >= params.batch * CHANNELS * PIXELS {
         return;
     }
-    let plane = CHANNELS * PIXELS;
-    let j = (i % plane) / PIXELS;
-    let base = (i / plane) * plane + i % PIXELS;
+    let j = lrn_channel(i);
+    let base = lrn_base(i);
     // Channel j lies in the window of c for c in [j - (size-1)/2, j + size/2].
     let lo = max(i32(j) - i32((SIZE - 1u) / 2u), 0);
     let hi = min(j + SIZE / 2u, CHANNELS - 1u);

@@ -22,8 +22,7 @@ fn lrn_backward_terms(
     if i >= params.batch * CHANNELS * PIXELS {
         return;
     }
-    let plane = CHANNELS * PIXELS;
-    let c = (i % plane) / PIXELS;
-    let base = (i / plane) * plane + i % PIXELS;
+    let c = lrn_channel(i);
+    let base = lrn_base(i);
     terms[i] = dy_ld(i) * x_ld(i) * pow(lrn_scale(base, c), -params.beta - 1.0);
 }

@@ -19,8 +19,7 @@ fn lrn_forward(
     if i >= params.batch * CHANNELS * PIXELS {
         return;
     }
-    let plane = CHANNELS * PIXELS;
-    let c = (i % plane) / PIXELS;
-    let base = (i / plane) * plane + i % PIXELS;
+    let c = lrn_channel(i);
+    let base = lrn_base(i);
     y_st(i, x_ld(i) * pow(lrn_scale(base, c), -params.beta));
 }

@@ -210,7 +210,7 @@ fn fuzz(
             let what = if outcome.is_err() {
                 "panicked".to_string()
             } else if too_much {
-                format!("made the parser hold {heap} bytes of heap",)
+                format!("made the parser hold {heap} bytes of heap")
             } else {
                 "was slow".to_string()
             };

@@ -363,7 +363,7 @@ fn an_arena_is_updated_in_one_launch_like_its_tensors_one_by_one() {
         nesterov: true,
         grad_scale: 0.5,
     };
-    /// Two SGD steps over `order`; the new weights, momentum and copies, and the launches.
+    /// Two SGD steps over the parameters in `order`; the new weights, momentum and copies.
     fn run<B: Backend>(
         b: &B,
         dtype: DType,

@@ -12,6 +12,15 @@ override CHANNELS: u32 = 1u;
 override PIXELS: u32 = 1u;
 override SIZE: u32 = 1u;
 
+// Element i's channel and the index of its pixel's channel-0 element (`base`).
+fn lrn_channel(i: u32) -> u32 {
+    return (i % (CHANNELS * PIXELS)) / PIXELS;
+}
+fn lrn_base(i: u32) -> u32 {
+    let plane = CHANNELS * PIXELS;
+    return (i / plane) * plane + i % PIXELS;
+}
+
 // s for channel c of the pixel whose channel-0 element is at `base`.
 fn lrn_scale(base: u32, c: u32) -> f32 {
     let lo = max(i32(c) - i32(SIZE / 2u), 0);

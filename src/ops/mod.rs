@@ -70,8 +70,8 @@ pub trait Backend {
     /// Float tensors of `dtype` holding `values` (zeros where `None`), one per shape: the
     /// parameters of a model. A backend that can lays them out side by side at the offsets
     /// of [`crate::tensor::arena_layout`] in as few buffers as its limits allow, so that the
-    /// passes over every parameter ([`Backend::sgd_update`], [`Backend::grad_check_finite`]) cover each buffer
-    /// in one launch; the default allocates them one by one.
+    /// passes over every parameter ([`Backend::sgd_update`], [`Backend::grad_check_finite`])
+    /// cover each buffer in one launch; the default allocates them one by one.
     fn arena(
         &self,
         shapes: &[Shape],
