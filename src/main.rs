@@ -280,6 +280,7 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
     if !quick {
         cases.extend(parity::alexnet_cases());
     }
+    cases.extend(parity::resnet_cases());
     cases.extend(parity::edge_cases());
     let variants = parity::variants(&gpu);
     let mut failures = Vec::new();
@@ -302,6 +303,14 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
         }
     }
     eprintln!("\r{:<40}", "");
+    if matrix.is_empty() {
+        anyhow::bail!(cnngpu::Error::invalid(
+            "--kernel",
+            format!(
+                "no kernel name starts with '{kernel}' (e.g. conv2d, batch_norm, lrn_backward)"
+            )
+        ));
+    }
     print!("{:<40}", "kernel");
     for v in &variants {
         print!("{:>16}", v.name());

@@ -1,5 +1,5 @@
 //! Every kernel pass against the CPU reference over the table of named cases in
-//! `cnngpu::parity` (LeNet-5 and AlexNet layers at their real shapes, and edge cases), in f32,
+//! `cnngpu::parity` (LeNet-5, AlexNet and ResNet layers at their real shapes, and edge cases), in f32,
 //! native f16 and packed f16, outputs pre-filled with NaN.
 
 mod common;
@@ -122,4 +122,29 @@ fn topk_accumulate_matches_cpu() {
 #[test]
 fn sgd_update_matches_cpu() {
     common::assert_parity("sgd_update");
+}
+
+#[test]
+fn add_forward_matches_cpu() {
+    common::assert_parity("add_forward");
+}
+
+#[test]
+fn tensor_copy_matches_cpu() {
+    common::assert_parity("tensor_copy");
+}
+
+#[test]
+fn accumulate_matches_cpu() {
+    common::assert_parity("accumulate");
+}
+
+#[test]
+fn batch_norm_forward_matches_cpu() {
+    common::assert_parity("batch_norm_forward");
+}
+
+#[test]
+fn batch_norm_backward_input_matches_cpu() {
+    common::assert_parity("batch_norm_backward_input");
 }

@@ -60,6 +60,8 @@ fn size_of(op: &Op) -> String {
         Op::Topk(p) => format!("b{}", p.batch),
         Op::Dropout(p) => format!("n{}", p.len),
         Op::Sgd(_, len) => format!("n{len}"),
+        Op::Add(s) => format!("b{}", s.0[0]),
+        Op::BatchNorm(p) => format!("b{}", p.batch),
     }
 }
 

@@ -3,6 +3,7 @@
 //! of the parity tests and the slow `--adapter cpu` backend.
 
 pub mod activation;
+pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
 pub mod linear;
@@ -415,6 +416,92 @@ impl Backend for CpuBackend {
         expect(dy, &p.output_shape(), "linear dy")?;
         expect(db, &p.bias_shape(), "linear db")?;
         db.store(&linear::backward_bias(p, &dy.f64s()), "linear db")
+    }
+
+    fn add_forward(&self, a: &CpuTensor, b: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
+        expect(b, &a.shape, "add b")?;
+        expect(y, &a.shape, "add y")?;
+        let sum: Vec<f64> = a.f64s().iter().zip(b.f64s()).map(|(x, y)| x + y).collect();
+        y.store(&sum, "add y")
+    }
+
+    fn accumulate(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
+        expect(y, &x.shape, "accumulate y")?;
+        let sum: Vec<f64> = y.f64s().iter().zip(x.f64s()).map(|(a, b)| a + b).collect();
+        y.store(&sum, "accumulate y")
+    }
+
+    fn copy(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
+        expect(y, &x.shape, "copy y")?;
+        y.store(&x.f64s(), "copy y")
+    }
+
+    fn batch_norm_forward(
+        &self,
+        p: &BatchNormParams,
+        x: &CpuTensor,
+        weight: &CpuTensor,
+        bias: &CpuTensor,
+        state: &mut CpuTensor,
+        y: &mut CpuTensor,
+    ) -> Result<()> {
+        use crate::ops::batch_norm::*;
+        p.validate()?;
+        expect(x, &p.shape(), "batch_norm x")?;
+        expect(weight, &p.channel_shape(), "batch_norm weight")?;
+        expect(bias, &p.channel_shape(), "batch_norm bias")?;
+        expect(state, &p.state_shape(), "batch_norm state")?;
+        expect(y, &p.shape(), "batch_norm y")?;
+        let c = p.channels;
+        let mut st = state.f64s();
+        let (mean, var) = if p.train {
+            let (mean, var) = batch_norm::statistics(p, &x.f64s());
+            let (running, _) = st.split_at_mut(2 * c);
+            let (rm, rv) = running.split_at_mut(c);
+            batch_norm::update_running(p, &mean, &var, rm, rv);
+            for ch in 0..c {
+                st[BATCH_MEAN * c + ch] = mean[ch];
+                st[BATCH_INVSTD * c + ch] = 1.0 / (var[ch] + p.eps as f64).sqrt();
+            }
+            (mean, var)
+        } else {
+            let row = |r: usize| st[r * c..(r + 1) * c].to_vec();
+            (row(RUNNING_MEAN), row(RUNNING_VAR))
+        };
+        let out = batch_norm::normalise(p, &x.f64s(), &mean, &var, &weight.f64s(), &bias.f64s());
+        state.store(&st, "batch_norm state")?;
+        y.store(&out, "batch_norm y")
+    }
+
+    fn batch_norm_backward(
+        &self,
+        p: &BatchNormParams,
+        x: &CpuTensor,
+        dy: &CpuTensor,
+        weight: &CpuTensor,
+        state: &mut CpuTensor,
+        dweight: &mut CpuTensor,
+        dbias: &mut CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
+        use crate::ops::batch_norm::*;
+        p.validate()?;
+        expect(x, &p.shape(), "batch_norm x")?;
+        expect(dy, &p.shape(), "batch_norm dy")?;
+        expect(weight, &p.channel_shape(), "batch_norm weight")?;
+        expect(state, &p.state_shape(), "batch_norm state")?;
+        expect(dweight, &p.channel_shape(), "batch_norm dweight")?;
+        expect(dbias, &p.channel_shape(), "batch_norm dbias")?;
+        expect(dx, &p.shape(), "batch_norm dx")?;
+        let (gx, gw, gb) = batch_norm::backward(p, &x.f64s(), &dy.f64s(), &weight.f64s());
+        let c = p.channels;
+        let mut st = state.f64s();
+        st[SUM_DY * c..(SUM_DY + 1) * c].copy_from_slice(&gb);
+        st[SUM_DY_XHAT * c..(SUM_DY_XHAT + 1) * c].copy_from_slice(&gw);
+        state.store(&st, "batch_norm state")?;
+        dweight.store(&gw, "batch_norm dweight")?;
+        dbias.store(&gb, "batch_norm dbias")?;
+        dx.store(&gx, "batch_norm dx")
     }
 
     fn relu_forward(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {

@@ -512,6 +512,65 @@ impl crate::ops::Backend for GpuBackend {
         kernels::elementwise::encode(self, "tanh_backward_input", &[y, dy], dx)
     }
 
+    fn add_forward(&self, a: &GpuTensor, b: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(b, &a.shape, "add b")?;
+        expect(y, &a.shape, "add y")?;
+        kernels::elementwise::encode(self, "add_forward", &[a, b], y)
+    }
+
+    fn accumulate(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "accumulate y")?;
+        kernels::elementwise::encode(self, "accumulate", &[x], y)
+    }
+
+    fn copy(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        expect(y, &x.shape, "copy y")?;
+        kernels::elementwise::encode(self, "tensor_copy", &[x], y)
+    }
+
+    fn batch_norm_forward(
+        &self,
+        p: &BatchNormParams,
+        x: &GpuTensor,
+        weight: &GpuTensor,
+        bias: &GpuTensor,
+        state: &mut GpuTensor,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "batch_norm x")?;
+        expect(weight, &p.channel_shape(), "batch_norm weight")?;
+        expect(bias, &p.channel_shape(), "batch_norm bias")?;
+        expect(state, &p.state_shape(), "batch_norm state")?;
+        expect_dtype(state, DType::F32, "batch_norm state")?;
+        expect(y, &p.shape(), "batch_norm y")?;
+        kernels::batch_norm::encode_forward(self, p, x, (weight, bias), state, y)
+    }
+
+    fn batch_norm_backward(
+        &self,
+        p: &BatchNormParams,
+        x: &GpuTensor,
+        dy: &GpuTensor,
+        weight: &GpuTensor,
+        state: &mut GpuTensor,
+        dweight: &mut GpuTensor,
+        dbias: &mut GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        p.validate()?;
+        expect(x, &p.shape(), "batch_norm x")?;
+        expect(dy, &p.shape(), "batch_norm dy")?;
+        expect(weight, &p.channel_shape(), "batch_norm weight")?;
+        expect(state, &p.state_shape(), "batch_norm state")?;
+        expect_dtype(state, DType::F32, "batch_norm state")?;
+        expect(dweight, &p.channel_shape(), "batch_norm dweight")?;
+        expect(dbias, &p.channel_shape(), "batch_norm dbias")?;
+        expect(dx, &p.shape(), "batch_norm dx")?;
+        let grads = (&*dweight, &*dbias);
+        kernels::batch_norm::encode_backward(self, p, (x, dy, weight), state, grads, dx)
+    }
+
     fn dropout_forward(&self, p: &DropoutParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
         p.validate()?;
         expect(x, &Shape::new(&[p.len]), "dropout x")?;

@@ -2,6 +2,7 @@
 //! `#[repr(C)]` mirrors of the WGSL uniforms) and the [`Backend`] trait with one method per pass.
 
 pub mod activation;
+pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
 pub mod linear;
@@ -13,6 +14,7 @@ pub mod softmax_cross_entropy;
 pub mod topk;
 
 pub use activation::{Act, ElementwiseUniform};
+pub use batch_norm::{BatchNormParams, BatchNormUniform};
 pub use conv2d::{Conv2dParams, Conv2dUniform};
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
@@ -256,6 +258,42 @@ pub trait Backend {
         &self,
         y: &Self::Tensor,
         dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// y = a + b, element-wise (a residual connection).
+    fn add_forward(&self, a: &Self::Tensor, b: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    /// y += x, element-wise: the gradients of a node that several others read are summed
+    /// into its gradient one after another, in a fixed order.
+    fn accumulate(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    /// y = x.
+    fn copy(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+
+    /// `state` is the layer's F32 `[STATE_ROWS, C]` tensor ([`batch_norm::STATE_ROWS`]).
+    /// Training (`p.train`): normalises with the batch's statistics, keeps them in `state`
+    /// for the backward pass and moves the running estimates; evaluation: normalises with the
+    /// running estimates and writes nothing but `y`.
+    fn batch_norm_forward(
+        &self,
+        p: &BatchNormParams,
+        x: &Self::Tensor,
+        weight: &Self::Tensor,
+        bias: &Self::Tensor,
+        state: &mut Self::Tensor,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    /// The training-mode gradients, from the statistics the forward pass of the same batch
+    /// left in `state` (which also receives the channel sums of dy and dy * x̂).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_backward(
+        &self,
+        p: &BatchNormParams,
+        x: &Self::Tensor,
+        dy: &Self::Tensor,
+        weight: &Self::Tensor,
+        state: &mut Self::Tensor,
+        dweight: &mut Self::Tensor,
+        dbias: &mut Self::Tensor,
         dx: &mut Self::Tensor,
     ) -> Result<()>;
 

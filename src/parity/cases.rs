@@ -18,6 +18,9 @@ pub enum Op {
     Topk(TopkParams),
     /// One parameter tensor of `.1` elements.
     Sgd(SgdParams, usize),
+    /// `add_forward`; its backward pass (`tensor_copy`) and gradient sums (`accumulate`).
+    Add(Shape),
+    BatchNorm(BatchNormParams),
 }
 
 impl Op {
@@ -35,6 +38,8 @@ impl Op {
             Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
             Op::Topk(_) => "topk",
             Op::Sgd(..) => "sgd",
+            Op::Add(_) => "add",
+            Op::BatchNorm(_) => "batch_norm",
         }
     }
 
@@ -46,6 +51,8 @@ impl Op {
             Op::Linear(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
             Op::Conv2d(_) | Op::Linear(_) => vec![Forward, BackwardInput, BackwardWeight],
             Op::Topk(_) | Op::Sgd(..) => vec![Update],
+            Op::Add(_) => vec![Forward, BackwardInput, Update],
+            Op::BatchNorm(p) if !p.train => vec![Forward],
             _ => vec![Forward, BackwardInput],
         }
     }
@@ -55,6 +62,8 @@ impl Op {
         match (self, pass) {
             (Op::Topk(_), _) => "topk_accumulate".into(),
             (Op::Sgd(..), _) => "sgd_update".into(),
+            (Op::Add(_), Pass::BackwardInput) => "tensor_copy".into(),
+            (Op::Add(_), Pass::Update) => "accumulate".into(),
             _ => format!("{}_{}", self.stem(), pass.name()),
         }
     }
@@ -71,6 +80,8 @@ impl Op {
             Op::SoftmaxCrossEntropy(p) => (3 * p.batch * p.classes) as u64,
             Op::Topk(p) => (p.batch * p.classes) as u64,
             Op::Sgd(_, len) => 6 * *len as u64,
+            Op::Add(s) => s.numel() as u64,
+            Op::BatchNorm(p) => p.flops(),
         }
     }
 }
@@ -450,10 +461,68 @@ pub fn edge_cases() -> Vec<Case> {
     cases
 }
 
+fn conv_nobias(batch: usize, cin: usize, hw: usize, cout: usize, k: usize, stride: usize) -> Op {
+    Op::Conv2d(Conv2dParams {
+        batch,
+        in_channels: cin,
+        in_h: hw,
+        in_w: hw,
+        out_channels: cout,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding: k / 2,
+        groups: 1,
+        bias: false,
+        act: Act::None,
+    })
+}
+
+fn bn(batch: usize, c: usize, hw: usize, train: bool) -> Op {
+    Op::BatchNorm(BatchNormParams {
+        train,
+        ..BatchNormParams::new(batch, c, hw, hw)
+    })
+}
+
+/// The ResNet-18 layers at a 32-pixel input, batch 4 (the stem, the first block of each
+/// stage, a downsampling shortcut, the residual add, batch norm in both modes down to 1x1
+/// maps, global average pooling of 2x2 maps, the classifier).
+pub fn resnet_cases() -> Vec<Case> {
+    let b = 4;
+    vec![
+        case("resnet_conv1", conv_nobias(b, 3, 32, 64, 7, 2)),
+        case("resnet_bn1", bn(b, 64, 16, true)),
+        case("resnet_bn1_eval", bn(b, 64, 16, false)),
+        case(
+            "resnet_maxpool",
+            Op::MaxPool2d(pool(b, 64, 16, 16, 3, 2, 1)),
+        ),
+        case("resnet_layer1_conv", conv_nobias(b, 64, 8, 64, 3, 1)),
+        case("resnet_layer1_add", Op::Add(Shape::new(&[b, 64, 8, 8]))),
+        case("resnet_layer2_conv1", conv_nobias(b, 64, 8, 128, 3, 2)),
+        case("resnet_layer2_downsample", conv_nobias(b, 64, 8, 128, 1, 2)),
+        case("resnet_layer2_bn", bn(b, 128, 4, true)),
+        case("resnet_layer3_conv2", conv_nobias(b, 256, 2, 256, 3, 1)),
+        case("resnet_layer4_conv1", conv_nobias(b, 256, 2, 512, 3, 2)),
+        case("resnet_layer4_bn", bn(b, 512, 1, true)),
+        case("resnet_layer4_bn_eval", bn(b, 512, 1, false)),
+        case(
+            "resnet_avgpool_2x2",
+            Op::AvgPool2d(pool(b, 512, 2, 2, 2, 2, 0)),
+        ),
+        case("resnet_fc", linear(b, 512, 10, true)),
+        case("batch_norm_b1_odd", bn(1, 3, 5, true)),
+        case("batch_norm_b2_1x1", bn(2, 7, 1, true)),
+        case("add_odd_len", Op::Add(Shape::new(&[3, 5, 7]))),
+    ]
+}
+
 /// Every case of the parity table.
 pub fn all_cases() -> Vec<Case> {
     let mut v = lenet5_cases();
     v.extend(alexnet_cases());
+    v.extend(resnet_cases());
     v.extend(edge_cases());
     v
 }

@@ -159,6 +159,36 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
                 draw(shape, 0.1),
             ]
         }
+        Op::Add(shape) => vec![draw(shape.clone(), 1.0), draw(shape.clone(), 1.0)],
+        Op::BatchNorm(p) => {
+            // Inputs off centre (the mean matters); the state's running variance positive.
+            let mut x = draw(p.shape(), 2.0);
+            x.data.iter_mut().for_each(|v| *v += 0.5);
+            round_to_f16(&mut x.data);
+            let weight = draw(p.channel_shape(), 1.0);
+            let bias = draw(p.channel_shape(), 1.0);
+            let mut state = draw(p.state_shape(), 1.0);
+            let c = p.channels;
+            let rv = batch_norm::RUNNING_VAR * c;
+            state.data[rv..rv + c]
+                .iter_mut()
+                .for_each(|v| *v = v.abs() + 0.5);
+            match pass {
+                Pass::Forward => vec![x, weight, bias, state],
+                _ => {
+                    // The backward pass reads the batch's statistics the forward pass kept.
+                    let xs: Vec<f64> = x.data.iter().map(|&v| v as f64).collect();
+                    let (mean, var) = crate::cpu::batch_norm::statistics(p, &xs);
+                    for ch in 0..c {
+                        state.data[batch_norm::BATCH_MEAN * c + ch] = mean[ch] as f32;
+                        state.data[batch_norm::BATCH_INVSTD * c + ch] =
+                            (1.0 / (var[ch] + p.eps as f64).sqrt()) as f32;
+                    }
+                    let dy = draw(p.shape(), s(p.count()));
+                    vec![x, dy, weight, state]
+                }
+            }
+        }
     };
     Inputs { floats, ints }
 }
@@ -207,6 +237,18 @@ fn output_specs(op: &Op, pass: Pass, main: DType) -> Vec<(&'static str, Shape, D
             vec![("dlogits", Shape::new(&[p.batch, p.classes]), main)]
         }
         (Op::Topk(p), _) => vec![("counts", Shape::new(&[p.ks.len()]), DType::U32)],
+        (Op::Add(s), Pass::Forward) => vec![("y", s.clone(), main)],
+        (Op::Add(s), Pass::BackwardInput) => vec![("dx", s.clone(), main)],
+        (Op::Add(s), _) => vec![("sum", s.clone(), main)],
+        (Op::BatchNorm(p), Pass::Forward) => {
+            vec![("y", p.shape(), main), ("state", p.state_shape(), f32)]
+        }
+        (Op::BatchNorm(p), _) => vec![
+            ("dx", p.shape(), main),
+            ("dweight", p.channel_shape(), main),
+            ("dbias", p.channel_shape(), main),
+            ("state", p.state_shape(), f32),
+        ],
         (Op::Sgd(_, len), _) => {
             let s = Shape::new(&[*len]);
             vec![
@@ -224,7 +266,9 @@ impl<B: Backend> Prepared<B> {
     pub fn new(b: &B, case: &Case, pass: Pass, inputs: &Inputs, dtype: DType) -> Result<Self> {
         let mut floats = Vec::new();
         for t in &inputs.floats {
-            floats.push(b.upload(t, dtype)?);
+            // A batch-norm layer's state is F32 in every precision (see `output_specs`).
+            let state = matches!(&case.op, Op::BatchNorm(p) if t.shape == p.state_shape());
+            floats.push(b.upload(t, if state { DType::F32 } else { dtype })?);
         }
         let mut ints = Vec::new();
         for (i, v) in inputs.ints.iter().enumerate() {
@@ -240,6 +284,8 @@ impl<B: Backend> Prepared<B> {
                 "counts" => b.full(shape, dt, 5.0)?,
                 "w" => b.upload(&inputs.floats[1], DType::F32)?,
                 "velocity" => b.upload(&inputs.floats[2], DType::F32)?,
+                "sum" => b.upload(&inputs.floats[1], dtype)?,
+                "state" => b.upload(&inputs.floats[3], DType::F32)?,
                 _ => b.full(shape, dt, f32::NAN)?,
             };
             outputs.push((name, t, dt));
@@ -297,6 +343,17 @@ impl<B: Backend> Prepared<B> {
                 b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], None, out())
             }
             (Op::Topk(p), _) => b.topk_accumulate(p, &f[0], &self.ints[0], out()),
+            (Op::Add(_), Pass::Forward) => b.add_forward(&f[0], &f[1], out()),
+            (Op::Add(_), Pass::BackwardInput) => b.copy(&f[0], out()),
+            (Op::Add(_), _) => b.accumulate(&f[0], out()),
+            (Op::BatchNorm(p), Pass::Forward) => {
+                let (y, state) = (out(), out());
+                b.batch_norm_forward(p, &f[0], &f[1], &f[2], state, y)
+            }
+            (Op::BatchNorm(p), _) => {
+                let (dx, dw, db, state) = (out(), out(), out(), out());
+                b.batch_norm_backward(p, &f[0], &f[1], &f[2], state, dw, db, dx)
+            }
             (Op::Sgd(p, _), _) => {
                 let (w, v, copy) = (out(), out(), out());
                 b.sgd_update(p, &[&f[0]], &mut [w], &mut [v], Some(&mut [copy]), None)

@@ -2,6 +2,7 @@
 //! larger than one binding into chunks, fills the uniform and records the dispatch.
 //! They encode only; they never submit.
 
+pub mod batch_norm;
 pub mod conv2d;
 mod conv2d_direct;
 mod conv2d_sg;

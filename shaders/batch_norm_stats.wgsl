@@ -1,0 +1,71 @@
+// batch_norm_stats: the batch's per-channel statistics in two launches (MODE 0: the mean;
+// MODE 1: the biased variance from it, two-pass for accuracy), then (MODE 1, last chunk) the
+// running estimates: r = (1 - momentum) r + momentum s, with the unbiased variance.
+// Layout: x [N, C, H, W]; state [6, C] f32 (common/batch_norm_params.wgsl).
+// One workgroup of 256 per channel: each invocation sums a strided slice in order, then a
+// fixed tree (bit-reproducible). Batch chunks add to the sums already held (accumulate) and
+// the last one (finish) turns them into statistics.
+// Dispatch: C workgroups, linearised over x and y.
+// Precision: storage precision in, f32 statistics.
+// CPU reference: cpu::batch_norm::statistics and update_running.
+//#tensor 1 x read
+@group(0) @binding(2) var<storage, read_write> state: array<f32>;
+//#include batch_norm_params
+
+override MODE: u32 = 0u;
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256, 1, 1)
+fn batch_norm_stats(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lindex: u32,
+) {
+    let c = wid.x + wid.y * nwg.x;
+    if c >= params.channels {
+        return;
+    }
+    let k = params.channels;
+    let mean = state[2u * k + c];
+    var s = 0.0;
+    let total = params.batch * params.pixels;
+    for (var i = lindex; i < total; i += 256u) {
+        let v = x_ld(bn_index(c, i));
+        if MODE == 0u {
+            s += v;
+        } else {
+            s += (v - mean) * (v - mean);
+        }
+    }
+    partial[lindex] = s;
+    workgroupBarrier();
+    for (var span = 128u; span > 0u; span >>= 1u) {
+        if lindex < span {
+            partial[lindex] += partial[lindex + span];
+        }
+        workgroupBarrier();
+    }
+    if lindex != 0u {
+        return;
+    }
+    let row = (2u + MODE) * k + c;
+    var sum = partial[0];
+    if params.accumulate != 0u {
+        sum += state[row];
+    }
+    if params.finish == 0u {
+        state[row] = sum;
+        return;
+    }
+    let n = f32(params.count);
+    if MODE == 0u {
+        state[row] = sum / n;
+        return;
+    }
+    let var_b = sum / n;
+    state[row] = 1.0 / sqrt(var_b + params.eps);
+    let m = params.momentum;
+    state[c] = (1.0 - m) * state[c] + m * mean;
+    state[k + c] = (1.0 - m) * state[k + c] + m * var_b * n / max(n - 1.0, 1.0);
+}

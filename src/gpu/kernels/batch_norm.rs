@@ -1,0 +1,97 @@
+//! Launchers of the batch_norm2d passes: channel reductions (one workgroup per channel, fixed
+//! order) and element-wise normalisation, split into batch chunks when a tensor exceeds one
+//! binding (the reductions then accumulate chunk by chunk and finish on the last).
+
+use super::flat_workgroups;
+use crate::error::Result;
+use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::GpuBackend;
+use crate::ops::BatchNormParams;
+
+fn image_bytes(p: &BatchNormParams, t: &GpuTensor) -> u64 {
+    (p.channels * p.h * p.w * t.dtype.size()) as u64
+}
+
+pub fn encode_forward(
+    b: &GpuBackend,
+    p: &BatchNormParams,
+    x: &GpuTensor,
+    (weight, bias): (&GpuTensor, &GpuTensor),
+    state: &GpuTensor,
+    y: &GpuTensor,
+) -> Result<()> {
+    let storage = b.storage_of("batch_norm_forward", &[x, weight, bias, y])?;
+    let ib = image_bytes(p, x);
+    let chunks = b.chunks("batch_norm_forward", p.batch, &[ib])?;
+    if p.train {
+        for mode in [0u32, 1] {
+            for c in &chunks {
+                let mut u = p.uniform(c.count);
+                u.accumulate = (c.start > 0) as u32;
+                u.finish = (c.start + c.count == c.total) as u32;
+                let views = [View::items(x, *c, ib), View::whole(state)];
+                let k = [("MODE", mode)];
+                let wg = p.channels as u64;
+                b.dispatch_with("batch_norm_stats", storage, &k, &u, &views, wg)?;
+            }
+        }
+    }
+    for c in chunks {
+        let views = [
+            View::items(x, c, ib),
+            View::whole(weight),
+            View::whole(bias),
+            View::whole(state),
+            View::items(y, c, ib),
+        ];
+        let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
+        b.dispatch(
+            "batch_norm_forward",
+            storage,
+            &p.uniform(c.count),
+            &views,
+            wg,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn encode_backward(
+    b: &GpuBackend,
+    p: &BatchNormParams,
+    (x, dy, weight): (&GpuTensor, &GpuTensor, &GpuTensor),
+    state: &GpuTensor,
+    (dweight, dbias): (&GpuTensor, &GpuTensor),
+    dx: &GpuTensor,
+) -> Result<()> {
+    let storage = b.storage_of("batch_norm_backward", &[x, dy, weight, dweight, dbias, dx])?;
+    let ib = image_bytes(p, x);
+    let chunks = b.chunks("batch_norm_backward", p.batch, &[ib])?;
+    for c in &chunks {
+        let mut u = p.uniform(c.count);
+        u.accumulate = (c.start > 0) as u32;
+        u.finish = (c.start + c.count == c.total) as u32;
+        let views = [
+            View::items(x, *c, ib),
+            View::items(dy, *c, ib),
+            View::whole(state),
+            View::whole(dweight),
+            View::whole(dbias),
+        ];
+        let wg = p.channels as u64;
+        b.dispatch("batch_norm_backward_sums", storage, &u, &views, wg)?;
+    }
+    for c in chunks {
+        let views = [
+            View::items(x, c, ib),
+            View::items(dy, c, ib),
+            View::whole(weight),
+            View::whole(state),
+            View::items(dx, c, ib),
+        ];
+        let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
+        let u = p.uniform(c.count);
+        b.dispatch("batch_norm_backward_input", storage, &u, &views, wg)?;
+    }
+    Ok(())
+}
