@@ -140,8 +140,8 @@ fn groups(s: &str) -> std::result::Result<usize, String> {
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// lenet5 or alexnet.
-    #[arg(long, default_value = "lenet5", value_parser = ["lenet5", "alexnet"])]
+    /// lenet5, alexnet, resnet18, resnet34 or resnet50.
+    #[arg(long, default_value = "lenet5", value_parser = cnngpu::nn::models::MODELS)]
     pub model: String,
     /// fashion-mnist or mnist (IDX files), stl10, or folder (train/<class>/, test/<class>/).
     #[arg(long, default_value = "fashion-mnist",
@@ -186,9 +186,11 @@ pub struct TrainArgs {
     pub groups: usize,
     /// Weight initialisation: paper (AlexNet's: N(0, 0.01) weights, biases 1 in conv2, conv4,
     /// conv5 and the FC layers), pytorch (U(+-1/sqrt(fan_in)), PyTorch's default for
-    /// Conv2d/Linear) or kaiming (N(0, 2/fan_in) weights, biases 0). Default: pytorch for
-    /// lenet5, paper for alexnet.
-    #[arg(long, value_parser = ["paper", "pytorch", "kaiming"])]
+    /// Conv2d/Linear), kaiming (N(0, 2/fan_in) weights, biases 0) or torchvision (ResNet's:
+    /// conv weights N(0, 2/fan_out), linear layers PyTorch's default). Batch norm starts at
+    /// weight 1, bias 0 with all of them. Default: pytorch for lenet5, paper for alexnet,
+    /// torchvision for the ResNets.
+    #[arg(long, value_parser = ["paper", "pytorch", "kaiming", "torchvision"])]
     pub init: Option<String>,
     /// Train on the first N training images only (quick runs; overfitting a small set).
     #[arg(long, value_parser = at_least_one)]
@@ -499,6 +501,7 @@ pub fn train<B: Backend>(
     };
     let mut model = Model::new(b, graph.clone(), precision, &values)?;
     if let Some(r) = &resume {
+        model.set_buffers(b, &r.weights.buffers_for(&graph, &r.weights_path)?)?;
         model.set_velocities(b, &r.optim.parameters_for(&graph, &r.optim_path)?)?;
         if let Some(s) = state.scale_state {
             model.set_scale_state(b, s)?;
@@ -676,8 +679,10 @@ pub fn open_checkpoint<B: Backend>(
     };
     let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
     let values = ck.parameters_for(&graph, checkpoint)?;
+    let buffers = ck.buffers_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;
-    let model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
+    let mut model = Model::new(b, graph, cnngpu::tensor::Precision::F32, &values)?;
+    model.set_buffers(b, &buffers)?;
     Ok(Opened {
         model,
         model_name,

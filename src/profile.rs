@@ -148,16 +148,7 @@ impl Profile {
 
 /// Per-layer kind name.
 fn kind_name(kind: &LayerKind) -> &'static str {
-    match kind {
-        LayerKind::Conv2d(_) => "conv2d",
-        LayerKind::Linear(_) => "linear",
-        LayerKind::Tanh => "tanh",
-        LayerKind::Relu => "relu",
-        LayerKind::AvgPool2d(_) => "avg_pool2d",
-        LayerKind::MaxPool2d(_) => "max_pool2d",
-        LayerKind::Lrn(_) => "lrn",
-        LayerKind::Dropout(_) => "dropout",
-    }
+    kind.op_name()
 }
 
 /// Useful FLOPs and compulsory bytes of one layer's pass at `batch`, `elem` bytes per value.
@@ -218,6 +209,13 @@ pub fn layer_cost(
         // Dropout regenerates its mask from the seed: backward reads dy and writes dx.
         (LayerKind::Dropout(_), _) => (n, 2 * n * elem),
         (LayerKind::Tanh | LayerKind::Relu, _) => (n, 3 * n * elem),
+        // Training: two reads for the statistics, one read and one write to normalise.
+        (LayerKind::BatchNorm2d(_), "forward") => (6 * n, 4 * n * elem),
+        // Two reads of x and dy each (the sums, then dx), one write.
+        (LayerKind::BatchNorm2d(_), _) => (8 * n, 5 * n * elem),
+        (LayerKind::Add, "forward") => (n, 3 * n * elem),
+        // dy copied (or added) to both inputs.
+        (LayerKind::Add, _) => (n, 4 * n * elem),
         _ => (0, 0),
     }
 }

@@ -4,7 +4,9 @@
 //! must return dL/dx. Each input element is perturbed by ±h (h = 1e-5): the truncation error
 //! is O(h^2) and the rounding error about 1e-16 / h, so 1e-6 is a tolerance no real bug meets.
 
-use cnngpu::cpu::{activation, conv2d, dropout, linear, lrn, pool2d, softmax_cross_entropy};
+use cnngpu::cpu::{
+    activation, batch_norm, conv2d, dropout, linear, lrn, pool2d, softmax_cross_entropy,
+};
 use cnngpu::ops::*;
 use cnngpu::tensor::SplitMix64;
 
@@ -240,5 +242,53 @@ fn softmax_cross_entropy_backward_matches_finite_differences() {
         &logits,
         &softmax_cross_entropy::backward_input(&p, &logits, &labels),
         mean,
+    );
+}
+
+#[test]
+fn batch_norm_backward_matches_finite_differences() {
+    let mut rng = SplitMix64(8);
+    // Odd sizes; a 1x1 map (statistics over the batch alone) too.
+    for p in [
+        BatchNormParams::new(3, 4, 3, 5),
+        BatchNormParams::new(5, 3, 1, 1),
+    ] {
+        let n = p.shape().numel();
+        let x: Vec<f64> = rand(&mut rng, n).iter().map(|v| 2.0 * v + 0.3).collect();
+        let w = rand(&mut rng, p.channels);
+        let bias = rand(&mut rng, p.channels);
+        let r = rand(&mut rng, n);
+        let forward = |x: &[f64], w: &[f64], bias: &[f64]| {
+            let (mean, var) = batch_norm::statistics(&p, x);
+            batch_norm::normalise(&p, x, &mean, &var, w, bias)
+        };
+        let (dx, dw, db) = batch_norm::backward(&p, &x, &r, &w);
+        check("batch_norm dx", &x, &dx, |x| {
+            dot(&r, &forward(x, &w, &bias))
+        });
+        check("batch_norm dweight", &w, &dw, |w| {
+            dot(&r, &forward(&x, w, &bias))
+        });
+        check("batch_norm dbias", &bias, &db, |b| {
+            dot(&r, &forward(&x, &w, b))
+        });
+    }
+}
+
+#[test]
+fn batch_norm_running_estimates_follow_pytorch() {
+    // One training batch from running (0, 1): mean m, unbiased variance v * n / (n - 1);
+    // momentum 0.1 as f32, hence the tolerance.
+    let p = BatchNormParams::new(2, 1, 1, 2);
+    let x = [1.0f64, 2.0, 3.0, 6.0];
+    let (mean, var) = batch_norm::statistics(&p, &x);
+    assert_eq!((mean[0], var[0]), (3.0, 3.5));
+    let (mut rm, mut rv) = ([0.0f64], [1.0f64]);
+    batch_norm::update_running(&p, &mean, &var, &mut rm, &mut rv);
+    assert!((rm[0] - 0.3).abs() < 1e-7, "{}", rm[0]);
+    assert!(
+        (rv[0] - (0.9 + 0.1 * 3.5 * 4.0 / 3.0)).abs() < 1e-7,
+        "{}",
+        rv[0]
     );
 }

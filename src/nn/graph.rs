@@ -2,7 +2,7 @@
 //! state_dict entries so that checkpoints load in PyTorch.
 
 use crate::error::{Error, Result};
-use crate::ops::{Act, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 
 /// Whether `CNNGPU_NO_FUSION` turns fusion off.
 fn fusion_off() -> bool {
@@ -22,6 +22,36 @@ pub enum LayerKind {
     Lrn(LrnParams),
     /// Drop probability; active in training only.
     Dropout(f32),
+    /// PyTorch's BatchNorm2d (eps and momentum from the params; the shape is inferred).
+    BatchNorm2d(BatchNormParams),
+    /// The element-wise sum of its two inputs (a residual connection).
+    Add,
+}
+
+impl LayerKind {
+    /// The op's name in profiles and messages.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            LayerKind::Conv2d(_) => "conv2d",
+            LayerKind::Linear(_) => "linear",
+            LayerKind::Tanh => "tanh",
+            LayerKind::Relu => "relu",
+            LayerKind::AvgPool2d(_) => "avg_pool2d",
+            LayerKind::MaxPool2d(_) => "max_pool2d",
+            LayerKind::Lrn(_) => "lrn",
+            LayerKind::Dropout(_) => "dropout",
+            LayerKind::BatchNorm2d(_) => "batch_norm2d",
+            LayerKind::Add => "add",
+        }
+    }
+
+    /// How many inputs a node of this kind reads.
+    pub fn arity(&self) -> usize {
+        match self {
+            LayerKind::Add => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// One node of the graph.
@@ -30,16 +60,19 @@ pub struct Layer {
     /// The state_dict prefix of its parameters (`conv1`, `features.0`), or a descriptive name.
     pub name: String,
     pub kind: LayerKind,
-    /// The node whose output this layer reads; `None` for the network input.
-    pub input: Option<usize>,
+    /// The nodes whose outputs this layer reads, in argument order; `None` is the network
+    /// input. Always earlier nodes: the layer list is in topological order.
+    pub inputs: Vec<Option<usize>>,
     /// Per-image output shape (C, H, W); (F, 1, 1) for linear layers.
     pub out_shape: [usize; 3],
 }
 
 /// A network: its input shape, number of classes and layers in execution order.
 ///
-/// Nodes name their input, so the structure is a DAG; the executor in [`super::Model`]
-/// currently runs graphs where each node reads its predecessor (LeNet-5, AlexNet).
+/// Nodes name their inputs, so the structure is a DAG: a node may read several others
+/// (`add`) and be read by several (a residual block's input). Build one with [`Graph::node`]
+/// (any inputs, returns the node's id) or [`Graph::push`] (reads the node before); the last
+/// node gives the logits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
     pub name: String,
@@ -62,9 +95,47 @@ impl Graph {
         self.layers.last().map_or(self.input, |l| l.out_shape)
     }
 
-    /// Appends a layer reading the previous one, computing its output shape.
+    /// The per-image shape of node `src` (`None`: the network input).
+    pub fn shape_of(&self, src: Option<usize>) -> [usize; 3] {
+        src.map_or(self.input, |i| self.layers[i].out_shape)
+    }
+
+    /// The id of the last node added (`None` while the graph is empty: the network input).
+    pub fn last(&self) -> Option<usize> {
+        self.layers.len().checked_sub(1)
+    }
+
+    /// Appends a layer reading the previous one (the network input for the first).
     pub fn push(&mut self, name: &str, kind: LayerKind) -> Result<&mut Self> {
-        let [c, h, w] = self.last_shape();
+        self.node(name, kind, &[self.last()])?;
+        Ok(self)
+    }
+
+    /// Appends a node reading `inputs` (earlier node ids, `None` for the network input) and
+    /// returns its id. Its output shape is inferred from its inputs' shapes; the name (the
+    /// state_dict prefix of its parameters) must be new.
+    pub fn node(&mut self, name: &str, kind: LayerKind, inputs: &[Option<usize>]) -> Result<usize> {
+        if self.layers.iter().any(|l| l.name == name) {
+            return Err(Error::invalid(name, "a node of this name exists already"));
+        }
+        if inputs.len() != kind.arity() {
+            return Err(Error::invalid(
+                name,
+                format!(
+                    "{} reads {} inputs, {} given",
+                    kind.op_name(),
+                    kind.arity(),
+                    inputs.len()
+                ),
+            ));
+        }
+        if let Some(j) = inputs.iter().flatten().find(|&&j| j >= self.layers.len()) {
+            return Err(Error::invalid(
+                name,
+                format!("reads node {j}, which does not exist yet"),
+            ));
+        }
+        let [c, h, w] = self.shape_of(inputs[0]);
         let (kind, out_shape) = match kind {
             LayerKind::Conv2d(p) => {
                 let p = Conv2dParams {
@@ -114,6 +185,18 @@ impl Graph {
                 p.validate()?;
                 (LayerKind::Lrn(p), [c, h, w])
             }
+            LayerKind::BatchNorm2d(p) => {
+                let p = BatchNormParams {
+                    batch: 1,
+                    channels: c,
+                    h,
+                    w,
+                    train: false,
+                    ..p
+                };
+                p.validate()?;
+                (LayerKind::BatchNorm2d(p), [c, h, w])
+            }
             LayerKind::Dropout(p) => {
                 if !(0.0..1.0).contains(&p) {
                     return Err(Error::invalid(
@@ -123,27 +206,49 @@ impl Graph {
                 }
                 (LayerKind::Dropout(p), [c, h, w])
             }
+            LayerKind::Add => {
+                let other = self.shape_of(inputs[1]);
+                if other != [c, h, w] {
+                    return Err(Error::invalid(
+                        name,
+                        format!("adds shapes {:?} and {other:?}", [c, h, w]),
+                    ));
+                }
+                (LayerKind::Add, [c, h, w])
+            }
             k => (k, [c, h, w]),
         };
-        let input = self.layers.len().checked_sub(1);
         self.layers.push(Layer {
             name: name.into(),
             kind,
-            input,
+            inputs: inputs.to_vec(),
             out_shape,
         });
-        Ok(self)
+        Ok(self.layers.len() - 1)
     }
 
-    /// Checks the graph ends in `classes` logits and that every node reads its predecessor.
+    /// How many input slots of other nodes read node `i` (an `add` of a node to itself
+    /// counts twice).
+    pub fn readers(&self, i: usize) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.inputs)
+            .filter(|&&s| s == Some(i))
+            .count()
+    }
+
+    /// Checks the graph ends in `classes` logits and that every other node is read (a node
+    /// nothing reads would get no gradient).
     pub fn validate(&self) -> Result<()> {
-        for (i, l) in self.layers.iter().enumerate() {
-            if l.input != i.checked_sub(1) {
-                return Err(Error::invalid(
-                    &l.name,
-                    "branching graphs are not supported by the executor yet",
-                ));
-            }
+        let n = self.layers.len();
+        if let Some(l) = (0..n.saturating_sub(1))
+            .find(|&i| self.readers(i) == 0)
+            .map(|i| &self.layers[i])
+        {
+            return Err(Error::invalid(
+                &l.name,
+                "no other node reads its output (only the last node may be unread)",
+            ));
         }
         if self.last_shape() != [self.classes, 1, 1] {
             return Err(Error::invalid(
@@ -158,6 +263,43 @@ impl Graph {
         Ok(())
     }
 
+    /// The non-trained state tensors in state_dict order: (name, shape) — batch norm's
+    /// `running_mean`, `running_var` and `num_batches_tracked` (a scalar, shape `[]`).
+    pub fn buffers(&self) -> Vec<(String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            if let LayerKind::BatchNorm2d(p) = &l.kind {
+                out.push((format!("{}.running_mean", l.name), vec![p.channels]));
+                out.push((format!("{}.running_var", l.name), vec![p.channels]));
+                out.push((format!("{}.num_batches_tracked", l.name), vec![]));
+            }
+        }
+        out
+    }
+
+    /// Bytes of the batch-norm layers' F32 state (running estimates and the statistics the
+    /// backward pass reads).
+    pub fn norm_state_bytes(&self) -> u64 {
+        self.layers
+            .iter()
+            .map(|l| match &l.kind {
+                LayerKind::BatchNorm2d(p) => (p.state_shape().numel() * 4) as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Whether parameter `name` belongs to a normalisation layer (initialised to weight 1,
+    /// bias 0 whatever the model's initialisation).
+    pub fn is_norm_parameter(&self, name: &str) -> bool {
+        self.layers.iter().any(|l| {
+            matches!(l.kind, LayerKind::BatchNorm2d(_))
+                && name
+                    .strip_prefix(l.name.as_str())
+                    .is_some_and(|rest| rest == ".weight" || rest == ".bias")
+        })
+    }
+
     /// The parameter tensors in state_dict order: (name, shape, fan_in).
     pub fn parameters(&self) -> Vec<(String, Vec<usize>, usize)> {
         let mut out = Vec::new();
@@ -169,6 +311,10 @@ impl Graph {
                     if p.bias {
                         out.push((format!("{}.bias", l.name), vec![p.out_channels], fan_in));
                     }
+                }
+                LayerKind::BatchNorm2d(p) => {
+                    out.push((format!("{}.weight", l.name), vec![p.channels], 1));
+                    out.push((format!("{}.bias", l.name), vec![p.channels], 1));
                 }
                 LayerKind::Linear(p) => {
                     out.push((
@@ -201,7 +347,7 @@ impl Graph {
         (0..layers.len())
             .map(|i| {
                 let next = match layers.get(i + 1) {
-                    Some(next) if !off && next.input == Some(i) => next,
+                    Some(next) if !off && next.inputs == [Some(i)] => next,
                     _ => return Act::None,
                 };
                 let act = match next.kind {
@@ -209,9 +355,8 @@ impl Graph {
                     LayerKind::Tanh => Act::Tanh,
                     _ => return Act::None,
                 };
-                let readers = layers.iter().filter(|l| l.input == Some(i)).count();
                 let gemm = matches!(layers[i].kind, LayerKind::Conv2d(_) | LayerKind::Linear(_));
-                if gemm && readers == 1 {
+                if gemm && self.readers(i) == 1 {
                     act
                 } else {
                     Act::None
@@ -246,13 +391,20 @@ impl Graph {
                     layers[i].kind,
                     LayerKind::AvgPool2d(_) | LayerKind::MaxPool2d(_)
                 );
-                if off || !pool || i < 2 || layers[i].input != Some(i - 1) {
+                // The chain node i - 2 → activation i - 1 → pool i, the activation read by
+                // the pool alone (the fold writes node i - 2's gradient).
+                if off
+                    || !pool
+                    || i < 2
+                    || layers[i].inputs != [Some(i - 1)]
+                    || layers[i - 1].inputs != [Some(i - 2)]
+                    || self.readers(i - 1) != 1
+                {
                     return Act::None;
                 }
-                let readers = layers.iter().filter(|l| l.input == Some(i - 1)).count();
                 match layers[i - 1].kind {
-                    LayerKind::Relu if readers == 1 => Act::Relu,
-                    LayerKind::Tanh if readers == 1 => Act::Tanh,
+                    LayerKind::Relu => Act::Relu,
+                    LayerKind::Tanh => Act::Tanh,
                     _ => Act::None,
                 }
             })

@@ -1,6 +1,8 @@
 //! `Model<B>`: a graph's parameters and planned activations on any backend, and one training
 //! step — forward, loss, top-k, backward, overflow check, optimizer — recorded as one unit.
 
+mod state;
+
 use super::graph::{Graph, LayerKind};
 use super::models::Init;
 use crate::error::{Error, Result};
@@ -32,6 +34,9 @@ struct Plan<B: Backend> {
     labels: B::Tensor,
     outs: Vec<B::Tensor>,
     grads: Vec<B::Tensor>,
+    /// Per node read by several others: where one reader's share of its gradient is formed
+    /// before it is added to the others' (see [`Model::backward_and_update`]).
+    partials: Vec<Option<B::Tensor>>,
     indices: Vec<Option<B::Tensor>>,
     losses: B::Tensor,
     bytes: u64,
@@ -119,6 +124,11 @@ pub struct Model<B: Backend> {
     /// Per layer: the activation whose backward pass it runs ([`Graph::pool_folds`]).
     folds: Vec<Act>,
     plans: Vec<Plan<B>>,
+    /// Per layer: a batch-norm layer's F32 state ([`crate::ops::batch_norm::STATE_ROWS`] rows:
+    /// running estimates, then the batch's statistics for the backward pass).
+    norm_states: Vec<Option<B::Tensor>>,
+    /// Training batches each batch-norm layer has seen (`num_batches_tracked`).
+    batches_tracked: u64,
     /// Mixed precision: [scale bits, good steps, found_inf, skipped] (U32).
     pub scale_state: Option<B::Tensor>,
     pub loss_scale: LossScaleParams,
@@ -139,15 +149,16 @@ pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTenso
         .into_iter()
         .map(|(name, shape, fan_in)| {
             let n: usize = shape.iter().product();
+            let weight = name.ends_with(".weight");
             let data = match init {
+                // Normalisation layers start as the identity whatever the model's init.
+                _ if graph.is_norm_parameter(&name) => vec![if weight { 1.0 } else { 0.0 }; n],
                 Init::PyTorchDefault => {
                     let bound = 1.0 / (fan_in as f32).sqrt();
                     rng.uniform_vec(n, -bound, bound)
                 }
-                Init::AlexNetPaper if name.ends_with(".weight") => {
-                    (0..n).map(|_| 0.01 * normal(&mut rng)).collect()
-                }
-                Init::Kaiming if name.ends_with(".weight") => {
+                Init::AlexNetPaper if weight => (0..n).map(|_| 0.01 * normal(&mut rng)).collect(),
+                Init::Kaiming if weight => {
                     let std = (2.0 / fan_in as f32).sqrt();
                     (0..n).map(|_| std * normal(&mut rng)).collect()
                 }
@@ -157,6 +168,15 @@ pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTenso
                         .iter()
                         .any(|p| name.starts_with(p));
                     vec![if one { 1.0 } else { 0.0 }; n]
+                }
+                // A conv weight [O, I/G, KH, KW]: fan_out = O * KH * KW.
+                Init::Torchvision if weight && shape.len() == 4 => {
+                    let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f32).sqrt();
+                    (0..n).map(|_| std * normal(&mut rng)).collect()
+                }
+                Init::Torchvision => {
+                    let bound = 1.0 / (fan_in as f32).sqrt();
+                    rng.uniform_vec(n, -bound, bound)
                 }
             };
             HostTensor {
@@ -219,6 +239,7 @@ impl<B: Backend> Model<B> {
             let (has_w, has_b) = match &l.kind {
                 LayerKind::Conv2d(p) => (true, p.bias),
                 LayerKind::Linear(p) => (true, p.bias),
+                LayerKind::BatchNorm2d(_) => (true, true),
                 _ => (false, false),
             };
             let w = has_w.then(|| {
@@ -237,7 +258,23 @@ impl<B: Backend> Model<B> {
             }
             Precision::F32 => None,
         };
+        let mut norm_states = Vec::new();
+        for l in &graph.layers {
+            norm_states.push(match &l.kind {
+                LayerKind::BatchNorm2d(p) => {
+                    // Running mean 0, running variance 1 (PyTorch's start).
+                    let mut data = vec![0.0; p.state_shape().numel()];
+                    let var = batch_norm::RUNNING_VAR * p.channels;
+                    data[var..var + p.channels].fill(1.0);
+                    let host = HostTensor::new(p.state_shape(), data)?;
+                    Some(b.upload(&host, DType::F32)?)
+                }
+                _ => None,
+            });
+        }
         Ok(Model {
+            norm_states,
+            batches_tracked: 0,
             fusions: graph.fusions(),
             folds: graph.pool_folds(),
             graph,
@@ -307,6 +344,16 @@ impl<B: Backend> Model<B> {
                 _ => None,
             });
         }
+        let mut partials = Vec::new();
+        for (i, l) in self.graph.layers.iter().enumerate() {
+            partials.push(if self.graph.readers(i) > 1 {
+                let [c, h, w] = l.out_shape;
+                bytes += (batch * c * h * w) as u64 * e;
+                Some(b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?)
+            } else {
+                None
+            });
+        }
         let labels = b.full(Shape::new(&[batch]), DType::U32, 0.0)?;
         let losses = b.full(Shape::new(&[batch]), DType::F32, 0.0)?;
         bytes += batch as u64 * 8;
@@ -316,6 +363,7 @@ impl<B: Backend> Model<B> {
             labels,
             outs,
             grads,
+            partials,
             indices,
             losses,
             bytes,
@@ -324,7 +372,7 @@ impl<B: Backend> Model<B> {
         Ok(bytes)
     }
 
-    /// Bytes of parameters, momentum, gradients and weight copies.
+    /// Bytes of parameters, momentum, gradients and weight copies, and the batch-norm state.
     pub fn parameter_bytes(&self) -> u64 {
         let e = self.precision.dtype().size() as u64;
         let extra = if self.precision == Precision::F16 {
@@ -333,6 +381,7 @@ impl<B: Backend> Model<B> {
             e
         };
         arena_layout(self.params.iter().map(|p| p.shape.numel())).1 as u64 * (8 + extra)
+            + self.graph.norm_state_bytes()
     }
 
     /// New zeroed metric counters.
@@ -385,7 +434,11 @@ impl<B: Backend> Model<B> {
             planned?;
             self.plans[pi].step_planned = true;
         }
-        self.record_forward(b, batch, train, cfg, metrics)
+        self.record_forward(b, batch, train, cfg, metrics)?;
+        if train {
+            self.batches_tracked += 1;
+        }
+        Ok(())
     }
 
     fn record_forward(
@@ -407,7 +460,8 @@ impl<B: Backend> Model<B> {
             }
             let act = self.fusions[i];
             let (before, rest) = plan.outs.split_at_mut(i);
-            let x = if i == 0 { &plan.x } else { &before[i - 1] };
+            let src = |s: Option<usize>| s.map_or(&plan.x, |j| &before[j]);
+            let x = src(layer.inputs[0]);
             // A layer with a fused activation writes the activation layer's output.
             let y = &mut rest[usize::from(act != Act::None)];
             let (w, bias) = self.slots[i];
@@ -433,6 +487,12 @@ impl<B: Backend> Model<B> {
                     b.max_pool2d_forward(&Pool2dParams { batch, ..*p }, x, y, idx)?
                 }
                 LayerKind::Lrn(p) => b.lrn_forward(&LrnParams { batch, ..*p }, x, y)?,
+                LayerKind::BatchNorm2d(p) => {
+                    let p = BatchNormParams { batch, train, ..*p };
+                    let state = self.norm_states[i].as_mut().expect("made for batch norm");
+                    b.batch_norm_forward(&p, x, w.unwrap(), bias.unwrap(), state, y)?
+                }
+                LayerKind::Add => b.add_forward(x, src(layer.inputs[1]), y)?,
                 LayerKind::Dropout(p) => {
                     let len = batch * layer.out_shape.iter().product::<usize>();
                     let q = if train { *p } else { 0.0 };
@@ -485,22 +545,57 @@ impl<B: Backend> Model<B> {
             self.scale_state.as_ref(),
             &mut plan.grads[n - 1],
         )?;
+        // Nodes run backward in reverse order, so a node's gradient is complete before its
+        // own backward pass. A node read by several others takes the first reader's share
+        // (the highest-numbered) as written, each later share formed in its partial buffer
+        // and added: a fixed order, so reruns are bit-identical.
+        let mut written = vec![false; n];
+        written[n - 1] = true;
         for i in (0..n).rev() {
             if Graph::folded_away(&self.folds, i) {
                 continue; // the pooling layer after it ran this activation's backward pass
             }
             let layer = &self.graph.layers[i];
+            debug_assert!(
+                written[i],
+                "every node but the last is read (Graph::validate)"
+            );
             let fold = self.folds[i];
             let (gbefore, grest) = plan.grads.split_at_mut(i);
             let dy = &grest[0];
-            let x = if i == 0 { &plan.x } else { &plan.outs[i - 1] };
+            if layer.kind == LayerKind::Add {
+                // Both inputs receive dy.
+                b.scope(&layer.name, "backward_input");
+                for j in layer.inputs.iter().flatten().copied() {
+                    if written[j] {
+                        b.accumulate(dy, &mut gbefore[j])?;
+                    } else {
+                        b.copy(dy, &mut gbefore[j])?;
+                        written[j] = true;
+                    }
+                }
+                continue;
+            }
+            let x = layer.inputs[0].map_or(&plan.x, |j| &plan.outs[j]);
             let y = &plan.outs[i];
-            // A pooling layer that runs its activation's backward pass writes the gradient
-            // of the activation's input; x (its own input) is the activation's output.
-            let dx = match (i, fold) {
-                (0, _) => None,
-                (_, Act::None) => Some(&mut gbefore[i - 1]),
-                _ => Some(&mut gbefore[i - 2]),
+            // The node whose gradient this layer's input gradient is: its input, or (a pooling
+            // layer running its activation's backward pass) the activation's input; x, the
+            // pool's own input, is then the activation's output.
+            let target = match fold {
+                Act::None => layer.inputs[0],
+                _ => self.graph.layers[i - 1].inputs[0],
+            };
+            let mut added_to = None;
+            let dx = match target {
+                None => None,
+                Some(j) if !written[j] => {
+                    written[j] = true;
+                    Some(&mut gbefore[j])
+                }
+                Some(j) => {
+                    added_to = Some(j);
+                    plan.partials[j].as_mut()
+                }
             };
             let act_out = (fold != Act::None).then_some(x);
             let (wi, bi) = self.slots[i];
@@ -530,6 +625,35 @@ impl<B: Backend> Model<B> {
                         b.scope(&layer.name, "backward_input");
                         b.linear_backward_input(&p, dy, self.params[wi].weights(), dx)?;
                     }
+                }
+                LayerKind::BatchNorm2d(p) => {
+                    let p = BatchNormParams {
+                        batch,
+                        train: true,
+                        ..*p
+                    };
+                    let Some(dx) = dx else {
+                        return Err(Error::invalid(
+                            &layer.name,
+                            "batch norm on the network input is not supported",
+                        ));
+                    };
+                    let (wi, bi) = (wi.expect("weight"), bi.expect("bias"));
+                    let (lo, hi) = self.params.split_at_mut(bi);
+                    let (wp, bp) = (&mut lo[wi], &mut hi[0]);
+                    let weight = wp.copy.as_ref().unwrap_or(&wp.master);
+                    let state = self.norm_states[i].as_mut().expect("made for batch norm");
+                    b.scope(&layer.name, "backward_input");
+                    b.batch_norm_backward(
+                        &p,
+                        x,
+                        dy,
+                        weight,
+                        state,
+                        &mut wp.grad,
+                        &mut bp.grad,
+                        dx,
+                    )?;
                 }
                 kind => {
                     let Some(dx) = dx else { continue };
@@ -572,11 +696,20 @@ impl<B: Backend> Model<B> {
                             };
                             b.dropout_backward_input(&params, dy, dx)?
                         }
-                        LayerKind::Conv2d(_) | LayerKind::Linear(_) => {
+                        LayerKind::Conv2d(_)
+                        | LayerKind::Linear(_)
+                        | LayerKind::BatchNorm2d(_)
+                        | LayerKind::Add => {
                             unreachable!("handled above")
                         }
                     }
                 }
+            }
+            if let Some(j) = added_to {
+                let share = plan.partials[j]
+                    .as_ref()
+                    .expect("planned for several readers");
+                b.accumulate(share, &mut plan.grads[j])?;
             }
         }
         if let Some(state) = self.scale_state.as_mut() {
@@ -612,125 +745,6 @@ impl<B: Backend> Model<B> {
         if let Some(state) = self.scale_state.as_mut() {
             b.scope("loss scale", "optimizer");
             b.loss_scale_update(&self.loss_scale, state)?;
-        }
-        Ok(())
-    }
-
-    /// Reads the metric counters back (waits for the device) and zeroes them.
-    pub fn read_metrics(&self, b: &B, metrics: &mut Metrics<B>) -> Result<MetricsValue> {
-        Ok(self.read_step(b, metrics)?.0)
-    }
-
-    /// Reads the metric counters and, in f16, the loss-scale state back in one read (waits
-    /// for the device), and zeroes the counters.
-    pub fn read_step(
-        &self,
-        b: &B,
-        metrics: &mut Metrics<B>,
-    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
-        let (value, scale) = self.peek_step(b, metrics)?;
-        b.zero(&mut metrics.totals)?;
-        b.zero(&mut metrics.counts)?;
-        Ok((value, scale))
-    }
-
-    /// Reads the metric counters and the loss-scale state back in one read, leaving them as
-    /// they are.
-    pub fn peek_step(
-        &self,
-        b: &B,
-        metrics: &Metrics<B>,
-    ) -> Result<(MetricsValue, Option<[u32; 4]>)> {
-        let mut ints = vec![&metrics.counts];
-        ints.extend(self.scale_state.as_ref());
-        let (floats, ints) = b.read_together(&[&metrics.totals], &ints)?;
-        let (totals, counts) = (&floats[0], &ints[0]);
-        let scale = ints.get(1).map(|s| [s[0], s[1], s[2], s[3]]);
-        Ok((
-            MetricsValue {
-                loss_sum: totals[0] as f64,
-                samples: totals[1] as u64,
-                top1: counts[0] as u64,
-                top5: counts[1] as u64,
-            },
-            scale,
-        ))
-    }
-
-    /// The logits of the last forward pass of `batch` (waits for the device).
-    pub fn logits(&self, b: &B, batch: usize) -> Result<HostTensor> {
-        let plan = &self.plans[self.plan_index(batch)?];
-        b.download(plan.outs.last().expect("a graph has layers"))
-    }
-
-    /// The output of layer `i` of the last forward pass of `batch` (waits for the device).
-    /// A conv2d or linear layer with a fused activation keeps no output of its own: asking
-    /// for it is an error that names the activation layer to ask for instead.
-    pub fn activation(&self, b: &B, batch: usize, i: usize) -> Result<HostTensor> {
-        let plan = &self.plans[self.plan_index(batch)?];
-        if self.fusions.get(i).is_some_and(|a| *a != Act::None) {
-            let layer = &self.graph.layers[i].name;
-            let next = &self.graph.layers[i + 1].name;
-            return Err(Error::invalid(
-                layer,
-                format!(
-                    "its output before the {} is not kept (the {} is fused into its forward \
-                     pass); use layer {next}, or set CNNGPU_NO_FUSION=1",
-                    self.fusions[i].name(),
-                    self.fusions[i].name()
-                ),
-            ));
-        }
-        b.download(&plan.outs[i])
-    }
-
-    /// The f32 master weights, in state_dict order (waits for the device).
-    pub fn weights(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
-        self.params
-            .iter()
-            .map(|p| Ok((p.name.clone(), b.download(&p.master)?)))
-            .collect()
-    }
-
-    /// The momentum buffers, in state_dict order.
-    pub fn velocities(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
-        self.params
-            .iter()
-            .map(|p| Ok((p.name.clone(), b.download(&p.velocity)?)))
-            .collect()
-    }
-
-    /// The gradients of the last backward pass (as stored: scaled by the loss scale in f16).
-    pub fn gradients(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
-        self.params
-            .iter()
-            .map(|p| Ok((p.name.clone(), b.download(&p.grad)?)))
-            .collect()
-    }
-
-    /// Replaces momentum buffers (resuming).
-    pub fn set_velocities(&mut self, b: &B, values: &[HostTensor]) -> Result<()> {
-        for (p, v) in self.params.iter_mut().zip(values) {
-            b.write(&mut p.velocity, &v.data)?;
-        }
-        Ok(())
-    }
-
-    /// The loss-scale state [scale, good steps, found_inf, skipped] (f16 only).
-    pub fn scale_state(&self, b: &B) -> Result<Option<[u32; 4]>> {
-        match &self.scale_state {
-            Some(s) => {
-                let v = b.download_u32(s)?;
-                Ok(Some([v[0], v[1], v[2], v[3]]))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// Restores the loss-scale state (resuming).
-    pub fn set_scale_state(&mut self, b: &B, state: [u32; 4]) -> Result<()> {
-        if let Some(s) = self.scale_state.as_mut() {
-            b.write_u32(s, &state)?;
         }
         Ok(())
     }

@@ -1,9 +1,10 @@
 //! The model zoo: LeNet-5 and AlexNet, layer for layer as in ../shared/peers (parameter names
-//! are those of the PyTorch modules there and in scripts/models.py).
+//! are those of the PyTorch modules there and in scripts/models.py), and torchvision's ResNets
+//! with torchvision's state_dict names.
 
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
-use crate::ops::{Act, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 
 fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: usize) -> LayerKind {
     LayerKind::Conv2d(Conv2dParams {
@@ -105,6 +106,140 @@ pub fn alexnet(classes: usize, groups: usize, size: usize) -> Result<Graph> {
     Ok(g)
 }
 
+fn conv_nobias(out_channels: usize, k: usize, stride: usize, padding: usize) -> LayerKind {
+    match conv(out_channels, k, stride, padding, 1) {
+        LayerKind::Conv2d(p) => LayerKind::Conv2d(Conv2dParams { bias: false, ..p }),
+        _ => unreachable!("conv gives a conv"),
+    }
+}
+
+fn bn() -> LayerKind {
+    LayerKind::BatchNorm2d(BatchNormParams::new(1, 0, 0, 0))
+}
+
+/// The residual blocks of torchvision's ResNets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// Two 3x3 convolutions (ResNet-18, -34); expansion 1.
+    Basic,
+    /// 1x1, 3x3 (with the stride, as torchvision's "v1.5"), 1x1 to 4x the width; expansion 4.
+    Bottleneck,
+}
+
+impl Block {
+    fn expansion(self) -> usize {
+        match self {
+            Block::Basic => 1,
+            Block::Bottleneck => 4,
+        }
+    }
+}
+
+/// Appends one residual block reading `x` and returns its output node: the main path, the
+/// shortcut (x itself, or `downsample.0` 1x1 conv and `downsample.1` batch norm when the
+/// shape changes), their sum and a ReLU. Names as torchvision's `layerL.B.*`.
+fn residual_block(
+    g: &mut Graph,
+    name: &str,
+    block: Block,
+    x: Option<usize>,
+    planes: usize,
+    stride: usize,
+) -> Result<Option<usize>> {
+    let in_channels = g.shape_of(x)[0];
+    let out_channels = planes * block.expansion();
+    let mut h = x;
+    let step = |g: &mut Graph, suffix: &str, kind: LayerKind, h: &mut Option<usize>| {
+        *h = Some(g.node(&format!("{name}.{suffix}"), kind, &[*h])?);
+        Ok::<(), crate::error::Error>(())
+    };
+    match block {
+        Block::Basic => {
+            step(g, "conv1", conv_nobias(planes, 3, stride, 1), &mut h)?;
+            step(g, "bn1", bn(), &mut h)?;
+            step(g, "relu1", LayerKind::Relu, &mut h)?;
+            step(g, "conv2", conv_nobias(planes, 3, 1, 1), &mut h)?;
+            step(g, "bn2", bn(), &mut h)?;
+        }
+        Block::Bottleneck => {
+            step(g, "conv1", conv_nobias(planes, 1, 1, 0), &mut h)?;
+            step(g, "bn1", bn(), &mut h)?;
+            step(g, "relu1", LayerKind::Relu, &mut h)?;
+            step(g, "conv2", conv_nobias(planes, 3, stride, 1), &mut h)?;
+            step(g, "bn2", bn(), &mut h)?;
+            step(g, "relu2", LayerKind::Relu, &mut h)?;
+            step(g, "conv3", conv_nobias(out_channels, 1, 1, 0), &mut h)?;
+            step(g, "bn3", bn(), &mut h)?;
+        }
+    }
+    let mut shortcut = x;
+    if stride != 1 || in_channels != out_channels {
+        step(
+            g,
+            "downsample.0",
+            conv_nobias(out_channels, 1, stride, 0),
+            &mut shortcut,
+        )?;
+        step(g, "downsample.1", bn(), &mut shortcut)?;
+    }
+    let sum = g.node(&format!("{name}.add"), LayerKind::Add, &[h, shortcut])?;
+    let out = g.node(&format!("{name}.relu"), LayerKind::Relu, &[Some(sum)])?;
+    Ok(Some(out))
+}
+
+/// torchvision's ResNet (He et al. 2016) on 3x`size`x`size` inputs: conv1 7x7/2 → bn1 → ReLU
+/// → max-pool 3/2 → four stages of residual blocks (`layers[i]` blocks of width 64, 128,
+/// 256, 512; stride 2 from the second stage on) → global average pooling (`avgpool`) → `fc`.
+pub fn resnet(
+    name: &str,
+    block: Block,
+    layers: [usize; 4],
+    classes: usize,
+    size: usize,
+) -> Result<Graph> {
+    let mut g = Graph::new(name, [3, size, size], classes);
+    g.push("conv1", conv_nobias(64, 7, 2, 3))?
+        .push("bn1", bn())?
+        .push("relu", LayerKind::Relu)?
+        .push(
+            "maxpool",
+            LayerKind::MaxPool2d(Pool2dParams {
+                padding: 1,
+                ..pool(3, 2)
+            }),
+        )?;
+    let mut x = g.last();
+    for (stage, (&blocks, planes)) in layers.iter().zip([64, 128, 256, 512]).enumerate() {
+        for i in 0..blocks {
+            let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+            let name = format!("layer{}.{i}", stage + 1);
+            x = residual_block(&mut g, &name, block, x, planes, stride)?;
+        }
+    }
+    // Global average pooling (adaptive_avg_pool2d to 1x1; the maps are square) and flatten.
+    let [_, h, w] = g.shape_of(x);
+    debug_assert_eq!(h, w, "square inputs give square maps");
+    g.push("avgpool", LayerKind::AvgPool2d(pool(h, h)))?
+        .push("fc", linear(classes))?;
+    g.validate()?;
+    Ok(g)
+}
+
+/// ResNet-18: basic blocks [2, 2, 2, 2].
+pub fn resnet18(classes: usize, size: usize) -> Result<Graph> {
+    resnet("resnet18", Block::Basic, [2, 2, 2, 2], classes, size)
+}
+
+/// ResNet-34: basic blocks [3, 4, 6, 3].
+pub fn resnet34(classes: usize, size: usize) -> Result<Graph> {
+    resnet("resnet34", Block::Basic, [3, 4, 6, 3], classes, size)
+}
+
+/// ResNet-50: bottleneck blocks [3, 4, 6, 3].
+pub fn resnet50(classes: usize, size: usize) -> Result<Graph> {
+    resnet("resnet50", Block::Bottleneck, [3, 4, 6, 3], classes, size)
+}
+
 /// How each model initialises its weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
@@ -115,6 +250,9 @@ pub enum Init {
     AlexNetPaper,
     /// He et al. (2015) for ReLU networks: weights N(0, 2/fan_in), biases 0.
     Kaiming,
+    /// torchvision's ResNet: conv weights N(0, 2/fan_out) (`kaiming_normal_`, mode
+    /// `fan_out`), linear layers PyTorch's default.
+    Torchvision,
 }
 
 impl Init {
@@ -124,15 +262,20 @@ impl Init {
             "pytorch" => Ok(Init::PyTorchDefault),
             "paper" => Ok(Init::AlexNetPaper),
             "kaiming" => Ok(Init::Kaiming),
+            "torchvision" => Ok(Init::Torchvision),
             other => Err(Error::invalid(
                 "--init",
-                format!("'{other}'; expected paper, pytorch or kaiming"),
+                format!("'{other}'; expected paper, pytorch, kaiming or torchvision"),
             )),
         }
     }
 }
 
-/// The graph and initialisation of a model by name (`lenet5`, `alexnet`).
+/// The models [`by_name`] knows.
+pub const MODELS: [&str; 5] = ["lenet5", "alexnet", "resnet18", "resnet34", "resnet50"];
+
+/// The graph and initialisation of a model by name ([`MODELS`]); `size` is the input side
+/// (AlexNet 227, ResNets 32 unless given).
 pub fn by_name(
     name: &str,
     classes: usize,
@@ -145,9 +288,12 @@ pub fn by_name(
             alexnet(classes, groups, size.unwrap_or(227))?,
             Init::AlexNetPaper,
         )),
+        "resnet18" => Ok((resnet18(classes, size.unwrap_or(32))?, Init::Torchvision)),
+        "resnet34" => Ok((resnet34(classes, size.unwrap_or(32))?, Init::Torchvision)),
+        "resnet50" => Ok((resnet50(classes, size.unwrap_or(32))?, Init::Torchvision)),
         other => Err(Error::invalid(
             "--model",
-            format!("'{other}'; expected lenet5 or alexnet"),
+            format!("'{other}'; expected {}", MODELS.join(", ")),
         )),
     }
 }

@@ -50,25 +50,41 @@ pub fn write_atomic_at(path: &Path, bytes: &[u8], point: &str) -> Result<()> {
     Ok(())
 }
 
-/// Serialises named f32 tensors with string metadata to safetensors bytes.
+/// Whether tensor `name` is a counter PyTorch keeps as int64 (batch norm's
+/// `num_batches_tracked`): written as I64, read back as a float like every other tensor.
+fn is_counter(name: &str) -> bool {
+    name.ends_with(".num_batches_tracked")
+}
+
+/// Serialises named f32 tensors (counters as I64, see [`is_counter`]) with string metadata
+/// to safetensors bytes.
 pub fn to_safetensors(
     tensors: &[(String, HostTensor)],
     metadata: &HashMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>, safetensors::Dtype)> = tensors
         .iter()
         .map(|(n, t)| {
+            if is_counter(n) {
+                let ints: Vec<u8> = t
+                    .data
+                    .iter()
+                    .flat_map(|&v| (v as i64).to_le_bytes())
+                    .collect();
+                return (n.clone(), ints, t.shape.0.clone(), safetensors::Dtype::I64);
+            }
             (
                 n.clone(),
                 bytemuck::cast_slice(&t.data).to_vec(),
                 t.shape.0.clone(),
+                safetensors::Dtype::F32,
             )
         })
         .collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
         .iter()
-        .map(|(n, b, s)| {
-            let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+        .map(|(n, b, s, dtype)| {
+            let v = safetensors::tensor::TensorView::new(*dtype, s.clone(), b)
                 .map_err(|e| Error::invalid(n, e.to_string()))?;
             Ok((n.clone(), v))
         })
@@ -155,10 +171,18 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
                 .chunks_exact(2)
                 .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
                 .collect(),
+            safetensors::Dtype::I64 if is_counter(&name) => view
+                .data()
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect(),
             other => {
                 return Err(Error::data(
                     path,
-                    format!("tensor {name} is {other:?}; only F32 and F16 are supported"),
+                    format!(
+                        "tensor {name} is {other:?}; only F32 and F16 are supported (and I64 \
+                         for num_batches_tracked)"
+                    ),
                 ))
             }
         };
@@ -217,15 +241,52 @@ impl Checkpoint {
             }
             out.push(t.clone());
         }
-        if let Some(extra) = self
-            .tensors
-            .keys()
-            .find(|k| !specs.iter().any(|(n, _, _)| n == *k))
-        {
+        let buffers = graph.buffers();
+        if let Some(extra) = self.tensors.keys().find(|k| {
+            !specs.iter().any(|(n, _, _)| n == *k) && !buffers.iter().any(|(n, _)| n == *k)
+        }) {
             return Err(Error::data(
                 path,
                 format!("holds tensor '{extra}', which {} does not have", graph.name),
             ));
+        }
+        Ok(out)
+    }
+
+    /// The buffers `graph` needs (batch norm's running estimates and counters), in
+    /// [`Graph::buffers`] order; a missing one or a wrong shape is an error naming the file.
+    pub fn buffers_for(&self, graph: &Graph, path: &Path) -> Result<Vec<HostTensor>> {
+        let mut out = Vec::new();
+        for (name, shape) in graph.buffers() {
+            let t = self.tensors.get(&name).ok_or_else(|| {
+                Error::data(
+                    path,
+                    format!(
+                        "has no tensor '{name}': the batch-norm running statistics are missing \
+                         (a {} checkpoint holds them)",
+                        graph.name
+                    ),
+                )
+            })?;
+            if t.shape.0 != shape {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "tensor '{name}' has shape {:?}, expected {shape:?}",
+                        t.shape.0
+                    ),
+                ));
+            }
+            if name.ends_with("running_var") && t.data.iter().any(|v| v.is_nan() || *v < 0.0) {
+                return Err(Error::data(
+                    path,
+                    format!("tensor '{name}' holds a negative or non-finite variance"),
+                ));
+            }
+            if t.data.iter().any(|v| !v.is_finite()) {
+                return Err(Error::data(path, format!("tensor '{name}' is not finite")));
+            }
+            out.push(t.clone());
         }
         Ok(out)
     }

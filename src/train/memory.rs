@@ -42,14 +42,18 @@ impl MemoryPlan {
             .parameters()
             .into_iter()
             .map(|(_, s, _)| s.iter().product());
-        let parameters = arena_layout(numels).1 as u64 * (8 + extra);
+        let parameters = arena_layout(numels).1 as u64 * (8 + extra) + graph.norm_state_bytes();
         let [c, h, w] = graph.input;
         let input = (c * h * w) as u64;
         let mut per_image = input * e + 8;
         let mut largest = input * e;
         let kept = Graph::kept(&graph.fusions(), &graph.pool_folds());
-        for (l, (out, grad)) in graph.layers.iter().zip(kept) {
+        for (i, (l, (out, grad))) in graph.layers.iter().zip(kept).enumerate() {
             let n = l.out_shape.iter().product::<usize>() as u64;
+            // A node read by several others has a buffer for one reader's gradient share.
+            if graph.readers(i) > 1 {
+                per_image += n * e;
+            }
             // Fused layers keep no output or no output gradient of their own.
             per_image += (out as u64 + grad as u64) * n * e;
             if matches!(l.kind, LayerKind::MaxPool2d(_)) {

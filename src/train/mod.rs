@@ -129,7 +129,8 @@ pub struct TrainState {
 }
 
 /// The model's input preprocessing for a dataset: LeNet-5 pads the 28x28 MNIST family to
-/// 32x32; AlexNet resizes to 256x256 and crops 227x227 (random crop and flip in training).
+/// 32x32; AlexNet resizes to 256x256 and crops 227x227 (random crop and flip in training);
+/// the ResNets resize to their input size (random flips in training).
 pub fn preprocess_for(
     model: &str,
     kind: data::DatasetKind,
@@ -148,6 +149,17 @@ pub fn preprocess_for(
                 ds.channels
             ),
         ));
+    }
+    if model.starts_with("resnet") {
+        return Ok(Preprocess {
+            channels: c,
+            pad: 0,
+            resize: Some(side),
+            crop: Some(side),
+            flip: true,
+            mean,
+            std,
+        });
     }
     if model == "alexnet" {
         return Ok(Preprocess {
@@ -332,7 +344,7 @@ impl<B: Backend> Trainer<'_, B> {
             return Ok(());
         };
         let meta = metadata(&self.state, &self.train.class_names);
-        let weights = checkpoint::to_safetensors(&self.model.weights(self.b)?, &meta)?;
+        let weights = checkpoint::to_safetensors(&self.model.state_dict(self.b)?, &meta)?;
         let optim = checkpoint::to_safetensors(&self.model.velocities(self.b)?, &meta)?;
         let mut state = self.state.clone();
         state.scale_state = self.model.scale_state(self.b)?;
