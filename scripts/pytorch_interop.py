@@ -15,7 +15,14 @@ each side loads the other's weights directly.
     # a torch.save()d state_dict (.pt) -> safetensors
     python3 scripts/pytorch_interop.py to-safetensors model.pt model.safetensors --model lenet5
 
-Needs: pip install torch safetensors numpy
+    # ResNets are torchvision's own modules (resnet18, resnet34, resnet50): both ways, and the
+    # probabilities of `cnngpu eval --predictions` compared with torchvision's on the same images
+    python3 scripts/pytorch_interop.py export resnet18 r18.safetensors
+    cnngpu eval --checkpoint r18.safetensors --images 500 --predictions p.csv
+    python3 scripts/pytorch_interop.py eval r18.safetensors --data-dir assets/fashion-mnist-sample \
+        --images 500 --compare p.csv
+
+Needs: pip install torch safetensors numpy (and, for the ResNets, pip install --no-deps torchvision)
 """
 
 import argparse
@@ -72,8 +79,35 @@ class AlexNet(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
 
+RESNETS = ["resnet18", "resnet34", "resnet50"]
+
+
 def build(name, num_classes=10, groups=1):
+    if name in RESNETS:
+        import torchvision
+        return getattr(torchvision.models, name)(num_classes=num_classes)
     return LeNet5(num_classes) if name == "lenet5" else AlexNet(num_classes, groups)
+
+
+def model_of(state):
+    """The model a state_dict belongs to, from its tensor names."""
+    if "layer1.0.conv1.weight" in state:
+        if "layer1.0.conv3.weight" in state:
+            return "resnet50"
+        return "resnet34" if "layer3.5.conv1.weight" in state else "resnet18"
+    return "lenet5" if "conv1.weight" in state else "alexnet"
+
+
+def inputs(name, images):
+    """cnngpu's preprocessing of 28x28 grey images for `name` (evaluation: no augmentation)."""
+    x = torch.from_numpy(images.copy()).unsqueeze(1).float() / 255.0
+    if name == "lenet5":
+        return (F.pad(x, (2, 2, 2, 2)) - 0.2860) / 0.3530
+    if name in RESNETS:
+        x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
+        return ((x - 0.2860) / 0.3530).expand(-1, 3, -1, -1)
+    x = F.interpolate(x, size=(256, 256), mode="bilinear", align_corners=False)
+    return ((x - 0.2860) / 0.3530).expand(-1, 3, -1, -1)[:, :, 14:241, 14:241]
 
 
 def read_idx_gz(path):
@@ -90,8 +124,10 @@ def main():
     e = sub.add_parser("eval", help="evaluate a cnngpu checkpoint in PyTorch (Fashion-MNIST test set)")
     e.add_argument("checkpoint")
     e.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    e.add_argument("--images", type=int, default=0, help="the first N test images only")
+    e.add_argument("--compare", help="a `cnngpu eval --predictions` CSV of the same images")
     x = sub.add_parser("export", help="save a freshly initialised PyTorch model as safetensors")
-    x.add_argument("model", choices=["lenet5", "alexnet"])
+    x.add_argument("model", choices=["lenet5", "alexnet"] + RESNETS)
     x.add_argument("out")
     x.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("to-safetensors", help="convert a torch.save()d state_dict")
@@ -102,18 +138,32 @@ def main():
 
     if args.cmd == "eval":
         state = load_file(args.checkpoint)
-        model = build("lenet5" if "conv1.weight" in state else "alexnet")
+        name = model_of(state)
+        model = build(name)
         model.load_state_dict(state, strict=True)  # names and shapes must match exactly
         model.eval()
         images = read_idx_gz(os.path.join(args.data_dir, "t10k-images-idx3-ubyte.gz"))
-        labels = torch.from_numpy(read_idx_gz(os.path.join(args.data_dir, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
-        xs = F.pad(torch.from_numpy(images.copy()).unsqueeze(1), (2, 2, 2, 2)).float() / 255.0
-        xs = (xs - 0.2860) / 0.3530
+        labels = read_idx_gz(os.path.join(args.data_dir, "t10k-labels-idx1-ubyte.gz"))
+        if args.images:
+            images, labels = images[:args.images], labels[:args.images]
+        labels = torch.from_numpy(labels.astype(np.int64))
         with torch.no_grad():
-            logits = model(xs)
+            logits = torch.cat([model(inputs(name, images[s:s + 256]))
+                                for s in range(0, len(images), 256)])
         loss = F.cross_entropy(logits, labels).item()
         top1 = (logits.argmax(1) == labels).float().mean().item()
-        print(f"PyTorch on the cnngpu checkpoint: loss {loss:.4f}, top-1 {100 * top1:.2f}% ({len(labels)} images)")
+        print(f"PyTorch ({name}) on the cnngpu checkpoint: loss {loss:.4f}, "
+              f"top-1 {100 * top1:.2f}% ({len(labels)} images)")
+        if args.compare:
+            probs = logits.softmax(1)
+            worst = 0.0
+            with open(args.compare) as f:
+                next(f)
+                for line in f:
+                    index, _, _, top5, p5 = line.strip().split(",")
+                    for k, p in zip(top5.split(), p5.split()):
+                        worst = max(worst, abs(probs[int(index), int(k)].item() - float(p)))
+            print(f"largest |p_torch - p_cnngpu| over the CSV's top-5 probabilities: {worst:.2e}")
     elif args.cmd == "export":
         torch.manual_seed(args.seed)
         model = build(args.model)

@@ -319,6 +319,61 @@ mod tests {
         assert_eq!(got, &tensors()[0].1.data[..]);
     }
 
+    /// A ResNet-18 checkpoint's state_dict: its parameters and buffers (counters as I64),
+    /// through a file.
+    fn resnet_checkpoint(drop: Option<&str>) -> (Graph, Checkpoint) {
+        let graph = crate::nn::models::resnet18(10, 32).unwrap();
+        let mut named: Vec<(String, HostTensor)> = graph
+            .parameters()
+            .into_iter()
+            .map(|(n, shape, _)| {
+                (
+                    n,
+                    HostTensor::new(Shape(shape.clone()), vec![0.5; shape.iter().product()])
+                        .unwrap(),
+                )
+            })
+            .collect();
+        for (n, shape) in graph.buffers() {
+            named.push((
+                n,
+                HostTensor::new(Shape(shape.clone()), vec![3.0; shape.iter().product()]).unwrap(),
+            ));
+        }
+        named.retain(|(n, _)| Some(n.as_str()) != drop);
+        let dir = std::env::temp_dir().join(format!("cnngpu-ck-{}-{drop:?}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.safetensors");
+        save(&path, &named, &HashMap::new()).unwrap();
+        let ck = load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (graph, ck)
+    }
+
+    #[test]
+    fn running_statistics_round_trip_and_missing_ones_are_named() {
+        let path = Path::new("r.safetensors");
+        let (graph, ck) = resnet_checkpoint(None);
+        let buffers = ck.buffers_for(&graph, path).unwrap();
+        assert_eq!(buffers.len(), graph.buffers().len());
+        // num_batches_tracked went through the file as I64 and came back as 3.
+        assert_eq!(buffers[2].data, vec![3.0]);
+        assert_eq!(
+            ck.parameters_for(&graph, path).unwrap().len(),
+            graph.parameters().len()
+        );
+        let (graph, ck) = resnet_checkpoint(Some("layer2.1.bn1.running_var"));
+        let err = ck.buffers_for(&graph, path).unwrap_err().to_string();
+        assert!(
+            err.contains("layer2.1.bn1.running_var") && err.contains("running statistics"),
+            "{err}"
+        );
+        // Another architecture's checkpoint.
+        let lenet = crate::nn::models::lenet5(10).unwrap();
+        let err = ck.parameters_for(&lenet, path).unwrap_err().to_string();
+        assert!(err.contains("conv1.weight") && err.contains("lenet5 needs"), "{err}");
+    }
+
     fn tensors() -> Vec<(String, HostTensor)> {
         vec![(
             "conv1.weight".to_string(),
