@@ -167,6 +167,9 @@ pub struct TrainArgs {
     pub weight_decay: f32,
     #[arg(long)]
     pub nesterov: bool,
+    /// No weight decay on batch-norm weights and biases.
+    #[arg(long)]
+    pub no_bn_decay: bool,
     /// constant, step or cosine.
     #[arg(long, default_value = "constant", value_parser = ["constant", "step", "cosine"])]
     pub schedule: String,
@@ -259,6 +262,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         momentum: a.momentum,
         weight_decay: a.weight_decay,
         nesterov: a.nesterov,
+        no_bn_decay: a.no_bn_decay,
         schedule,
         warmup_epochs: a.warmup_epochs,
         precision: a.precision.clone(),
@@ -500,6 +504,7 @@ pub fn train<B: Backend>(
         None => initial_parameters(&graph, init, cfg.seed),
     };
     let mut model = Model::new(b, graph.clone(), precision, &values)?;
+    model.set_norm_weight_decay(!cfg.no_bn_decay);
     if let Some(r) = &resume {
         model.set_buffers(b, &r.weights.buffers_for(&graph, &r.weights_path)?)?;
         model.set_velocities(b, &r.optim.parameters_for(&graph, &r.optim_path)?)?;

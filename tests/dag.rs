@@ -177,3 +177,57 @@ fn graphs_that_cannot_run_are_refused_when_built() {
     let err = g.validate().unwrap_err().to_string();
     assert!(err.contains("no other node reads"), "{err}");
 }
+
+/// `--no-bn-decay`: after one step with weight decay on everything but batch norm, the
+/// batch-norm parameters equal those of a step without any decay (the gradients of a first
+/// step do not depend on the decay), and the conv weights do not.
+#[test]
+fn without_norm_decay_batch_norm_parameters_are_not_decayed() {
+    let mut g = Graph::new("bn", [2, 6, 6], 3);
+    g.push("conv", conv(4, 3)).unwrap();
+    g.push(
+        "bn",
+        LayerKind::BatchNorm2d(cnngpu::ops::BatchNormParams::new(1, 0, 0, 0)),
+    )
+    .unwrap();
+    g.push("relu", LayerKind::Relu).unwrap();
+    g.push("fc", linear(3)).unwrap();
+    g.validate().unwrap();
+    fn step<B: Backend>(
+        b: &B,
+        g: &Graph,
+        weight_decay: f32,
+        norm: bool,
+    ) -> Vec<(String, HostTensor)> {
+        let values = initial_parameters(g, Init::PyTorchDefault, 3);
+        let mut model = Model::new(b, g.clone(), Precision::F32, &values).unwrap();
+        model.set_norm_weight_decay(norm);
+        model.plan(b, BATCH).unwrap();
+        let mut metrics = model.metrics(b).unwrap();
+        let (x, labels) = batch(g);
+        let cfg = StepConfig {
+            lr: 0.1,
+            weight_decay,
+            ..StepConfig::inference()
+        };
+        model.load_batch(b, &x, &labels).unwrap();
+        model.forward(b, BATCH, true, &cfg, &mut metrics).unwrap();
+        model.backward_and_update(b, BATCH, &cfg).unwrap();
+        model.weights(b).unwrap()
+    }
+    let check = |none: Vec<(String, HostTensor)>, no_norm: Vec<(String, HostTensor)>| {
+        for ((name, a), (_, b)) in none.iter().zip(&no_norm) {
+            if name.starts_with("bn.") {
+                assert_eq!(a.data, b.data, "{name} was decayed");
+            } else {
+                assert_ne!(a.data, b.data, "{name} was not decayed");
+            }
+        }
+    };
+    check(
+        step(&CpuBackend, &g, 0.0, true),
+        step(&CpuBackend, &g, 0.5, false),
+    );
+    let Some(gpu) = common::gpu() else { return };
+    check(step(&*gpu, &g, 0.0, true), step(&*gpu, &g, 0.5, false));
+}

@@ -378,6 +378,7 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         momentum: 0.9,
         weight_decay: 0.0,
         nesterov: false,
+        no_bn_decay: false,
         schedule: Schedule::Constant,
         warmup_epochs: 0,
         precision: "f32".into(),

@@ -1,6 +1,6 @@
 //! The benchmark suite, defined once for `cnngpu bench` and `cargo bench`: the adapter's
 //! ceilings, every kernel pass at the LeNet-5 and AlexNet layer shapes, and training
-//! throughput of both models, in f32 and f16.
+//! throughput of LeNet-5, AlexNet and ResNet-18, in f32 and f16.
 
 use super::report::{Entry, Report, System};
 use super::{copy_gbps, fma_peak_gflops, time_gpu, SyntheticTraining};
@@ -20,7 +20,11 @@ pub const ALEXNET_KERNEL_BATCH: usize = 16;
 /// AlexNet kernel batch in `--quick` runs.
 pub const ALEXNET_QUICK_KERNEL_BATCH: usize = 1;
 /// Training throughput: (model, batch sizes).
-pub const TRAIN: [(&str, [usize; 2]); 2] = [("lenet5", [64, 256]), ("alexnet", [32, 128])];
+pub const TRAIN: [(&str, [usize; 2]); 3] = [
+    ("lenet5", [64, 256]),
+    ("alexnet", [32, 128]),
+    ("resnet18", [64, 128]),
+];
 
 /// What one suite item measures.
 #[derive(Clone, Debug)]

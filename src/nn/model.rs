@@ -18,6 +18,8 @@ pub struct Param<B: Backend> {
     pub velocity: B::Tensor,
     pub grad: B::Tensor,
     pub copy: Option<B::Tensor>,
+    /// A normalisation layer's weight or bias (see [`Model::set_norm_weight_decay`]).
+    pub norm: bool,
 }
 
 impl<B: Backend> Param<B> {
@@ -124,6 +126,10 @@ pub struct Model<B: Backend> {
     /// Per layer: the activation whose backward pass it runs ([`Graph::pool_folds`]).
     folds: Vec<Act>,
     plans: Vec<Plan<B>>,
+    /// `params` indices in the order the arenas hold them (normalisation parameters last).
+    arena_order: Vec<usize>,
+    /// Whether weight decay applies to normalisation parameters too (PyTorch's default).
+    norm_weight_decay: bool,
     /// Per layer: a batch-norm layer's F32 state ([`crate::ops::batch_norm::STATE_ROWS`] rows:
     /// running estimates, then the batch's statistics for the backward pass).
     norm_states: Vec<Option<B::Tensor>>,
@@ -209,29 +215,39 @@ impl<B: Backend> Model<B> {
             }
             shapes.push(Shape(shape.clone()));
         }
-        // Each kind of state in one arena, so the optimizer runs one launch per arena buffer.
-        let masters = b.arena(&shapes, DType::F32, Some(values))?;
-        let velocities = b.arena(&shapes, DType::F32, None)?;
-        let grads = b.arena(&shapes, dtype, None)?;
+        // Each kind of state in one arena, so the optimizer runs one launch per arena buffer;
+        // normalisation parameters after all others, so that each group is one run of
+        // neighbours when their weight decay differs.
+        let mut order: Vec<usize> = (0..specs.len()).collect();
+        order.sort_by_key(|&i| graph.is_norm_parameter(&specs[i].0));
+        let arena_shapes: Vec<Shape> = order.iter().map(|&i| shapes[i].clone()).collect();
+        let arena_values: Vec<HostTensor> = order.iter().map(|&i| values[i].clone()).collect();
+        let masters = b.arena(&arena_shapes, DType::F32, Some(&arena_values))?;
+        let velocities = b.arena(&arena_shapes, DType::F32, None)?;
+        let grads = b.arena(&arena_shapes, dtype, None)?;
         let copies = match precision {
-            Precision::F16 => b.arena(&shapes, dtype, Some(values))?,
+            Precision::F16 => b.arena(&arena_shapes, dtype, Some(&arena_values))?,
             Precision::F32 => Vec::new(),
         };
         let mut copies = copies.into_iter();
-        let params: Vec<Param<B>> = specs
-            .into_iter()
-            .zip(shapes)
+        let mut placed: Vec<Option<Param<B>>> = (0..specs.len()).map(|_| None).collect();
+        for (&i, ((master, velocity), grad)) in order
+            .iter()
             .zip(masters.into_iter().zip(velocities).zip(grads))
-            .map(
-                |(((name, _, _), shape), ((master, velocity), grad))| Param {
-                    name,
-                    shape,
-                    master,
-                    velocity,
-                    grad,
-                    copy: copies.next(),
-                },
-            )
+        {
+            placed[i] = Some(Param {
+                name: specs[i].0.clone(),
+                shape: shapes[i].clone(),
+                master,
+                velocity,
+                grad,
+                copy: copies.next(),
+                norm: graph.is_norm_parameter(&specs[i].0),
+            });
+        }
+        let params: Vec<Param<B>> = placed
+            .into_iter()
+            .map(|p| p.expect("a permutation"))
             .collect();
         let mut slots = Vec::new();
         let mut next = 0;
@@ -273,6 +289,8 @@ impl<B: Backend> Model<B> {
             });
         }
         Ok(Model {
+            arena_order: order,
+            norm_weight_decay: true,
             norm_states,
             batches_tracked: 0,
             fusions: graph.fusions(),
@@ -297,6 +315,12 @@ impl<B: Backend> Model<B> {
         self.fusions = vec![Act::None; self.graph.layers.len()];
         self.folds = self.fusions.clone();
         Ok(())
+    }
+
+    /// Whether SGD's weight decay applies to normalisation layers' weights and biases (true,
+    /// as PyTorch's SGD over all parameters; false: `--no-bn-decay`).
+    pub fn set_norm_weight_decay(&mut self, on: bool) {
+        self.norm_weight_decay = on;
     }
 
     /// The activation fused into each layer's forward pass ([`Graph::fusions`]).
@@ -712,36 +736,57 @@ impl<B: Backend> Model<B> {
                 b.accumulate(share, &mut plan.grads[j])?;
             }
         }
+        // Every list in arena order, so that the GPU joins neighbours into one launch.
+        let mut refs: Vec<Option<&mut Param<B>>> = self.params.iter_mut().map(Some).collect();
+        let mut ordered: Vec<&mut Param<B>> = self
+            .arena_order
+            .iter()
+            .map(|&i| refs[i].take().expect("a permutation"))
+            .collect();
         if let Some(state) = self.scale_state.as_mut() {
             b.scope("loss scale", "optimizer");
-            let grads: Vec<&B::Tensor> = self.params.iter().map(|p| &p.grad).collect();
+            let grads: Vec<&B::Tensor> = ordered.iter().map(|p| &p.grad).collect();
             b.grad_check_finite(&grads, state)?;
         }
         b.scope("parameters", "optimizer");
-        let sgd = SgdParams {
-            lr: cfg.lr,
-            momentum: cfg.momentum,
-            weight_decay: cfg.weight_decay,
-            nesterov: cfg.nesterov,
-            grad_scale: 1.0,
+        // Without decay on normalisation parameters, those (last in the arenas) update as a
+        // second group.
+        let split = if self.norm_weight_decay || cfg.weight_decay == 0.0 {
+            ordered.len()
+        } else {
+            ordered.iter().position(|p| p.norm).unwrap_or(ordered.len())
         };
-        let (mut grads, mut masters, mut velocities, mut copies) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for p in &mut self.params {
-            grads.push(&p.grad);
-            masters.push(&mut p.master);
-            velocities.push(&mut p.velocity);
-            copies.extend(p.copy.as_mut());
+        let (decayed, norm) = ordered.split_at_mut(split);
+        for (group, weight_decay) in [(decayed, cfg.weight_decay), (norm, 0.0)] {
+            if group.is_empty() {
+                continue;
+            }
+            let sgd = SgdParams {
+                lr: cfg.lr,
+                momentum: cfg.momentum,
+                weight_decay,
+                nesterov: cfg.nesterov,
+                grad_scale: 1.0,
+            };
+            let (mut grads, mut masters, mut velocities, mut copies) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for p in group.iter_mut() {
+                let p = &mut **p;
+                grads.push(&p.grad);
+                masters.push(&mut p.master);
+                velocities.push(&mut p.velocity);
+                copies.extend(p.copy.as_mut());
+            }
+            let copies = (!copies.is_empty()).then_some(&mut copies[..]);
+            b.sgd_update(
+                &sgd,
+                &grads,
+                &mut masters,
+                &mut velocities,
+                copies,
+                self.scale_state.as_ref(),
+            )?;
         }
-        let copies = (!copies.is_empty()).then_some(&mut copies[..]);
-        b.sgd_update(
-            &sgd,
-            &grads,
-            &mut masters,
-            &mut velocities,
-            copies,
-            self.scale_state.as_ref(),
-        )?;
         if let Some(state) = self.scale_state.as_mut() {
             b.scope("loss scale", "optimizer");
             b.loss_scale_update(&self.loss_scale, state)?;

@@ -371,7 +371,10 @@ mod tests {
         // Another architecture's checkpoint.
         let lenet = crate::nn::models::lenet5(10).unwrap();
         let err = ck.parameters_for(&lenet, path).unwrap_err().to_string();
-        assert!(err.contains("conv1.weight") && err.contains("lenet5 needs"), "{err}");
+        assert!(
+            err.contains("conv1.weight") && err.contains("lenet5 needs"),
+            "{err}"
+        );
     }
 
     fn tensors() -> Vec<(String, HostTensor)> {

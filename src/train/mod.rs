@@ -45,6 +45,9 @@ pub struct TrainConfig {
     pub momentum: f32,
     pub weight_decay: f32,
     pub nesterov: bool,
+    /// No weight decay on normalisation layers' weights and biases (`--no-bn-decay`).
+    #[serde(default)]
+    pub no_bn_decay: bool,
     pub schedule: Schedule,
     /// Epochs of linear warm-up from lr/10... to lr (0: none).
     pub warmup_epochs: usize,
@@ -619,6 +622,7 @@ mod tests {
             momentum: 0.9,
             weight_decay: 0.0,
             nesterov: false,
+            no_bn_decay: false,
             schedule,
             warmup_epochs: warmup,
             precision: "f32".into(),
