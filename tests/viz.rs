@@ -185,8 +185,19 @@ fn embeddings_png_and_html() {
     let umap = viz::embed::umap(&x, n, d, 1).unwrap();
     let names = vec!["a".to_string(), "b & c".to_string(), "<d>".to_string()];
     let pic = charts::embeddings_picture(&tsne, &umap, &labels, &names, "emb").unwrap();
-    assert_eq!((pic.width, pic.height), (1400, 700));
-    assert!(pic.variance() > 100.0);
+    assert_eq!((pic.width, pic.height), (1560, 700));
+    // Not blank (a few dozen points on white and no legend box: a lower bar than the charts).
+    assert!(pic.variance() > 20.0, "{}", pic.variance());
+    // The legend has a strip of its own right of the UMAP panel, which ends at x = 1400:
+    // drawn (one coloured dot per class at x = 1414), and no point lies under it.
+    for c in 0..3 {
+        let y = 22 + 60 + 24 * c; // below the 22-pixel title
+        let [r, g, b] = pic.pixel(1414, y);
+        assert!(
+            !(r == g && g == b),
+            "legend dot {c} at y = {y} is grey or white"
+        );
+    }
     let ds = dataset(n, 3, 16);
     let images: Vec<String> = (0..n)
         .map(|i| viz::thumbnail_data_uri(&ds, i, 32).unwrap())
@@ -276,7 +287,7 @@ fn train_plots_and_viz_commands_write_every_picture() {
         ("mistakes.png", None),
         ("filters.png", Some((480, 36 + 2 * 101 + 6))),
         ("confusion.png", Some((840, 690))),
-        ("embeddings.png", Some((1400, 700))),
+        ("embeddings.png", Some((1560, 700))),
     ] {
         let img = png(&run.join(name));
         if let Some(size) = size {

@@ -244,7 +244,8 @@ pub fn confusion_heatmap(confusion: &[Vec<u64>], names: &[String], title: &str) 
     Ok(pic)
 }
 
-/// t-SNE and UMAP side by side, each point coloured by its class, with a legend. 1400 x 700.
+/// t-SNE and UMAP side by side, each point coloured by its class, with the legend in a strip
+/// of its own to their right (never over a point). 1560 x 700.
 pub fn embeddings_picture(
     tsne: &[[f32; 2]],
     umap: &[[f32; 2]],
@@ -252,16 +253,37 @@ pub fn embeddings_picture(
     names: &[String],
     title: &str,
 ) -> Result<Picture> {
-    let mut pic = Picture::new(1400, 700);
+    let mut pic = Picture::new(1560, 700);
     pic.draw(|root| {
         root.fill(&WHITE).map_err(drawing)?;
         let root = root.titled(title, ("sans-serif", 22)).map_err(drawing)?;
-        let (left, right) = root.split_horizontally(700);
-        scatter(&left, "t-SNE", tsne, labels, names, false)?;
-        scatter(&right, "UMAP", umap, labels, names, true)?;
+        let (plots, key) = root.split_horizontally(1400);
+        let (left, right) = plots.split_horizontally(700);
+        scatter(&left, "t-SNE", tsne, labels)?;
+        scatter(&right, "UMAP", umap, labels)?;
+        legend_strip(&key, labels, names)?;
         root.present().map_err(drawing)
     })?;
     Ok(pic)
+}
+
+/// One row per class that has points: its colour and name.
+fn legend_strip(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    labels: &[u32],
+    names: &[String],
+) -> Result<()> {
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let mut y = 60;
+    for c in (0..classes).filter(|&c| labels.iter().any(|&l| l as usize == c)) {
+        let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
+        area.draw(&Circle::new((14, y), 6, class_color(c).filled()))
+            .map_err(drawing)?;
+        area.draw(&Text::new(name, (26, y - 8), ("sans-serif", 15)))
+            .map_err(drawing)?;
+        y += 24;
+    }
+    Ok(())
 }
 
 fn bounds(points: &[[f32; 2]]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
@@ -281,8 +303,6 @@ fn scatter(
     title: &str,
     points: &[[f32; 2]],
     labels: &[u32],
-    names: &[String],
-    legend: bool,
 ) -> Result<()> {
     let (xr, yr) = bounds(points);
     let mut chart = ChartBuilder::on(area)
@@ -299,10 +319,9 @@ fn scatter(
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     for c in 0..classes {
         if !labels.iter().any(|&l| l as usize == c) {
-            continue; // no point of this class: no legend entry
+            continue; // no point of this class
         }
         let color = class_color(c);
-        let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
         chart
             .draw_series(
                 points
@@ -311,17 +330,6 @@ fn scatter(
                     .filter(|(_, &l)| l as usize == c)
                     .map(|(p, _)| Circle::new((p[0] as f64, p[1] as f64), 3, color.filled())),
             )
-            .map_err(drawing)?
-            .label(name)
-            .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
-    }
-    if legend {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
             .map_err(drawing)?;
     }
     Ok(())
