@@ -546,7 +546,8 @@ pub fn train<B: Backend>(
         trainer.test.len(),
         cfg.data_dir.display()
     );
-    println!("planned device memory: {:.1} MiB (parameters, optimizer state, activations for batch {} and evaluation)", bytes as f64 / (1 << 20) as f64, cfg.batch_size);
+    let memory = MemoryPlan::of(&graph, precision);
+    println!("{}", memory.describe(bytes, cfg.batch_size));
     if trainer.state.epoch > 0 || trainer.state.step > 0 {
         println!(
             "resuming at epoch {}, step {}",

@@ -438,7 +438,8 @@ fn fused_activations_train_as_the_unfused_layers() {
 }
 
 /// The memory the CLI checks before allocating (train::memory) is what the model allocates,
-/// with the outputs that fused layers do not keep left out.
+/// with the outputs that fused layers do not keep left out, gradients shared by liveness and
+/// none for evaluation-only batch sizes.
 #[test]
 fn the_memory_plan_is_what_the_model_allocates() {
     for graph in [
@@ -448,9 +449,19 @@ fn the_memory_plan_is_what_the_model_allocates() {
     ] {
         let values = initial_parameters(&graph, Init::PyTorchDefault, 7);
         let mut model = Model::new(&CpuBackend, graph.clone(), Precision::F32, &values).unwrap();
-        let bytes = model.plan(&CpuBackend, 1).unwrap() + model.parameter_bytes();
+        let bytes = model.plan(&CpuBackend, 1).unwrap()
+            + model.plan_inference(&CpuBackend, 3).unwrap()
+            + model.parameter_bytes();
         let plan = MemoryPlan::of(&graph, Precision::F32);
-        assert_eq!(plan.device_bytes(&[1]), bytes, "{}", graph.name);
+        assert_eq!(plan.device_bytes((&[1], &[3])), bytes, "{}", graph.name);
+        // (LeNet-5's gradients all differ in size: nothing to share.)
+        let shares = graph.name != "lenet5";
+        assert!(
+            plan.gradients_per_image < plan.unshared_gradients_per_image || !shares,
+            "{}: no gradient buffer shared ({} bytes)",
+            graph.name,
+            plan.gradients_per_image
+        );
         let mut unfused = MemoryPlan::of(&graph, Precision::F32).per_image;
         for (l, a) in graph.layers.iter().zip(model.fusions()) {
             if *a != Act::None {
@@ -461,6 +472,13 @@ fn the_memory_plan_is_what_the_model_allocates() {
             // (A ResNet's convolutions are followed by batch norm: nothing to fuse.)
             assert!(unfused > plan.per_image, "{}: nothing fused", graph.name);
         }
+        // An evaluation-only plan refuses to train.
+        let mut metrics = model.metrics(&CpuBackend).unwrap();
+        let cfg = StepConfig::benchmark(0);
+        let err = model
+            .forward(&CpuBackend, 3, true, &cfg, &mut metrics)
+            .unwrap_err();
+        assert!(err.to_string().contains("evaluation only"), "{err}");
     }
 }
 

@@ -54,6 +54,28 @@ impl LayerKind {
     }
 }
 
+/// Where each node's output gradient lives during a backward pass: buffers shared by
+/// liveness (see [`Graph::gradient_plan`]). Sizes are per image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GradientPlan {
+    /// Per node: the buffer of its output gradient (`None`: never formed — an activation
+    /// whose backward pass the pooling layer after it runs).
+    pub slot: Vec<Option<usize>>,
+    /// Per buffer: its elements per image.
+    pub slot_numel: Vec<usize>,
+    /// Per node read by several others: the buffer where a later reader's share of its
+    /// gradient is formed before being added (one per size: shares are used one at a time).
+    pub partial: Vec<Option<usize>>,
+    pub partial_numel: Vec<usize>,
+}
+
+impl GradientPlan {
+    /// Elements per image of every buffer.
+    pub fn numel(&self) -> usize {
+        self.slot_numel.iter().chain(&self.partial_numel).sum()
+    }
+}
+
 /// One node of the graph.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
@@ -418,6 +440,89 @@ impl Graph {
         (0..fusions.len())
             .map(|i| (fusions[i] == Act::None, !Self::folded_away(folds, i)))
             .collect()
+    }
+
+    /// The gradient buffers of a backward pass, shared by liveness. Nodes run backward in
+    /// reverse order; node j's gradient is first written by the backward pass of its
+    /// highest-numbered reader (a pooling layer running its activation's backward pass writes
+    /// the gradient of the activation's input) and last read by node j's own: it lives over
+    /// [j, that reader]. Gradients of equal size whose intervals do not overlap share a
+    /// buffer (greedy, in backward order), so a chain needs about two buffers per size instead
+    /// of one per node; `Graph::gradient_numel_unshared` is the one-per-node figure.
+    pub fn gradient_plan(&self, folds: &[Act]) -> GradientPlan {
+        let n = self.layers.len();
+        let numel = |i: usize| self.layers[i].out_shape.iter().product::<usize>();
+        let mut birth: Vec<Option<usize>> = vec![None; n];
+        if n > 0 {
+            birth[n - 1] = Some(n - 1); // the loss writes it
+        }
+        for (r, l) in self.layers.iter().enumerate() {
+            if Self::folded_away(folds, r) {
+                continue;
+            }
+            let targets: Vec<Option<usize>> = match (&l.kind, folds[r]) {
+                (LayerKind::Add, _) => l.inputs.clone(),
+                (_, Act::None) => vec![l.inputs[0]],
+                _ => vec![self.layers[r - 1].inputs[0]],
+            };
+            for j in targets.into_iter().flatten() {
+                birth[j] = birth[j].max(Some(r));
+            }
+        }
+        let mut order: Vec<usize> = (0..n)
+            .filter(|&i| !Self::folded_away(folds, i) && birth[i].is_some())
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse((birth[i], i)));
+        let mut slot = vec![None; n];
+        // Per buffer: (elements, the node index its latest occupant dies at).
+        let mut buffers: Vec<(usize, usize)> = Vec::new();
+        for i in order {
+            let born = birth[i].expect("filtered");
+            let free = buffers
+                .iter()
+                .position(|&(size, dies)| size == numel(i) && dies > born);
+            let k = match free {
+                Some(k) => k,
+                None => {
+                    buffers.push((numel(i), usize::MAX));
+                    buffers.len() - 1
+                }
+            };
+            buffers[k].1 = i;
+            slot[i] = Some(k);
+        }
+        let mut partial = vec![None; n];
+        let mut partial_numel: Vec<usize> = Vec::new();
+        for (i, p) in partial.iter_mut().enumerate() {
+            if self.readers(i) > 1 {
+                let k = match partial_numel.iter().position(|&m| m == numel(i)) {
+                    Some(k) => k,
+                    None => {
+                        partial_numel.push(numel(i));
+                        partial_numel.len() - 1
+                    }
+                };
+                *p = Some(k);
+            }
+        }
+        GradientPlan {
+            slot,
+            slot_numel: buffers.into_iter().map(|(size, _)| size).collect(),
+            partial,
+            partial_numel,
+        }
+    }
+
+    /// Elements per image of one gradient buffer per node that keeps one and one partial
+    /// buffer per node read by several others: what [`Graph::gradient_plan`] saves against.
+    pub fn gradient_numel_unshared(&self, folds: &[Act]) -> usize {
+        (0..self.layers.len())
+            .map(|i| {
+                let m: usize = self.layers[i].out_shape.iter().product();
+                let own = if Self::folded_away(folds, i) { 0 } else { m };
+                own + if self.readers(i) > 1 { m } else { 0 }
+            })
+            .sum()
     }
 
     /// Multiply-adds of one image's forward pass.

@@ -5,6 +5,6 @@ pub mod graph;
 pub mod model;
 pub mod models;
 
-pub use graph::{Graph, Layer, LayerKind};
-pub use model::{initial_parameters, Metrics, MetricsValue, Model, StepConfig};
-pub use models::Init;
+pub use graph::{GradientPlan, Graph, Layer, LayerKind};
+pub use model::{Metrics, MetricsValue, Model, StepConfig};
+pub use models::{initial_parameters, Init};

@@ -4,10 +4,9 @@
 mod state;
 
 use super::graph::{Graph, LayerKind};
-use super::models::Init;
 use crate::error::{Error, Result};
 use crate::ops::*;
-use crate::tensor::{arena_layout, DType, HostTensor, Precision, Shape, SplitMix64};
+use crate::tensor::{arena_layout, DType, HostTensor, Precision, Shape};
 
 /// One parameter tensor: f32 master weights and momentum, its gradient in storage precision,
 /// and (f16 only) the storage-precision copy the forward pass reads.
@@ -35,10 +34,16 @@ struct Plan<B: Backend> {
     x: B::Tensor,
     labels: B::Tensor,
     outs: Vec<B::Tensor>,
+    /// Whether the plan serves training steps (an evaluation plan has no gradient buffers).
+    training: bool,
+    /// The gradient buffers, shared by liveness ([`Graph::gradient_plan`]), and per node the
+    /// buffer of its output gradient.
     grads: Vec<B::Tensor>,
-    /// Per node read by several others: where one reader's share of its gradient is formed
-    /// before it is added to the others' (see [`Model::backward_and_update`]).
-    partials: Vec<Option<B::Tensor>>,
+    grad_slot: Vec<Option<usize>>,
+    /// The buffers where one reader's share of a gradient is formed before it is added to
+    /// the others' (see [`Model::backward_and_update`]), and per node its buffer.
+    partials: Vec<B::Tensor>,
+    partial_slot: Vec<Option<usize>>,
     indices: Vec<Option<B::Tensor>>,
     losses: B::Tensor,
     bytes: u64,
@@ -140,57 +145,20 @@ pub struct Model<B: Backend> {
     pub loss_scale: LossScaleParams,
 }
 
-fn normal(rng: &mut SplitMix64) -> f32 {
-    // Box-Muller; 1 - u keeps the logarithm finite.
-    let (u, v) = (1.0 - rng.next_f32() as f64, rng.next_f32() as f64);
-    ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
-}
-
-/// Seeded initial values of every parameter, in `graph.parameters()` order (host side, so
-/// every backend starts from the same numbers).
-pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTensor> {
-    let mut rng = SplitMix64(seed);
-    graph
-        .parameters()
-        .into_iter()
-        .map(|(name, shape, fan_in)| {
-            let n: usize = shape.iter().product();
-            let weight = name.ends_with(".weight");
-            let data = match init {
-                // Normalisation layers start as the identity whatever the model's init.
-                _ if graph.is_norm_parameter(&name) => vec![if weight { 1.0 } else { 0.0 }; n],
-                Init::PyTorchDefault => {
-                    let bound = 1.0 / (fan_in as f32).sqrt();
-                    rng.uniform_vec(n, -bound, bound)
-                }
-                Init::AlexNetPaper if weight => (0..n).map(|_| 0.01 * normal(&mut rng)).collect(),
-                Init::Kaiming if weight => {
-                    let std = (2.0 / fan_in as f32).sqrt();
-                    (0..n).map(|_| std * normal(&mut rng)).collect()
-                }
-                Init::Kaiming => vec![0.0; n],
-                Init::AlexNetPaper => {
-                    let one = ["features.4.", "features.10.", "features.12.", "classifier."]
-                        .iter()
-                        .any(|p| name.starts_with(p));
-                    vec![if one { 1.0 } else { 0.0 }; n]
-                }
-                // A conv weight [O, I/G, KH, KW]: fan_out = O * KH * KW.
-                Init::Torchvision if weight && shape.len() == 4 => {
-                    let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f32).sqrt();
-                    (0..n).map(|_| std * normal(&mut rng)).collect()
-                }
-                Init::Torchvision => {
-                    let bound = 1.0 / (fan_in as f32).sqrt();
-                    rng.uniform_vec(n, -bound, bound)
-                }
-            };
-            HostTensor {
-                shape: Shape(shape),
-                data,
-            }
-        })
-        .collect()
+/// `v[read]` to read and `v[write]` to write, which [`Graph::gradient_plan`] keeps apart (a
+/// node's gradient and its input's are live together).
+fn read_write<T>(v: &mut [T], read: usize, write: usize) -> (&T, &mut T) {
+    assert_ne!(
+        read, write,
+        "a gradient buffer read and written by one pass"
+    );
+    if read < write {
+        let (a, b) = v.split_at_mut(write);
+        (&a[read], &mut b[0])
+    } else {
+        let (a, b) = v.split_at_mut(read);
+        (&b[0], &mut a[write])
+    }
 }
 
 impl<B: Backend> Model<B> {
@@ -333,32 +301,43 @@ impl<B: Backend> Model<B> {
         &self.folds
     }
 
-    /// Allocates activations for `batch` images (once per batch size) and returns the bytes
-    /// they take.
+    /// Allocates activations and gradient buffers for training steps of `batch` images (once
+    /// per batch size) and returns the bytes they take.
     pub fn plan(&mut self, b: &B, batch: usize) -> Result<u64> {
-        if let Some(p) = self.plans.iter().find(|p| p.batch == batch) {
-            return Ok(p.bytes);
+        self.plan_for(b, batch, true)
+    }
+
+    /// Allocates activations for evaluating `batch` images — no gradient buffers — unless a
+    /// plan of that size exists, and returns the bytes they take.
+    pub fn plan_inference(&mut self, b: &B, batch: usize) -> Result<u64> {
+        self.plan_for(b, batch, false)
+    }
+
+    fn plan_for(&mut self, b: &B, batch: usize, training: bool) -> Result<u64> {
+        if let Some(i) = self.plans.iter().position(|p| p.batch == batch) {
+            if training && !self.plans[i].training {
+                self.plans.remove(i); // replaced by a training plan below
+            } else {
+                return Ok(self.plans[i].bytes);
+            }
         }
         let dtype = self.precision.dtype();
         let e = dtype.size() as u64;
         let [c, h, w] = self.graph.input;
         let mut bytes = (batch * c * h * w) as u64 * e;
         let x = b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?;
-        let (mut outs, mut grads, mut indices) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut outs, mut indices) = (Vec::new(), Vec::new());
         let kept = Graph::kept(&self.fusions, &self.folds);
-        for (l, (keep_out, keep_grad)) in self.graph.layers.iter().zip(kept) {
+        for (l, (keep_out, _)) in self.graph.layers.iter().zip(kept) {
             let [c, h, w] = l.out_shape;
             let shape = Shape::new(&[batch, c, h, w]);
             // A fused layer's output (it writes its activated output into the next layer's)
-            // or output gradient (a pooling layer writes its activation's input gradient) is
-            // never formed: one element stands in.
-            for (keep, list) in [(keep_out, &mut outs), (keep_grad, &mut grads)] {
-                if keep {
-                    list.push(b.full(shape.clone(), dtype, 0.0)?);
-                    bytes += shape.numel() as u64 * e;
-                } else {
-                    list.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
-                }
+            // is never formed: one element stands in.
+            if keep_out {
+                outs.push(b.full(shape.clone(), dtype, 0.0)?);
+                bytes += shape.numel() as u64 * e;
+            } else {
+                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
             }
             indices.push(match l.kind {
                 LayerKind::MaxPool2d(_) => {
@@ -368,15 +347,18 @@ impl<B: Backend> Model<B> {
                 _ => None,
             });
         }
-        let mut partials = Vec::new();
-        for (i, l) in self.graph.layers.iter().enumerate() {
-            partials.push(if self.graph.readers(i) > 1 {
-                let [c, h, w] = l.out_shape;
-                bytes += (batch * c * h * w) as u64 * e;
-                Some(b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?)
-            } else {
-                None
-            });
+        let gp = self.graph.gradient_plan(&self.folds);
+        let (mut grads, mut partials) = (Vec::new(), Vec::new());
+        if training {
+            for (list, sizes) in [
+                (&mut grads, &gp.slot_numel),
+                (&mut partials, &gp.partial_numel),
+            ] {
+                for &m in sizes {
+                    list.push(b.full(Shape::new(&[batch * m]), dtype, 0.0)?);
+                    bytes += (batch * m) as u64 * e;
+                }
+            }
         }
         let labels = b.full(Shape::new(&[batch]), DType::U32, 0.0)?;
         let losses = b.full(Shape::new(&[batch]), DType::F32, 0.0)?;
@@ -386,8 +368,11 @@ impl<B: Backend> Model<B> {
             x,
             labels,
             outs,
+            training,
             grads,
+            grad_slot: gp.slot,
             partials,
+            partial_slot: gp.partial,
             indices,
             losses,
             bytes,
@@ -450,6 +435,12 @@ impl<B: Backend> Model<B> {
         metrics: &mut Metrics<B>,
     ) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        if train && !self.plans[pi].training {
+            return Err(Error::invalid(
+                "batch",
+                format!("batch {batch} was planned for evaluation only; call plan() to train"),
+            ));
+        }
         if train && !self.plans[pi].step_planned && b.planning(true) {
             let planned = self
                 .record_forward(b, batch, train, cfg, metrics)
@@ -557,17 +548,24 @@ impl<B: Backend> Model<B> {
     /// step updates nothing and the loss scale backs off (all on the device).
     pub fn backward_and_update(&mut self, b: &B, batch: usize, cfg: &StepConfig) -> Result<()> {
         let pi = self.plan_index(batch)?;
+        if !self.plans[pi].training {
+            return Err(Error::invalid(
+                "batch",
+                format!("batch {batch} was planned for evaluation only; call plan() to train"),
+            ));
+        }
         b.per_step(cfg.step, cfg.lr)?;
         let plan = &mut self.plans[pi];
         let n = self.graph.layers.len();
         let classes = self.graph.classes;
+        let last = plan.grad_slot[n - 1].expect("kept gradients have a buffer");
         b.scope("loss", "backward_input");
         b.softmax_cross_entropy_backward_input(
             &SoftmaxCrossEntropyParams::mean(batch, classes),
             &plan.outs[n - 1],
             &plan.labels,
             self.scale_state.as_ref(),
-            &mut plan.grads[n - 1],
+            &mut plan.grads[last],
         )?;
         // Nodes run backward in reverse order, so a node's gradient is complete before its
         // own backward pass. A node read by several others takes the first reader's share
@@ -585,16 +583,17 @@ impl<B: Backend> Model<B> {
                 "every node but the last is read (Graph::validate)"
             );
             let fold = self.folds[i];
-            let (gbefore, grest) = plan.grads.split_at_mut(i);
-            let dy = &grest[0];
+            let si = plan.grad_slot[i].expect("kept gradients have a buffer");
             if layer.kind == LayerKind::Add {
                 // Both inputs receive dy.
                 b.scope(&layer.name, "backward_input");
                 for j in layer.inputs.iter().flatten().copied() {
+                    let sj = plan.grad_slot[j].expect("kept gradients have a buffer");
+                    let (dy, g) = read_write(&mut plan.grads, si, sj);
                     if written[j] {
-                        b.accumulate(dy, &mut gbefore[j])?;
+                        b.accumulate(dy, g)?;
                     } else {
-                        b.copy(dy, &mut gbefore[j])?;
+                        b.copy(dy, g)?;
                         written[j] = true;
                     }
                 }
@@ -610,15 +609,18 @@ impl<B: Backend> Model<B> {
                 _ => self.graph.layers[i - 1].inputs[0],
             };
             let mut added_to = None;
-            let dx = match target {
-                None => None,
+            let (dy, dx) = match target {
+                None => (&plan.grads[si], None),
                 Some(j) if !written[j] => {
                     written[j] = true;
-                    Some(&mut gbefore[j])
+                    let sj = plan.grad_slot[j].expect("kept gradients have a buffer");
+                    let (dy, g) = read_write(&mut plan.grads, si, sj);
+                    (dy, Some(g))
                 }
                 Some(j) => {
                     added_to = Some(j);
-                    plan.partials[j].as_mut()
+                    let k = plan.partial_slot[j].expect("planned for several readers");
+                    (&plan.grads[si], Some(&mut plan.partials[k]))
                 }
             };
             let act_out = (fold != Act::None).then_some(x);
@@ -730,10 +732,9 @@ impl<B: Backend> Model<B> {
                 }
             }
             if let Some(j) = added_to {
-                let share = plan.partials[j]
-                    .as_ref()
-                    .expect("planned for several readers");
-                b.accumulate(share, &mut plan.grads[j])?;
+                let k = plan.partial_slot[j].expect("planned for several readers");
+                let sj = plan.grad_slot[j].expect("kept gradients have a buffer");
+                b.accumulate(&plan.partials[k], &mut plan.grads[sj])?;
             }
         }
         // Every list in arena order, so that the GPU joins neighbours into one launch.

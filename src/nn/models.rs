@@ -5,6 +5,7 @@
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
 use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::tensor::{HostTensor, Shape, SplitMix64};
 
 fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: usize) -> LayerKind {
     LayerKind::Conv2d(Conv2dParams {
@@ -296,4 +297,57 @@ pub fn by_name(
             format!("'{other}'; expected {}", MODELS.join(", ")),
         )),
     }
+}
+
+fn normal(rng: &mut SplitMix64) -> f32 {
+    // Box-Muller; 1 - u keeps the logarithm finite.
+    let (u, v) = (1.0 - rng.next_f32() as f64, rng.next_f32() as f64);
+    ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+}
+
+/// Seeded initial values of every parameter, in `graph.parameters()` order (host side, so
+/// every backend starts from the same numbers).
+pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTensor> {
+    let mut rng = SplitMix64(seed);
+    graph
+        .parameters()
+        .into_iter()
+        .map(|(name, shape, fan_in)| {
+            let n: usize = shape.iter().product();
+            let weight = name.ends_with(".weight");
+            let data = match init {
+                // Normalisation layers start as the identity whatever the model's init.
+                _ if graph.is_norm_parameter(&name) => vec![if weight { 1.0 } else { 0.0 }; n],
+                Init::PyTorchDefault => {
+                    let bound = 1.0 / (fan_in as f32).sqrt();
+                    rng.uniform_vec(n, -bound, bound)
+                }
+                Init::AlexNetPaper if weight => (0..n).map(|_| 0.01 * normal(&mut rng)).collect(),
+                Init::Kaiming if weight => {
+                    let std = (2.0 / fan_in as f32).sqrt();
+                    (0..n).map(|_| std * normal(&mut rng)).collect()
+                }
+                Init::Kaiming => vec![0.0; n],
+                Init::AlexNetPaper => {
+                    let one = ["features.4.", "features.10.", "features.12.", "classifier."]
+                        .iter()
+                        .any(|p| name.starts_with(p));
+                    vec![if one { 1.0 } else { 0.0 }; n]
+                }
+                // A conv weight [O, I/G, KH, KW]: fan_out = O * KH * KW.
+                Init::Torchvision if weight && shape.len() == 4 => {
+                    let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f32).sqrt();
+                    (0..n).map(|_| std * normal(&mut rng)).collect()
+                }
+                Init::Torchvision => {
+                    let bound = 1.0 / (fan_in as f32).sqrt();
+                    rng.uniform_vec(n, -bound, bound)
+                }
+            };
+            HostTensor {
+                shape: Shape(shape),
+                data,
+            }
+        })
+        .collect()
 }

@@ -20,8 +20,14 @@ pub struct DeviceMemory {
 pub struct MemoryPlan {
     /// Parameters, momentum, gradients and weight copies.
     pub parameters: u64,
-    /// Device bytes of activations and their gradients per image of a batch.
+    /// Device bytes per image of a batch evaluated or trained: the input, every kept
+    /// activation, max-pool indices, labels and losses.
     pub per_image: u64,
+    /// Device bytes per image of a training batch on top: the gradient buffers, shared by
+    /// liveness ([`Graph::gradient_plan`]).
+    pub gradients_per_image: u64,
+    /// What the gradients would take per image with one buffer per node.
+    pub unshared_gradients_per_image: u64,
     /// The largest single activation buffer per image.
     pub largest_per_image: u64,
     /// Host bytes per image of a batch (the preprocessed f32 input and its label).
@@ -47,15 +53,12 @@ impl MemoryPlan {
         let input = (c * h * w) as u64;
         let mut per_image = input * e + 8;
         let mut largest = input * e;
-        let kept = Graph::kept(&graph.fusions(), &graph.pool_folds());
-        for (i, (l, (out, grad))) in graph.layers.iter().zip(kept).enumerate() {
+        let (fusions, folds) = (graph.fusions(), graph.pool_folds());
+        let kept = Graph::kept(&fusions, &folds);
+        for (l, (out, _)) in graph.layers.iter().zip(kept) {
             let n = l.out_shape.iter().product::<usize>() as u64;
-            // A node read by several others has a buffer for one reader's gradient share.
-            if graph.readers(i) > 1 {
-                per_image += n * e;
-            }
-            // Fused layers keep no output or no output gradient of their own.
-            per_image += (out as u64 + grad as u64) * n * e;
+            // Fused layers keep no output of their own.
+            per_image += out as u64 * n * e;
             if matches!(l.kind, LayerKind::MaxPool2d(_)) {
                 per_image += 4 * n;
             }
@@ -64,32 +67,53 @@ impl MemoryPlan {
         MemoryPlan {
             parameters,
             per_image,
+            gradients_per_image: graph.gradient_plan(&folds).numel() as u64 * e,
+            unshared_gradients_per_image: graph.gradient_numel_unshared(&folds) as u64 * e,
             largest_per_image: largest,
             host_per_image: input * 4 + 4,
         }
     }
 
-    /// The batch sizes a run plans for: the training batch, the evaluation batch and the two
-    /// remainders (as `Trainer::plan`).
-    pub fn batches(batch: usize, eval_batch: usize, train: usize, test: usize) -> Vec<usize> {
-        let mut sizes = vec![batch, eval_batch.min(test)];
-        for n in [train % batch.max(1), test % eval_batch.max(1)] {
-            if n > 0 {
-                sizes.push(n);
-            }
-        }
-        sizes.sort();
-        sizes.dedup();
-        sizes
+    /// The batch sizes a run plans for (as `Trainer::plan`): for training, the batch and the
+    /// epoch's remainder; for evaluation only, the evaluation batch and its remainder where
+    /// they are not training sizes too.
+    pub fn batches(
+        batch: usize,
+        eval_batch: usize,
+        train: usize,
+        test: usize,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let mut training = vec![batch];
+        training.extend(Some(train % batch.max(1)).filter(|&n| n > 0));
+        training.sort();
+        training.dedup();
+        let mut eval = vec![eval_batch.min(test)];
+        eval.extend(Some(test % eval_batch.max(1)).filter(|&n| n > 0));
+        eval.retain(|n| !training.contains(n));
+        eval.sort();
+        eval.dedup();
+        (training, eval)
     }
 
-    /// Device bytes of a run with these batch sizes.
-    pub fn device_bytes(&self, batches: &[usize]) -> u64 {
+    /// The line `train` prints: the planned bytes and what sharing gradients saved.
+    pub fn describe(&self, planned: u64, batch: usize) -> String {
+        let b = batch as u64;
+        format!(
+            "planned device memory: {} (parameters, optimizer state, activations for batch \
+             {batch} and evaluation; gradients shared by liveness: {} a training batch, {} \
+             with one buffer per layer)",
+            mib(planned),
+            mib(self.gradients_per_image * b),
+            mib(self.unshared_gradients_per_image * b)
+        )
+    }
+
+    /// Device bytes of a run with these training and evaluation batch sizes.
+    pub fn device_bytes(&self, (training, eval): (&[usize], &[usize])) -> u64 {
+        let per_train = self.per_image + self.gradients_per_image;
         self.parameters
-            + batches
-                .iter()
-                .map(|&b| b as u64 * self.per_image)
-                .sum::<u64>()
+            + training.iter().map(|&b| b as u64 * per_train).sum::<u64>()
+            + eval.iter().map(|&b| b as u64 * self.per_image).sum::<u64>()
     }
 }
 
@@ -131,8 +155,8 @@ pub fn check(
     test: usize,
 ) -> Result<()> {
     let fits = |b: usize| -> std::result::Result<(), String> {
-        let sizes = MemoryPlan::batches(b, eval_batch, train, test);
-        let biggest = *sizes.last().unwrap_or(&b) as u64;
+        let (training, eval) = MemoryPlan::batches(b, eval_batch, train, test);
+        let biggest = training.iter().chain(&eval).copied().max().unwrap_or(b) as u64;
         let buffer = biggest * plan.largest_per_image;
         if buffer > device.max_buffer {
             return Err(format!(
@@ -141,7 +165,7 @@ pub fn check(
                 mib(device.max_buffer)
             ));
         }
-        let device_bytes = plan.device_bytes(&sizes);
+        let device_bytes = plan.device_bytes((&training, &eval));
         let host_bytes =
             biggest * plan.host_per_image + if device.shares_host { device_bytes } else { 0 };
         if let Some(free) = host_free {

@@ -224,7 +224,7 @@ pub fn infer<B: Backend>(
     let (mut x, mut labels) = (Vec::new(), Vec::new());
     let (mut logits, mut features, mut width) = (Vec::new(), Vec::new(), 0);
     for chunk in indices.chunks(batch.max(1)) {
-        model.plan(b, chunk.len())?;
+        model.plan_inference(b, chunk.len())?;
         data::make_batch(ds, prep, chunk, &mut x, &mut labels, None);
         model.load_batch(b, &x, &labels)?;
         model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
@@ -325,16 +325,13 @@ impl<B: Backend> Trainer<'_, B> {
     pub fn plan(&mut self, eval_batch: usize) -> Result<u64> {
         let bs = self.state.config.batch_size;
         let mut bytes = self.model.parameter_bytes();
-        let mut sizes = vec![bs, eval_batch.min(self.test.len())];
-        for n in [self.train.len() % bs, self.test.len() % eval_batch] {
-            if n > 0 {
-                sizes.push(n);
-            }
-        }
-        sizes.sort();
-        sizes.dedup();
-        for s in sizes {
+        let (training, eval) =
+            memory::MemoryPlan::batches(bs, eval_batch, self.train.len(), self.test.len());
+        for s in training {
             bytes += self.model.plan(self.b, s)?;
+        }
+        for s in eval {
+            bytes += self.model.plan_inference(self.b, s)?;
         }
         Ok(bytes)
     }
