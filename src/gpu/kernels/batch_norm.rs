@@ -8,6 +8,14 @@ use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::BatchNormParams;
 
+/// The geometry as the kernels' pipeline constants (shaders/common/batch_norm_params.wgsl).
+fn constants(p: &BatchNormParams) -> [(&'static str, u32); 2] {
+    [
+        ("CHANNELS", p.channels as u32),
+        ("PIXELS", (p.h * p.w) as u32),
+    ]
+}
+
 fn image_bytes(p: &BatchNormParams, t: &GpuTensor) -> u64 {
     (p.channels * p.h * p.w * t.dtype.size()) as u64
 }
@@ -30,7 +38,8 @@ pub fn encode_forward(
                 u.accumulate = (c.start > 0) as u32;
                 u.finish = (c.start + c.count == c.total) as u32;
                 let views = [View::items(x, *c, ib), View::whole(state)];
-                let k = [("MODE", mode)];
+                let [c0, c1] = constants(p);
+                let k = [("MODE", mode), c0, c1];
                 let wg = p.channels as u64;
                 b.dispatch_with("batch_norm_stats", storage, &k, &u, &views, wg)?;
             }
@@ -45,13 +54,8 @@ pub fn encode_forward(
             View::items(y, c, ib),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
-        b.dispatch(
-            "batch_norm_forward",
-            storage,
-            &p.uniform(c.count),
-            &views,
-            wg,
-        )?;
+        let (u, k) = (p.uniform(c.count), constants(p));
+        b.dispatch_with("batch_norm_forward", storage, &k, &u, &views, wg)?;
     }
     Ok(())
 }
@@ -79,7 +83,8 @@ pub fn encode_backward(
             View::whole(dbias),
         ];
         let wg = p.channels as u64;
-        b.dispatch("batch_norm_backward_sums", storage, &u, &views, wg)?;
+        let k = constants(p);
+        b.dispatch_with("batch_norm_backward_sums", storage, &k, &u, &views, wg)?;
     }
     for c in chunks {
         let views = [
@@ -90,8 +95,8 @@ pub fn encode_backward(
             View::items(dx, c, ib),
         ];
         let wg = flat_workgroups(c.count * p.channels * p.h * p.w);
-        let u = p.uniform(c.count);
-        b.dispatch("batch_norm_backward_input", storage, &u, &views, wg)?;
+        let (u, k) = (p.uniform(c.count), constants(p));
+        b.dispatch_with("batch_norm_backward_input", storage, &k, &u, &views, wg)?;
     }
     Ok(())
 }
