@@ -734,3 +734,54 @@ fn one_class_folders_and_non_utf8_data_folders_are_rejected_before_work() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("not valid UTF-8"), "{err}");
 }
+
+/// A ResNet through the binary: trained, its running statistics in the checkpoint, and
+/// `eval` (which normalises with them) repeating the trainer's test pass; a checkpoint
+/// without them is a clear data error.
+#[test]
+fn resnet18_trains_and_eval_uses_the_running_statistics() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tmp("resnet");
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--model",
+        "resnet18",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--train-images",
+        "64",
+        "--test-images",
+        "48",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("gradients shared by liveness"), "{out}");
+    let r = &records(&dir)[0];
+    let best = dir.join("best.safetensors");
+    let (code, out, err) = cnngpu(&["eval", "--checkpoint", s(&best), "--images", "48", "--json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["top1"].as_f64(), r["test_top1"].as_f64());
+    assert!((v["loss"].as_f64().unwrap() - r["test_loss"].as_f64().unwrap()).abs() < 1e-6);
+    // The same weights without their running statistics.
+    let bytes = std::fs::read(&best).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<(String, safetensors::tensor::TensorView)> = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| !n.ends_with("running_var"))
+        .collect();
+    let stripped = dir.join("stripped.safetensors");
+    std::fs::write(&stripped, safetensors::serialize(kept, None).unwrap()).unwrap();
+    let (code, out, err) = cnngpu(&["eval", "--checkpoint", s(&stripped), "--model", "resnet18"]);
+    assert_eq!(code, 4, "{out}\n{err}");
+    assert!(
+        err.contains("running_var") && err.contains("running statistics"),
+        "{err}"
+    );
+}
