@@ -256,6 +256,61 @@ fn kill_9_at_random_moments_leaves_a_folder_that_resumes_exactly() {
     eprintln!("{trials} kill -9 trials, each resumed to the unbroken run's losses");
 }
 
+/// SIGTERM (`kill`, a job scheduler's stop) is handled as Ctrl-C: the run writes its resume
+/// checkpoint and exits 130, and `--resume` continues to the unbroken run's losses (before,
+/// it died on the spot and lost the epoch in progress).
+#[test]
+fn sigterm_writes_the_resume_checkpoint_like_ctrl_c() {
+    if common::gpu().is_none() {
+        return;
+    }
+    use std::io::BufRead;
+    let data = small_dataset("term", 256, 128);
+    let args = [
+        "train",
+        "--data-dir",
+        s(&data),
+        "--epochs",
+        "3",
+        "--max-steps",
+        "40",
+        "--batch-size",
+        "4",
+        "--log-every",
+        "1",
+    ];
+    let whole = tmp("twhole");
+    let (code, out, err) = run(&[&args[..], &["--out", s(&whole)]].concat(), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let want = losses(&whole);
+    let dir = tmp("term");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .args([&args[..], &["--out", s(&dir)]].concat())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The handler is installed before the memory plan is printed.
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("planned device memory") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("interrupted") && l.contains("checkpoint written")),
+        "{rest:?}"
+    );
+    finish_and_compare(&dir, &args, &want, "SIGTERM", false);
+}
+
 #[test]
 fn resume_verifies_the_set_and_repairs_what_is_outside_it() {
     if common::gpu().is_none() {
