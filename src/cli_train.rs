@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::cli_values::{at_least_one, gamma, groups, momentum, non_negative};
+
 pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
         (Some(d), _) => Ok(d),
@@ -93,51 +95,6 @@ impl Observer for Progress {
     }
 }
 
-/// `--batch-size`, `--epochs`, ...: a whole number of at least 1.
-fn at_least_one(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("{e}; expected a whole number of at least 1")),
-    }
-}
-
-/// A finite number within `lo..=hi` (`open_lo`: strictly above `lo`).
-fn finite(s: &str, lo: f32, hi: f32, open_lo: bool) -> std::result::Result<f32, String> {
-    let v: f32 = s.trim().parse().map_err(|e| format!("{e}"))?;
-    if !v.is_finite() {
-        return Err("must be a finite number".into());
-    }
-    if v < lo || (open_lo && v == lo) || v > hi {
-        let low = if open_lo { "above" } else { "at least" };
-        return Err(if hi == f32::MAX {
-            format!("must be {low} {lo}")
-        } else {
-            format!("must be {low} {lo} and at most {hi}")
-        });
-    }
-    Ok(v)
-}
-
-fn non_negative(s: &str) -> std::result::Result<f32, String> {
-    finite(s, 0.0, f32::MAX, false)
-}
-
-fn momentum(s: &str) -> std::result::Result<f32, String> {
-    finite(s, 0.0, 1.0, false)
-}
-
-fn gamma(s: &str) -> std::result::Result<f32, String> {
-    finite(s, 0.0, f32::MAX, true)
-}
-
-fn groups(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(g @ 1..=2) => Ok(g),
-        _ => Err("must be 1 or 2".into()),
-    }
-}
-
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// lenet5, alexnet, resnet18, resnet34 or resnet50.
@@ -187,6 +144,10 @@ pub struct TrainArgs {
     /// AlexNet towers (1 or 2).
     #[arg(long, default_value_t = 1, value_parser = groups)]
     pub groups: usize,
+    /// Input side in pixels for alexnet (default 227) and the ResNets (default 32): images are
+    /// resized to it.
+    #[arg(long, value_parser = at_least_one)]
+    pub image_size: Option<usize>,
     /// Weight initialisation: paper (AlexNet's: N(0, 0.01) weights, biases 1 in conv2, conv4,
     /// conv5 and the FC layers), pytorch (U(+-1/sqrt(fan_in)), PyTorch's default for
     /// Conv2d/Linear), kaiming (N(0, 2/fan_in) weights, biases 0) or torchvision (ResNet's:
@@ -251,11 +212,19 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
     if a.groups != 1 && a.model != "alexnet" {
         return Err(cnngpu::Error::invalid("--groups", "only alexnet has towers").into());
     }
+    if a.image_size.is_some() && a.model == "lenet5" {
+        return Err(cnngpu::Error::invalid(
+            "--image-size",
+            "lenet5 takes 32x32 inputs; the size is for alexnet and the ResNets",
+        )
+        .into());
+    }
     let cfg = TrainConfig {
         model: a.model.clone(),
         dataset: a.dataset.clone(),
         data_dir: data_dir(kind, a.data_dir.clone())?,
         groups: a.groups,
+        image_size: a.image_size,
         epochs: a.epochs.unwrap_or(4),
         batch_size: a.batch_size,
         lr: a.lr,
@@ -478,7 +447,12 @@ pub fn train<B: Backend>(
         state.config.batch_size = splits.train.len();
     }
     let cfg = state.config.clone();
-    let (graph, init) = models::by_name(&cfg.model, splits.train.classes(), cfg.groups, None)?;
+    let (graph, init) = models::by_name(
+        &cfg.model,
+        splits.train.classes(),
+        cfg.groups,
+        cfg.image_size,
+    )?;
     let init = match cfg.init.as_deref() {
         Some(name) => models::Init::parse(name)?,
         None => init,
@@ -683,7 +657,8 @@ pub fn open_checkpoint<B: Backend>(
     } else {
         splits.test
     };
-    let (graph, _) = models::by_name(&model_name, test.classes(), groups, None)?;
+    let size = ck.metadata.get("image_size").and_then(|v| v.parse().ok());
+    let (graph, _) = models::by_name(&model_name, test.classes(), groups, size)?;
     let values = ck.parameters_for(&graph, checkpoint)?;
     let buffers = ck.buffers_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;

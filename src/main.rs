@@ -9,6 +9,7 @@
 mod cli_bench;
 mod cli_train;
 mod cli_tune;
+mod cli_values;
 mod cli_viz;
 
 use anyhow::Result;

@@ -427,6 +427,7 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         dataset: "fashion-mnist".into(),
         data_dir: data.clone(),
         groups: 1,
+        image_size: None,
         epochs: 2,
         batch_size: 64,
         lr: 0.01,

@@ -735,9 +735,9 @@ fn one_class_folders_and_non_utf8_data_folders_are_rejected_before_work() {
     assert!(err.contains("not valid UTF-8"), "{err}");
 }
 
-/// A ResNet through the binary: trained, its running statistics in the checkpoint, and
-/// `eval` (which normalises with them) repeating the trainer's test pass; a checkpoint
-/// without them is a clear data error.
+/// A ResNet through the binary at a size of its own: trained, its running statistics and
+/// input size in the checkpoint, and `eval` (which normalises with them at that size)
+/// repeating the trainer's test pass; a checkpoint without them is a clear data error.
 #[test]
 fn resnet18_trains_and_eval_uses_the_running_statistics() {
     if common::gpu().is_none() {
@@ -748,6 +748,8 @@ fn resnet18_trains_and_eval_uses_the_running_statistics() {
         "train",
         "--model",
         "resnet18",
+        "--image-size",
+        "40",
         "--epochs",
         "1",
         "--batch-size",
@@ -761,6 +763,8 @@ fn resnet18_trains_and_eval_uses_the_running_statistics() {
     ]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("gradients shared by liveness"), "{out}");
+    let (code, _, err) = cnngpu(&["train", "--image-size", "40"]);
+    assert!(code == 2 && err.contains("lenet5 takes 32x32"), "{err}");
     let r = &records(&dir)[0];
     let best = dir.join("best.safetensors");
     let (code, out, err) = cnngpu(&["eval", "--checkpoint", s(&best), "--images", "48", "--json"]);

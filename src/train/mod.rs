@@ -39,6 +39,9 @@ pub struct TrainConfig {
     pub dataset: String,
     pub data_dir: PathBuf,
     pub groups: usize,
+    /// The input side of alexnet and the ResNets (None: the model's default).
+    #[serde(default)]
+    pub image_size: Option<usize>,
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f32,
@@ -314,6 +317,9 @@ fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
     m.insert("format".into(), "pt".into());
     m.insert("model".into(), state.config.model.clone());
     m.insert("groups".into(), state.config.groups.to_string());
+    if let Some(size) = state.config.image_size {
+        m.insert("image_size".into(), size.to_string());
+    }
     m.insert("dataset".into(), state.config.dataset.clone());
     m.insert("classes".into(), classes.join("\t"));
     m.insert("epoch".into(), state.epoch.to_string());
@@ -613,6 +619,7 @@ mod tests {
             dataset: "fashion-mnist".into(),
             data_dir: PathBuf::new(),
             groups: 1,
+            image_size: None,
             epochs: 10,
             batch_size: 64,
             lr: 0.1,
