@@ -7,30 +7,10 @@
 use cnngpu::cpu::CpuBackend;
 use cnngpu::data::{self, DatasetKind, Preprocess};
 use cnngpu::gpu::GpuBackend;
+use cnngpu::nn::models::{bn, conv_nobias, linear, pool};
 use cnngpu::nn::{initial_parameters, Graph, Init, LayerKind, Model, StepConfig};
-use cnngpu::ops::{Act, Backend, BatchNormParams, Conv2dParams, LinearParams, Pool2dParams};
+use cnngpu::ops::Backend;
 use cnngpu::tensor::{Precision, SplitMix64};
-
-fn conv(out_channels: usize, stride: usize) -> LayerKind {
-    LayerKind::Conv2d(Conv2dParams {
-        batch: 1,
-        in_channels: 0, // inferred from the input
-        in_h: 0,
-        in_w: 0,
-        out_channels,
-        kernel_h: 3,
-        kernel_w: 3,
-        stride,
-        padding: 1,
-        groups: 1,
-        bias: false,
-        act: Act::None,
-    })
-}
-
-fn bn() -> LayerKind {
-    LayerKind::BatchNorm2d(BatchNormParams::new(1, 0, 0, 0))
-}
 
 /// conv → bn → relu → conv → bn, plus the input (or a strided 1x1 conv of it), → relu.
 fn block(
@@ -41,19 +21,15 @@ fn block(
     stride: usize,
 ) -> cnngpu::Result<Option<usize>> {
     let at = |s: &str| format!("{name}.{s}");
-    let h = g.node(&at("conv1"), conv(width, stride), &[x])?;
+    let h = g.node(&at("conv1"), conv_nobias(width, 3, stride, 1), &[x])?;
     let h = g.node(&at("bn1"), bn(), &[Some(h)])?;
     let h = g.node(&at("relu1"), LayerKind::Relu, &[Some(h)])?;
-    let h = g.node(&at("conv2"), conv(width, 1), &[Some(h)])?;
+    let h = g.node(&at("conv2"), conv_nobias(width, 3, 1, 1), &[Some(h)])?;
     let h = g.node(&at("bn2"), bn(), &[Some(h)])?;
     let shortcut = if stride == 1 && g.shape_of(x)[0] == width {
         x
     } else {
-        let mut down = conv(width, stride);
-        if let LayerKind::Conv2d(p) = &mut down {
-            (p.kernel_h, p.kernel_w, p.padding) = (1, 1, 0);
-        }
-        let s = g.node(&at("downsample.0"), down, &[x])?;
+        let s = g.node(&at("downsample.0"), conv_nobias(width, 1, stride, 0), &[x])?;
         Some(g.node(&at("downsample.1"), bn(), &[Some(s)])?)
     };
     let sum = g.node(&at("add"), LayerKind::Add, &[Some(h), shortcut])?;
@@ -62,33 +38,15 @@ fn block(
 
 fn network() -> cnngpu::Result<Graph> {
     let mut g = Graph::new("tiny_resnet", [1, 28, 28], 10);
-    g.push("conv1", conv(16, 1))?
+    g.push("conv1", conv_nobias(16, 3, 1, 1))?
         .push("bn1", bn())?
         .push("relu", LayerKind::Relu)?;
     let stem = g.last();
     let x = block(&mut g, "block1", stem, 16, 1)?;
     let x = block(&mut g, "block2", x, 32, 2)?;
     let [_, side, _] = g.shape_of(x);
-    let pool = Pool2dParams {
-        batch: 1,
-        channels: 0,
-        in_h: 0,
-        in_w: 0,
-        kernel: side,
-        stride: side,
-        padding: 0,
-        act: Act::None,
-    };
-    g.push("avgpool", LayerKind::AvgPool2d(pool))?.push(
-        "fc",
-        LayerKind::Linear(LinearParams {
-            batch: 1,
-            in_features: 0,
-            out_features: 10,
-            bias: true,
-            act: Act::None,
-        }),
-    )?;
+    g.push("avgpool", LayerKind::AvgPool2d(pool(side, side)))?
+        .push("fc", linear(10))?;
     g.validate()?;
     Ok(g)
 }

@@ -146,11 +146,6 @@ impl Profile {
     }
 }
 
-/// Per-layer kind name.
-fn kind_name(kind: &LayerKind) -> &'static str {
-    kind.op_name()
-}
-
 /// Useful FLOPs and compulsory bytes of one layer's pass at `batch`, `elem` bytes per value.
 pub fn layer_cost(
     kind: &LayerKind,
@@ -323,7 +318,7 @@ fn summarise(
     let mut keys: Vec<(String, String, &'static str)> = Vec::new();
     let (fusions, folds) = (graph.fusions(), graph.pool_folds());
     for (i, layer) in graph.layers.iter().enumerate() {
-        let mut kind = kind_name(&layer.kind).to_string();
+        let mut kind = layer.kind.op_name().to_string();
         for act in [fusions[i], folds[i]] {
             if act != Act::None {
                 kind = format!("{kind}+{}", act.name());

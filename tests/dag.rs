@@ -5,35 +5,13 @@
 mod common;
 
 use cnngpu::cpu::CpuBackend;
+use cnngpu::nn::models::{self, linear};
 use cnngpu::nn::{initial_parameters, Graph, Init, LayerKind, Model, StepConfig};
-use cnngpu::ops::{Act, Backend, Conv2dParams, LinearParams};
+use cnngpu::ops::Backend;
 use cnngpu::tensor::{HostTensor, Precision, SplitMix64};
 
 fn conv(out_channels: usize, k: usize) -> LayerKind {
-    LayerKind::Conv2d(Conv2dParams {
-        batch: 1,
-        in_channels: 0,
-        in_h: 0,
-        in_w: 0,
-        out_channels,
-        kernel_h: k,
-        kernel_w: k,
-        stride: 1,
-        padding: k / 2,
-        groups: 1,
-        bias: true,
-        act: Act::None,
-    })
-}
-
-fn linear(out_features: usize) -> LayerKind {
-    LayerKind::Linear(LinearParams {
-        batch: 1,
-        in_features: 0,
-        out_features,
-        bias: true,
-        act: Act::None,
-    })
+    models::conv(out_channels, k, 1, k / 2, 1)
 }
 
 /// Node `a` read by three others (relu, tanh, a 1x1 conv), merged back by two adds.
@@ -185,11 +163,7 @@ fn graphs_that_cannot_run_are_refused_when_built() {
 fn without_norm_decay_batch_norm_parameters_are_not_decayed() {
     let mut g = Graph::new("bn", [2, 6, 6], 3);
     g.push("conv", conv(4, 3)).unwrap();
-    g.push(
-        "bn",
-        LayerKind::BatchNorm2d(cnngpu::ops::BatchNormParams::new(1, 0, 0, 0)),
-    )
-    .unwrap();
+    g.push("bn", models::bn()).unwrap();
     g.push("relu", LayerKind::Relu).unwrap();
     g.push("fc", linear(3)).unwrap();
     g.validate().unwrap();

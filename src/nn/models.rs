@@ -7,7 +7,14 @@ use crate::error::{Error, Result};
 use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
 use crate::tensor::{HostTensor, Shape, SplitMix64};
 
-fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: usize) -> LayerKind {
+/// A square conv layer with a bias (its input shape is inferred when the graph adds it).
+pub fn conv(
+    out_channels: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+    groups: usize,
+) -> LayerKind {
     LayerKind::Conv2d(Conv2dParams {
         batch: 1,
         in_channels: 0,
@@ -24,7 +31,8 @@ fn conv(out_channels: usize, k: usize, stride: usize, padding: usize, groups: us
     })
 }
 
-fn linear(out_features: usize) -> LayerKind {
+/// A linear layer with a bias (its input size is inferred).
+pub fn linear(out_features: usize) -> LayerKind {
     LayerKind::Linear(LinearParams {
         batch: 1,
         in_features: 0,
@@ -34,7 +42,8 @@ fn linear(out_features: usize) -> LayerKind {
     })
 }
 
-fn pool(kernel: usize, stride: usize) -> Pool2dParams {
+/// Square pooling without padding (its input shape is inferred).
+pub fn pool(kernel: usize, stride: usize) -> Pool2dParams {
     Pool2dParams {
         batch: 1,
         channels: 0,
@@ -107,14 +116,16 @@ pub fn alexnet(classes: usize, groups: usize, size: usize) -> Result<Graph> {
     Ok(g)
 }
 
-fn conv_nobias(out_channels: usize, k: usize, stride: usize, padding: usize) -> LayerKind {
+/// A square conv layer without a bias (followed by batch norm).
+pub fn conv_nobias(out_channels: usize, k: usize, stride: usize, padding: usize) -> LayerKind {
     match conv(out_channels, k, stride, padding, 1) {
         LayerKind::Conv2d(p) => LayerKind::Conv2d(Conv2dParams { bias: false, ..p }),
         _ => unreachable!("conv gives a conv"),
     }
 }
 
-fn bn() -> LayerKind {
+/// Batch norm with PyTorch's defaults (its channels are inferred).
+pub fn bn() -> LayerKind {
     LayerKind::BatchNorm2d(BatchNormParams::new(1, 0, 0, 0))
 }
 
