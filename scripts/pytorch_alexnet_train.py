@@ -106,6 +106,10 @@ def main():
     p.add_argument("--init", choices=["paper", "pytorch", "kaiming"], default="paper")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-augment", action="store_true",
+                   help="the central crop in training too, unflipped (cnngpu's --no-augment)")
+    p.add_argument("--eval-train", action="store_true",
+                   help="also evaluate on the training images each epoch (memorisation)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -122,7 +126,8 @@ def main():
         loss_sum, correct, seen = 0.0, 0, 0
         for s in range(0, len(order), a.batch_size):
             idx = order[s:s + a.batch_size]
-            xb, yb = crop_flip(xtr[idx], gen), ytr[idx]
+            xb = xtr[idx][:, :, 14:241, 14:241] if a.no_augment else crop_flip(xtr[idx], gen)
+            yb = ytr[idx]
             out = model(xb)
             loss = F.cross_entropy(out, yb)
             opt.zero_grad()
@@ -132,11 +137,14 @@ def main():
             correct += (out.argmax(1) == yb).sum().item()
             seen += len(idx)
         test_loss, test_top1 = evaluate(model, xte, yte, 64)
-        print(json.dumps({
+        record = {
             "epoch": epoch, "train_loss": loss_sum / seen, "train_top1": 100.0 * correct / seen,
             "test_loss": test_loss, "test_top1": test_top1,
             "seconds": round(time.perf_counter() - t0, 1),
-        }), flush=True)
+        }
+        if a.eval_train:
+            record["memorised_loss"], record["memorised_top1"] = evaluate(model, xtr, ytr, 64)
+        print(json.dumps(record), flush=True)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ pub struct TrainArgs {
     /// No weight decay on batch-norm weights and biases.
     #[arg(long)]
     pub no_bn_decay: bool,
+    /// No random crops or flips in training: the central crop, as in evaluation.
+    #[arg(long)]
+    pub no_augment: bool,
     /// constant, step or cosine.
     #[arg(long, default_value = "constant", value_parser = ["constant", "step", "cosine"])]
     pub schedule: String,
@@ -232,6 +235,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         weight_decay: a.weight_decay,
         nesterov: a.nesterov,
         no_bn_decay: a.no_bn_decay,
+        no_augment: a.no_augment,
         schedule,
         warmup_epochs: a.warmup_epochs,
         precision: a.precision.clone(),
@@ -457,7 +461,8 @@ pub fn train<B: Backend>(
         Some(name) => models::Init::parse(name)?,
         None => init,
     };
-    let prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
+    let mut prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
+    prep.augment &= !cfg.no_augment;
     let precision = cfg.precision()?;
     // Evaluation needs no gradients, so its activations at twice the training batch cost about
     // what training's do (AlexNet at batch 500 would plan 9 GiB); 500 at most.

@@ -10,7 +10,7 @@ use crate::gpu::recorder::DispatchStats;
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::nn::models::Init;
-use crate::ops::{Act, Backend, Conv2dParams, LinearParams, LrnParams, Pass, Pool2dParams};
+use crate::ops::{Act, Backend, Pass};
 use crate::tensor::Precision;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -146,7 +146,9 @@ impl Profile {
     }
 }
 
-/// Useful FLOPs and compulsory bytes of one layer's pass at `batch`, `elem` bytes per value.
+/// Useful FLOPs and compulsory bytes of one layer's profiled pass at `batch`, `elem` bytes
+/// per value, from its op's description ([`crate::ops::OpSpec`]): `backward_weight` covers
+/// the weight and bias gradients; an `add` copies its gradient to both inputs.
 pub fn layer_cost(
     kind: &LayerKind,
     out_shape: [usize; 3],
@@ -154,65 +156,20 @@ pub fn layer_cost(
     pass: &str,
     elem: usize,
 ) -> (u64, u64) {
-    let n = (batch * out_shape.iter().product::<usize>()) as u64;
-    let elem = elem as u64;
-    let conv = |p: &Conv2dParams, passes: &[Pass]| {
-        let p = Conv2dParams { batch, ..*p };
-        passes.iter().fold((0, 0), |(f, b), &q| {
-            (f + p.flops(q), b + p.bytes(q, elem as usize))
-        })
+    let op = kind.op(batch, out_shape);
+    let passes: Vec<Pass> = match pass {
+        "forward" => vec![Pass::Forward],
+        "backward_input" => vec![Pass::BackwardInput; kind.arity()],
+        "backward_weight" => op
+            .passes()
+            .into_iter()
+            .filter(|q| matches!(q, Pass::BackwardWeight | Pass::BackwardBias))
+            .collect(),
+        _ => vec![],
     };
-    let linear = |p: &LinearParams, passes: &[Pass]| {
-        let p = LinearParams { batch, ..*p };
-        passes.iter().fold((0, 0), |(f, b), &q| {
-            (f + p.flops(q), b + p.bytes(q, elem as usize))
-        })
-    };
-    match (kind, pass) {
-        (LayerKind::Conv2d(p), "forward") => conv(p, &[Pass::Forward]),
-        (LayerKind::Conv2d(p), "backward_input") => conv(p, &[Pass::BackwardInput]),
-        (LayerKind::Conv2d(p), "backward_weight") if p.bias => {
-            conv(p, &[Pass::BackwardWeight, Pass::BackwardBias])
-        }
-        (LayerKind::Conv2d(p), "backward_weight") => conv(p, &[Pass::BackwardWeight]),
-        (LayerKind::Linear(p), "forward") => linear(p, &[Pass::Forward]),
-        (LayerKind::Linear(p), "backward_input") => linear(p, &[Pass::BackwardInput]),
-        (LayerKind::Linear(p), "backward_weight") if p.bias => {
-            linear(p, &[Pass::BackwardWeight, Pass::BackwardBias])
-        }
-        (LayerKind::Linear(p), "backward_weight") => linear(p, &[Pass::BackwardWeight]),
-        (LayerKind::AvgPool2d(p), _) => {
-            let p = Pool2dParams { batch, ..*p };
-            // Backward reads dy and writes dx: the forward pass's traffic.
-            (p.flops(), p.bytes(elem as usize))
-        }
-        (LayerKind::MaxPool2d(p), _) => {
-            let p = Pool2dParams { batch, ..*p };
-            // Forward also writes, and backward also reads, one u32 index per output.
-            (p.flops(), p.bytes(elem as usize) + 4 * n)
-        }
-        (LayerKind::Lrn(p), "forward") => {
-            let p = LrnParams { batch, ..*p };
-            (p.flops(), 2 * n * elem)
-        }
-        // Backward LRN reads x and dy, writes dx; about twice the forward arithmetic.
-        (LayerKind::Lrn(p), _) => {
-            let p = LrnParams { batch, ..*p };
-            (2 * p.flops(), 3 * n * elem)
-        }
-        (LayerKind::Tanh | LayerKind::Relu | LayerKind::Dropout(_), "forward") => (n, 2 * n * elem),
-        // Dropout regenerates its mask from the seed: backward reads dy and writes dx.
-        (LayerKind::Dropout(_), _) => (n, 2 * n * elem),
-        (LayerKind::Tanh | LayerKind::Relu, _) => (n, 3 * n * elem),
-        // Training: two reads for the statistics, one read and one write to normalise.
-        (LayerKind::BatchNorm2d(_), "forward") => (6 * n, 4 * n * elem),
-        // Two reads of x and dy each (the sums, then dx), one write.
-        (LayerKind::BatchNorm2d(_), _) => (8 * n, 5 * n * elem),
-        (LayerKind::Add, "forward") => (n, 3 * n * elem),
-        // dy copied (or added) to both inputs.
-        (LayerKind::Add, _) => (n, 4 * n * elem),
-        _ => (0, 0),
-    }
+    passes.iter().fold((0, 0), |(f, b), &q| {
+        (f + op.flops(q), b + op.signature(q).bytes(elem))
+    })
 }
 
 /// One profiled step's launches with the step's wall time and where it sat on the CPU clock.

@@ -270,14 +270,14 @@ pub fn tune_pass(
         op: with_batch(op, 1),
         ties: false,
     };
-    let small_inputs = parity::make_inputs(&small, pass);
+    let small_inputs = parity::make_inputs(&small, pass)?;
     let want = parity::reference(&small, pass, &small_inputs)?;
     let full = Case {
         name: format!("tune {layer}"),
         op: op.clone(),
         ties: false,
     };
-    let full_inputs = parity::make_inputs(&full, pass);
+    let full_inputs = parity::make_inputs(&full, pass)?;
     let variant = storage;
     let (best, timed, rejected) = pick(
         &families,

@@ -37,7 +37,7 @@ fn running_a_kernel_twice_gives_bit_identical_output() {
     let mut families_seen = std::collections::HashSet::new();
     for case in &cases {
         for pass in case.op.passes() {
-            let inputs = parity::make_inputs(case, pass);
+            let inputs = parity::make_inputs(case, pass).unwrap();
             let kernel = case.op.kernel(pass);
             let families = if parity::has_families(&kernel) {
                 gpu.families()

@@ -35,7 +35,7 @@ fn alexnet_fc6_f32_weight_larger_than_one_binding_matches_cpu() {
     let mut cases = cases;
     cases.push(Case {
         name: "alexnet_sgd_fc6".into(),
-        op: Op::Sgd(
+        op: Op::Sgd(Sgd(
             SgdParams {
                 lr: 0.01,
                 momentum: 0.9,
@@ -44,7 +44,7 @@ fn alexnet_fc6_f32_weight_larger_than_one_binding_matches_cpu() {
                 grad_scale: 1.0,
             },
             9216 * 4096,
-        ),
+        )),
         ties: false,
     });
     let outcomes = parity::run(&gpu, &cases, "").expect("fc6 passes ran");
@@ -263,11 +263,11 @@ fn chunked_paths_match_cpu() {
     let cases = vec![
         case("chunked_conv", conv(1)),
         case("chunked_conv_g2", conv(2)),
-        case("chunked_maxpool", Op::MaxPool2d(pool)),
-        case("chunked_avgpool", Op::AvgPool2d(pool)),
+        case("chunked_maxpool", Op::MaxPool2d(MaxPool2d(pool))),
+        case("chunked_avgpool", Op::AvgPool2d(AvgPool2d(pool))),
         case("chunked_lrn", Op::Lrn(LrnParams::alexnet(8, 8, 16, 16))),
-        case("chunked_relu", Op::Relu(Shape::new(&[8, 8, 16, 16]))),
-        case("chunked_tanh", Op::Tanh(Shape::new(&[20001]))),
+        case("chunked_relu", Op::Relu(Relu(Shape::new(&[8, 8, 16, 16])))),
+        case("chunked_tanh", Op::Tanh(Tanh(Shape::new(&[20001])))),
         case(
             "chunked_dropout",
             Op::Dropout(DropoutParams {
@@ -289,7 +289,7 @@ fn chunked_paths_match_cpu() {
         ),
         case(
             "chunked_sgd",
-            Op::Sgd(
+            Op::Sgd(Sgd(
                 SgdParams {
                     lr: 0.1,
                     momentum: 0.9,
@@ -298,7 +298,7 @@ fn chunked_paths_match_cpu() {
                     grad_scale: 0.5,
                 },
                 20001,
-            ),
+            )),
         ),
     ];
     let outcomes = parity::run(&gpu, &cases, "").expect("chunked passes ran");

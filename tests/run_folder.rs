@@ -435,6 +435,7 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         weight_decay: 0.0,
         nesterov: false,
         no_bn_decay: false,
+        no_augment: false,
         schedule: Schedule::Constant,
         warmup_epochs: 0,
         precision: "f32".into(),

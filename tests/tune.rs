@@ -89,10 +89,10 @@ fn a_planted_wrong_variant_is_never_chosen() {
         .find(|c| matches!(c.op, Op::Conv2d(_)))
         .unwrap();
     let pass = Pass::Forward;
-    let inputs = parity::make_inputs(&case, pass);
+    let inputs = parity::make_inputs(&case, pass).unwrap();
     let want = parity::reference(&case, pass, &inputs).unwrap();
-    let mut wrong = parity::make_inputs(&case, pass);
-    for v in wrong.floats[0].data.iter_mut().step_by(7) {
+    let mut wrong = parity::make_inputs(&case, pass).unwrap();
+    for v in wrong.values[0].floats_mut().data.iter_mut().step_by(7) {
         *v += 0.5;
     }
     let mut candidates: Vec<Candidate> = gpu.families().into_iter().map(Candidate::Real).collect();

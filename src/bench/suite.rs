@@ -19,6 +19,9 @@ pub const LENET_KERNEL_BATCH: usize = 64;
 pub const ALEXNET_KERNEL_BATCH: usize = 16;
 /// AlexNet kernel batch in `--quick` runs.
 pub const ALEXNET_QUICK_KERNEL_BATCH: usize = 1;
+/// ResNet-18 (32 px) kernel batch, and in `--quick` runs.
+pub const RESNET_KERNEL_BATCH: usize = 64;
+pub const RESNET_QUICK_KERNEL_BATCH: usize = 8;
 /// Training throughput: (model, batch sizes).
 pub const TRAIN: [(&str, [usize; 2]); 3] = [
     ("lenet5", [64, 256]),
@@ -52,23 +55,6 @@ pub struct Item {
     pub skip: Option<String>,
 }
 
-/// How much work a case does: `b64` (its batch) or `n65536` (elements, for ops without one).
-fn size_of(op: &Op) -> String {
-    match op {
-        Op::Conv2d(p) => format!("b{}", p.batch),
-        Op::MaxPool2d(p) | Op::AvgPool2d(p) => format!("b{}", p.batch),
-        Op::Lrn(p) => format!("b{}", p.batch),
-        Op::Linear(p) => format!("b{}", p.batch),
-        Op::Relu(s) | Op::Tanh(s) => format!("b{}", s.0[0]),
-        Op::SoftmaxCrossEntropy(p) => format!("b{}", p.batch),
-        Op::Topk(p) => format!("b{}", p.batch),
-        Op::Dropout(p) => format!("n{}", p.len),
-        Op::Sgd(_, len) => format!("n{len}"),
-        Op::Add(s) => format!("b{}", s.0[0]),
-        Op::BatchNorm(p) => format!("b{}", p.batch),
-    }
-}
-
 /// The id of a kernel case's pass, by kernel name first (so `--filter conv2d_backward`
 /// selects a kernel): `kernel/conv2d_forward/lenet5_conv1/b64/f32`.
 pub fn kernel_id(case: &Case, pass: Pass, precision: Precision) -> String {
@@ -76,7 +62,7 @@ pub fn kernel_id(case: &Case, pass: Pass, precision: Precision) -> String {
         "kernel/{}/{}/{}/{}",
         case.op.kernel(pass),
         case.name,
-        size_of(&case.op),
+        case.op.spec().size(),
         precision.name()
     )
 }
@@ -109,11 +95,17 @@ pub fn suite(quick: bool) -> Vec<Item> {
     } else {
         ALEXNET_KERNEL_BATCH
     }));
+    cases.extend(parity::resnet18_layers(if quick {
+        RESNET_QUICK_KERNEL_BATCH
+    } else {
+        RESNET_KERNEL_BATCH
+    }));
     for precision in precisions {
         for case in &cases {
             for pass in case.op.passes() {
                 // Training never computes the input gradient of the first layer.
-                if pass == Pass::BackwardInput && case.name.ends_with("_conv1") {
+                let layer = case.name.split_once('_').map(|(_, layer)| layer);
+                if pass == Pass::BackwardInput && layer == Some("conv1") {
                     continue;
                 }
                 items.push(Item {
@@ -185,24 +177,10 @@ pub fn prepare<'a>(b: &'a GpuBackend, work: &Work) -> Result<Runner<'a>> {
             precision,
         } => {
             storage_for(b, *precision)?;
-            let inputs = make_inputs(case, *pass);
+            let inputs = make_inputs(case, *pass)?;
             let mut prepared = parity::Prepared::new(b, case, *pass, &inputs, precision.dtype())?;
             let elem = precision.dtype().size();
-            let forward = *pass == Pass::Forward;
-            let bytes = match &case.op {
-                Op::Conv2d(p) => p.bytes(*pass, elem),
-                Op::Linear(p) => p.bytes(*pass, elem),
-                Op::AvgPool2d(p) => p.bytes(elem),
-                // Plus one u32 index per output, written forward and read backward.
-                Op::MaxPool2d(p) => p.bytes(elem) + 4 * p.output_shape().numel() as u64,
-                // Elementwise: x → y forward; backward reads x (or y) and dy, writes dx.
-                Op::Relu(s) | Op::Tanh(s) => {
-                    (s.numel() * elem * if forward { 2 } else { 3 }) as u64
-                }
-                Op::Lrn(p) => (p.shape().numel() * elem * if forward { 2 } else { 3 }) as u64,
-                Op::Dropout(p) => (2 * p.len * elem) as u64,
-                _ => 0,
-            };
+            let bytes = case.op.signature(*pass).bytes(elem);
             Ok(Runner {
                 step: Box::new(move || prepared.run(b)),
                 flops: case.op.flops(*pass),
@@ -268,7 +246,7 @@ fn validate(b: &GpuBackend, case: &Case, pass: Pass, precision: Precision) -> Re
         other => other.clone(),
     };
     let small = Case { op, ..case.clone() };
-    let inputs = make_inputs(&small, pass);
+    let inputs = make_inputs(&small, pass)?;
     let want = parity::reference(&small, pass, &inputs)?;
     let storage = storage_for(b, precision)?;
     match parity::check_variant(b, &small, pass, &inputs, &want, storage) {
@@ -390,25 +368,7 @@ impl Item {
                 pass,
                 precision,
             } => {
-                let op = match &case.op {
-                    Op::Conv2d(p) => json!({"op": "conv2d", "batch": p.batch,
-                        "in_channels": p.in_channels, "in_h": p.in_h, "in_w": p.in_w,
-                        "out_channels": p.out_channels, "kernel": p.kernel_h,
-                        "stride": p.stride, "padding": p.padding, "groups": p.groups,
-                        "bias": p.bias}),
-                    Op::Linear(p) => json!({"op": "linear", "batch": p.batch,
-                        "in_features": p.in_features, "out_features": p.out_features,
-                        "bias": p.bias}),
-                    Op::MaxPool2d(p) | Op::AvgPool2d(p) => json!({"op": case.op.stem(),
-                        "batch": p.batch, "channels": p.channels, "in_h": p.in_h,
-                        "in_w": p.in_w, "kernel": p.kernel, "stride": p.stride,
-                        "padding": p.padding}),
-                    Op::Lrn(p) => json!({"op": "lrn", "batch": p.batch, "channels": p.channels,
-                        "h": p.h, "w": p.w, "size": p.size, "alpha": p.alpha, "beta": p.beta,
-                        "k": p.k}),
-                    Op::Relu(s) | Op::Tanh(s) => json!({"op": case.op.stem(), "shape": s.0}),
-                    other => json!({"op": other.stem()}),
-                };
+                let op = case.op.spec().params_json();
                 json!({"kind": "kernel", "case": case.name, "pass": pass.name(),
                        "precision": precision.name(), "params": op})
             }

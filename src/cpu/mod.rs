@@ -57,14 +57,31 @@ impl CpuTensor {
     }
 }
 
-/// Checks that a tensor has the element count an op expects of it.
-fn expect(t: &CpuTensor, shape: &Shape, what: &str) -> Result<()> {
-    let have = if t.dtype == DType::U32 {
+/// Values a tensor holds.
+fn len(t: &CpuTensor) -> usize {
+    if t.dtype == DType::U32 {
         t.ints.len()
     } else {
         t.floats.len()
-    };
-    expect_len(what, have, shape)
+    }
+}
+
+/// Checks that a tensor has the element count an op expects of it.
+fn expect(t: &CpuTensor, shape: &Shape, what: &str) -> Result<()> {
+    expect_len(what, len(t), shape)
+}
+
+/// Checks a pass's arguments against its op's signature ([`OpSpec::signature`]): the op's
+/// parameters and element counts. Returns the inputs as the pass is to use them (unused
+/// optional ones `None`).
+fn check<'a>(
+    op: &dyn OpSpec,
+    pass: Pass,
+    inputs: &[Option<&'a CpuTensor>],
+    outputs: &[&CpuTensor],
+) -> Result<Vec<Option<&'a CpuTensor>>> {
+    op.validate()?;
+    op.signature(pass).check(op.stem(), inputs, outputs, len)
 }
 
 /// out[c] = sum over n, p of v[(n*C + c)*P + p], in order.
@@ -203,12 +220,7 @@ impl Backend for CpuBackend {
         b: Option<&CpuTensor>,
         y: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "conv2d x")?;
-        expect(w, &p.weight_shape(), "conv2d w")?;
-        expect(y, &p.output_shape(), "conv2d y")?;
-        let bias =
-            bias_arg(p.bias, b, |t| t.floats.len(), &p.bias_shape(), "conv2d b")?.map(|b| b.f64s());
+        let bias = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?[2].map(|b| b.f64s());
         y.store(
             &conv2d::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
             "conv2d y",
@@ -222,10 +234,7 @@ impl Backend for CpuBackend {
         w: &CpuTensor,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(w, &p.weight_shape(), "conv2d w")?;
-        expect(dx, &p.input_shape(), "conv2d dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
         dx.store(
             &conv2d::backward_input(p, &dy.f64s(), &w.f64s()),
             "conv2d dx",
@@ -239,10 +248,7 @@ impl Backend for CpuBackend {
         x: &CpuTensor,
         dw: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(x, &p.input_shape(), "conv2d x")?;
-        expect(dw, &p.weight_shape(), "conv2d dw")?;
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         dw.store(
             &conv2d::backward_weight(p, &dy.f64s(), &x.f64s()),
             "conv2d dw",
@@ -255,9 +261,7 @@ impl Backend for CpuBackend {
         dy: &CpuTensor,
         db: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(db, &p.bias_shape(), "conv2d db")?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         db.store(&conv2d::backward_bias(p, &dy.f64s()), "conv2d db")
     }
 
@@ -268,10 +272,7 @@ impl Backend for CpuBackend {
         y: &mut CpuTensor,
         indices: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "max_pool2d x")?;
-        expect(y, &p.output_shape(), "max_pool2d y")?;
-        expect(indices, &p.output_shape(), "max_pool2d indices")?;
+        check(&MaxPool2d(*p), Pass::Forward, &[Some(x)], &[y, indices])?;
         let (v, idx) = pool2d::max_forward(p, &x.f64s());
         indices.ints = idx;
         y.store(&v, "max_pool2d y")
@@ -285,12 +286,8 @@ impl Backend for CpuBackend {
         act_out: Option<&CpuTensor>,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        let len = |t: &CpuTensor| t.shape.numel();
-        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "max_pool2d act_out")?;
-        expect(dy, &p.output_shape(), "max_pool2d dy")?;
-        expect(indices, &p.output_shape(), "max_pool2d indices")?;
-        expect(dx, &p.input_shape(), "max_pool2d dx")?;
+        let given = [Some(dy), Some(indices), act_out];
+        let act_out = check(&MaxPool2d(*p), Pass::BackwardInput, &given, &[dx])?[2];
         let plane = (p.in_h * p.in_w) as u32;
         if let Some(bad) = indices.ints.iter().find(|&&i| i >= plane) {
             return Err(Error::invalid(
@@ -306,9 +303,7 @@ impl Backend for CpuBackend {
     }
 
     fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "avg_pool2d x")?;
-        expect(y, &p.output_shape(), "avg_pool2d y")?;
+        check(&AvgPool2d(*p), Pass::Forward, &[Some(x)], &[y])?;
         y.store(&pool2d::avg_forward(p, &x.f64s()), "avg_pool2d y")
     }
 
@@ -319,11 +314,12 @@ impl Backend for CpuBackend {
         act_out: Option<&CpuTensor>,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        let len = |t: &CpuTensor| t.shape.numel();
-        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "avg_pool2d act_out")?;
-        expect(dy, &p.output_shape(), "avg_pool2d dy")?;
-        expect(dx, &p.input_shape(), "avg_pool2d dx")?;
+        let act_out = check(
+            &AvgPool2d(*p),
+            Pass::BackwardInput,
+            &[Some(dy), act_out],
+            &[dx],
+        )?[1];
         let d = pool2d::avg_backward_input(p, &dy.f64s());
         dx.store(
             &activation::fold_backward(p.act, act_out, d),
@@ -332,9 +328,7 @@ impl Backend for CpuBackend {
     }
 
     fn lrn_forward(&self, p: &LrnParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "lrn x")?;
-        expect(y, &p.shape(), "lrn y")?;
+        check(p, Pass::Forward, &[Some(x)], &[y])?;
         y.store(&lrn::forward(p, &x.f64s()), "lrn y")
     }
 
@@ -345,10 +339,7 @@ impl Backend for CpuBackend {
         dy: &CpuTensor,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "lrn x")?;
-        expect(dy, &p.shape(), "lrn dy")?;
-        expect(dx, &p.shape(), "lrn dx")?;
+        check(p, Pass::BackwardInput, &[Some(x), Some(dy)], &[dx])?;
         dx.store(&lrn::backward_input(p, &x.f64s(), &dy.f64s()), "lrn dx")
     }
 
@@ -360,12 +351,7 @@ impl Backend for CpuBackend {
         b: Option<&CpuTensor>,
         y: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "linear x")?;
-        expect(w, &p.weight_shape(), "linear w")?;
-        expect(y, &p.output_shape(), "linear y")?;
-        let bias =
-            bias_arg(p.bias, b, |t| t.floats.len(), &p.bias_shape(), "linear b")?.map(|b| b.f64s());
+        let bias = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?[2].map(|b| b.f64s());
         y.store(
             &linear::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
             "linear y",
@@ -379,10 +365,7 @@ impl Backend for CpuBackend {
         w: &CpuTensor,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(w, &p.weight_shape(), "linear w")?;
-        expect(dx, &p.input_shape(), "linear dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
         dx.store(
             &linear::backward_input(p, &dy.f64s(), &w.f64s()),
             "linear dx",
@@ -396,10 +379,7 @@ impl Backend for CpuBackend {
         x: &CpuTensor,
         dw: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(x, &p.input_shape(), "linear x")?;
-        expect(dw, &p.weight_shape(), "linear dw")?;
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         dw.store(
             &linear::backward_weight(p, &dy.f64s(), &x.f64s()),
             "linear dw",
@@ -412,27 +392,34 @@ impl Backend for CpuBackend {
         dy: &CpuTensor,
         db: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(db, &p.bias_shape(), "linear db")?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         db.store(&linear::backward_bias(p, &dy.f64s()), "linear db")
     }
 
     fn add_forward(&self, a: &CpuTensor, b: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        expect(b, &a.shape, "add b")?;
-        expect(y, &a.shape, "add y")?;
+        check(
+            &Add(a.shape.clone()),
+            Pass::Forward,
+            &[Some(a), Some(b)],
+            &[y],
+        )?;
         let sum: Vec<f64> = a.f64s().iter().zip(b.f64s()).map(|(x, y)| x + y).collect();
         y.store(&sum, "add y")
     }
 
     fn accumulate(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        expect(y, &x.shape, "accumulate y")?;
+        check(
+            &Add(x.shape.clone()),
+            Pass::Update,
+            &[Some(x), Some(y)],
+            &[y],
+        )?;
         let sum: Vec<f64> = y.f64s().iter().zip(x.f64s()).map(|(a, b)| a + b).collect();
         y.store(&sum, "accumulate y")
     }
 
     fn copy(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        expect(y, &x.shape, "copy y")?;
+        check(&Add(x.shape.clone()), Pass::BackwardInput, &[Some(x)], &[y])?;
         y.store(&x.f64s(), "copy y")
     }
 
@@ -446,12 +433,12 @@ impl Backend for CpuBackend {
         y: &mut CpuTensor,
     ) -> Result<()> {
         use crate::ops::batch_norm::*;
-        p.validate()?;
-        expect(x, &p.shape(), "batch_norm x")?;
-        expect(weight, &p.channel_shape(), "batch_norm weight")?;
-        expect(bias, &p.channel_shape(), "batch_norm bias")?;
-        expect(state, &p.state_shape(), "batch_norm state")?;
-        expect(y, &p.shape(), "batch_norm y")?;
+        check(
+            p,
+            Pass::Forward,
+            &[Some(x), Some(weight), Some(bias), Some(&*state)],
+            &[y, state],
+        )?;
         let c = p.channels;
         let mut st = state.f64s();
         let (mean, var) = if p.train {
@@ -485,14 +472,8 @@ impl Backend for CpuBackend {
         dx: &mut CpuTensor,
     ) -> Result<()> {
         use crate::ops::batch_norm::*;
-        p.validate()?;
-        expect(x, &p.shape(), "batch_norm x")?;
-        expect(dy, &p.shape(), "batch_norm dy")?;
-        expect(weight, &p.channel_shape(), "batch_norm weight")?;
-        expect(state, &p.state_shape(), "batch_norm state")?;
-        expect(dweight, &p.channel_shape(), "batch_norm dweight")?;
-        expect(dbias, &p.channel_shape(), "batch_norm dbias")?;
-        expect(dx, &p.shape(), "batch_norm dx")?;
+        let given = [Some(x), Some(dy), Some(weight), Some(&*state)];
+        check(p, Pass::BackwardInput, &given, &[dx, dweight, dbias, state])?;
         let (gx, gw, gb) = batch_norm::backward(p, &x.f64s(), &dy.f64s(), &weight.f64s());
         let c = p.channels;
         let mut st = state.f64s();
@@ -505,13 +486,17 @@ impl Backend for CpuBackend {
     }
 
     fn relu_forward(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        expect(y, &x.shape, "relu y")?;
+        check(&Relu(x.shape.clone()), Pass::Forward, &[Some(x)], &[y])?;
         y.store(&activation::relu_forward(&x.f64s()), "relu y")
     }
 
     fn relu_backward_input(&self, x: &CpuTensor, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
-        expect(dy, &x.shape, "relu dy")?;
-        expect(dx, &x.shape, "relu dx")?;
+        check(
+            &Relu(x.shape.clone()),
+            Pass::BackwardInput,
+            &[Some(x), Some(dy)],
+            &[dx],
+        )?;
         dx.store(
             &activation::relu_backward_input(&x.f64s(), &dy.f64s()),
             "relu dx",
@@ -519,13 +504,17 @@ impl Backend for CpuBackend {
     }
 
     fn tanh_forward(&self, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        expect(y, &x.shape, "tanh y")?;
+        check(&Tanh(x.shape.clone()), Pass::Forward, &[Some(x)], &[y])?;
         y.store(&activation::tanh_forward(&x.f64s()), "tanh y")
     }
 
     fn tanh_backward_input(&self, y: &CpuTensor, dy: &CpuTensor, dx: &mut CpuTensor) -> Result<()> {
-        expect(dy, &y.shape, "tanh dy")?;
-        expect(dx, &y.shape, "tanh dx")?;
+        check(
+            &Tanh(y.shape.clone()),
+            Pass::BackwardInput,
+            &[Some(y), Some(dy)],
+            &[dx],
+        )?;
         dx.store(
             &activation::tanh_backward_input(&y.f64s(), &dy.f64s()),
             "tanh dx",
@@ -533,9 +522,7 @@ impl Backend for CpuBackend {
     }
 
     fn dropout_forward(&self, p: &DropoutParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &Shape::new(&[p.len]), "dropout x")?;
-        expect(y, &Shape::new(&[p.len]), "dropout y")?;
+        check(p, Pass::Forward, &[Some(x)], &[y])?;
         y.store(&dropout::forward(p, &x.f64s()), "dropout y")
     }
 
@@ -545,9 +532,7 @@ impl Backend for CpuBackend {
         dy: &CpuTensor,
         dx: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
-        expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy)], &[dx])?;
         dx.store(&dropout::backward_input(p, &dy.f64s()), "dropout dx")
     }
 
@@ -558,22 +543,7 @@ impl Backend for CpuBackend {
         labels: &CpuTensor,
         losses: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(
-            logits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy logits",
-        )?;
-        expect(
-            labels,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy labels",
-        )?;
-        expect(
-            losses,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy losses",
-        )?;
+        check(p, Pass::Forward, &[Some(logits), Some(labels)], &[losses])?;
         losses.store(
             &softmax_cross_entropy::forward(p, &logits.f64s(), &labels.ints),
             "losses",
@@ -588,21 +558,11 @@ impl Backend for CpuBackend {
         scale_state: Option<&CpuTensor>,
         dlogits: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(
-            logits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy logits",
-        )?;
-        expect(
-            labels,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy labels",
-        )?;
-        expect(
-            dlogits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy dlogits",
+        check(
+            p,
+            Pass::BackwardInput,
+            &[Some(logits), Some(labels), None],
+            &[dlogits],
         )?;
         let mut p = *p;
         if let Some(s) = scale_state {
@@ -621,10 +581,7 @@ impl Backend for CpuBackend {
         labels: &CpuTensor,
         counts: &mut CpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
-        expect(counts, &Shape::new(&[p.ks.len()]), "topk counts")?;
+        check(p, Pass::Update, &[Some(logits), Some(labels)], &[counts])?;
         for (row, &label) in logits.floats.chunks(p.classes).zip(&labels.ints) {
             let rank = TopkParams::rank(row, label);
             for (count, &k) in counts.ints.iter_mut().zip(&p.ks) {

@@ -202,6 +202,9 @@ pub struct Preprocess {
     pub resize: Option<usize>,
     pub crop: Option<usize>,
     pub flip: bool,
+    /// Random crops and flips in training (false: every epoch sees the central crop, unflipped;
+    /// `--no-augment`).
+    pub augment: bool,
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
 }
@@ -215,6 +218,7 @@ impl Preprocess {
             resize: None,
             crop: None,
             flip: false,
+            augment: false,
             mean,
             std,
         }
@@ -229,13 +233,8 @@ impl Preprocess {
 
     /// Appends image `i` of `ds`, preprocessed, to `out`. `rng` (training) draws the crop and
     /// the flip; without it the crop is central and nothing is flipped.
-    pub fn push(
-        &self,
-        ds: &Dataset,
-        i: usize,
-        out: &mut Vec<f32>,
-        mut rng: Option<&mut SplitMix64>,
-    ) {
+    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>, rng: Option<&mut SplitMix64>) {
+        let mut rng = rng.filter(|_| self.augment);
         let img = ds.image(i);
         let (sh, sw) = self.resize.map_or((ds.height, ds.width), |s| (s, s));
         let (ch, cw) = self.crop.map_or((sh, sw), |c| (c, c));

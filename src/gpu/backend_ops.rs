@@ -14,6 +14,33 @@ fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
     expect_len(what, t.shape.numel(), shape)
 }
 
+/// Checks a pass's arguments against its op's signature ([`OpSpec::signature`]): the op's
+/// parameters, element counts, and the stored type where the signature fixes one (integers,
+/// f32 state). Returns the inputs as the launch is to use them (unused optional ones `None`).
+fn check<'a>(
+    op: &dyn OpSpec,
+    pass: Pass,
+    inputs: &[Option<&'a GpuTensor>],
+    outputs: &[&GpuTensor],
+) -> Result<Vec<Option<&'a GpuTensor>>> {
+    op.validate()?;
+    let sig = op.signature(pass);
+    let used = sig.check(op.stem(), inputs, outputs, |t| t.shape.numel())?;
+    let given = used.iter().zip(&sig.inputs);
+    let given = given.filter_map(|(t, arg)| t.map(|t| (t, arg)));
+    for (t, arg) in given.chain(outputs.iter().copied().zip(&sig.outputs)) {
+        let what = format!("{} {}", op.stem(), arg.name);
+        match arg.ty {
+            spec::Ty::Float if t.dtype == DType::U32 => {
+                return Err(Error::invalid(what, "must be F32 or F16, is U32"));
+            }
+            spec::Ty::Float => {}
+            ty => expect_dtype(t, ty.dtype(DType::F32), &what)?,
+        }
+    }
+    Ok(used)
+}
+
 fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
     if t.dtype != dtype {
         return Err(Error::invalid(
@@ -310,12 +337,8 @@ impl crate::ops::Backend for GpuBackend {
         b: Option<&GpuTensor>,
         y: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "conv2d x")?;
-        expect(w, &p.weight_shape(), "conv2d w")?;
-        expect(y, &p.output_shape(), "conv2d y")?;
-        let b = bias_arg(p.bias, b, |t| t.shape.numel(), &p.bias_shape(), "conv2d b")?;
-        kernels::conv2d::encode_forward(self, p, x, w, b, y)
+        let used = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?;
+        kernels::conv2d::encode_forward(self, p, x, w, used[2], y)
     }
 
     fn conv2d_backward_input(
@@ -325,10 +348,7 @@ impl crate::ops::Backend for GpuBackend {
         w: &GpuTensor,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(w, &p.weight_shape(), "conv2d w")?;
-        expect(dx, &p.input_shape(), "conv2d dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
         kernels::conv2d::encode_backward_input(self, p, dy, w, dx)
     }
 
@@ -339,10 +359,7 @@ impl crate::ops::Backend for GpuBackend {
         x: &GpuTensor,
         dw: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(x, &p.input_shape(), "conv2d x")?;
-        expect(dw, &p.weight_shape(), "conv2d dw")?;
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         kernels::conv2d::encode_backward_weight(self, p, dy, x, dw)
     }
 
@@ -352,9 +369,7 @@ impl crate::ops::Backend for GpuBackend {
         dy: &GpuTensor,
         db: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "conv2d dy")?;
-        expect(db, &p.bias_shape(), "conv2d db")?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         kernels::conv2d::encode_backward_bias(self, p, dy, db)
     }
 
@@ -365,11 +380,7 @@ impl crate::ops::Backend for GpuBackend {
         y: &mut GpuTensor,
         indices: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "max_pool2d x")?;
-        expect(y, &p.output_shape(), "max_pool2d y")?;
-        expect(indices, &p.output_shape(), "max_pool2d indices")?;
-        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
+        check(&MaxPool2d(*p), Pass::Forward, &[Some(x)], &[y, indices])?;
         kernels::pool2d::encode_max_forward(self, p, x, y, indices)
     }
 
@@ -381,20 +392,13 @@ impl crate::ops::Backend for GpuBackend {
         act_out: Option<&GpuTensor>,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        let len = |t: &GpuTensor| t.shape.numel();
-        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "max_pool2d act_out")?;
-        expect(dy, &p.output_shape(), "max_pool2d dy")?;
-        expect(indices, &p.output_shape(), "max_pool2d indices")?;
-        expect_dtype(indices, DType::U32, "max_pool2d indices")?;
-        expect(dx, &p.input_shape(), "max_pool2d dx")?;
-        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, act_out, dx)
+        let given = [Some(dy), Some(indices), act_out];
+        let used = check(&MaxPool2d(*p), Pass::BackwardInput, &given, &[dx])?;
+        kernels::pool2d::encode_max_backward_input(self, p, dy, indices, used[2], dx)
     }
 
     fn avg_pool2d_forward(&self, p: &Pool2dParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "avg_pool2d x")?;
-        expect(y, &p.output_shape(), "avg_pool2d y")?;
+        check(&AvgPool2d(*p), Pass::Forward, &[Some(x)], &[y])?;
         kernels::pool2d::encode_avg_forward(self, p, x, y)
     }
 
@@ -405,18 +409,17 @@ impl crate::ops::Backend for GpuBackend {
         act_out: Option<&GpuTensor>,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        let len = |t: &GpuTensor| t.shape.numel();
-        let act_out = act_arg(p.act, act_out, len, &p.input_shape(), "avg_pool2d act_out")?;
-        expect(dy, &p.output_shape(), "avg_pool2d dy")?;
-        expect(dx, &p.input_shape(), "avg_pool2d dx")?;
-        kernels::pool2d::encode_avg_backward_input(self, p, dy, act_out, dx)
+        let used = check(
+            &AvgPool2d(*p),
+            Pass::BackwardInput,
+            &[Some(dy), act_out],
+            &[dx],
+        )?;
+        kernels::pool2d::encode_avg_backward_input(self, p, dy, used[1], dx)
     }
 
     fn lrn_forward(&self, p: &LrnParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "lrn x")?;
-        expect(y, &p.shape(), "lrn y")?;
+        check(p, Pass::Forward, &[Some(x)], &[y])?;
         kernels::lrn::encode_forward(self, p, x, y)
     }
 
@@ -427,10 +430,7 @@ impl crate::ops::Backend for GpuBackend {
         dy: &GpuTensor,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "lrn x")?;
-        expect(dy, &p.shape(), "lrn dy")?;
-        expect(dx, &p.shape(), "lrn dx")?;
+        check(p, Pass::BackwardInput, &[Some(x), Some(dy)], &[dx])?;
         kernels::lrn::encode_backward_input(self, p, x, dy, dx)
     }
 
@@ -442,12 +442,8 @@ impl crate::ops::Backend for GpuBackend {
         b: Option<&GpuTensor>,
         y: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.input_shape(), "linear x")?;
-        expect(w, &p.weight_shape(), "linear w")?;
-        expect(y, &p.output_shape(), "linear y")?;
-        let b = bias_arg(p.bias, b, |t| t.shape.numel(), &p.bias_shape(), "linear b")?;
-        kernels::linear::encode_forward(self, p, x, w, b, y)
+        let used = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?;
+        kernels::linear::encode_forward(self, p, x, w, used[2], y)
     }
 
     fn linear_backward_input(
@@ -457,10 +453,7 @@ impl crate::ops::Backend for GpuBackend {
         w: &GpuTensor,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(w, &p.weight_shape(), "linear w")?;
-        expect(dx, &p.input_shape(), "linear dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
         kernels::linear::encode_backward_input(self, p, dy, w, dx)
     }
 
@@ -471,10 +464,7 @@ impl crate::ops::Backend for GpuBackend {
         x: &GpuTensor,
         dw: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(x, &p.input_shape(), "linear x")?;
-        expect(dw, &p.weight_shape(), "linear dw")?;
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         kernels::linear::encode_backward_weight(self, p, dy, x, dw)
     }
 
@@ -484,47 +474,54 @@ impl crate::ops::Backend for GpuBackend {
         dy: &GpuTensor,
         db: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &p.output_shape(), "linear dy")?;
-        expect(db, &p.bias_shape(), "linear db")?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         kernels::linear::encode_backward_bias(self, p, dy, db)
     }
 
     fn relu_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        expect(y, &x.shape, "relu y")?;
+        check(&Relu(x.shape.clone()), Pass::Forward, &[Some(x)], &[y])?;
         kernels::elementwise::encode(self, "relu_forward", &[x], y)
     }
 
     fn relu_backward_input(&self, x: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
-        expect(dy, &x.shape, "relu dy")?;
-        expect(dx, &x.shape, "relu dx")?;
+        let op = Relu(x.shape.clone());
+        check(&op, Pass::BackwardInput, &[Some(x), Some(dy)], &[dx])?;
         kernels::elementwise::encode(self, "relu_backward_input", &[x, dy], dx)
     }
 
     fn tanh_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        expect(y, &x.shape, "tanh y")?;
+        check(&Tanh(x.shape.clone()), Pass::Forward, &[Some(x)], &[y])?;
         kernels::elementwise::encode(self, "tanh_forward", &[x], y)
     }
 
     fn tanh_backward_input(&self, y: &GpuTensor, dy: &GpuTensor, dx: &mut GpuTensor) -> Result<()> {
-        expect(dy, &y.shape, "tanh dy")?;
-        expect(dx, &y.shape, "tanh dx")?;
+        let op = Tanh(y.shape.clone());
+        check(&op, Pass::BackwardInput, &[Some(y), Some(dy)], &[dx])?;
         kernels::elementwise::encode(self, "tanh_backward_input", &[y, dy], dx)
     }
 
     fn add_forward(&self, a: &GpuTensor, b: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        expect(b, &a.shape, "add b")?;
-        expect(y, &a.shape, "add y")?;
+        check(
+            &Add(a.shape.clone()),
+            Pass::Forward,
+            &[Some(a), Some(b)],
+            &[y],
+        )?;
         kernels::elementwise::encode(self, "add_forward", &[a, b], y)
     }
 
     fn accumulate(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        expect(y, &x.shape, "accumulate y")?;
+        check(
+            &Add(x.shape.clone()),
+            Pass::Update,
+            &[Some(x), Some(y)],
+            &[y],
+        )?;
         kernels::elementwise::encode(self, "accumulate", &[x], y)
     }
 
     fn copy(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        expect(y, &x.shape, "copy y")?;
+        check(&Add(x.shape.clone()), Pass::BackwardInput, &[Some(x)], &[y])?;
         kernels::elementwise::encode(self, "tensor_copy", &[x], y)
     }
 
@@ -537,13 +534,8 @@ impl crate::ops::Backend for GpuBackend {
         state: &mut GpuTensor,
         y: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "batch_norm x")?;
-        expect(weight, &p.channel_shape(), "batch_norm weight")?;
-        expect(bias, &p.channel_shape(), "batch_norm bias")?;
-        expect(state, &p.state_shape(), "batch_norm state")?;
-        expect_dtype(state, DType::F32, "batch_norm state")?;
-        expect(y, &p.shape(), "batch_norm y")?;
+        let given = [Some(x), Some(weight), Some(bias), Some(&*state)];
+        check(p, Pass::Forward, &given, &[y, state])?;
         kernels::batch_norm::encode_forward(self, p, x, (weight, bias), state, y)
     }
 
@@ -558,23 +550,14 @@ impl crate::ops::Backend for GpuBackend {
         dbias: &mut GpuTensor,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(x, &p.shape(), "batch_norm x")?;
-        expect(dy, &p.shape(), "batch_norm dy")?;
-        expect(weight, &p.channel_shape(), "batch_norm weight")?;
-        expect(state, &p.state_shape(), "batch_norm state")?;
-        expect_dtype(state, DType::F32, "batch_norm state")?;
-        expect(dweight, &p.channel_shape(), "batch_norm dweight")?;
-        expect(dbias, &p.channel_shape(), "batch_norm dbias")?;
-        expect(dx, &p.shape(), "batch_norm dx")?;
+        let given = [Some(x), Some(dy), Some(weight), Some(&*state)];
+        check(p, Pass::BackwardInput, &given, &[dx, dweight, dbias, state])?;
         let grads = (&*dweight, &*dbias);
         kernels::batch_norm::encode_backward(self, p, (x, dy, weight), state, grads, dx)
     }
 
     fn dropout_forward(&self, p: &DropoutParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
-        p.validate()?;
-        expect(x, &Shape::new(&[p.len]), "dropout x")?;
-        expect(y, &Shape::new(&[p.len]), "dropout y")?;
+        check(p, Pass::Forward, &[Some(x)], &[y])?;
         kernels::dropout::encode(self, "dropout_forward", p, x, y)
     }
 
@@ -584,9 +567,7 @@ impl crate::ops::Backend for GpuBackend {
         dy: &GpuTensor,
         dx: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(dy, &Shape::new(&[p.len]), "dropout dy")?;
-        expect(dx, &Shape::new(&[p.len]), "dropout dx")?;
+        check(p, Pass::BackwardInput, &[Some(dy)], &[dx])?;
         kernels::dropout::encode(self, "dropout_backward_input", p, dy, dx)
     }
 
@@ -597,24 +578,7 @@ impl crate::ops::Backend for GpuBackend {
         labels: &GpuTensor,
         losses: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(
-            logits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy logits",
-        )?;
-        expect(
-            labels,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy labels",
-        )?;
-        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
-        expect(
-            losses,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy losses",
-        )?;
-        expect_dtype(losses, DType::F32, "softmax_cross_entropy losses")?;
+        check(p, Pass::Forward, &[Some(logits), Some(labels)], &[losses])?;
         kernels::softmax_cross_entropy::encode_forward(self, p, logits, labels, losses)
     }
 
@@ -626,23 +590,11 @@ impl crate::ops::Backend for GpuBackend {
         scale_state: Option<&GpuTensor>,
         dlogits: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(
-            logits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy logits",
-        )?;
-        expect(
-            labels,
-            &Shape::new(&[p.batch]),
-            "softmax_cross_entropy labels",
-        )?;
-        expect_dtype(labels, DType::U32, "softmax_cross_entropy labels")?;
-        expect(
-            dlogits,
-            &Shape::new(&[p.batch, p.classes]),
-            "softmax_cross_entropy dlogits",
-        )?;
+        let given = [Some(logits), Some(labels), None];
+        check(p, Pass::BackwardInput, &given, &[dlogits])?;
+        if let Some(state) = scale_state {
+            expect_dtype(state, DType::U32, "loss scale state")?;
+        }
         kernels::softmax_cross_entropy::encode_backward_input(
             self,
             p,
@@ -660,12 +612,7 @@ impl crate::ops::Backend for GpuBackend {
         labels: &GpuTensor,
         counts: &mut GpuTensor,
     ) -> Result<()> {
-        p.validate()?;
-        expect(logits, &Shape::new(&[p.batch, p.classes]), "topk logits")?;
-        expect(labels, &Shape::new(&[p.batch]), "topk labels")?;
-        expect_dtype(labels, DType::U32, "topk labels")?;
-        expect(counts, &Shape::new(&[p.ks.len()]), "topk counts")?;
-        expect_dtype(counts, DType::U32, "topk counts")?;
+        check(p, Pass::Update, &[Some(logits), Some(labels)], &[counts])?;
         kernels::softmax_cross_entropy::encode_topk(self, p, logits, labels, counts)
     }
 

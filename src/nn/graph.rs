@@ -2,7 +2,11 @@
 //! state_dict entries so that checkpoints load in PyTorch.
 
 use crate::error::{Error, Result};
-use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
+use crate::ops::{
+    Act, Add, AvgPool2d, BatchNormParams, Conv2dParams, DropoutParams, LinearParams, LrnParams,
+    MaxPool2d, Op, Pool2dParams, Relu, Tanh,
+};
+use crate::tensor::Shape;
 
 /// Whether `CNNGPU_NO_FUSION` turns fusion off.
 fn fusion_off() -> bool {
@@ -42,6 +46,34 @@ impl LayerKind {
             LayerKind::Dropout(_) => "dropout",
             LayerKind::BatchNorm2d(_) => "batch_norm2d",
             LayerKind::Add => "add",
+        }
+    }
+
+    /// The op this layer runs on `batch` images whose output is `out_shape` per image
+    /// (training mode): what the profiler's costs derive from.
+    pub fn op(&self, batch: usize, out_shape: [usize; 3]) -> Op {
+        let [c, h, w] = out_shape;
+        let shape = Shape::new(&[batch, c, h, w]);
+        match self {
+            LayerKind::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
+            LayerKind::Linear(p) => Op::Linear(LinearParams { batch, ..*p }),
+            LayerKind::Tanh => Op::Tanh(Tanh(shape)),
+            LayerKind::Relu => Op::Relu(Relu(shape)),
+            LayerKind::AvgPool2d(p) => Op::AvgPool2d(AvgPool2d(Pool2dParams { batch, ..*p })),
+            LayerKind::MaxPool2d(p) => Op::MaxPool2d(MaxPool2d(Pool2dParams { batch, ..*p })),
+            LayerKind::Lrn(p) => Op::Lrn(LrnParams { batch, ..*p }),
+            LayerKind::Dropout(p) => Op::Dropout(DropoutParams {
+                len: shape.numel(),
+                p: *p,
+                seed: 0,
+                step: 0,
+            }),
+            LayerKind::BatchNorm2d(p) => Op::BatchNorm(BatchNormParams {
+                batch,
+                train: true,
+                ..*p
+            }),
+            LayerKind::Add => Op::Add(Add(shape)),
         }
     }
 

@@ -1,5 +1,10 @@
 //! relu and tanh: element-wise, no parameters beyond the length.
 
+use super::spec::{arg, round_f16, Arg, Draw, OpRun, OpSpec, Signature, Value};
+use super::{u32_of, Backend, Pass};
+use crate::error::{Error, Result};
+use crate::tensor::Shape;
+
 /// Mirror of `ElementwiseUniform` in shaders/common/elementwise_params.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -37,5 +42,128 @@ impl Act {
             Act::Relu => "relu",
             Act::Tanh => "tanh",
         }
+    }
+}
+
+/// Checks an element-wise op's shape: at least one element, a 32-bit count.
+pub(crate) fn validate_elementwise(op: &str, shape: &Shape) -> Result<()> {
+    if shape.numel() == 0 {
+        return Err(Error::invalid(op, "has no elements"));
+    }
+    u32_of(op, shape.numel()).map(|_| ())
+}
+
+/// relu over a tensor of this shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relu(pub Shape);
+
+/// tanh over a tensor of this shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tanh(pub Shape);
+
+/// The signature of relu and tanh; `saved` is what the backward pass reads (x or y).
+fn activation_signature(shape: &Shape, pass: Pass, saved: &'static str) -> Signature {
+    match pass {
+        Pass::Forward => Signature::new(
+            vec![Arg::float("x", shape.clone(), 2.0)],
+            vec![Arg::out("y", shape.clone())],
+        ),
+        _ => Signature::new(
+            vec![
+                Arg::float(saved, shape.clone(), 2.0),
+                Arg::float("dy", shape.clone(), 1.0),
+            ],
+            vec![Arg::out("dx", shape.clone())],
+        ),
+    }
+}
+
+impl OpSpec for Relu {
+    fn stem(&self) -> &'static str {
+        "relu"
+    }
+    fn validate(&self) -> Result<()> {
+        validate_elementwise("relu", &self.0)
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        self.0.numel() as u64
+    }
+    /// The backward pass reads the forward input.
+    fn signature(&self, pass: Pass) -> Signature {
+        activation_signature(&self.0, pass, "x")
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.0 .0[0])
+    }
+    fn params_json(&self) -> serde_json::Value {
+        serde_json::json!({"op": "relu", "shape": self.0 .0})
+    }
+}
+
+impl OpRun for Relu {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.relu_forward(arg(i, 0)?, o[0]),
+            _ => b.relu_backward_input(arg(i, 0)?, arg(i, 1)?, o[0]),
+        }
+    }
+}
+
+impl OpSpec for Tanh {
+    fn stem(&self) -> &'static str {
+        "tanh"
+    }
+    fn validate(&self) -> Result<()> {
+        validate_elementwise("tanh", &self.0)
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        self.0.numel() as u64
+    }
+    /// The backward pass reads the forward output.
+    fn signature(&self, pass: Pass) -> Signature {
+        activation_signature(&self.0, pass, "y")
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.0 .0[0])
+    }
+    fn params_json(&self) -> serde_json::Value {
+        serde_json::json!({"op": "tanh", "shape": self.0 .0})
+    }
+}
+
+impl OpRun for Tanh {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.tanh_forward(arg(i, 0)?, o[0]),
+            _ => b.tanh_backward_input(arg(i, 0)?, arg(i, 1)?, o[0]),
+        }
+    }
+
+    /// The backward pass's y is tanh of a draw.
+    fn relate<B: Backend>(
+        &self,
+        _reference: &B,
+        pass: Pass,
+        inputs: &mut [Value],
+        _draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        if pass != Pass::Forward {
+            let y = inputs[0].floats_mut();
+            y.data.iter_mut().for_each(|v| *v = v.tanh());
+            round_f16(y);
+        }
+        Ok(())
     }
 }

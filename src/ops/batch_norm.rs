@@ -1,9 +1,10 @@
 //! batch_norm2d: PyTorch's `BatchNorm2d` — per-channel statistics over (N, H, W), an affine
 //! weight and bias, running estimates for evaluation.
 
-use super::{positive, u32_of};
+use super::spec::{arg, sum_scale, Arg, Before, Draw, OpRun, OpSpec, Signature, Ty, Value};
+use super::{positive, u32_of, Backend, Pass};
 use crate::error::{Error, Result};
-use crate::tensor::Shape;
+use crate::tensor::{round_to_f16, DType, Shape};
 
 /// Training normalises with the batch's mean and biased variance and moves the running
 /// estimates by `momentum` towards the batch's mean and *unbiased* variance; evaluation
@@ -124,5 +125,124 @@ impl BatchNormParams {
             train: self.train as u32,
             ..Default::default()
         }
+    }
+}
+
+impl OpSpec for BatchNormParams {
+    fn stem(&self) -> &'static str {
+        "batch_norm"
+    }
+    /// Evaluation mode has no backward pass.
+    fn passes(&self) -> Vec<Pass> {
+        if self.train {
+            vec![Pass::Forward, Pass::BackwardInput]
+        } else {
+            vec![Pass::Forward]
+        }
+    }
+    fn validate(&self) -> Result<()> {
+        BatchNormParams::validate(self)
+    }
+    /// The backward pass: two reductions, then dx from both.
+    fn flops(&self, pass: Pass) -> u64 {
+        let n = self.shape().numel() as u64;
+        if pass == Pass::Forward {
+            BatchNormParams::flops(self)
+        } else {
+            8 * n
+        }
+    }
+    /// The f32 state is updated in place in both passes (see [`STATE_ROWS`]); x is drawn off
+    /// centre so that the mean matters.
+    fn signature(&self, pass: Pass) -> Signature {
+        let (s, c) = (self.shape(), self.channel_shape());
+        let state = || Arg::float("state", self.state_shape(), 1.0).ty(Ty::F32);
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![
+                    Arg::float("x", s.clone(), 2.0),
+                    Arg::float("weight", c.clone(), 1.0),
+                    Arg::float("bias", c, 1.0),
+                    state(),
+                ],
+                vec![Arg::out("y", s), state().before(Before::Input(3))],
+            ),
+            _ => Signature::new(
+                vec![
+                    Arg::float("x", s.clone(), 2.0),
+                    Arg::float("dy", s.clone(), sum_scale(self.count())),
+                    Arg::float("weight", c.clone(), 1.0),
+                    state(),
+                ],
+                vec![
+                    Arg::out("dx", s),
+                    Arg::out("dweight", c.clone()),
+                    Arg::out("dbias", c),
+                    state().before(Before::Input(3)),
+                ],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.batch)
+    }
+}
+
+impl OpRun for BatchNormParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match (pass, o) {
+            (Pass::Forward, [y, state]) => {
+                b.batch_norm_forward(self, arg(i, 0)?, arg(i, 1)?, arg(i, 2)?, state, y)
+            }
+            (_, [dx, dw, db, state]) => {
+                b.batch_norm_backward(self, arg(i, 0)?, arg(i, 1)?, arg(i, 2)?, state, dw, db, dx)
+            }
+            _ => Err(Error::invalid("batch_norm", "wrong number of outputs")),
+        }
+    }
+
+    /// x off centre; the running variance positive; for the backward pass, the batch's
+    /// statistics as a training forward pass on `reference` leaves them in the state.
+    fn relate<B: Backend>(
+        &self,
+        reference: &B,
+        pass: Pass,
+        inputs: &mut [Value],
+        _draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        let x = inputs[0].floats_mut();
+        x.data.iter_mut().for_each(|v| *v += 0.5);
+        round_to_f16(&mut x.data);
+        let c = self.channels;
+        let state = inputs[3].floats_mut();
+        let rv = RUNNING_VAR * c;
+        state.data[rv..rv + c]
+            .iter_mut()
+            .for_each(|v| *v = v.abs() + 0.5);
+        if pass == Pass::Forward {
+            return Ok(());
+        }
+        let upload = |v: &mut Value| reference.upload(v.floats_mut(), DType::F32);
+        let (x, weight) = (upload(&mut inputs[0])?, upload(&mut inputs[2])?);
+        let mut st = upload(&mut inputs[3])?;
+        let bias = reference.full(self.channel_shape(), DType::F32, 0.0)?;
+        let mut y = reference.full(self.shape(), DType::F32, 0.0)?;
+        let train = BatchNormParams {
+            train: true,
+            ..*self
+        };
+        reference.batch_norm_forward(&train, &x, &weight, &bias, &mut st, &mut y)?;
+        let kept = reference.download(&st)?;
+        let state = inputs[3].floats_mut();
+        for row in [BATCH_MEAN, BATCH_INVSTD] {
+            state.data[row * c..(row + 1) * c].copy_from_slice(&kept.data[row * c..(row + 1) * c]);
+        }
+        Ok(())
     }
 }

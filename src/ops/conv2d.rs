@@ -1,6 +1,7 @@
 //! conv2d: shapes, validation, costs and the uniform shared by its four passes.
 
-use super::{positive, u32_of, Act, Pass};
+use super::spec::{arg, sum_scale, Arg, OpRun, OpSpec, Signature};
+use super::{positive, u32_of, Act, Backend, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
@@ -126,23 +127,6 @@ impl Conv2dParams {
         }
     }
 
-    /// Minimum bytes a pass must move: its inputs read once and outputs written once.
-    pub fn bytes(&self, pass: Pass, elem: usize) -> u64 {
-        let (x, w, y) = (
-            self.input_shape().numel(),
-            self.weight_shape().numel(),
-            self.output_shape().numel(),
-        );
-        let b = if self.bias { self.out_channels } else { 0 };
-        let n = match pass {
-            Pass::Forward => x + w + b + y,
-            Pass::BackwardInput => y + w + x,
-            Pass::BackwardWeight => y + x + w,
-            _ => y + self.out_channels,
-        };
-        (n * elem) as u64
-    }
-
     /// The uniform for `batch` images starting anywhere (batch chunks reuse it).
     pub fn uniform(&self, batch: usize, accumulate: bool) -> Conv2dUniform {
         Conv2dUniform {
@@ -162,6 +146,86 @@ impl Conv2dParams {
             accumulate: accumulate as u32,
             splits: 1,
             act: self.act.code(),
+        }
+    }
+}
+
+impl OpSpec for Conv2dParams {
+    fn stem(&self) -> &'static str {
+        "conv2d"
+    }
+    fn passes(&self) -> Vec<Pass> {
+        use Pass::*;
+        let mut passes = vec![Forward, BackwardInput, BackwardWeight];
+        if self.bias {
+            passes.push(BackwardBias);
+        }
+        passes
+    }
+    fn validate(&self) -> Result<()> {
+        Conv2dParams::validate(self)
+    }
+    fn flops(&self, pass: Pass) -> u64 {
+        Conv2dParams::flops(self, pass)
+    }
+    fn signature(&self, pass: Pass) -> Signature {
+        let fan_in = self.in_channels / self.groups * self.kernel_h * self.kernel_w;
+        let reduction = self.batch * self.out_h() * self.out_w();
+        let (x, w, y) = (self.input_shape(), self.weight_shape(), self.output_shape());
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![
+                    Arg::float("x", x, 1.0),
+                    Arg::float("w", w, sum_scale(fan_in)),
+                    Arg::float("b", self.bias_shape(), 1.0).when(self.bias),
+                ],
+                vec![Arg::out("y", y)],
+            ),
+            Pass::BackwardInput => Signature::new(
+                vec![
+                    Arg::float("dy", y, 1.0),
+                    Arg::float("w", w, sum_scale(fan_in)),
+                ],
+                vec![Arg::out("dx", x)],
+            ),
+            Pass::BackwardWeight => Signature::new(
+                vec![
+                    Arg::float("dy", y, sum_scale(reduction)),
+                    Arg::float("x", x, 1.0),
+                ],
+                vec![Arg::out("dw", w)],
+            ),
+            _ => Signature::new(
+                vec![Arg::float("dy", y, sum_scale(reduction))],
+                vec![Arg::out("db", self.bias_shape())],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.batch)
+    }
+    fn params_json(&self) -> serde_json::Value {
+        serde_json::json!({"op": "conv2d", "batch": self.batch,
+            "in_channels": self.in_channels, "in_h": self.in_h, "in_w": self.in_w,
+            "out_channels": self.out_channels, "kernel": self.kernel_h,
+            "stride": self.stride, "padding": self.padding, "groups": self.groups,
+            "bias": self.bias})
+    }
+}
+
+impl OpRun for Conv2dParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.conv2d_forward(self, arg(i, 0)?, arg(i, 1)?, i[2], o[0]),
+            Pass::BackwardInput => b.conv2d_backward_input(self, arg(i, 0)?, arg(i, 1)?, o[0]),
+            Pass::BackwardWeight => b.conv2d_backward_weight(self, arg(i, 0)?, arg(i, 1)?, o[0]),
+            _ => b.conv2d_backward_bias(self, arg(i, 0)?, o[0]),
         }
     }
 }

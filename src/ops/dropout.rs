@@ -1,7 +1,9 @@
 //! dropout with a counter-based generator: the mask is a pure function of (seed, step, index).
 
-use super::positive;
+use super::spec::{arg, Arg, OpRun, OpSpec, Signature};
+use super::{positive, Backend, Pass};
 use crate::error::{Error, Result};
+use crate::tensor::Shape;
 
 /// Drops each element with probability `p` and scales the rest by 1 / (1 - p).
 /// `seed` and `step` pick the mask; the backward pass of the same step redraws it.
@@ -66,6 +68,46 @@ impl DropoutParams {
             p: self.p,
             scale: self.scale(),
             ..Default::default()
+        }
+    }
+}
+
+impl OpSpec for DropoutParams {
+    fn stem(&self) -> &'static str {
+        "dropout"
+    }
+    fn validate(&self) -> Result<()> {
+        DropoutParams::validate(self)
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        self.len as u64
+    }
+    /// The mask is regenerated from the seed: the backward pass reads only dy.
+    fn signature(&self, pass: Pass) -> Signature {
+        let s = Shape::new(&[self.len]);
+        let (i, o) = if pass == Pass::Forward {
+            ("x", "y")
+        } else {
+            ("dy", "dx")
+        };
+        Signature::new(vec![Arg::float(i, s.clone(), 1.0)], vec![Arg::out(o, s)])
+    }
+    fn size(&self) -> String {
+        format!("n{}", self.len)
+    }
+}
+
+impl OpRun for DropoutParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.dropout_forward(self, arg(i, 0)?, o[0]),
+            _ => b.dropout_backward_input(self, arg(i, 0)?, o[0]),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! linear (matmul with bias): shapes, validation, costs and the uniform of its passes.
 
-use super::{positive, u32_of, Act, Pass};
+use super::spec::{arg, sum_scale, Arg, OpRun, OpSpec, Signature};
+use super::{positive, u32_of, Act, Backend, Pass};
 use crate::error::Result;
 use crate::tensor::Shape;
 
@@ -59,19 +60,6 @@ impl LinearParams {
             _ => 2 * self.macs(),
         }
     }
-    pub fn bytes(&self, pass: Pass, elem: usize) -> u64 {
-        let (x, w, y) = (
-            self.input_shape().numel(),
-            self.weight_shape().numel(),
-            self.output_shape().numel(),
-        );
-        let n = match pass {
-            Pass::BackwardBias => y + self.out_features,
-            Pass::Forward => x + w + y + self.out_features * self.bias as usize,
-            _ => x + w + y,
-        };
-        (n * elem) as u64
-    }
     /// The uniform for the weight rows [row0, row0 + rows).
     pub fn uniform(&self, row0: usize, rows: usize, accumulate: bool) -> LinearUniform {
         LinearUniform {
@@ -83,6 +71,82 @@ impl LinearParams {
             rows: rows as u32,
             accumulate: accumulate as u32,
             act: self.act.code(),
+        }
+    }
+}
+
+impl OpSpec for LinearParams {
+    fn stem(&self) -> &'static str {
+        "linear"
+    }
+    fn passes(&self) -> Vec<Pass> {
+        use Pass::*;
+        let mut passes = vec![Forward, BackwardInput, BackwardWeight];
+        if self.bias {
+            passes.push(BackwardBias);
+        }
+        passes
+    }
+    fn validate(&self) -> Result<()> {
+        LinearParams::validate(self)
+    }
+    fn flops(&self, pass: Pass) -> u64 {
+        LinearParams::flops(self, pass)
+    }
+    fn signature(&self, pass: Pass) -> Signature {
+        let (x, w, y) = (self.input_shape(), self.weight_shape(), self.output_shape());
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![
+                    Arg::float("x", x, 1.0),
+                    Arg::float("w", w, sum_scale(self.in_features)),
+                    Arg::float("b", self.bias_shape(), 1.0).when(self.bias),
+                ],
+                vec![Arg::out("y", y)],
+            ),
+            Pass::BackwardInput => Signature::new(
+                vec![
+                    Arg::float("dy", y, 1.0),
+                    Arg::float("w", w, sum_scale(self.out_features)),
+                ],
+                vec![Arg::out("dx", x)],
+            ),
+            Pass::BackwardWeight => Signature::new(
+                vec![
+                    Arg::float("dy", y, sum_scale(self.batch)),
+                    Arg::float("x", x, 1.0),
+                ],
+                vec![Arg::out("dw", w)],
+            ),
+            _ => Signature::new(
+                vec![Arg::float("dy", y, sum_scale(self.batch))],
+                vec![Arg::out("db", self.bias_shape())],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.batch)
+    }
+    fn params_json(&self) -> serde_json::Value {
+        serde_json::json!({"op": "linear", "batch": self.batch,
+            "in_features": self.in_features, "out_features": self.out_features,
+            "bias": self.bias})
+    }
+}
+
+impl OpRun for LinearParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.linear_forward(self, arg(i, 0)?, arg(i, 1)?, i[2], o[0]),
+            Pass::BackwardInput => b.linear_backward_input(self, arg(i, 0)?, arg(i, 1)?, o[0]),
+            Pass::BackwardWeight => b.linear_backward_weight(self, arg(i, 0)?, arg(i, 1)?, o[0]),
+            _ => b.linear_backward_bias(self, arg(i, 0)?, o[0]),
         }
     }
 }

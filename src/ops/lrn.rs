@@ -1,6 +1,7 @@
 //! lrn: local response normalisation across channels, with PyTorch's `LocalResponseNorm` semantics.
 
-use super::{positive, u32_of};
+use super::spec::{arg, Arg, OpRun, OpSpec, Signature};
+use super::{positive, u32_of, Backend, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
 
@@ -75,6 +76,59 @@ impl LrnParams {
             beta: self.beta,
             k: self.k,
             _pad0: 0,
+        }
+    }
+}
+
+impl OpSpec for LrnParams {
+    fn stem(&self) -> &'static str {
+        "lrn"
+    }
+    fn validate(&self) -> Result<()> {
+        LrnParams::validate(self)
+    }
+    /// The backward pass does about twice the forward pass's arithmetic.
+    fn flops(&self, pass: Pass) -> u64 {
+        LrnParams::flops(self) * if pass == Pass::Forward { 1 } else { 2 }
+    }
+    /// Large activations make the normalisation matter (ReLU outputs of order 10).
+    fn signature(&self, pass: Pass) -> Signature {
+        let s = self.shape();
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![Arg::float("x", s.clone(), 10.0)],
+                vec![Arg::out("y", s)],
+            ),
+            _ => Signature::new(
+                vec![
+                    Arg::float("x", s.clone(), 10.0),
+                    Arg::float("dy", s.clone(), 1.0),
+                ],
+                vec![Arg::out("dx", s)],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.batch)
+    }
+    fn params_json(&self) -> serde_json::Value {
+        serde_json::json!({"op": "lrn", "batch": self.batch, "channels": self.channels,
+            "h": self.h, "w": self.w, "size": self.size, "alpha": self.alpha,
+            "beta": self.beta, "k": self.k})
+    }
+}
+
+impl OpRun for LrnParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.lrn_forward(self, arg(i, 0)?, o[0]),
+            _ => b.lrn_backward_input(self, arg(i, 0)?, arg(i, 1)?, o[0]),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `#[repr(C)]` mirrors of the WGSL uniforms) and the [`Backend`] trait with one method per pass.
 
 pub mod activation;
+pub mod add;
 pub mod batch_norm;
 pub mod conv2d;
 pub mod dropout;
@@ -11,18 +12,21 @@ pub mod lrn;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
+pub mod spec;
 pub mod topk;
 
-pub use activation::{Act, ElementwiseUniform};
+pub use activation::{Act, ElementwiseUniform, Relu, Tanh};
+pub use add::Add;
 pub use batch_norm::{BatchNormParams, BatchNormUniform};
 pub use conv2d::{Conv2dParams, Conv2dUniform};
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
 pub use loss_scale::{LossScaleParams, LossScaleUniform};
 pub use lrn::{LrnParams, LrnUniform};
-pub use pool2d::{Pool2dParams, Pool2dUniform};
-pub use sgd::{SgdParams, SgdUniform};
+pub use pool2d::{AvgPool2d, MaxPool2d, Pool2dParams, Pool2dUniform};
+pub use sgd::{Sgd, SgdParams, SgdUniform};
 pub use softmax_cross_entropy::{SoftmaxCrossEntropyParams, SoftmaxCrossEntropyUniform};
+pub use spec::{Op, OpRun, OpSpec, Signature};
 pub use topk::{TopkParams, TopkUniform};
 
 use crate::error::{Error, Result};
@@ -388,52 +392,6 @@ pub fn expect_len(what: &str, have: usize, shape: &Shape) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The optional bias argument of conv2d and linear: required (and of `shape`) exactly when
-/// the params say the op has a bias; ignored otherwise.
-pub fn bias_arg<'a, T>(
-    has_bias: bool,
-    b: Option<&'a T>,
-    len: impl Fn(&T) -> usize,
-    shape: &Shape,
-    what: &str,
-) -> Result<Option<&'a T>> {
-    optional_arg(
-        has_bias,
-        b,
-        (len, shape),
-        what,
-        "params say bias but none was given",
-    )
-}
-
-/// The activation output a pooling backward pass with a folded activation reads: required
-/// (and of `shape`) exactly when `act` is not [`Act::None`]; ignored otherwise.
-pub fn act_arg<'a, T>(
-    act: Act,
-    t: Option<&'a T>,
-    len: impl Fn(&T) -> usize,
-    shape: &Shape,
-    what: &str,
-) -> Result<Option<&'a T>> {
-    let missing = "params fold an activation's backward in, but its output was not given";
-    optional_arg(act != Act::None, t, (len, shape), what, missing)
-}
-
-/// An optional tensor argument: required (and of `shape`) when `needed`, ignored otherwise.
-fn optional_arg<'a, T>(
-    needed: bool,
-    t: Option<&'a T>,
-    (len, shape): (impl Fn(&T) -> usize, &Shape),
-    what: &str,
-    missing: &str,
-) -> Result<Option<&'a T>> {
-    match (needed, t) {
-        (true, Some(t)) => expect_len(what, len(t), shape).map(|_| Some(t)),
-        (true, None) => Err(Error::invalid(what, missing)),
-        (false, _) => Ok(None),
-    }
 }
 
 /// Checks that a dimension is non-zero.

@@ -1,8 +1,9 @@
 //! max_pool2d and avg_pool2d: shapes, validation, costs and their shared uniform.
 
-use super::{positive, u32_of, Act};
+use super::spec::{arg, round_f16, Arg, Draw, OpRun, OpSpec, Signature, Value};
+use super::{positive, u32_of, Act, Backend, Pass};
 use crate::error::{Error, Result};
-use crate::tensor::Shape;
+use crate::tensor::{DType, Shape};
 
 /// A square pooling window over NCHW tensors (floor output size, like PyTorch's default).
 /// Windows may overlap (kernel > stride) and hang off the edge into the padding; max pooling
@@ -89,10 +90,6 @@ impl Pool2dParams {
         (self.output_shape().numel() * self.kernel * self.kernel) as u64
     }
 
-    pub fn bytes(&self, elem: usize) -> u64 {
-        ((self.input_shape().numel() + self.output_shape().numel()) * elem) as u64
-    }
-
     pub fn uniform(&self, batch: usize) -> Pool2dUniform {
         Pool2dUniform {
             batch: batch as u32,
@@ -106,5 +103,178 @@ impl Pool2dParams {
             padding: self.padding as u32,
             ..Default::default()
         }
+    }
+}
+
+/// Max pooling (see [`Pool2dParams`]); the forward pass records each window's choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaxPool2d(pub Pool2dParams);
+
+/// Average pooling (see [`Pool2dParams`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AvgPool2d(pub Pool2dParams);
+
+impl Pool2dParams {
+    fn params_json(&self, op: &str) -> serde_json::Value {
+        serde_json::json!({"op": op, "batch": self.batch, "channels": self.channels,
+            "in_h": self.in_h, "in_w": self.in_w, "kernel": self.kernel,
+            "stride": self.stride, "padding": self.padding})
+    }
+    /// The folded activation's output (the pool's input) from a draw.
+    fn act_output(&self, x: &mut Value) {
+        let x = x.floats_mut();
+        match self.act {
+            Act::None => {}
+            Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
+        }
+        round_f16(x);
+    }
+}
+
+impl OpSpec for MaxPool2d {
+    fn stem(&self) -> &'static str {
+        "max_pool2d"
+    }
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        self.0.flops()
+    }
+    fn signature(&self, pass: Pass) -> Signature {
+        let p = &self.0;
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![Arg::float("x", p.input_shape(), 1.0)],
+                vec![
+                    Arg::out("y", p.output_shape()),
+                    Arg::ints("indices", p.output_shape()),
+                ],
+            ),
+            _ => Signature::new(
+                vec![
+                    Arg::float("dy", p.output_shape(), 1.0),
+                    Arg::ints("indices", p.output_shape()),
+                    Arg::float("act_out", p.input_shape(), 1.0).when(p.act != Act::None),
+                ],
+                vec![Arg::out("dx", p.input_shape())],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.0.batch)
+    }
+    fn params_json(&self) -> serde_json::Value {
+        self.0.params_json(self.stem())
+    }
+}
+
+impl OpRun for MaxPool2d {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match (pass, o) {
+            (Pass::Forward, [y, indices]) => b.max_pool2d_forward(&self.0, arg(i, 0)?, y, indices),
+            (_, [dx]) => b.max_pool2d_backward_input(&self.0, arg(i, 0)?, arg(i, 1)?, i[2], dx),
+            _ => Err(Error::invalid("max_pool2d", "wrong number of outputs")),
+        }
+    }
+
+    /// The backward pass's indices are those of a forward pass on `reference` over the
+    /// pool's input (the folded activation's output where there is one).
+    fn relate<B: Backend>(
+        &self,
+        reference: &B,
+        pass: Pass,
+        inputs: &mut [Value],
+        draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        if pass == Pass::Forward {
+            return Ok(());
+        }
+        let p = &self.0;
+        let mut x = if p.act == Act::None {
+            Value::Floats(draw(p.input_shape(), 1.0))
+        } else {
+            inputs[2].clone()
+        };
+        p.act_output(&mut x);
+        let xt = reference.upload(x.floats_mut(), DType::F32)?;
+        let mut y = reference.full(p.output_shape(), DType::F32, 0.0)?;
+        let mut indices = reference.full(p.output_shape(), DType::U32, 0.0)?;
+        reference.max_pool2d_forward(p, &xt, &mut y, &mut indices)?;
+        inputs[1] = Value::Ints(reference.download_u32(&indices)?);
+        if p.act != Act::None {
+            inputs[2] = x;
+        }
+        Ok(())
+    }
+}
+
+impl OpSpec for AvgPool2d {
+    fn stem(&self) -> &'static str {
+        "avg_pool2d"
+    }
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        self.0.flops()
+    }
+    fn signature(&self, pass: Pass) -> Signature {
+        let p = &self.0;
+        match pass {
+            Pass::Forward => Signature::new(
+                vec![Arg::float("x", p.input_shape(), 1.0)],
+                vec![Arg::out("y", p.output_shape())],
+            ),
+            _ => Signature::new(
+                vec![
+                    Arg::float("dy", p.output_shape(), 1.0),
+                    Arg::float("act_out", p.input_shape(), 1.0).when(p.act != Act::None),
+                ],
+                vec![Arg::out("dx", p.input_shape())],
+            ),
+        }
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.0.batch)
+    }
+    fn params_json(&self) -> serde_json::Value {
+        self.0.params_json(self.stem())
+    }
+}
+
+impl OpRun for AvgPool2d {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        match pass {
+            Pass::Forward => b.avg_pool2d_forward(&self.0, arg(i, 0)?, o[0]),
+            _ => b.avg_pool2d_backward_input(&self.0, arg(i, 0)?, i[1], o[0]),
+        }
+    }
+
+    /// A folded activation's output is that function of a draw.
+    fn relate<B: Backend>(
+        &self,
+        _reference: &B,
+        pass: Pass,
+        inputs: &mut [Value],
+        _draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        if pass != Pass::Forward && self.0.act != Act::None {
+            self.0.act_output(&mut inputs[1]);
+        }
+        Ok(())
     }
 }

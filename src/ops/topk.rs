@@ -1,7 +1,9 @@
 //! top-k correct counts: how many samples have their label among the k largest logits.
 
-use super::positive;
+use super::spec::{arg, Arg, Before, Draw, OpRun, OpSpec, Signature, Value};
+use super::{positive, Backend, Pass};
 use crate::error::{Error, Result};
+use crate::tensor::Shape;
 
 /// Up to four values of k counted at once (top-1 and top-5 in training).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,5 +61,61 @@ impl TopkParams {
             _pad0: 0,
             ks,
         }
+    }
+}
+
+impl OpSpec for TopkParams {
+    fn stem(&self) -> &'static str {
+        "topk"
+    }
+    fn passes(&self) -> Vec<Pass> {
+        vec![Pass::Update]
+    }
+    fn kernel(&self, _pass: Pass) -> String {
+        "topk_accumulate".into()
+    }
+    fn validate(&self) -> Result<()> {
+        TopkParams::validate(self)
+    }
+    fn flops(&self, _pass: Pass) -> u64 {
+        (self.batch * self.classes) as u64
+    }
+    /// The counts accumulate (parity starts them at 5).
+    fn signature(&self, _pass: Pass) -> Signature {
+        Signature::new(
+            vec![
+                Arg::float("logits", Shape::new(&[self.batch, self.classes]), 2.0),
+                Arg::ints("labels", Shape::new(&[self.batch])),
+            ],
+            vec![Arg::ints("counts", Shape::new(&[self.ks.len()])).before(Before::Value(5.0))],
+        )
+    }
+    fn size(&self) -> String {
+        format!("b{}", self.batch)
+    }
+}
+
+impl OpRun for TopkParams {
+    fn run<B: Backend>(
+        &self,
+        b: &B,
+        _pass: Pass,
+        i: &[Option<&B::Tensor>],
+        o: &mut [&mut B::Tensor],
+    ) -> Result<()> {
+        b.topk_accumulate(self, arg(i, 0)?, arg(i, 1)?, o[0])
+    }
+
+    /// Labels spread over the classes.
+    fn relate<B: Backend>(
+        &self,
+        _reference: &B,
+        _pass: Pass,
+        inputs: &mut [Value],
+        _draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        let labels = (0..self.batch).map(|n| ((n * 5 + 1) % self.classes) as u32);
+        inputs[1] = Value::Ints(labels.collect());
+        Ok(())
     }
 }

@@ -3,89 +3,6 @@
 use crate::ops::*;
 use crate::tensor::Shape;
 
-/// An op at one shape.
-#[derive(Clone, Debug)]
-pub enum Op {
-    Conv2d(Conv2dParams),
-    MaxPool2d(Pool2dParams),
-    AvgPool2d(Pool2dParams),
-    Lrn(LrnParams),
-    Linear(LinearParams),
-    Relu(Shape),
-    Tanh(Shape),
-    Dropout(DropoutParams),
-    SoftmaxCrossEntropy(SoftmaxCrossEntropyParams),
-    Topk(TopkParams),
-    /// One parameter tensor of `.1` elements.
-    Sgd(SgdParams, usize),
-    /// `add_forward`; its backward pass (`tensor_copy`) and gradient sums (`accumulate`).
-    Add(Shape),
-    BatchNorm(BatchNormParams),
-}
-
-impl Op {
-    /// The op stem of kernel names.
-    pub fn stem(&self) -> &'static str {
-        match self {
-            Op::Conv2d(_) => "conv2d",
-            Op::MaxPool2d(_) => "max_pool2d",
-            Op::AvgPool2d(_) => "avg_pool2d",
-            Op::Lrn(_) => "lrn",
-            Op::Linear(_) => "linear",
-            Op::Relu(_) => "relu",
-            Op::Tanh(_) => "tanh",
-            Op::Dropout(_) => "dropout",
-            Op::SoftmaxCrossEntropy(_) => "softmax_cross_entropy",
-            Op::Topk(_) => "topk",
-            Op::Sgd(..) => "sgd",
-            Op::Add(_) => "add",
-            Op::BatchNorm(_) => "batch_norm",
-        }
-    }
-
-    /// The passes this op has.
-    pub fn passes(&self) -> Vec<Pass> {
-        use Pass::*;
-        match self {
-            Op::Conv2d(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
-            Op::Linear(p) if p.bias => vec![Forward, BackwardInput, BackwardWeight, BackwardBias],
-            Op::Conv2d(_) | Op::Linear(_) => vec![Forward, BackwardInput, BackwardWeight],
-            Op::Topk(_) | Op::Sgd(..) => vec![Update],
-            Op::Add(_) => vec![Forward, BackwardInput, Update],
-            Op::BatchNorm(p) if !p.train => vec![Forward],
-            _ => vec![Forward, BackwardInput],
-        }
-    }
-
-    /// The kernel that runs `pass` (`conv2d_backward_weight`, `topk_accumulate`, `sgd_update`).
-    pub fn kernel(&self, pass: Pass) -> String {
-        match (self, pass) {
-            (Op::Topk(_), _) => "topk_accumulate".into(),
-            (Op::Sgd(..), _) => "sgd_update".into(),
-            (Op::Add(_), Pass::BackwardInput) => "tensor_copy".into(),
-            (Op::Add(_), Pass::Update) => "accumulate".into(),
-            _ => format!("{}_{}", self.stem(), pass.name()),
-        }
-    }
-
-    /// Floating-point work of a pass, for the benchmark's GFLOP/s.
-    pub fn flops(&self, pass: Pass) -> u64 {
-        match self {
-            Op::Conv2d(p) => p.flops(pass),
-            Op::Linear(p) => p.flops(pass),
-            Op::MaxPool2d(p) | Op::AvgPool2d(p) => p.flops(),
-            Op::Lrn(p) => p.flops(),
-            Op::Relu(s) | Op::Tanh(s) => s.numel() as u64,
-            Op::Dropout(p) => p.len as u64,
-            Op::SoftmaxCrossEntropy(p) => (3 * p.batch * p.classes) as u64,
-            Op::Topk(p) => (p.batch * p.classes) as u64,
-            Op::Sgd(_, len) => 6 * *len as u64,
-            Op::Add(s) => s.numel() as u64,
-            Op::BatchNorm(p) => p.flops(),
-        }
-    }
-}
-
 /// A named op at one shape.
 #[derive(Clone, Debug)]
 pub struct Case {
@@ -180,14 +97,20 @@ pub fn lenet5_cases() -> Vec<Case> {
 pub fn lenet5_layers(b: usize) -> Vec<Case> {
     vec![
         case("lenet5_conv1", conv(b, 1, 32, 32, 6, 5, 1, 0, 1)),
-        case("lenet5_tanh1", Op::Tanh(Shape::new(&[b, 6, 28, 28]))),
-        case("lenet5_pool1", Op::AvgPool2d(pool(b, 6, 28, 28, 2, 2, 0))),
+        case("lenet5_tanh1", Op::Tanh(Tanh(Shape::new(&[b, 6, 28, 28])))),
+        case(
+            "lenet5_pool1",
+            Op::AvgPool2d(AvgPool2d(pool(b, 6, 28, 28, 2, 2, 0))),
+        ),
         case("lenet5_conv2", conv(b, 6, 14, 14, 16, 5, 1, 0, 1)),
-        case("lenet5_tanh2", Op::Tanh(Shape::new(&[b, 16, 10, 10]))),
-        case("lenet5_pool2", Op::AvgPool2d(pool(b, 16, 10, 10, 2, 2, 0))),
+        case("lenet5_tanh2", Op::Tanh(Tanh(Shape::new(&[b, 16, 10, 10])))),
+        case(
+            "lenet5_pool2",
+            Op::AvgPool2d(AvgPool2d(pool(b, 16, 10, 10, 2, 2, 0))),
+        ),
         case("lenet5_conv3", conv(b, 16, 5, 5, 120, 5, 1, 0, 1)),
         case("lenet5_fc1", linear(b, 120, 84, true)),
-        case("lenet5_tanh4", Op::Tanh(Shape::new(&[b, 84]))),
+        case("lenet5_tanh4", Op::Tanh(Tanh(Shape::new(&[b, 84])))),
         case("lenet5_fc2", linear(b, 84, 10, true)),
         case(
             "lenet5_loss",
@@ -203,7 +126,7 @@ pub fn lenet5_layers(b: usize) -> Vec<Case> {
         ),
         case(
             "lenet5_sgd_conv2",
-            Op::Sgd(
+            Op::Sgd(Sgd(
                 SgdParams {
                     lr: 0.01,
                     momentum: 0.9,
@@ -212,7 +135,7 @@ pub fn lenet5_layers(b: usize) -> Vec<Case> {
                     grad_scale: 1.0,
                 },
                 16 * 6 * 25,
-            ),
+            )),
         ),
     ]
 }
@@ -226,15 +149,21 @@ pub fn alexnet_cases() -> Vec<Case> {
 pub fn alexnet_layers(b: usize) -> Vec<Case> {
     vec![
         case("alexnet_conv1", conv(b, 3, 227, 227, 96, 11, 4, 0, 1)),
-        case("alexnet_relu1", Op::Relu(Shape::new(&[b, 96, 55, 55]))),
+        case(
+            "alexnet_relu1",
+            Op::Relu(Relu(Shape::new(&[b, 96, 55, 55]))),
+        ),
         case("alexnet_lrn1", Op::Lrn(LrnParams::alexnet(b, 96, 55, 55))),
-        case("alexnet_pool1", Op::MaxPool2d(pool(b, 96, 55, 55, 3, 2, 0))),
+        case(
+            "alexnet_pool1",
+            Op::MaxPool2d(MaxPool2d(pool(b, 96, 55, 55, 3, 2, 0))),
+        ),
         case("alexnet_conv2", conv(b, 96, 27, 27, 256, 5, 1, 2, 1)),
         case("alexnet_conv2_g2", conv(b, 96, 27, 27, 256, 5, 1, 2, 2)),
         case("alexnet_lrn2", Op::Lrn(LrnParams::alexnet(b, 256, 27, 27))),
         case(
             "alexnet_pool2",
-            Op::MaxPool2d(pool(b, 256, 27, 27, 3, 2, 0)),
+            Op::MaxPool2d(MaxPool2d(pool(b, 256, 27, 27, 3, 2, 0))),
         ),
         case("alexnet_conv3", conv(b, 256, 13, 13, 384, 3, 1, 1, 1)),
         case("alexnet_conv4", conv(b, 384, 13, 13, 384, 3, 1, 1, 1)),
@@ -243,10 +172,10 @@ pub fn alexnet_layers(b: usize) -> Vec<Case> {
         case("alexnet_conv5_g2", conv(b, 384, 13, 13, 256, 3, 1, 1, 2)),
         case(
             "alexnet_pool5",
-            Op::MaxPool2d(pool(b, 256, 13, 13, 3, 2, 0)),
+            Op::MaxPool2d(MaxPool2d(pool(b, 256, 13, 13, 3, 2, 0))),
         ),
         case("alexnet_fc6", linear(b, 9216, 4096, true)),
-        case("alexnet_relu6", Op::Relu(Shape::new(&[b, 4096]))),
+        case("alexnet_relu6", Op::Relu(Relu(Shape::new(&[b, 4096])))),
         case(
             "alexnet_dropout6",
             Op::Dropout(DropoutParams {
@@ -272,7 +201,7 @@ pub fn alexnet_layers(b: usize) -> Vec<Case> {
         ),
         case(
             "alexnet_sgd_fc7",
-            Op::Sgd(
+            Op::Sgd(Sgd(
                 SgdParams {
                     lr: 0.01,
                     momentum: 0.9,
@@ -281,7 +210,7 @@ pub fn alexnet_layers(b: usize) -> Vec<Case> {
                     grad_scale: 1.0,
                 },
                 4096 * 4096,
-            ),
+            )),
         ),
     ]
 }
@@ -343,39 +272,39 @@ pub fn edge_cases() -> Vec<Case> {
         ),
         case(
             "maxpool_overlap_pad_b1",
-            Op::MaxPool2d(pool(1, 3, 7, 7, 3, 2, 1)),
+            Op::MaxPool2d(MaxPool2d(pool(1, 3, 7, 7, 3, 2, 1))),
         ),
         case(
             "maxpool_odd_hang",
-            Op::MaxPool2d(pool(2, 2, 10, 9, 3, 3, 0)),
+            Op::MaxPool2d(MaxPool2d(pool(2, 2, 10, 9, 3, 3, 0))),
         ),
         Case {
             name: "maxpool_ties".into(),
-            op: Op::MaxPool2d(pool(2, 3, 9, 9, 3, 2, 1)),
+            op: Op::MaxPool2d(MaxPool2d(pool(2, 3, 9, 9, 3, 2, 1))),
             ties: true,
         },
         case(
             "avgpool_overlap_pad",
-            Op::AvgPool2d(pool(2, 3, 9, 6, 3, 2, 1)),
+            Op::AvgPool2d(AvgPool2d(pool(2, 3, 9, 6, 3, 2, 1))),
         ),
         // Pooling backward passes with the activation before them folded in.
         case(
             "avgpool_fold_tanh_lenet1",
-            Op::AvgPool2d(Pool2dParams {
+            Op::AvgPool2d(AvgPool2d(Pool2dParams {
                 act: Act::Tanh,
                 ..pool(2, 6, 28, 28, 2, 2, 0)
-            }),
+            })),
         ),
         case(
             "maxpool_fold_relu_overlap",
-            Op::MaxPool2d(Pool2dParams {
+            Op::MaxPool2d(MaxPool2d(Pool2dParams {
                 act: Act::Relu,
                 ..pool(2, 5, 13, 13, 3, 2, 0)
-            }),
+            })),
         ),
         case(
             "avgpool_b1_hang",
-            Op::AvgPool2d(pool(1, 2, 10, 10, 3, 3, 0)),
+            Op::AvgPool2d(AvgPool2d(pool(1, 2, 10, 10, 3, 3, 0))),
         ),
         case(
             "lrn_size3_odd",
@@ -409,8 +338,8 @@ pub fn edge_cases() -> Vec<Case> {
         // rows and batch.
         case("linear_b40", linear(40, 72, 36, true)),
         case("linear_b130", linear(130, 36, 132, true)),
-        case("relu_odd", Op::Relu(Shape::new(&[1001]))),
-        case("tanh_odd", Op::Tanh(Shape::new(&[3, 7, 11]))),
+        case("relu_odd", Op::Relu(Relu(Shape::new(&[1001])))),
+        case("tanh_odd", Op::Tanh(Tanh(Shape::new(&[3, 7, 11])))),
         case(
             "dropout_odd",
             Op::Dropout(DropoutParams {
@@ -443,7 +372,7 @@ pub fn edge_cases() -> Vec<Case> {
         },
         case(
             "sgd_nesterov_wd",
-            Op::Sgd(
+            Op::Sgd(Sgd(
                 SgdParams {
                     lr: 0.05,
                     momentum: 0.9,
@@ -452,7 +381,7 @@ pub fn edge_cases() -> Vec<Case> {
                     grad_scale: 1.0 / 128.0,
                 },
                 1001,
-            ),
+            )),
         ),
     ];
     rect.bias = true;
@@ -485,21 +414,23 @@ fn bn(batch: usize, c: usize, hw: usize, train: bool) -> Op {
     })
 }
 
-/// The ResNet-18 layers at a 32-pixel input, batch 4 (the stem, the first block of each
-/// stage, a downsampling shortcut, the residual add, batch norm in both modes down to 1x1
-/// maps, global average pooling of 2x2 maps, the classifier).
-pub fn resnet_cases() -> Vec<Case> {
-    let b = 4;
+/// ResNet-18's distinct layers at a 32-pixel input and batch `b` (the stem, the first block
+/// of each stage, a downsampling shortcut, the residual add, batch norm in both modes down to
+/// 1x1 maps, global average pooling of 2x2 maps, the classifier).
+pub fn resnet18_layers(b: usize) -> Vec<Case> {
     vec![
         case("resnet_conv1", conv_nobias(b, 3, 32, 64, 7, 2)),
         case("resnet_bn1", bn(b, 64, 16, true)),
         case("resnet_bn1_eval", bn(b, 64, 16, false)),
         case(
             "resnet_maxpool",
-            Op::MaxPool2d(pool(b, 64, 16, 16, 3, 2, 1)),
+            Op::MaxPool2d(MaxPool2d(pool(b, 64, 16, 16, 3, 2, 1))),
         ),
         case("resnet_layer1_conv", conv_nobias(b, 64, 8, 64, 3, 1)),
-        case("resnet_layer1_add", Op::Add(Shape::new(&[b, 64, 8, 8]))),
+        case(
+            "resnet_layer1_add",
+            Op::Add(Add(Shape::new(&[b, 64, 8, 8]))),
+        ),
         case("resnet_layer2_conv1", conv_nobias(b, 64, 8, 128, 3, 2)),
         case("resnet_layer2_downsample", conv_nobias(b, 64, 8, 128, 1, 2)),
         case("resnet_layer2_bn", bn(b, 128, 4, true)),
@@ -509,13 +440,21 @@ pub fn resnet_cases() -> Vec<Case> {
         case("resnet_layer4_bn_eval", bn(b, 512, 1, false)),
         case(
             "resnet_avgpool_2x2",
-            Op::AvgPool2d(pool(b, 512, 2, 2, 2, 2, 0)),
+            Op::AvgPool2d(AvgPool2d(pool(b, 512, 2, 2, 2, 2, 0))),
         ),
         case("resnet_fc", linear(b, 512, 10, true)),
+    ]
+}
+
+/// ResNet-18's layers at batch 4 and the edge cases of its new ops.
+pub fn resnet_cases() -> Vec<Case> {
+    let mut v = resnet18_layers(4);
+    v.extend([
         case("batch_norm_b1_odd", bn(1, 3, 5, true)),
         case("batch_norm_b2_1x1", bn(2, 7, 1, true)),
-        case("add_odd_len", Op::Add(Shape::new(&[3, 5, 7]))),
-    ]
+        case("add_odd_len", Op::Add(Add(Shape::new(&[3, 5, 7])))),
+    ]);
+    v
 }
 
 /// Every case of the parity table.

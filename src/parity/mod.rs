@@ -8,18 +8,20 @@
 
 mod cases;
 
+pub use crate::ops::Op;
 pub use cases::*;
 
 use crate::cpu::CpuBackend;
 use crate::error::Result;
 use crate::gpu::{GpuBackend, Storage};
+use crate::ops::spec::{Before, Ty, Value};
 use crate::ops::*;
 use crate::tensor::{round_to_f16, DType, HostTensor, Shape, SplitMix64};
 
-/// Named inputs of one pass (floats already rounded to f16) and integer inputs.
+/// The inputs of one pass, in the order of its signature (floats already rounded to f16).
+#[derive(Clone, Debug)]
 pub struct Inputs {
-    pub floats: Vec<HostTensor>,
-    pub ints: Vec<Vec<u32>>,
+    pub values: Vec<Value>,
 }
 
 /// One output of a pass.
@@ -40,8 +42,9 @@ fn seed_of(name: &str, pass: Pass) -> u64 {
         })
 }
 
-/// Draws the inputs of `case`'s `pass`, scaled so that outputs are of order 1.
-pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
+/// Draws the inputs of `case`'s `pass` at the scales its signature gives, then lets the op
+/// relate them (see [`OpRun::relate`]; the CPU reference computes what a forward pass would).
+pub fn make_inputs(case: &Case, pass: Pass) -> Result<Inputs> {
     let mut rng = SplitMix64(seed_of(&case.name, pass));
     let mut draw = |shape: Shape, scale: f32| -> HostTensor {
         let mut data = rng.uniform_vec(shape.numel(), -scale, scale);
@@ -53,144 +56,19 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
         round_to_f16(&mut data);
         HostTensor { shape, data }
     };
-    let s = |n: usize| (3.0 / n.max(1) as f32).sqrt();
-    let mut ints = Vec::new();
-    let floats = match &case.op {
-        Op::Conv2d(p) => {
-            let fan_in = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
-            let reduction = p.batch * p.out_h() * p.out_w();
-            match pass {
-                Pass::Forward => vec![
-                    draw(p.input_shape(), 1.0),
-                    draw(p.weight_shape(), s(fan_in)),
-                    draw(p.bias_shape(), 1.0),
-                ],
-                Pass::BackwardInput => vec![
-                    draw(p.output_shape(), 1.0),
-                    draw(p.weight_shape(), s(fan_in)),
-                ],
-                Pass::BackwardWeight => vec![
-                    draw(p.output_shape(), s(reduction)),
-                    draw(p.input_shape(), 1.0),
-                ],
-                _ => vec![draw(p.output_shape(), s(reduction))],
-            }
-        }
-        Op::Linear(p) => match pass {
-            Pass::Forward => vec![
-                draw(p.input_shape(), 1.0),
-                draw(p.weight_shape(), s(p.in_features)),
-                draw(p.bias_shape(), 1.0),
-            ],
-            Pass::BackwardInput => vec![
-                draw(p.output_shape(), 1.0),
-                draw(p.weight_shape(), s(p.out_features)),
-            ],
-            Pass::BackwardWeight => vec![
-                draw(p.output_shape(), s(p.batch)),
-                draw(p.input_shape(), 1.0),
-            ],
-            _ => vec![draw(p.output_shape(), s(p.batch))],
-        },
-        Op::MaxPool2d(p) | Op::AvgPool2d(p) => match pass {
-            Pass::Forward => vec![draw(p.input_shape(), 1.0)],
-            _ => {
-                // The backward pass needs the forward indices: both backends get the CPU's.
-                // A folded activation's output (the pool's input) is its function of a draw.
-                let mut x = draw(p.input_shape(), 1.0);
-                match p.act {
-                    Act::None => {}
-                    Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
-                    Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
-                }
-                round_to_f16(&mut x.data);
-                let (_, idx) = crate::cpu::pool2d::max_forward(p, &x.data);
-                ints.push(idx);
-                let dy = draw(p.output_shape(), 1.0);
-                if p.act == Act::None {
-                    vec![dy]
-                } else {
-                    vec![dy, x]
-                }
-            }
-        },
-        Op::Lrn(p) => match pass {
-            // Large activations make the normalisation matter (ReLU outputs of order 10).
-            Pass::Forward => vec![draw(p.shape(), 10.0)],
-            _ => vec![draw(p.shape(), 10.0), draw(p.shape(), 1.0)],
-        },
-        Op::Relu(shape) | Op::Tanh(shape) => match pass {
-            Pass::Forward => vec![draw(shape.clone(), 2.0)],
-            _ => {
-                let x = draw(shape.clone(), 2.0);
-                let first = if matches!(case.op, Op::Tanh(_)) {
-                    let mut y = x.clone();
-                    y.data.iter_mut().for_each(|v| *v = v.tanh());
-                    round_to_f16(&mut y.data);
-                    y
-                } else {
-                    x
-                };
-                vec![first, draw(shape.clone(), 1.0)]
-            }
-        },
-        Op::Dropout(p) => vec![draw(Shape::new(&[p.len]), 1.0)],
-        Op::SoftmaxCrossEntropy(p) => {
-            ints.push(
-                (0..p.batch)
-                    .map(|n| ((n * 7 + 3) % p.classes) as u32)
-                    .collect(),
-            );
-            vec![draw(Shape::new(&[p.batch, p.classes]), 8.0)]
-        }
-        Op::Topk(p) => {
-            ints.push(
-                (0..p.batch)
-                    .map(|n| ((n * 5 + 1) % p.classes) as u32)
-                    .collect(),
-            );
-            vec![draw(Shape::new(&[p.batch, p.classes]), 2.0)]
-        }
-        Op::Sgd(_, len) => {
-            let shape = Shape::new(&[*len]);
-            vec![
-                draw(shape.clone(), 1.0),
-                draw(shape.clone(), 0.5),
-                draw(shape, 0.1),
-            ]
-        }
-        Op::Add(shape) => vec![draw(shape.clone(), 1.0), draw(shape.clone(), 1.0)],
-        Op::BatchNorm(p) => {
-            // Inputs off centre (the mean matters); the state's running variance positive.
-            let mut x = draw(p.shape(), 2.0);
-            x.data.iter_mut().for_each(|v| *v += 0.5);
-            round_to_f16(&mut x.data);
-            let weight = draw(p.channel_shape(), 1.0);
-            let bias = draw(p.channel_shape(), 1.0);
-            let mut state = draw(p.state_shape(), 1.0);
-            let c = p.channels;
-            let rv = batch_norm::RUNNING_VAR * c;
-            state.data[rv..rv + c]
-                .iter_mut()
-                .for_each(|v| *v = v.abs() + 0.5);
-            match pass {
-                Pass::Forward => vec![x, weight, bias, state],
-                _ => {
-                    // The backward pass reads the batch's statistics the forward pass kept.
-                    let xs: Vec<f64> = x.data.iter().map(|&v| v as f64).collect();
-                    let (mean, var) = crate::cpu::batch_norm::statistics(p, &xs);
-                    for ch in 0..c {
-                        state.data[batch_norm::BATCH_MEAN * c + ch] = mean[ch] as f32;
-                        state.data[batch_norm::BATCH_INVSTD * c + ch] =
-                            (1.0 / (var[ch] + p.eps as f64).sqrt()) as f32;
-                    }
-                    let dy = draw(p.shape(), s(p.count()));
-                    vec![x, dy, weight, state]
-                }
-            }
-        }
-    };
-    Inputs { floats, ints }
+    let mut values: Vec<Value> = case
+        .op
+        .signature(pass)
+        .inputs
+        .into_iter()
+        .map(|arg| match (arg.present, arg.ty) {
+            (false, _) => Value::Absent,
+            (true, Ty::U32) => Value::Ints(vec![0; arg.shape.numel()]),
+            (true, _) => Value::Floats(draw(arg.shape, arg.scale)),
+        })
+        .collect();
+    case.op.relate(&CpuBackend, pass, &mut values, &mut draw)?;
+    Ok(Inputs { values })
 }
 
 /// The tensors of one pass on one backend: inputs uploaded, outputs allocated, ready to run
@@ -198,167 +76,51 @@ pub fn make_inputs(case: &Case, pass: Pass) -> Inputs {
 pub struct Prepared<B: Backend> {
     op: Op,
     pass: Pass,
-    floats: Vec<B::Tensor>,
-    ints: Vec<B::Tensor>,
+    inputs: Vec<Option<B::Tensor>>,
     /// Outputs: name, tensor, stored type.
     outputs: Vec<(&'static str, B::Tensor, DType)>,
 }
 
-/// The outputs of each op pass and the type each is stored in (`main` is the pass's dtype).
-fn output_specs(op: &Op, pass: Pass, main: DType) -> Vec<(&'static str, Shape, DType)> {
-    let f32 = DType::F32;
-    match (op, pass) {
-        (Op::Conv2d(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
-        (Op::Conv2d(p), Pass::BackwardInput) => vec![("dx", p.input_shape(), main)],
-        (Op::Conv2d(p), Pass::BackwardWeight) => vec![("dw", p.weight_shape(), main)],
-        (Op::Conv2d(p), _) => vec![("db", p.bias_shape(), main)],
-        (Op::Linear(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
-        (Op::Linear(p), Pass::BackwardInput) => vec![("dx", p.input_shape(), main)],
-        (Op::Linear(p), Pass::BackwardWeight) => vec![("dw", p.weight_shape(), main)],
-        (Op::Linear(p), _) => vec![("db", p.bias_shape(), main)],
-        (Op::MaxPool2d(p), Pass::Forward) => {
-            vec![
-                ("y", p.output_shape(), main),
-                ("indices", p.output_shape(), DType::U32),
-            ]
-        }
-        (Op::AvgPool2d(p), Pass::Forward) => vec![("y", p.output_shape(), main)],
-        (Op::MaxPool2d(p) | Op::AvgPool2d(p), _) => vec![("dx", p.input_shape(), main)],
-        (Op::Lrn(p), Pass::Forward) => vec![("y", p.shape(), main)],
-        (Op::Lrn(p), _) => vec![("dx", p.shape(), main)],
-        (Op::Relu(s) | Op::Tanh(s), Pass::Forward) => vec![("y", s.clone(), main)],
-        (Op::Relu(s) | Op::Tanh(s), _) => vec![("dx", s.clone(), main)],
-        (Op::Dropout(p), Pass::Forward) => vec![("y", Shape::new(&[p.len]), main)],
-        (Op::Dropout(p), _) => vec![("dx", Shape::new(&[p.len]), main)],
-        (Op::SoftmaxCrossEntropy(p), Pass::Forward) => {
-            vec![("losses", Shape::new(&[p.batch]), f32)]
-        }
-        (Op::SoftmaxCrossEntropy(p), _) => {
-            vec![("dlogits", Shape::new(&[p.batch, p.classes]), main)]
-        }
-        (Op::Topk(p), _) => vec![("counts", Shape::new(&[p.ks.len()]), DType::U32)],
-        (Op::Add(s), Pass::Forward) => vec![("y", s.clone(), main)],
-        (Op::Add(s), Pass::BackwardInput) => vec![("dx", s.clone(), main)],
-        (Op::Add(s), _) => vec![("sum", s.clone(), main)],
-        (Op::BatchNorm(p), Pass::Forward) => {
-            vec![("y", p.shape(), main), ("state", p.state_shape(), f32)]
-        }
-        (Op::BatchNorm(p), _) => vec![
-            ("dx", p.shape(), main),
-            ("dweight", p.channel_shape(), main),
-            ("dbias", p.channel_shape(), main),
-            ("state", p.state_shape(), f32),
-        ],
-        (Op::Sgd(_, len), _) => {
-            let s = Shape::new(&[*len]);
-            vec![
-                ("w", s.clone(), f32),
-                ("velocity", s.clone(), f32),
-                ("w_copy", s, main),
-            ]
-        }
-    }
-}
-
 impl<B: Backend> Prepared<B> {
-    /// Uploads the inputs as `dtype` and fills the outputs with NaN (the top-k counts, which
-    /// accumulate, with 5; the SGD state with its inputs).
+    /// Uploads the inputs in the types the signature gives (`dtype` for the pass's floats)
+    /// and fills the outputs as it says: NaN where every element is written, a start value
+    /// for counters, an input's values for state updated in place.
     pub fn new(b: &B, case: &Case, pass: Pass, inputs: &Inputs, dtype: DType) -> Result<Self> {
-        let mut floats = Vec::new();
-        for t in &inputs.floats {
-            // A batch-norm layer's state is F32 in every precision (see `output_specs`).
-            let state = matches!(&case.op, Op::BatchNorm(p) if t.shape == p.state_shape());
-            floats.push(b.upload(t, if state { DType::F32 } else { dtype })?);
-        }
-        let mut ints = Vec::new();
-        for (i, v) in inputs.ints.iter().enumerate() {
-            let shape = match (&case.op, i) {
-                (Op::MaxPool2d(p) | Op::AvgPool2d(p), _) => p.output_shape(),
-                _ => Shape::new(&[v.len()]),
-            };
-            ints.push(b.upload_u32(shape, v)?);
+        let sig = case.op.signature(pass);
+        let mut uploaded = Vec::new();
+        for (arg, v) in sig.inputs.iter().zip(&inputs.values) {
+            uploaded.push(match v {
+                Value::Floats(t) => Some(b.upload(t, arg.ty.dtype(dtype))?),
+                Value::Ints(v) => Some(b.upload_u32(arg.shape.clone(), v)?),
+                Value::Absent => None,
+            });
         }
         let mut outputs = Vec::new();
-        for (name, shape, dt) in output_specs(&case.op, pass, dtype) {
-            let t = match name {
-                "counts" => b.full(shape, dt, 5.0)?,
-                "w" => b.upload(&inputs.floats[1], DType::F32)?,
-                "velocity" => b.upload(&inputs.floats[2], DType::F32)?,
-                "sum" => b.upload(&inputs.floats[1], dtype)?,
-                "state" => b.upload(&inputs.floats[3], DType::F32)?,
-                _ => b.full(shape, dt, f32::NAN)?,
+        for arg in sig.outputs {
+            let dt = arg.ty.dtype(dtype);
+            let t = match arg.before {
+                Before::Nan => b.full(arg.shape, dt, f32::NAN)?,
+                Before::Value(v) => b.full(arg.shape, dt, v)?,
+                Before::Input(i) => match &inputs.values[i] {
+                    Value::Floats(t) => b.upload(t, dt)?,
+                    _ => b.full(arg.shape, dt, f32::NAN)?,
+                },
             };
-            outputs.push((name, t, dt));
+            outputs.push((arg.name, t, dt));
         }
         Ok(Prepared {
             op: case.op.clone(),
             pass,
-            floats,
-            ints,
+            inputs: uploaded,
             outputs,
         })
     }
 
     /// Records the pass (on the GPU: nothing runs until a sync or download).
     pub fn run(&mut self, b: &B) -> Result<()> {
-        let f = &self.floats;
-        let mut outs = self.outputs.iter_mut().map(|(_, t, _)| t);
-        let mut out = || outs.next().expect("output_specs lists every output");
-        match (&self.op, self.pass) {
-            (Op::Conv2d(p), Pass::Forward) => b.conv2d_forward(p, &f[0], &f[1], Some(&f[2]), out()),
-            (Op::Conv2d(p), Pass::BackwardInput) => b.conv2d_backward_input(p, &f[0], &f[1], out()),
-            (Op::Conv2d(p), Pass::BackwardWeight) => {
-                b.conv2d_backward_weight(p, &f[0], &f[1], out())
-            }
-            (Op::Conv2d(p), _) => b.conv2d_backward_bias(p, &f[0], out()),
-            (Op::Linear(p), Pass::Forward) => {
-                b.linear_forward(p, &f[0], &f[1], p.bias.then_some(&f[2]), out())
-            }
-            (Op::Linear(p), Pass::BackwardInput) => b.linear_backward_input(p, &f[0], &f[1], out()),
-            (Op::Linear(p), Pass::BackwardWeight) => {
-                b.linear_backward_weight(p, &f[0], &f[1], out())
-            }
-            (Op::Linear(p), _) => b.linear_backward_bias(p, &f[0], out()),
-            (Op::MaxPool2d(p), Pass::Forward) => {
-                let y = out();
-                b.max_pool2d_forward(p, &f[0], y, out())
-            }
-            (Op::MaxPool2d(p), _) => {
-                b.max_pool2d_backward_input(p, &f[0], &self.ints[0], f.get(1), out())
-            }
-            (Op::AvgPool2d(p), Pass::Forward) => b.avg_pool2d_forward(p, &f[0], out()),
-            (Op::AvgPool2d(p), _) => b.avg_pool2d_backward_input(p, &f[0], f.get(1), out()),
-            (Op::Lrn(p), Pass::Forward) => b.lrn_forward(p, &f[0], out()),
-            (Op::Lrn(p), _) => b.lrn_backward_input(p, &f[0], &f[1], out()),
-            (Op::Relu(_), Pass::Forward) => b.relu_forward(&f[0], out()),
-            (Op::Relu(_), _) => b.relu_backward_input(&f[0], &f[1], out()),
-            (Op::Tanh(_), Pass::Forward) => b.tanh_forward(&f[0], out()),
-            (Op::Tanh(_), _) => b.tanh_backward_input(&f[0], &f[1], out()),
-            (Op::Dropout(p), Pass::Forward) => b.dropout_forward(p, &f[0], out()),
-            (Op::Dropout(p), _) => b.dropout_backward_input(p, &f[0], out()),
-            (Op::SoftmaxCrossEntropy(p), Pass::Forward) => {
-                b.softmax_cross_entropy_forward(p, &f[0], &self.ints[0], out())
-            }
-            (Op::SoftmaxCrossEntropy(p), _) => {
-                b.softmax_cross_entropy_backward_input(p, &f[0], &self.ints[0], None, out())
-            }
-            (Op::Topk(p), _) => b.topk_accumulate(p, &f[0], &self.ints[0], out()),
-            (Op::Add(_), Pass::Forward) => b.add_forward(&f[0], &f[1], out()),
-            (Op::Add(_), Pass::BackwardInput) => b.copy(&f[0], out()),
-            (Op::Add(_), _) => b.accumulate(&f[0], out()),
-            (Op::BatchNorm(p), Pass::Forward) => {
-                let (y, state) = (out(), out());
-                b.batch_norm_forward(p, &f[0], &f[1], &f[2], state, y)
-            }
-            (Op::BatchNorm(p), _) => {
-                let (dx, dw, db, state) = (out(), out(), out(), out());
-                b.batch_norm_backward(p, &f[0], &f[1], &f[2], state, dw, db, dx)
-            }
-            (Op::Sgd(p, _), _) => {
-                let (w, v, copy) = (out(), out(), out());
-                b.sgd_update(p, &[&f[0]], &mut [w], &mut [v], Some(&mut [copy]), None)
-            }
-        }
+        let inputs: Vec<Option<&B::Tensor>> = self.inputs.iter().map(Option::as_ref).collect();
+        let mut outputs: Vec<&mut B::Tensor> = self.outputs.iter_mut().map(|(_, t, _)| t).collect();
+        self.op.run(b, self.pass, &inputs, &mut outputs)
     }
 
     /// Downloads every output.
@@ -649,7 +411,7 @@ pub fn run(gpu: &GpuBackend, cases: &[Case], kernel_prefix: &str) -> Result<Vec<
             if !kernel.starts_with(kernel_prefix) {
                 continue;
             }
-            let inputs = make_inputs(case, pass);
+            let inputs = make_inputs(case, pass)?;
             let want = reference(case, pass, &inputs)?;
             let families = if has_families(&kernel) {
                 gpu.families()

@@ -65,6 +65,9 @@ pub struct TrainConfig {
     /// Weight initialisation (`paper` or `pytorch`); None: the model's own default.
     #[serde(default)]
     pub init: Option<String>,
+    /// No random crops or flips in training (`--no-augment`).
+    #[serde(default)]
+    pub no_augment: bool,
     /// Train on the first this many training images only (None: all).
     #[serde(default)]
     pub train_images: Option<usize>,
@@ -163,6 +166,7 @@ pub fn preprocess_for(
             resize: Some(side),
             crop: Some(side),
             flip: true,
+            augment: true,
             mean,
             std,
         });
@@ -174,6 +178,7 @@ pub fn preprocess_for(
             resize: Some(side.max(256)),
             crop: Some(side),
             flip: true,
+            augment: true,
             mean,
             std,
         });
@@ -627,6 +632,7 @@ mod tests {
             weight_decay: 0.0,
             nesterov: false,
             no_bn_decay: false,
+            no_augment: false,
             schedule,
             warmup_epochs: warmup,
             precision: "f32".into(),
