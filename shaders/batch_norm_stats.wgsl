@@ -2,10 +2,12 @@
 // MODE 1: the biased variance from it, two-pass for accuracy), then (MODE 1, last chunk) the
 // running estimates: r = (1 - momentum) r + momentum s, with the unbiased variance.
 // Layout: x [N, C, H, W]; state [6, C] f32 (common/batch_norm_params.wgsl).
-// One workgroup of 256 per channel: each invocation sums a strided slice in order, then a
-// fixed tree (bit-reproducible). Batch chunks add to the sums already held (accumulate) and
-// the last one (finish) turns them into statistics.
-// Dispatch: C workgroups, linearised over x and y.
+// LANES invocations per channel (a power of two up to 64, chosen from the values per channel
+// by gpu::kernels::batch_norm: one for ResNet's 1x1 maps, 64 for its stem), 64 / LANES
+// channels per workgroup: each invocation sums a strided slice in order, then a fixed tree
+// over the channel's lanes (bit-reproducible). Batch chunks add to the sums already held
+// (accumulate) and the last one (finish) turns them into statistics.
+// Dispatch: ceil(C / (64 / LANES)) workgroups, linearised over x and y.
 // Precision: storage precision in, f32 statistics.
 // CPU reference: cpu::batch_norm::statistics and update_running.
 //#tensor 1 x read
@@ -13,44 +15,47 @@
 //#include batch_norm_params
 
 override MODE: u32 = 0u;
+override LANES: u32 = 64u;
 
-var<workgroup> partial: array<f32, 256>;
+var<workgroup> partial: array<f32, 64>;
 
-@compute @workgroup_size(256, 1, 1)
+@compute @workgroup_size(64, 1, 1)
 fn batch_norm_stats(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
-    let c = wid.x + wid.y * nwg.x;
-    if c >= params.channels {
-        return;
-    }
     let k = params.channels;
-    let mean = state[2u * k + c];
+    let c = (wid.x + wid.y * nwg.x) * (64u / LANES) + lindex / LANES;
+    let lane = lindex % LANES;
+    let live = c < k;
     var s = 0.0;
-    let total = params.batch * params.pixels;
-    for (var i = lindex; i < total; i += 256u) {
-        let v = x_ld(bn_index(c, i));
-        if MODE == 0u {
-            s += v;
-        } else {
-            s += (v - mean) * (v - mean);
+    if live {
+        let mean = state[2u * k + c];
+        let total = params.batch * params.pixels;
+        for (var i = lane; i < total; i += LANES) {
+            let v = x_ld(bn_index(c, i));
+            if MODE == 0u {
+                s += v;
+            } else {
+                s += (v - mean) * (v - mean);
+            }
         }
     }
     partial[lindex] = s;
     workgroupBarrier();
-    for (var span = 128u; span > 0u; span >>= 1u) {
-        if lindex < span {
+    for (var span = LANES / 2u; span > 0u; span >>= 1u) {
+        if lane < span {
             partial[lindex] += partial[lindex + span];
         }
         workgroupBarrier();
     }
-    if lindex != 0u {
+    if !live || lane != 0u {
         return;
     }
+    let mean = state[2u * k + c];
     let row = (2u + MODE) * k + c;
-    var sum = partial[0];
+    var sum = partial[lindex];
     if params.accumulate != 0u {
         sum += state[row];
     }

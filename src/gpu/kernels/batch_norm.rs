@@ -1,5 +1,5 @@
-//! Launchers of the batch_norm2d passes: channel reductions (one workgroup per channel, fixed
-//! order) and element-wise normalisation, split into batch chunks when a tensor exceeds one
+//! Launchers of the batch_norm2d passes: channel reductions (a power-of-two group of lanes per
+//! channel, sized to the values it sums; fixed order) and element-wise normalisation, split into batch chunks when a tensor exceeds one
 //! binding (the reductions then accumulate chunk by chunk and finish on the last).
 
 use super::flat_workgroups;
@@ -14,6 +14,16 @@ fn constants(p: &BatchNormParams) -> [(&'static str, u32); 2] {
         ("CHANNELS", p.channels as u32),
         ("PIXELS", (p.h * p.w) as u32),
     ]
+}
+
+/// Lanes per channel of the reductions for `count` values per channel: about 32 values per
+/// lane, a power of two from 1 (ResNet's 1x1 maps: no tree, no barrier to wait at) to 64 (the
+/// workgroup); the workgroups they need.
+fn reduction_shape(p: &BatchNormParams, count: usize) -> (u32, u64) {
+    let lanes = (count / 32).clamp(1, 64);
+    let lanes = 1u32 << (usize::BITS - 1 - lanes.leading_zeros());
+    let per_group = (64 / lanes) as usize;
+    (lanes, p.channels.div_ceil(per_group) as u64)
 }
 
 fn image_bytes(p: &BatchNormParams, t: &GpuTensor) -> u64 {
@@ -39,8 +49,8 @@ pub fn encode_forward(
                 u.finish = (c.start + c.count == c.total) as u32;
                 let views = [View::items(x, *c, ib), View::whole(state)];
                 let [c0, c1] = constants(p);
-                let k = [("MODE", mode), c0, c1];
-                let wg = p.channels as u64;
+                let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w);
+                let k = [("MODE", mode), ("LANES", lanes), c0, c1];
                 b.dispatch_with("batch_norm_stats", storage, &k, &u, &views, wg)?;
             }
         }
@@ -82,8 +92,9 @@ pub fn encode_backward(
             View::whole(dweight),
             View::whole(dbias),
         ];
-        let wg = p.channels as u64;
-        let k = constants(p);
+        let [c0, c1] = constants(p);
+        let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w);
+        let k = [("LANES", lanes), c0, c1];
         b.dispatch_with("batch_norm_backward_sums", storage, &k, &u, &views, wg)?;
     }
     for c in chunks {
