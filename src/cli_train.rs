@@ -464,8 +464,8 @@ pub fn train<B: Backend>(
     let mut prep = train::preprocess_for(&cfg.model, kind, graph.input, &splits.train)?;
     prep.augment &= !cfg.no_augment;
     let precision = cfg.precision()?;
-    // Evaluation needs no gradients, so its activations at twice the training batch cost about
-    // what training's do (AlexNet at batch 500 would plan 9 GiB); 500 at most.
+    // Evaluation needs no gradients, and training views its activations on a GPU, so twice
+    // the training batch costs little more (AlexNet at batch 500 would plan 9 GiB); 500 at most.
     let eval_batch = (2 * cfg.batch_size).min(500);
     // The memory plan against the device and the host before anything is allocated.
     memory::check(
@@ -526,7 +526,7 @@ pub fn train<B: Backend>(
         cfg.data_dir.display()
     );
     let memory = MemoryPlan::of(&graph, precision);
-    println!("{}", memory.describe(bytes, cfg.batch_size));
+    println!("{}", memory.describe(bytes, cfg.batch_size, device.aliases));
     if trainer.state.epoch > 0 || trainer.state.step > 0 {
         println!(
             "resuming at epoch {}, step {}",

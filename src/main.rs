@@ -137,6 +137,7 @@ fn main() -> ExitCode {
                     let device = DeviceMemory {
                         max_buffer: u64::MAX,
                         shares_host: true,
+                        aliases: false,
                     };
                     cli_train::train(b, device, &args, &|_, _, _| Ok(()))
                 },
@@ -193,6 +194,7 @@ fn main() -> ExitCode {
 fn device_memory(b: &GpuBackend) -> DeviceMemory {
     DeviceMemory {
         max_buffer: b.ctx.limits.max_buffer_size,
+        aliases: true,
         shares_host: matches!(
             b.ctx.info.device_type,
             wgpu::DeviceType::Cpu | wgpu::DeviceType::IntegratedGpu

@@ -242,3 +242,41 @@ fn alexnet_trains_on_an_image_folder_through_the_binary() {
         "{stdout}"
     );
 }
+
+/// AlexNet's training crops and flips are random draws; without augmentation (`--no-augment`)
+/// training sees the central crop, exactly what evaluation sees.
+#[test]
+fn without_augmentation_training_sees_the_evaluation_crop() {
+    let s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 8).unwrap();
+    let mut prep = cnngpu::train::preprocess_for(
+        "alexnet",
+        DatasetKind::FashionMnist,
+        [3, 227, 227],
+        &s.train,
+    )
+    .unwrap();
+    let (mut centre, mut drawn) = (Vec::new(), Vec::new());
+    prep.push(&s.train, 3, &mut centre, None);
+    let draws = |prep: &Preprocess, out: &mut Vec<f32>| {
+        let mut rng = cnngpu::tensor::SplitMix64(5);
+        for _ in 0..4 {
+            out.clear();
+            prep.push(&s.train, 3, out, Some(&mut rng));
+            if *out != centre {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(prep.augment);
+    assert!(
+        draws(&prep, &mut drawn),
+        "augmented training draws other crops"
+    );
+    prep.augment = false;
+    assert!(
+        !draws(&prep, &mut drawn),
+        "no augmentation: the central crop"
+    );
+    assert_eq!(drawn, centre);
+}

@@ -453,7 +453,12 @@ fn the_memory_plan_is_what_the_model_allocates() {
             + model.plan_inference(&CpuBackend, 3).unwrap()
             + model.parameter_bytes();
         let plan = MemoryPlan::of(&graph, Precision::F32);
-        assert_eq!(plan.device_bytes((&[1], &[3])), bytes, "{}", graph.name);
+        assert_eq!(
+            plan.device_bytes((&[1], &[3]), false),
+            bytes,
+            "{}",
+            graph.name
+        );
         // (LeNet-5's gradients all differ in size: nothing to share.)
         let shares = graph.name != "lenet5";
         assert!(

@@ -254,6 +254,19 @@ impl crate::ops::Backend for GpuBackend {
         self.set_per_step(Some(step), Some(lr))
     }
 
+    fn prefix(&self, t: &GpuTensor, shape: Shape) -> Option<GpuTensor> {
+        let bytes = (shape.numel() * t.dtype.size()) as u64;
+        // Padded as `create` pads: whole 16-byte words.
+        let size = bytes.max(1).next_multiple_of(16);
+        (shape.numel() <= t.shape.numel() && size <= t.size).then(|| GpuTensor {
+            buffer: t.buffer.clone(),
+            offset: t.offset,
+            size,
+            shape,
+            dtype: t.dtype,
+        })
+    }
+
     fn scope(&self, layer: &str, pass: &'static str) {
         self.recorder.set_scope(layer, pass);
     }

@@ -1,7 +1,10 @@
 //! `Model<B>`: a graph's parameters and planned activations on any backend, and one training
 //! step — forward, loss, top-k, backward, overflow check, optimizer — recorded as one unit.
 
+mod plan;
 mod state;
+
+use plan::Plan;
 
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
@@ -26,29 +29,6 @@ impl<B: Backend> Param<B> {
     pub fn weights(&self) -> &B::Tensor {
         self.copy.as_ref().unwrap_or(&self.master)
     }
-}
-
-/// Activations, gradients and metric buffers for one batch size, allocated once.
-struct Plan<B: Backend> {
-    batch: usize,
-    x: B::Tensor,
-    labels: B::Tensor,
-    outs: Vec<B::Tensor>,
-    /// Whether the plan serves training steps (an evaluation plan has no gradient buffers).
-    training: bool,
-    /// The gradient buffers, shared by liveness ([`Graph::gradient_plan`]), and per node the
-    /// buffer of its output gradient.
-    grads: Vec<B::Tensor>,
-    grad_slot: Vec<Option<usize>>,
-    /// The buffers where one reader's share of a gradient is formed before it is added to
-    /// the others' (see [`Model::backward_and_update`]), and per node its buffer.
-    partials: Vec<B::Tensor>,
-    partial_slot: Vec<Option<usize>>,
-    indices: Vec<Option<B::Tensor>>,
-    losses: B::Tensor,
-    bytes: u64,
-    /// Whether a training step of this batch size was planned (see [`Backend::planning`]).
-    step_planned: bool,
 }
 
 /// Counters accumulated on the device between read-backs.
@@ -299,86 +279,6 @@ impl<B: Backend> Model<B> {
     /// The activation whose backward pass each layer runs ([`Graph::pool_folds`]).
     pub fn folds(&self) -> &[Act] {
         &self.folds
-    }
-
-    /// Allocates activations and gradient buffers for training steps of `batch` images (once
-    /// per batch size) and returns the bytes they take.
-    pub fn plan(&mut self, b: &B, batch: usize) -> Result<u64> {
-        self.plan_for(b, batch, true)
-    }
-
-    /// Allocates activations for evaluating `batch` images — no gradient buffers — unless a
-    /// plan of that size exists, and returns the bytes they take.
-    pub fn plan_inference(&mut self, b: &B, batch: usize) -> Result<u64> {
-        self.plan_for(b, batch, false)
-    }
-
-    fn plan_for(&mut self, b: &B, batch: usize, training: bool) -> Result<u64> {
-        if let Some(i) = self.plans.iter().position(|p| p.batch == batch) {
-            if training && !self.plans[i].training {
-                self.plans.remove(i); // replaced by a training plan below
-            } else {
-                return Ok(self.plans[i].bytes);
-            }
-        }
-        let dtype = self.precision.dtype();
-        let e = dtype.size() as u64;
-        let [c, h, w] = self.graph.input;
-        let mut bytes = (batch * c * h * w) as u64 * e;
-        let x = b.full(Shape::new(&[batch, c, h, w]), dtype, 0.0)?;
-        let (mut outs, mut indices) = (Vec::new(), Vec::new());
-        let kept = Graph::kept(&self.fusions, &self.folds);
-        for (l, (keep_out, _)) in self.graph.layers.iter().zip(kept) {
-            let [c, h, w] = l.out_shape;
-            let shape = Shape::new(&[batch, c, h, w]);
-            // A fused layer's output (it writes its activated output into the next layer's)
-            // is never formed: one element stands in.
-            if keep_out {
-                outs.push(b.full(shape.clone(), dtype, 0.0)?);
-                bytes += shape.numel() as u64 * e;
-            } else {
-                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
-            }
-            indices.push(match l.kind {
-                LayerKind::MaxPool2d(_) => {
-                    bytes += shape.numel() as u64 * 4;
-                    Some(b.full(shape, DType::U32, 0.0)?)
-                }
-                _ => None,
-            });
-        }
-        let gp = self.graph.gradient_plan(&self.folds);
-        let (mut grads, mut partials) = (Vec::new(), Vec::new());
-        if training {
-            for (list, sizes) in [
-                (&mut grads, &gp.slot_numel),
-                (&mut partials, &gp.partial_numel),
-            ] {
-                for &m in sizes {
-                    list.push(b.full(Shape::new(&[batch * m]), dtype, 0.0)?);
-                    bytes += (batch * m) as u64 * e;
-                }
-            }
-        }
-        let labels = b.full(Shape::new(&[batch]), DType::U32, 0.0)?;
-        let losses = b.full(Shape::new(&[batch]), DType::F32, 0.0)?;
-        bytes += batch as u64 * 8;
-        self.plans.push(Plan {
-            batch,
-            x,
-            labels,
-            outs,
-            training,
-            grads,
-            grad_slot: gp.slot,
-            partials,
-            partial_slot: gp.partial,
-            indices,
-            losses,
-            bytes,
-            step_planned: false,
-        });
-        Ok(bytes)
     }
 
     /// Bytes of parameters, momentum, gradients and weight copies, and the batch-norm state.

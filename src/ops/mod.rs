@@ -143,6 +143,13 @@ pub trait Backend {
     fn per_step(&self, _step: u32, _lr: f32) -> Result<()> {
         Ok(())
     }
+    /// A view of the first `shape.numel()` elements of `t` with that shape, sharing its
+    /// storage, where the backend can alias tensors (a GPU: the same buffer and offset);
+    /// `None` where it cannot (the CPU reference) or `t` is too small. The model's smaller
+    /// batch sizes view a larger one's buffers this way.
+    fn prefix(&self, _t: &Self::Tensor, _shape: Shape) -> Option<Self::Tensor> {
+        None
+    }
     /// Names what the following calls compute — a layer (or "loss") and a pass ("forward",
     /// "backward_input", "backward_weight", "optimizer") — for profilers; others ignore it.
     fn scope(&self, _layer: &str, _pass: &'static str) {}

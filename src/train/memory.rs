@@ -13,6 +13,9 @@ pub struct DeviceMemory {
     /// Whether device memory is host memory (the CPU reference, lavapipe, llvmpipe,
     /// integrated GPUs): then the whole plan must fit in the host's free memory.
     pub shares_host: bool,
+    /// Whether smaller batch sizes view the largest one's buffers (a GPU; see
+    /// [`crate::ops::Backend::prefix`]) instead of allocating their own (the CPU reference).
+    pub aliases: bool,
 }
 
 /// The run's memory, from the same formulas as `Model::plan` and `Model::parameter_bytes`.
@@ -95,25 +98,53 @@ impl MemoryPlan {
         (training, eval)
     }
 
-    /// The line `train` prints: the planned bytes and what sharing gradients saved.
-    pub fn describe(&self, planned: u64, batch: usize) -> String {
+    /// The line `train` prints: the planned bytes and what sharing saved.
+    pub fn describe(&self, planned: u64, batch: usize, aliases: bool) -> String {
         let b = batch as u64;
+        let activations = if aliases {
+            "one set of activations for the largest batch size, which the smaller ones view"
+        } else {
+            "activations for each batch size"
+        };
         format!(
-            "planned device memory: {} (parameters, optimizer state, activations for batch \
-             {batch} and evaluation; gradients shared by liveness: {} a training batch, {} \
-             with one buffer per layer)",
+            "planned device memory: {} (parameters, optimizer state, {activations}; gradients \
+             shared by liveness: {} a training batch of {batch}, {} with one buffer per layer)",
             mib(planned),
             mib(self.gradients_per_image * b),
             mib(self.unshared_gradients_per_image * b)
         )
     }
 
-    /// Device bytes of a run with these training and evaluation batch sizes.
-    pub fn device_bytes(&self, (training, eval): (&[usize], &[usize])) -> u64 {
-        let per_train = self.per_image + self.gradients_per_image;
-        self.parameters
-            + training.iter().map(|&b| b as u64 * per_train).sum::<u64>()
-            + eval.iter().map(|&b| b as u64 * self.per_image).sum::<u64>()
+    /// The order `Trainer::plan` plans batch sizes in: largest first, training before
+    /// evaluation at equal size, so that every later plan can view an earlier one's buffers.
+    pub fn plan_order(training: &[usize], eval: &[usize]) -> Vec<(usize, bool)> {
+        let mut order: Vec<(usize, bool)> = training.iter().map(|&b| (b, true)).collect();
+        order.extend(eval.iter().map(|&b| (b, false)));
+        order.sort_by_key(|&(b, train)| (std::cmp::Reverse(b), !train));
+        order
+    }
+
+    /// Device bytes of a run with these training and evaluation batch sizes, planned in
+    /// [`Self::plan_order`]. Where the backend `aliases`, a plan views a larger one's
+    /// activations and a larger training plan's gradients, so the run holds the activations
+    /// of its largest batch size and the gradients of its largest training batch; otherwise
+    /// every size has its own.
+    pub fn device_bytes(&self, (training, eval): (&[usize], &[usize]), aliases: bool) -> u64 {
+        let (mut activations, mut gradients) = (0u64, 0u64);
+        let mut planned: Vec<(usize, bool)> = Vec::new();
+        for (b, train) in Self::plan_order(training, eval) {
+            let covered = |need_grads: bool| {
+                aliases && planned.iter().any(|&(p, t)| p >= b && (t || !need_grads))
+            };
+            if !covered(false) {
+                activations += b as u64 * self.per_image;
+            }
+            if train && !covered(true) {
+                gradients += b as u64 * self.gradients_per_image;
+            }
+            planned.push((b, train));
+        }
+        self.parameters + activations + gradients
     }
 }
 
@@ -165,7 +196,7 @@ pub fn check(
                 mib(device.max_buffer)
             ));
         }
-        let device_bytes = plan.device_bytes((&training, &eval));
+        let device_bytes = plan.device_bytes((&training, &eval), device.aliases);
         let host_bytes =
             biggest * plan.host_per_image + if device.shares_host { device_bytes } else { 0 };
         if let Some(free) = host_free {
@@ -223,6 +254,7 @@ mod tests {
         let device = DeviceMemory {
             max_buffer: u64::MAX,
             shares_host: true,
+            aliases: false,
         };
         let free = 100 << 20;
         check(&p, device, Some(free), 64, 500, 4000, 1000).expect("batch 64 fits in 100 MiB");
@@ -248,6 +280,7 @@ mod tests {
         let small = DeviceMemory {
             max_buffer: 1 << 20,
             shares_host: false,
+            aliases: true,
         };
         let e = check(&p, small, None, 4096, 500, 100_000, 1000).expect_err("too big a buffer");
         assert!(e.to_string().contains("largest buffer"), "{e}");

@@ -332,17 +332,20 @@ fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
 }
 
 impl<B: Backend> Trainer<'_, B> {
-    /// Peak device memory of the planned run: parameters plus activations of every batch size.
+    /// Peak device memory of the planned run: parameters plus the buffers of every batch
+    /// size, planned largest first so that smaller ones view its buffers where the backend
+    /// aliases (see [`memory::MemoryPlan::device_bytes`]).
     pub fn plan(&mut self, eval_batch: usize) -> Result<u64> {
         let bs = self.state.config.batch_size;
         let mut bytes = self.model.parameter_bytes();
         let (training, eval) =
             memory::MemoryPlan::batches(bs, eval_batch, self.train.len(), self.test.len());
-        for s in training {
-            bytes += self.model.plan(self.b, s)?;
-        }
-        for s in eval {
-            bytes += self.model.plan_inference(self.b, s)?;
+        for (size, train) in memory::MemoryPlan::plan_order(&training, &eval) {
+            bytes += if train {
+                self.model.plan(self.b, size)?
+            } else {
+                self.model.plan_inference(self.b, size)?
+            };
         }
         Ok(bytes)
     }
