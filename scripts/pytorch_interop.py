@@ -15,14 +15,15 @@ each side loads the other's weights directly.
     # a torch.save()d state_dict (.pt) -> safetensors
     python3 scripts/pytorch_interop.py to-safetensors model.pt model.safetensors --model lenet5
 
-    # ResNets are torchvision's own modules (resnet18, resnet34, resnet50): both ways, and the
+    # ResNets and GoogLeNet are torchvision's own modules (resnet18, resnet34, resnet50;
+    # googlenet with aux_logits=False, inputs resized to 64): both ways, and the
     # probabilities of `cnngpu eval --predictions` compared with torchvision's on the same images
     python3 scripts/pytorch_interop.py export resnet18 r18.safetensors
     cnngpu eval --checkpoint r18.safetensors --images 500 --predictions p.csv
     python3 scripts/pytorch_interop.py eval r18.safetensors --data-dir assets/fashion-mnist-sample \
         --images 500 --compare p.csv
 
-Needs: pip install torch safetensors numpy (and, for the ResNets, pip install --no-deps torchvision)
+Needs: pip install torch safetensors numpy (and, for the ResNets and GoogLeNet, pip install --no-deps torchvision)
 """
 
 import argparse
@@ -86,11 +87,18 @@ def build(name, num_classes=10, groups=1):
     if name in RESNETS:
         import torchvision
         return getattr(torchvision.models, name)(num_classes=num_classes)
+    if name == "googlenet":
+        import torchvision
+        # cnngpu's googlenet has no auxiliary classifiers; torchvision's own initialisation.
+        return torchvision.models.googlenet(num_classes=num_classes, aux_logits=False,
+                                            init_weights=True)
     return LeNet5(num_classes) if name == "lenet5" else AlexNet(num_classes, groups)
 
 
 def model_of(state):
     """The model a state_dict belongs to, from its tensor names."""
+    if "inception3a.branch1.conv.weight" in state:
+        return "googlenet"
     if "layer1.0.conv1.weight" in state:
         if "layer1.0.conv3.weight" in state:
             return "resnet50"
@@ -103,8 +111,9 @@ def inputs(name, images):
     x = torch.from_numpy(images.copy()).unsqueeze(1).float() / 255.0
     if name == "lenet5":
         return (F.pad(x, (2, 2, 2, 2)) - 0.2860) / 0.3530
-    if name in RESNETS:
-        x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
+    if name in RESNETS or name == "googlenet":
+        side = 64 if name == "googlenet" else 32
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
         return ((x - 0.2860) / 0.3530).expand(-1, 3, -1, -1)
     x = F.interpolate(x, size=(256, 256), mode="bilinear", align_corners=False)
     return ((x - 0.2860) / 0.3530).expand(-1, 3, -1, -1)[:, :, 14:241, 14:241]
@@ -127,7 +136,7 @@ def main():
     e.add_argument("--images", type=int, default=0, help="the first N test images only")
     e.add_argument("--compare", help="a `cnngpu eval --predictions` CSV of the same images")
     x = sub.add_parser("export", help="save a freshly initialised PyTorch model as safetensors")
-    x.add_argument("model", choices=["lenet5", "alexnet"] + RESNETS)
+    x.add_argument("model", choices=["lenet5", "alexnet", "googlenet"] + RESNETS)
     x.add_argument("out")
     x.add_argument("--seed", type=int, default=0)
     c = sub.add_parser("to-safetensors", help="convert a torch.save()d state_dict")

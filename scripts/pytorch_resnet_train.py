@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""ResNet on Fashion-MNIST with PyTorch: the recipe `cnngpu train --model resnet18` runs, for
-side-by-side accuracy and speed.
+"""ResNet or GoogLeNet on Fashion-MNIST with PyTorch: the recipe `cnngpu train --model resnet18`
+(or googlenet, with --size 64) runs, for side-by-side accuracy and speed.
 
 torchvision's resnet18/34/50 (num_classes 10, its own initialisation: conv weights
 kaiming_normal_ fan_out, batch norm 1/0, Linear PyTorch's default) on cnngpu's data path:
@@ -62,7 +62,8 @@ def evaluate(model, x, y, batch):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=["resnet18", "resnet34", "resnet50"], default="resnet18")
+    p.add_argument("--model", choices=["resnet18", "resnet34", "resnet50", "googlenet"],
+                   default="resnet18")
     p.add_argument("--data-dir", default=SAMPLE)
     p.add_argument("--train-images", type=int, default=0)
     p.add_argument("--test-images", type=int, default=0)
@@ -80,7 +81,11 @@ def main():
     gen = torch.Generator().manual_seed(a.seed)
     xtr, ytr = load(a.data_dir, "train", a.train_images, a.size)
     xte, yte = load(a.data_dir, "t10k", a.test_images, a.size)
-    model = getattr(torchvision.models, a.model)(num_classes=10)
+    if a.model == "googlenet":
+        # cnngpu's googlenet: no auxiliary classifiers, torchvision's own initialisation.
+        model = torchvision.models.googlenet(num_classes=10, aux_logits=False, init_weights=True)
+    else:
+        model = getattr(torchvision.models, a.model)(num_classes=10)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum,
                           weight_decay=a.weight_decay)
     for epoch in range(1, a.epochs + 1):

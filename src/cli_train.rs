@@ -97,7 +97,7 @@ impl Observer for Progress {
 
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// lenet5, alexnet, resnet18, resnet34 or resnet50.
+    /// lenet5, alexnet, resnet18, resnet34, resnet50 or googlenet.
     #[arg(long, default_value = "lenet5", value_parser = cnngpu::nn::models::MODELS)]
     pub model: String,
     /// fashion-mnist or mnist (IDX files), stl10, or folder (train/<class>/, test/<class>/).
@@ -147,17 +147,18 @@ pub struct TrainArgs {
     /// AlexNet towers (1 or 2).
     #[arg(long, default_value_t = 1, value_parser = groups)]
     pub groups: usize,
-    /// Input side in pixels for alexnet (default 227) and the ResNets (default 32): images are
-    /// resized to it.
+    /// Input side in pixels for alexnet (default 227), the ResNets (default 32) and googlenet
+    /// (default 64): images are resized to it.
     #[arg(long, value_parser = at_least_one)]
     pub image_size: Option<usize>,
     /// Weight initialisation: paper (AlexNet's: N(0, 0.01) weights, biases 1 in conv2, conv4,
     /// conv5 and the FC layers), pytorch (U(+-1/sqrt(fan_in)), PyTorch's default for
     /// Conv2d/Linear), kaiming (N(0, 2/fan_in) weights, biases 0) or torchvision (ResNet's:
-    /// conv weights N(0, 2/fan_out), linear layers PyTorch's default). Batch norm starts at
+    /// conv weights N(0, 2/fan_out), linear layers PyTorch's default) or googlenet
+    /// (torchvision's GoogLeNet: conv and linear weights N(0, 0.01)). Batch norm starts at
     /// weight 1, bias 0 with all of them. Default: pytorch for lenet5, paper for alexnet,
-    /// torchvision for the ResNets.
-    #[arg(long, value_parser = ["paper", "pytorch", "kaiming", "torchvision"])]
+    /// torchvision for the ResNets, googlenet for googlenet.
+    #[arg(long, value_parser = ["paper", "pytorch", "kaiming", "torchvision", "googlenet"])]
     pub init: Option<String>,
     /// Train on the first N training images only (quick runs; overfitting a small set).
     #[arg(long, value_parser = at_least_one)]
@@ -218,7 +219,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
     if a.image_size.is_some() && a.model == "lenet5" {
         return Err(cnngpu::Error::invalid(
             "--image-size",
-            "lenet5 takes 32x32 inputs; the size is for alexnet and the ResNets",
+            "lenet5 takes 32x32 inputs; the size is for alexnet, the ResNets and googlenet",
         )
         .into());
     }

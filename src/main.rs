@@ -284,6 +284,7 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
         cases.extend(parity::alexnet_cases());
     }
     cases.extend(parity::resnet_cases());
+    cases.extend(parity::googlenet_cases());
     cases.extend(parity::edge_cases());
     let variants = parity::variants(&gpu);
     let mut failures = Vec::new();

@@ -159,7 +159,7 @@ pub fn layer_cost(
     let op = kind.op(batch, out_shape);
     let passes: Vec<Pass> = match pass {
         "forward" => vec![Pass::Forward],
-        "backward_input" => vec![Pass::BackwardInput; kind.arity()],
+        "backward_input" => vec![Pass::BackwardInput; kind.arity().unwrap_or(1)],
         "backward_weight" => op
             .passes()
             .into_iter()

@@ -43,6 +43,34 @@ fn diamond() -> Graph {
     g
 }
 
+/// An inception-like block: conv a read by three branches (a 1x1 conv, a 3x3 conv, a
+/// ceil-mode max pool), concatenated with a itself and the network input → fc.
+fn concatenation() -> Graph {
+    use cnngpu::ops::Pool2dParams;
+    let mut g = Graph::new("concat", [2, 5, 5], 3);
+    let a = Some(g.node("a", conv(3, 3), &[None]).unwrap());
+    let b = Some(g.node("b", conv(2, 1), &[a]).unwrap());
+    let c = Some(g.node("c", conv(4, 3), &[a]).unwrap());
+    let pool = LayerKind::MaxPool2d(Pool2dParams {
+        padding: 1,
+        ceil_mode: true,
+        ..models::pool(3, 1)
+    });
+    let d = Some(g.node("d", pool, &[a]).unwrap());
+    let cat = g
+        .node("cat", LayerKind::Concat, &[b, c, d, a, None])
+        .unwrap();
+    assert_eq!(g.layers[cat].out_shape, [2 + 4 + 3 + 3 + 2, 5, 5]);
+    g.push("fc", linear(3)).unwrap();
+    g.validate().unwrap();
+    assert_eq!(
+        g.readers(0),
+        4,
+        "a is read by three branches and the concatenation"
+    );
+    g
+}
+
 const BATCH: usize = 3;
 
 fn batch(graph: &Graph) -> (Vec<f32>, Vec<u32>) {
@@ -130,6 +158,11 @@ fn a_diamond_and_a_node_added_to_itself_get_the_sum_of_their_gradients() {
 }
 
 #[test]
+fn the_inputs_of_a_concatenation_get_their_channels_of_its_gradient() {
+    check(concatenation());
+}
+
+#[test]
 fn graphs_that_cannot_run_are_refused_when_built() {
     let mut g = Graph::new("bad", [1, 4, 4], 2);
     let a = g.node("a", conv(2, 3), &[None]).unwrap();
@@ -150,6 +183,20 @@ fn graphs_that_cannot_run_are_refused_when_built() {
         g.node("t", LayerKind::Add, &[Some(a), Some(p)]).is_err(),
         "shapes differ"
     );
+    assert!(
+        g.node("u", LayerKind::Concat, &[Some(a)]).is_err(),
+        "a concatenation of one"
+    );
+    let small = g
+        .node("small", models::conv(2, 3, 2, 1, 1), &[None])
+        .unwrap();
+    let err = g
+        .node("v", LayerKind::Concat, &[Some(a), Some(small)])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("concatenates 2x2 maps with 4x4"), "{err}");
+    g.node("w", LayerKind::Concat, &[Some(small), Some(small)])
+        .unwrap();
     g.push("fc", linear(2)).unwrap();
     // `a` is read by nothing.
     let err = g.validate().unwrap_err().to_string();

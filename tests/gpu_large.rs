@@ -101,6 +101,7 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         stride: 2,
         padding: 0,
         act: Act::None,
+        ceil_mode: false,
     };
     let mut rng = SplitMix64(128);
     let x = HostTensor {
@@ -254,6 +255,7 @@ fn chunked_paths_match_cpu() {
         stride: 2,
         padding: 1,
         act: Act::None,
+        ceil_mode: false,
     };
     let case = |name: &str, op| Case {
         name: name.into(),

@@ -121,6 +121,7 @@ fn pooling_backward_passes_match_finite_differences() {
             stride: 2,
             padding: 1,
             act: Act::None,
+            ceil_mode: false,
         },
         Pool2dParams {
             batch: 1,
@@ -131,6 +132,7 @@ fn pooling_backward_passes_match_finite_differences() {
             stride: 2,
             padding: 0,
             act: Act::None,
+            ceil_mode: false,
         },
     ] {
         // Distinct values (no ties within 2h), so the max never switches under perturbation.

@@ -34,7 +34,11 @@ fn run<B: Backend>(
 /// to stay well-conditioned (at 0.05 its loss jumps to 7 by the third step, where any
 /// rounding difference grows without bound).
 fn lr_for(graph: &Graph) -> f32 {
-    if graph.name.starts_with("resnet") {
+    // Deep batch-normalised networks at batch 4: larger steps diverge within three, and the
+    // divergence amplifies rounding differences.
+    if graph.name == "googlenet" {
+        0.002
+    } else if graph.name.starts_with("resnet") {
         0.005
     } else {
         0.05
@@ -202,6 +206,7 @@ fn alexnet_small_input_f16_matches_cpu() {
         models::alexnet(10, 1, 67).unwrap(),
         Init::AlexNetPaper,
         Precision::F16,
+        TIGHT,
     );
 }
 
@@ -227,10 +232,29 @@ fn distance(a: &HostTensor, scale_a: f64, b: &HostTensor) -> f64 {
 /// as close to the CPU's f16 run as f16 itself is to f32 — per tensor, ‖gpu16 - cpu16‖ at most
 /// twice ‖cpu16 - cpu32‖ (plus 1%): a wrong op or a lost gradient share is off by its whole
 /// size. `resnet_steps_are_independent_of_the_step_before` checks what later steps read.
-fn compare_deep(graph: Graph, init: Init, precision: Precision) {
+/// How close f32 runs must be: first-step gradients element by element relative to each
+/// tensor's largest value (`None`: by norm, within `grad_norm`), and the losses after the
+/// first update (the first, before any, always within 3e-3).
+#[derive(Clone, Copy)]
+struct Tol {
+    steps: u32,
+    grad_elementwise: Option<f32>,
+    grad_norm: f64,
+    later_losses: f64,
+}
+
+/// ResNet's and AlexNet's: every gradient element within 1e-3 of its tensor's largest.
+const TIGHT: Tol = Tol {
+    steps: 3,
+    grad_elementwise: Some(1e-3),
+    grad_norm: 0.0,
+    later_losses: 3e-3,
+};
+
+fn compare_deep(graph: Graph, init: Init, precision: Precision, tol: Tol) {
     let Some(gpu) = common::gpu() else { return };
-    let cpu_run = run(&CpuBackend, &graph, init, precision, 3, 4);
-    let gpu_run = run(&*gpu, &graph, init, precision, 3, 4);
+    let cpu_run = run(&CpuBackend, &graph, init, precision, tol.steps, 4);
+    let gpu_run = run(&*gpu, &graph, init, precision, tol.steps, 4);
     eprintln!(
         "{} {precision:?}: cpu losses {:?}, gpu losses {:?}",
         graph.name, cpu_run.losses, gpu_run.losses
@@ -249,13 +273,26 @@ fn compare_deep(graph: Graph, init: Init, precision: Precision) {
         .iter()
         .find(|(n, _)| n == "bn1.num_batches_tracked")
     {
-        assert_eq!(t.data[0], 3.0);
+        assert_eq!(t.data[0], tol.steps as f32);
     }
     if precision == Precision::F32 {
-        assert_close("gradient", &gpu_run.first_grads, &cpu_run.first_grads, 1e-3);
+        match tol.grad_elementwise {
+            Some(rel) => assert_close("gradient", &gpu_run.first_grads, &cpu_run.first_grads, rel),
+            None => {
+                for ((name, g), (_, w)) in gpu_run.first_grads.iter().zip(&cpu_run.first_grads) {
+                    let size = l2(&mut w.data.iter().map(|&v| v as f64));
+                    let d = distance(g, 1.0, w);
+                    assert!(
+                        d <= tol.grad_norm * size,
+                        "gradient {name}: |gpu - cpu| {d:.3e}, |cpu| {size:.3e}"
+                    );
+                }
+            }
+        }
         for (s, (c, g)) in cpu_run.losses.iter().zip(&gpu_run.losses).enumerate() {
+            let rel = if s == 0 { 3e-3 } else { tol.later_losses };
             assert!(
-                (c - g).abs() <= 3e-3 * c.abs(),
+                (c - g).abs() <= rel * c.abs(),
                 "step {s}: cpu loss {c}, gpu loss {g}"
             );
         }
@@ -276,7 +313,7 @@ fn compare_deep(graph: Graph, init: Init, precision: Precision) {
         }
         return;
     }
-    let f32_run = run(&CpuBackend, &graph, init, Precision::F32, 3, 4);
+    let f32_run = run(&CpuBackend, &graph, init, Precision::F32, tol.steps, 4);
     // f16 gradients are stored times the loss scale (256 for these steps).
     let unscale = 1.0 / 256.0;
     for (((name, g16), (_, c16)), (_, c32)) in gpu_run
@@ -313,6 +350,7 @@ fn resnet18_f32_matches_cpu() {
         models::resnet18(10, 64).unwrap(),
         Init::Torchvision,
         Precision::F32,
+        TIGHT,
     );
 }
 
@@ -322,6 +360,30 @@ fn resnet18_f16_matches_cpu() {
         models::resnet18(10, 64).unwrap(),
         Init::Torchvision,
         Precision::F16,
+        TIGHT,
+    );
+}
+
+/// GoogLeNet at 64 px: every inception block's concatenation, the ceil-mode max pools, batch
+/// norm down to 2x2 maps. Through 57 convolutions, batch norms over 16 values and nine
+/// overlapping stride-1 max pools, ReLU and max-pool decisions that rounding tips flip a few
+/// gradient elements (up to 0.7% of a tensor's largest; by norm at most 0.11%, measured), and
+/// batch norm at batch 4 amplifies differences with every update (the GPU's two kernel
+/// families end two steps 1.8% apart in conv1's weights, the GPU and the f64 CPU 16%): one
+/// step, gradients by norm within 1% — a wrong concatenation offset or a lost gradient share
+/// is off by its whole size.
+#[test]
+fn googlenet_f32_matches_cpu() {
+    compare_deep(
+        models::googlenet(10, 64).unwrap(),
+        Init::GoogLeNet,
+        Precision::F32,
+        Tol {
+            steps: 1,
+            grad_elementwise: None,
+            grad_norm: 0.01,
+            later_losses: 3e-3,
+        },
     );
 }
 

@@ -148,3 +148,13 @@ fn batch_norm_forward_matches_cpu() {
 fn batch_norm_backward_input_matches_cpu() {
     common::assert_parity("batch_norm_backward_input");
 }
+
+#[test]
+fn concat_forward_matches_cpu() {
+    common::assert_parity("concat_forward");
+}
+
+#[test]
+fn concat_backward_input_matches_cpu() {
+    common::assert_parity("concat_backward_input");
+}

@@ -423,6 +423,34 @@ impl Backend for CpuBackend {
         y.store(&x.f64s(), "copy y")
     }
 
+    fn concat_forward(&self, p: &ConcatParams, x: &CpuTensor, y: &mut CpuTensor) -> Result<()> {
+        check(p, Pass::Forward, &[Some(x), Some(y)], &[y])?;
+        let (per_input, per_output) = (p.channels * p.h * p.w, p.total * p.h * p.w);
+        let at = p.offset * p.h * p.w;
+        let mut out = y.f64s();
+        for (n, image) in x.f64s().chunks(per_input).enumerate() {
+            out[n * per_output + at..][..per_input].copy_from_slice(image);
+        }
+        y.store(&out, "concat y")
+    }
+
+    fn concat_backward_input(
+        &self,
+        p: &ConcatParams,
+        dy: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardInput, &[Some(dy)], &[dx])?;
+        let (per_input, per_output) = (p.channels * p.h * p.w, p.total * p.h * p.w);
+        let at = p.offset * p.h * p.w;
+        let grads: Vec<f64> = dy
+            .f64s()
+            .chunks(per_output)
+            .flat_map(|image| image[at..at + per_input].to_vec())
+            .collect();
+        dx.store(&grads, "concat dx")
+    }
+
     fn batch_norm_forward(
         &self,
         p: &BatchNormParams,

@@ -538,6 +538,21 @@ impl crate::ops::Backend for GpuBackend {
         kernels::elementwise::encode(self, "tensor_copy", &[x], y)
     }
 
+    fn concat_forward(&self, p: &ConcatParams, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
+        check(p, Pass::Forward, &[Some(x), Some(y)], &[y])?;
+        kernels::concat::encode_forward(self, p, x, y)
+    }
+
+    fn concat_backward_input(
+        &self,
+        p: &ConcatParams,
+        dy: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardInput, &[Some(dy)], &[dx])?;
+        kernels::concat::encode_backward_input(self, p, dy, dx)
+    }
+
     fn batch_norm_forward(
         &self,
         p: &BatchNormParams,

@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::ops::{
-    Act, Add, AvgPool2d, BatchNormParams, Conv2dParams, DropoutParams, LinearParams, LrnParams,
-    MaxPool2d, Op, Pool2dParams, Relu, Tanh,
+    Act, Add, AvgPool2d, BatchNormParams, ConcatParams, Conv2dParams, DropoutParams, LinearParams,
+    LrnParams, MaxPool2d, Op, Pool2dParams, Relu, Tanh,
 };
 use crate::tensor::Shape;
 
@@ -30,6 +30,9 @@ pub enum LayerKind {
     BatchNorm2d(BatchNormParams),
     /// The element-wise sum of its two inputs (a residual connection).
     Add,
+    /// Its inputs' channels one after another (an inception block's branches); the inputs'
+    /// maps have one size.
+    Concat,
 }
 
 impl LayerKind {
@@ -46,6 +49,7 @@ impl LayerKind {
             LayerKind::Dropout(_) => "dropout",
             LayerKind::BatchNorm2d(_) => "batch_norm2d",
             LayerKind::Add => "add",
+            LayerKind::Concat => "concat",
         }
     }
 
@@ -74,14 +78,24 @@ impl LayerKind {
                 ..*p
             }),
             LayerKind::Add => Op::Add(Add(shape)),
+            // The whole output as one copy (a node copies each input's channels in turn).
+            LayerKind::Concat => Op::Concat(ConcatParams {
+                batch,
+                channels: c,
+                total: c,
+                offset: 0,
+                h,
+                w,
+            }),
         }
     }
 
-    /// How many inputs a node of this kind reads.
-    pub fn arity(&self) -> usize {
+    /// How many inputs a node of this kind reads (`None`: any number from two).
+    pub fn arity(&self) -> Option<usize> {
         match self {
-            LayerKind::Add => 2,
-            _ => 1,
+            LayerKind::Add => Some(2),
+            LayerKind::Concat => None,
+            _ => Some(1),
         }
     }
 }
@@ -172,13 +186,16 @@ impl Graph {
         if self.layers.iter().any(|l| l.name == name) {
             return Err(Error::invalid(name, "a node of this name exists already"));
         }
-        if inputs.len() != kind.arity() {
+        let reads = match kind.arity() {
+            Some(n) => (inputs.len() != n).then(|| n.to_string()),
+            None => (inputs.len() < 2).then(|| "two or more".to_string()),
+        };
+        if let Some(n) = reads {
             return Err(Error::invalid(
                 name,
                 format!(
-                    "{} reads {} inputs, {} given",
+                    "{} reads {n} inputs, {} given",
                     kind.op_name(),
-                    kind.arity(),
                     inputs.len()
                 ),
             ));
@@ -270,6 +287,20 @@ impl Graph {
                 }
                 (LayerKind::Add, [c, h, w])
             }
+            LayerKind::Concat => {
+                let mut channels = 0;
+                for &s in inputs {
+                    let [ci, hi, wi] = self.shape_of(s);
+                    if (hi, wi) != (h, w) {
+                        return Err(Error::invalid(
+                            name,
+                            format!("concatenates {hi}x{wi} maps with {h}x{w} ones"),
+                        ));
+                    }
+                    channels += ci;
+                }
+                (LayerKind::Concat, [channels, h, w])
+            }
             k => (k, [c, h, w]),
         };
         self.layers.push(Layer {
@@ -279,6 +310,28 @@ impl Graph {
             out_shape,
         });
         Ok(self.layers.len() - 1)
+    }
+
+    /// The copies concat node `i` makes at `batch`: each input and its channels' place.
+    pub fn concat_parts(&self, i: usize, batch: usize) -> Vec<(Option<usize>, ConcatParams)> {
+        let l = &self.layers[i];
+        let mut offset = 0;
+        l.inputs
+            .iter()
+            .map(|&s| {
+                let [channels, h, w] = self.shape_of(s);
+                let p = ConcatParams {
+                    batch,
+                    channels,
+                    total: l.out_shape[0],
+                    offset,
+                    h,
+                    w,
+                };
+                offset += channels;
+                (s, p)
+            })
+            .collect()
     }
 
     /// How many input slots of other nodes read node `i` (an `add` of a node to itself
@@ -493,7 +546,7 @@ impl Graph {
                 continue;
             }
             let targets: Vec<Option<usize>> = match (&l.kind, folds[r]) {
-                (LayerKind::Add, _) => l.inputs.clone(),
+                (LayerKind::Add | LayerKind::Concat, _) => l.inputs.clone(),
                 (_, Act::None) => vec![l.inputs[0]],
                 _ => vec![self.layers[r - 1].inputs[0]],
             };

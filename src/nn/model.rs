@@ -408,6 +408,11 @@ impl<B: Backend> Model<B> {
                     b.batch_norm_forward(&p, x, w.unwrap(), bias.unwrap(), state, y)?
                 }
                 LayerKind::Add => b.add_forward(x, src(layer.inputs[1]), y)?,
+                LayerKind::Concat => {
+                    for p in self.graph.concat_parts(i, batch) {
+                        b.concat_forward(&p.1, src(p.0), y)?;
+                    }
+                }
                 LayerKind::Dropout(p) => {
                     let len = batch * layer.out_shape.iter().product::<usize>();
                     let q = if train { *p } else { 0.0 };
@@ -494,6 +499,24 @@ impl<B: Backend> Model<B> {
                         b.accumulate(dy, g)?;
                     } else {
                         b.copy(dy, g)?;
+                        written[j] = true;
+                    }
+                }
+                continue;
+            }
+            if layer.kind == LayerKind::Concat {
+                // Each input receives its channels of dy.
+                b.scope(&layer.name, "backward_input");
+                for (input, p) in self.graph.concat_parts(i, batch) {
+                    let Some(j) = input else { continue };
+                    let sj = plan.grad_slot[j].expect("kept gradients have a buffer");
+                    if written[j] {
+                        let k = plan.partial_slot[j].expect("planned for several readers");
+                        b.concat_backward_input(&p, &plan.grads[si], &mut plan.partials[k])?;
+                        b.accumulate(&plan.partials[k], &mut plan.grads[sj])?;
+                    } else {
+                        let (dy, g) = read_write(&mut plan.grads, si, sj);
+                        b.concat_backward_input(&p, dy, g)?;
                         written[j] = true;
                     }
                 }
@@ -625,7 +648,8 @@ impl<B: Backend> Model<B> {
                         LayerKind::Conv2d(_)
                         | LayerKind::Linear(_)
                         | LayerKind::BatchNorm2d(_)
-                        | LayerKind::Add => {
+                        | LayerKind::Add
+                        | LayerKind::Concat => {
                             unreachable!("handled above")
                         }
                     }

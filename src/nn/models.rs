@@ -2,6 +2,10 @@
 //! are those of the PyTorch modules there and in scripts/models.py), and torchvision's ResNets
 //! with torchvision's state_dict names.
 
+mod googlenet;
+
+pub use googlenet::googlenet;
+
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
 use crate::ops::{Act, BatchNormParams, Conv2dParams, LinearParams, LrnParams, Pool2dParams};
@@ -53,6 +57,7 @@ pub fn pool(kernel: usize, stride: usize) -> Pool2dParams {
         stride,
         padding: 0,
         act: Act::None,
+        ceil_mode: false,
     }
 }
 
@@ -265,6 +270,9 @@ pub enum Init {
     /// torchvision's ResNet: conv weights N(0, 2/fan_out) (`kaiming_normal_`, mode
     /// `fan_out`), linear layers PyTorch's default.
     Torchvision,
+    /// torchvision's GoogLeNet: conv and linear weights N(0, 0.01) (truncated at ±2, 200
+    /// standard deviations out), biases PyTorch's default.
+    GoogLeNet,
 }
 
 impl Init {
@@ -275,16 +283,24 @@ impl Init {
             "paper" => Ok(Init::AlexNetPaper),
             "kaiming" => Ok(Init::Kaiming),
             "torchvision" => Ok(Init::Torchvision),
+            "googlenet" => Ok(Init::GoogLeNet),
             other => Err(Error::invalid(
                 "--init",
-                format!("'{other}'; expected paper, pytorch, kaiming or torchvision"),
+                format!("'{other}'; expected paper, pytorch, kaiming, torchvision or googlenet"),
             )),
         }
     }
 }
 
 /// The models [`by_name`] knows.
-pub const MODELS: [&str; 5] = ["lenet5", "alexnet", "resnet18", "resnet34", "resnet50"];
+pub const MODELS: [&str; 6] = [
+    "lenet5",
+    "alexnet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "googlenet",
+];
 
 /// The graph and initialisation of a model by name ([`MODELS`]); `size` is the input side
 /// (AlexNet 227, ResNets 32 unless given).
@@ -303,6 +319,7 @@ pub fn by_name(
         "resnet18" => Ok((resnet18(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "resnet34" => Ok((resnet34(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "resnet50" => Ok((resnet50(classes, size.unwrap_or(32))?, Init::Torchvision)),
+        "googlenet" => Ok((googlenet(classes, size.unwrap_or(64))?, Init::GoogLeNet)),
         other => Err(Error::invalid(
             "--model",
             format!("'{other}'; expected {}", MODELS.join(", ")),
@@ -346,11 +363,12 @@ pub fn initial_parameters(graph: &Graph, init: Init, seed: u64) -> Vec<HostTenso
                     vec![if one { 1.0 } else { 0.0 }; n]
                 }
                 // A conv weight [O, I/G, KH, KW]: fan_out = O * KH * KW.
+                Init::GoogLeNet if weight => (0..n).map(|_| 0.01 * normal(&mut rng)).collect(),
                 Init::Torchvision if weight && shape.len() == 4 => {
                     let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f32).sqrt();
                     (0..n).map(|_| std * normal(&mut rng)).collect()
                 }
-                Init::Torchvision => {
+                Init::Torchvision | Init::GoogLeNet => {
                     let bound = 1.0 / (fan_in as f32).sqrt();
                     rng.uniform_vec(n, -bound, bound)
                 }

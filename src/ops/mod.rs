@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod add;
 pub mod batch_norm;
+pub mod concat;
 pub mod conv2d;
 pub mod dropout;
 pub mod linear;
@@ -18,6 +19,7 @@ pub mod topk;
 pub use activation::{Act, ElementwiseUniform, Relu, Tanh};
 pub use add::Add;
 pub use batch_norm::{BatchNormParams, BatchNormUniform};
+pub use concat::{ConcatParams, ConcatUniform};
 pub use conv2d::{Conv2dParams, Conv2dUniform};
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
@@ -279,6 +281,21 @@ pub trait Backend {
     fn accumulate(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
     /// y = x.
     fn copy(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
+    /// Writes `x` into channels `p.offset..` of `y`; the other channels keep their values
+    /// (a concatenation of k inputs is k calls).
+    fn concat_forward(
+        &self,
+        p: &ConcatParams,
+        x: &Self::Tensor,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    /// dx = channels `p.offset..` of dy.
+    fn concat_backward_input(
+        &self,
+        p: &ConcatParams,
+        dy: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
 
     /// `state` is the layer's F32 `[STATE_ROWS, C]` tensor ([`batch_norm::STATE_ROWS`]).
     /// Training (`p.train`): normalises with the batch's statistics, keeps them in `state`

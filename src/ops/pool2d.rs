@@ -21,6 +21,9 @@ pub struct Pool2dParams {
     /// into the pool's: backward_input then also multiplies by the activation's derivative,
     /// read from that output (the pool's forward input). Forward ignores it.
     pub act: Act,
+    /// PyTorch's `ceil_mode`: the output size rounds up, so a last window may hang past the
+    /// padded input (never starting in the right padding); max pooling only.
+    pub ceil_mode: bool,
 }
 
 /// Mirror of `Pool2dUniform` in shaders/common/pool2d_params.wgsl.
@@ -43,10 +46,24 @@ pub struct Pool2dUniform {
 
 impl Pool2dParams {
     pub fn out_h(&self) -> usize {
-        (self.in_h + 2 * self.padding - self.kernel) / self.stride + 1
+        self.out_len(self.in_h)
     }
     pub fn out_w(&self) -> usize {
-        (self.in_w + 2 * self.padding - self.kernel) / self.stride + 1
+        self.out_len(self.in_w)
+    }
+    /// PyTorch's formula: floor (or with `ceil_mode`, ceil) of (len + 2p - k) / s, plus one;
+    /// in ceil mode a last window that would start in the right padding is dropped.
+    fn out_len(&self, len: usize) -> usize {
+        let span = len + 2 * self.padding - self.kernel;
+        if !self.ceil_mode {
+            return span / self.stride + 1;
+        }
+        let out = span.div_ceil(self.stride) + 1;
+        if (out - 1) * self.stride >= len + self.padding {
+            out - 1
+        } else {
+            out
+        }
     }
     pub fn input_shape(&self) -> Shape {
         Shape::new(&[self.batch, self.channels, self.in_h, self.in_w])
@@ -220,7 +237,15 @@ impl OpSpec for AvgPool2d {
     fn stem(&self) -> &'static str {
         "avg_pool2d"
     }
+    /// Its divisor is the whole window, padding included: ceil mode's windows past the padded
+    /// input would need another (PyTorch's), so it is max pooling's only.
     fn validate(&self) -> Result<()> {
+        if self.0.ceil_mode {
+            return Err(Error::invalid(
+                "avg_pool2d ceil_mode",
+                "is supported for max pooling only",
+            ));
+        }
         self.0.validate()
     }
     fn flops(&self, _pass: Pass) -> u64 {

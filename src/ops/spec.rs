@@ -330,6 +330,8 @@ op_table! {
     /// `add_forward`; its backward pass (`tensor_copy`) and gradient sums (`accumulate`).
     Add(super::add::Add),
     BatchNorm(super::BatchNormParams),
+    /// One input of a channel concatenation.
+    Concat(super::ConcatParams),
 }
 
 impl Op {
@@ -428,6 +430,7 @@ mod tests {
             stride: 2,
             padding: 0,
             act: Act::None,
+            ceil_mode: false,
         });
         assert_eq!(
             pool.signature(Pass::Forward).bytes(2),

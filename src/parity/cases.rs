@@ -75,6 +75,7 @@ fn pool(
         stride,
         padding,
         act: Act::None,
+        ceil_mode: false,
     }
 }
 
@@ -457,11 +458,61 @@ pub fn resnet_cases() -> Vec<Case> {
     v
 }
 
+fn ceil_pool(
+    batch: usize,
+    c: usize,
+    hw: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Op {
+    Op::MaxPool2d(MaxPool2d(Pool2dParams {
+        ceil_mode: true,
+        ..pool(batch, c, hw, hw, kernel, stride, padding)
+    }))
+}
+
+fn concat(batch: usize, channels: usize, total: usize, offset: usize, h: usize, w: usize) -> Op {
+    Op::Concat(ConcatParams {
+        batch,
+        channels,
+        total,
+        offset,
+        h,
+        w,
+    })
+}
+
+/// GoogLeNet's new shapes at a 64-pixel input, batch 2 (its ceil-mode max pools, the pool
+/// branch of an inception block, the concatenation of a block's four branches), and their
+/// edge cases: odd channel offsets (half words in packed f16), a last window dropped because
+/// it would start in the padding.
+pub fn googlenet_cases() -> Vec<Case> {
+    let b = 2;
+    vec![
+        case("googlenet_maxpool1", ceil_pool(b, 64, 32, 3, 2, 0)),
+        case("googlenet_maxpool3", ceil_pool(b, 480, 8, 3, 2, 0)),
+        case("googlenet_maxpool4", ceil_pool(b, 832, 4, 2, 2, 0)),
+        case("googlenet_3a_branch4_pool", ceil_pool(b, 192, 8, 3, 1, 1)),
+        case("googlenet_3a_concat_branch1", concat(b, 64, 256, 0, 8, 8)),
+        case("googlenet_3a_concat_branch2", concat(b, 128, 256, 64, 8, 8)),
+        case(
+            "googlenet_5b_concat_branch4",
+            concat(b, 128, 1024, 896, 2, 2),
+        ),
+        case("concat_odd_offset", concat(3, 3, 7, 3, 5, 3)),
+        case("concat_whole", concat(1, 5, 5, 0, 3, 3)),
+        case("maxpool_ceil_odd_pad", ceil_pool(2, 3, 7, 3, 2, 1)),
+        case("maxpool_ceil_drops_last", ceil_pool(1, 2, 6, 2, 2, 1)),
+    ]
+}
+
 /// Every case of the parity table.
 pub fn all_cases() -> Vec<Case> {
     let mut v = lenet5_cases();
     v.extend(alexnet_cases());
     v.extend(resnet_cases());
+    v.extend(googlenet_cases());
     v.extend(edge_cases());
     v
 }

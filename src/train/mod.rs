@@ -159,7 +159,7 @@ pub fn preprocess_for(
             ),
         ));
     }
-    if model.starts_with("resnet") {
+    if model.starts_with("resnet") || model == "googlenet" {
         return Ok(Preprocess {
             channels: c,
             pad: 0,

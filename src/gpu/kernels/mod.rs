@@ -3,6 +3,7 @@
 //! They encode only; they never submit.
 
 pub mod batch_norm;
+pub mod concat;
 pub mod conv2d;
 mod conv2d_direct;
 mod conv2d_sg;
