@@ -130,7 +130,8 @@ def flops_of(params, pass_name):
 def train_fn(model_name, batch):
     model = build(model_name, 10, 1)
     model.train()
-    shape = {"lenet5": (1, 32, 32), "alexnet": (3, 227, 227)}.get(model_name, (3, 32, 32))
+    shape = {"lenet5": (1, 32, 32), "alexnet": (3, 227, 227),
+             "googlenet": (3, 64, 64)}.get(model_name, (3, 32, 32))
     g = torch.Generator().manual_seed(7)
     x = torch.rand(batch, *shape, generator=g) * 2 - 1
     y = torch.randint(0, 10, (batch,), generator=g)

@@ -168,7 +168,7 @@ pub fn layer_cost(
         _ => vec![],
     };
     passes.iter().fold((0, 0), |(f, b), &q| {
-        (f + op.flops(q), b + op.signature(q).bytes(elem))
+        (f + op.flops(q), b + op.bytes(q, elem))
     })
 }
 

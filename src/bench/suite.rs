@@ -23,10 +23,11 @@ pub const ALEXNET_QUICK_KERNEL_BATCH: usize = 1;
 pub const RESNET_KERNEL_BATCH: usize = 64;
 pub const RESNET_QUICK_KERNEL_BATCH: usize = 8;
 /// Training throughput: (model, batch sizes).
-pub const TRAIN: [(&str, [usize; 2]); 3] = [
+pub const TRAIN: [(&str, [usize; 2]); 4] = [
     ("lenet5", [64, 256]),
     ("alexnet", [32, 128]),
     ("resnet18", [64, 128]),
+    ("googlenet", [32, 64]),
 ];
 
 /// What one suite item measures.
@@ -180,7 +181,7 @@ pub fn prepare<'a>(b: &'a GpuBackend, work: &Work) -> Result<Runner<'a>> {
             let inputs = make_inputs(case, *pass)?;
             let mut prepared = parity::Prepared::new(b, case, *pass, &inputs, precision.dtype())?;
             let elem = precision.dtype().size();
-            let bytes = case.op.signature(*pass).bytes(elem);
+            let bytes = case.op.bytes(*pass, elem);
             Ok(Runner {
                 step: Box::new(move || prepared.run(b)),
                 flops: case.op.flops(*pass),

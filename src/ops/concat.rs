@@ -93,6 +93,11 @@ impl OpSpec for ConcatParams {
             _ => Signature::new(vec![Arg::float("dy", y, 1.0)], vec![Arg::out("dx", x)]),
         }
     }
+    /// This input's elements read and written once each (the forward signature lists the
+    /// whole output as an input only so that harnesses keep the other channels' values).
+    fn bytes(&self, _pass: Pass, elem: usize) -> u64 {
+        2 * (self.input_shape().numel() * elem) as u64
+    }
     fn size(&self) -> String {
         format!("b{}", self.batch)
     }

@@ -211,6 +211,11 @@ pub trait OpSpec: std::fmt::Debug {
     fn flops(&self, pass: Pass) -> u64;
     /// The tensors `pass` reads and writes.
     fn signature(&self, pass: Pass) -> Signature;
+    /// Compulsory bytes of `pass` with `elem`-byte floats: by default its signature's
+    /// ([`Signature::bytes`]); an op that touches part of a tensor says so.
+    fn bytes(&self, pass: Pass, elem: usize) -> u64 {
+        self.signature(pass).bytes(elem)
+    }
     /// How much work, for benchmark ids: `b64` (its batch) or `n65536` (elements).
     fn size(&self) -> String;
     /// Its parameters, for benchmark records.
@@ -349,6 +354,9 @@ impl Op {
     }
     pub fn signature(&self, pass: Pass) -> Signature {
         self.spec().signature(pass)
+    }
+    pub fn bytes(&self, pass: Pass, elem: usize) -> u64 {
+        self.spec().bytes(pass, elem)
     }
 }
 
