@@ -444,6 +444,17 @@ mod tests {
             pool.signature(Pass::Forward).bytes(2),
             2 * 32 + 2 * 8 + 4 * 8
         );
+        // One input of a concatenation moves its own channels only.
+        let cat = Op::from(crate::ops::ConcatParams {
+            batch: 2,
+            channels: 3,
+            total: 10,
+            offset: 4,
+            h: 2,
+            w: 2,
+        });
+        assert_eq!(cat.bytes(Pass::Forward, 4), 2 * 4 * 24);
+        assert_eq!(cat.bytes(Pass::BackwardInput, 2), 2 * 2 * 24);
     }
 
     #[test]
