@@ -69,6 +69,15 @@ fn tune_now(
     precision: Precision,
 ) -> Result<Vec<Tuned>> {
     let mut cache = TuneCache::open(&TuneCache::default_path());
+    if cache.pruned > 0 {
+        eprintln!(
+            "note: {} choices of other cnngpu builds, not tuned within {} days (or from before \
+             the cache kept times), dropped from {}",
+            cache.pruned,
+            tune::STALE_AFTER_SECS / 86_400,
+            cache.path().display()
+        );
+    }
     if let Some(note) = &cache.note {
         eprintln!("note: {note}");
     }

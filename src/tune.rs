@@ -31,6 +31,9 @@ pub struct Choice {
     pub ms: BTreeMap<String, f64>,
     /// Families that failed the check against the CPU reference.
     pub rejected: Vec<String>,
+    /// When it was tuned (seconds since the Unix epoch; 0: before the cache kept the time).
+    #[serde(default)]
+    pub tuned_at: u64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -48,6 +51,8 @@ pub struct TuneCache {
     choices: BTreeMap<String, Choice>,
     /// Why the file on disk was not used (corrupt, another version), if it was not.
     pub note: Option<String>,
+    /// Stale choices dropped when the file was read ([`prune`]); the next save leaves them out.
+    pub pruned: usize,
 }
 
 impl TuneCache {
@@ -56,13 +61,15 @@ impl TuneCache {
         crate::data::cache_dir().join("tune.json")
     }
 
-    /// Reads the cache at `path`: missing is empty; unreadable or corrupt is empty too, with
-    /// a note (the file is replaced at the next save, never fatal).
+    /// Reads the cache at `path` without its stale choices ([`prune`]): missing is empty;
+    /// unreadable or corrupt is empty too, with a note (the file is replaced at the next save,
+    /// never fatal).
     pub fn open(path: &Path) -> Self {
         let mut cache = TuneCache {
             path: path.to_path_buf(),
             choices: BTreeMap::new(),
             note: None,
+            pruned: 0,
         };
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -73,7 +80,10 @@ impl TuneCache {
             }
         };
         match serde_json::from_slice::<CacheFile>(&bytes) {
-            Ok(f) if f.version == CACHE_VERSION => cache.choices = f.choices,
+            Ok(f) if f.version == CACHE_VERSION => {
+                cache.choices = prune(&f.choices, &build_tag(), now());
+                cache.pruned = f.choices.len() - cache.choices.len();
+            }
             Ok(f) => {
                 cache.note = Some(format!(
                     "{}: cache version {} (expected {CACHE_VERSION}); tuning again",
@@ -124,6 +134,44 @@ impl TuneCache {
         std::fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// How long choices of other cnngpu builds are kept (another build installed beside this one
+/// may still use them; one that is gone never will).
+pub const STALE_AFTER_SECS: u64 = 30 * 24 * 3600;
+
+/// The part of a cache key that names this build: `cnngpu <version> kernels <hash>`.
+fn build_tag() -> String {
+    format!(
+        "cnngpu {} kernels {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CNNGPU_KERNELS_HASH")
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The choices worth keeping: this build's (`build` in the key), and other builds' tuned
+/// within [`STALE_AFTER_SECS`] of `now` (those without a time are from before the cache kept
+/// one, so at least that old). Every kernel change makes a new build, so without this the
+/// file only grew.
+pub fn prune(
+    choices: &BTreeMap<String, Choice>,
+    build: &str,
+    now: u64,
+) -> BTreeMap<String, Choice> {
+    choices
+        .iter()
+        .filter(|(key, c)| {
+            key.contains(&format!("| {build} |"))
+                || (c.tuned_at > 0 && now.saturating_sub(c.tuned_at) < STALE_AFTER_SECS)
+        })
+        .map(|(k, c)| (k.clone(), c.clone()))
+        .collect()
 }
 
 /// Picks among `candidates`: each is validated, those that pass are timed, the fastest wins.
@@ -188,12 +236,11 @@ pub fn key(gpu: &GpuBackend, kernel: &str, op: &Op, storage: Storage) -> String 
         other => format!("{other:?}"),
     };
     format!(
-        "{} | {} {} | cnngpu {} kernels {} | {kernel} | {shape} | {}",
+        "{} | {} {} | {} | {kernel} | {shape} | {}",
         gpu.ctx.info.name,
         gpu.ctx.info.driver,
         gpu.ctx.info.driver_info,
-        env!("CARGO_PKG_VERSION"),
-        env!("CNNGPU_KERNELS_HASH"),
+        build_tag(),
         storage.name()
     )
 }
@@ -311,6 +358,7 @@ pub fn tune_pass(
             .map(|(f, s)| (f.name().to_string(), s * 1e3))
             .collect(),
         rejected: rejected.iter().map(|f| f.name().to_string()).collect(),
+        tuned_at: now(),
     };
     cache.choices.insert(key.clone(), choice.clone());
     Ok(Tuned {
@@ -352,7 +400,7 @@ pub fn tune_graph(
     for (layer, op, pass) in graph_passes(graph, batch) {
         out.push(tune_pass(gpu, cache, &layer, &op, pass, precision)?);
     }
-    if out.iter().any(|t| !t.cached) {
+    if out.iter().any(|t| !t.cached) || cache.pruned > 0 {
         cache.save()?;
     }
     Ok(out)
@@ -401,18 +449,49 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains("not a tuning cache"));
+        let k = format!("gpu | driver | {} | conv2d_forward | b1 | f32", build_tag());
         cache.choices.insert(
-            "k".into(),
+            k.clone(),
             Choice {
                 family: "tiled".into(),
                 ms: BTreeMap::from([("tiled".into(), 1.0)]),
                 rejected: vec![],
+                tuned_at: 0,
             },
         );
         cache.save().unwrap();
         let again = TuneCache::open(&path);
         assert!(again.note.is_none());
-        assert_eq!(again.get("k").unwrap().family, "tiled");
+        assert_eq!(again.get(&k).unwrap().family, "tiled");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn choices_of_builds_gone_for_a_month_are_pruned() {
+        let build = build_tag();
+        let choice = |tuned_at| Choice {
+            family: "subgroup".into(),
+            ms: BTreeMap::new(),
+            rejected: vec![],
+            tuned_at,
+        };
+        let now = 100 * STALE_AFTER_SECS;
+        let key = |b: &str| format!("gpu | driver | {b} | conv2d_forward | b1 | f32");
+        let choices = BTreeMap::from([
+            (key(&build), choice(0)),
+            (key("cnngpu 0.0.9 kernels old"), choice(0)),
+            (
+                key("cnngpu 0.1.0 kernels stale"),
+                choice(now - STALE_AFTER_SECS),
+            ),
+            (key("cnngpu 0.1.0 kernels recent"), choice(now - 60)),
+        ]);
+        let kept = prune(&choices, &build, now);
+        let kept: Vec<&String> = kept.keys().collect();
+        assert_eq!(
+            kept,
+            vec![&key(&build), &key("cnngpu 0.1.0 kernels recent")],
+            "this build's choices stay, however old; others' for a month"
+        );
     }
 }
