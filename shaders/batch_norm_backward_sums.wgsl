@@ -45,7 +45,10 @@ fn batch_norm_backward_sums(
     }
     partial_dy[lindex] = s_dy;
     partial_dyx[lindex] = s_dyx;
-    workgroupBarrier();
+    // One lane per channel: nothing to share, no barrier (LANES is a constant: uniform).
+    if LANES > 1u {
+        workgroupBarrier();
+    }
     for (var span = LANES / 2u; span > 0u; span >>= 1u) {
         if lane < span {
             partial_dy[lindex] += partial_dy[lindex + span];

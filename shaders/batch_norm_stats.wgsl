@@ -43,7 +43,10 @@ fn batch_norm_stats(
         }
     }
     partial[lindex] = s;
-    workgroupBarrier();
+    // One lane per channel: nothing to share, no barrier (LANES is a constant: uniform).
+    if LANES > 1u {
+        workgroupBarrier();
+    }
     for (var span = LANES / 2u; span > 0u; span >>= 1u) {
         if lane < span {
             partial[lindex] += partial[lindex + span];

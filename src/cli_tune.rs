@@ -71,8 +71,8 @@ fn tune_now(
     let mut cache = TuneCache::open(&TuneCache::default_path());
     if cache.pruned > 0 {
         eprintln!(
-            "note: {} choices of other cnngpu builds, not tuned within {} days (or from before \
-             the cache kept times), dropped from {}",
+            "note: {} choices of other cnngpu builds, unused for {} days (or from before the \
+             cache kept times), dropped from {}",
             cache.pruned,
             tune::STALE_AFTER_SECS / 86_400,
             cache.path().display()

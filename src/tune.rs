@@ -31,9 +31,10 @@ pub struct Choice {
     pub ms: BTreeMap<String, f64>,
     /// Families that failed the check against the CPU reference.
     pub rejected: Vec<String>,
-    /// When it was tuned (seconds since the Unix epoch; 0: before the cache kept the time).
+    /// When a run last used it, tuning or reading it (seconds since the Unix epoch, refreshed
+    /// at most daily; 0: before the cache kept the time).
     #[serde(default)]
-    pub tuned_at: u64,
+    pub used_at: u64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -53,6 +54,8 @@ pub struct TuneCache {
     pub note: Option<String>,
     /// Stale choices dropped when the file was read ([`prune`]); the next save leaves them out.
     pub pruned: usize,
+    /// Whether a choice's use time was refreshed since the file was read.
+    touched: bool,
 }
 
 impl TuneCache {
@@ -70,6 +73,7 @@ impl TuneCache {
             choices: BTreeMap::new(),
             note: None,
             pruned: 0,
+            touched: false,
         };
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -109,6 +113,23 @@ impl TuneCache {
         self.choices.get(key)
     }
 
+    /// Records that a run used the choice at `key` (at most once a day per choice, so a build
+    /// in use keeps its choices however long ago it tuned them).
+    pub fn touch(&mut self, key: &str) {
+        let t = now();
+        if let Some(c) = self.choices.get_mut(key) {
+            if t.saturating_sub(c.used_at) > 24 * 3600 {
+                c.used_at = t;
+                self.touched = true;
+            }
+        }
+    }
+
+    /// Whether the file is out of date: choices dropped or used since it was read.
+    pub fn changed(&self) -> bool {
+        self.pruned > 0 || self.touched
+    }
+
     pub fn len(&self) -> usize {
         self.choices.len()
     }
@@ -136,8 +157,10 @@ impl TuneCache {
     }
 }
 
-/// How long choices of other cnngpu builds are kept (another build installed beside this one
-/// may still use them; one that is gone never will).
+/// How long choices of other cnngpu builds are kept after their last use (another build
+/// installed beside this one may still use them — each use refreshes them; one that is gone
+/// never will). Concurrent runs of different builds each save the whole file, so the last
+/// writer's view wins; a lost choice is tuned again.
 pub const STALE_AFTER_SECS: u64 = 30 * 24 * 3600;
 
 /// The part of a cache key that names this build: `cnngpu <version> kernels <hash>`.
@@ -155,7 +178,7 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The choices worth keeping: this build's (`build` in the key), and other builds' tuned
+/// The choices worth keeping: this build's (`build` in the key), and other builds' used
 /// within [`STALE_AFTER_SECS`] of `now` (those without a time are from before the cache kept
 /// one, so at least that old). Every kernel change makes a new build, so without this the
 /// file only grew.
@@ -168,7 +191,7 @@ pub fn prune(
         .iter()
         .filter(|(key, c)| {
             key.contains(&format!("| {build} |"))
-                || (c.tuned_at > 0 && now.saturating_sub(c.tuned_at) < STALE_AFTER_SECS)
+                || (c.used_at > 0 && now.saturating_sub(c.used_at) < STALE_AFTER_SECS)
         })
         .map(|(k, c)| (k.clone(), c.clone()))
         .collect()
@@ -299,14 +322,15 @@ pub fn tune_pass(
     let gemm = gemm_of(op).ok_or_else(|| Error::invalid("tuning", "not a GEMM-shaped op"))?;
     let key = key(gpu, kernel, op, storage);
     let families = gemm.families(&gpu.families());
-    if let Some(c) = cache.get(&key) {
+    if let Some(c) = cache.get(&key).cloned() {
         if let Some(f) = Family::parse(&c.family).filter(|f| families.contains(f)) {
             gpu.choose(kernel, gemm, storage, f);
+            cache.touch(&key);
             return Ok(Tuned {
                 layer: layer.into(),
                 kernel: kernel.into(),
                 key,
-                choice: c.clone(),
+                choice: c,
                 cached: true,
             });
         }
@@ -358,7 +382,7 @@ pub fn tune_pass(
             .map(|(f, s)| (f.name().to_string(), s * 1e3))
             .collect(),
         rejected: rejected.iter().map(|f| f.name().to_string()).collect(),
-        tuned_at: now(),
+        used_at: now(),
     };
     cache.choices.insert(key.clone(), choice.clone());
     Ok(Tuned {
@@ -400,7 +424,7 @@ pub fn tune_graph(
     for (layer, op, pass) in graph_passes(graph, batch) {
         out.push(tune_pass(gpu, cache, &layer, &op, pass, precision)?);
     }
-    if out.iter().any(|t| !t.cached) || cache.pruned > 0 {
+    if out.iter().any(|t| !t.cached) || cache.changed() {
         cache.save()?;
     }
     Ok(out)
@@ -456,7 +480,7 @@ mod tests {
                 family: "tiled".into(),
                 ms: BTreeMap::from([("tiled".into(), 1.0)]),
                 rejected: vec![],
-                tuned_at: 0,
+                used_at: 0,
             },
         );
         cache.save().unwrap();
@@ -469,11 +493,11 @@ mod tests {
     #[test]
     fn choices_of_builds_gone_for_a_month_are_pruned() {
         let build = build_tag();
-        let choice = |tuned_at| Choice {
+        let choice = |used_at| Choice {
             family: "subgroup".into(),
             ms: BTreeMap::new(),
             rejected: vec![],
-            tuned_at,
+            used_at,
         };
         let now = 100 * STALE_AFTER_SECS;
         let key = |b: &str| format!("gpu | driver | {b} | conv2d_forward | b1 | f32");

@@ -197,6 +197,12 @@ fn graphs_that_cannot_run_are_refused_when_built() {
     assert!(err.contains("concatenates 2x2 maps with 4x4"), "{err}");
     g.node("w", LayerKind::Concat, &[Some(small), Some(small)])
         .unwrap();
+    let ceil_avg = LayerKind::AvgPool2d(cnngpu::ops::Pool2dParams {
+        ceil_mode: true,
+        ..models::pool(3, 2)
+    });
+    let err = g.node("x", ceil_avg, &[Some(a)]).unwrap_err().to_string();
+    assert!(err.contains("max pooling only"), "{err}");
     g.push("fc", linear(2)).unwrap();
     // `a` is read by nothing.
     let err = g.validate().unwrap_err().to_string();

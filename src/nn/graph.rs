@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::ops::{
     Act, Add, AvgPool2d, BatchNormParams, ConcatParams, Conv2dParams, DropoutParams, LinearParams,
-    LrnParams, MaxPool2d, Op, Pool2dParams, Relu, Tanh,
+    LrnParams, MaxPool2d, Op, OpSpec, Pool2dParams, Relu, Tanh,
 };
 use crate::tensor::Shape;
 
@@ -236,13 +236,14 @@ impl Graph {
                     in_w: w,
                     ..p
                 };
-                q.validate()?;
-                let shape = [c, q.out_h(), q.out_w()];
                 let kind = if matches!(kind, LayerKind::AvgPool2d(_)) {
+                    AvgPool2d(q).validate()?; // no ceil mode
                     LayerKind::AvgPool2d(q)
                 } else {
+                    q.validate()?;
                     LayerKind::MaxPool2d(q)
                 };
+                let shape = [c, q.out_h(), q.out_w()];
                 (kind, shape)
             }
             LayerKind::Lrn(p) => {

@@ -148,7 +148,10 @@ pub trait Backend {
     /// A view of the first `shape.numel()` elements of `t` with that shape, sharing its
     /// storage, where the backend can alias tensors (a GPU: the same buffer and offset);
     /// `None` where it cannot (the CPU reference) or `t` is too small. The model's smaller
-    /// batch sizes view a larger one's buffers this way.
+    /// batch sizes view a larger one's buffers this way. Past a view's end lie the larger
+    /// tensor's values, not the zeros a new tensor is padded with: only kernels that never
+    /// read past a tensor's length may be given views (every per-batch kernel; `sgd_update`,
+    /// which runs over its last vec4, reads parameters, never views).
     fn prefix(&self, _t: &Self::Tensor, _shape: Shape) -> Option<Self::Tensor> {
         None
     }

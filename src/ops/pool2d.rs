@@ -135,7 +135,8 @@ impl Pool2dParams {
     fn params_json(&self, op: &str) -> serde_json::Value {
         serde_json::json!({"op": op, "batch": self.batch, "channels": self.channels,
             "in_h": self.in_h, "in_w": self.in_w, "kernel": self.kernel,
-            "stride": self.stride, "padding": self.padding})
+            "stride": self.stride, "padding": self.padding, "ceil_mode": self.ceil_mode,
+            "act": self.act.name()})
     }
     /// The folded activation's output (the pool's input) from a draw.
     fn act_output(&self, x: &mut Value) {

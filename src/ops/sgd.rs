@@ -75,8 +75,8 @@ impl OpSpec for Sgd {
         Signature::new(
             vec![
                 Arg::float("grad", s(), 1.0),
-                Arg::float("w", s(), 0.5),
-                Arg::float("velocity", s(), 0.1),
+                Arg::float("w", s(), 0.5).ty(Ty::F32),
+                Arg::float("velocity", s(), 0.1).ty(Ty::F32),
             ],
             vec![
                 Arg::out("w", s()).ty(Ty::F32).before(Before::Input(1)),
