@@ -29,13 +29,16 @@ fn check<'a>(
     let given = used.iter().zip(&sig.inputs);
     let given = given.filter_map(|(t, arg)| t.map(|t| (t, arg)));
     for (t, arg) in given.chain(outputs.iter().copied().zip(&sig.outputs)) {
-        let what = format!("{} {}", op.stem(), arg.name);
+        let what = || format!("{} {}", op.stem(), arg.name);
         match arg.ty {
             spec::Ty::Float if t.dtype == DType::U32 => {
-                return Err(Error::invalid(what, "must be F32 or F16, is U32"));
+                return Err(Error::invalid(what(), "must be F32 or F16, is U32"));
             }
             spec::Ty::Float => {}
-            ty => expect_dtype(t, ty.dtype(DType::F32), &what)?,
+            ty if t.dtype != ty.dtype(DType::F32) => {
+                expect_dtype(t, ty.dtype(DType::F32), &what())?
+            }
+            _ => {}
         }
     }
     Ok(used)

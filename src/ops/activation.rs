@@ -1,6 +1,6 @@
 //! relu and tanh: element-wise, no parameters beyond the length.
 
-use super::spec::{arg, round_f16, Arg, Draw, OpRun, OpSpec, Signature, Value};
+use super::spec::{arg, Arg, Draw, OpRun, OpSpec, Signature, Value};
 use super::{u32_of, Backend, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
@@ -162,7 +162,7 @@ impl OpRun for Tanh {
         if pass != Pass::Forward {
             let y = inputs[0].floats_mut();
             y.data.iter_mut().for_each(|v| *v = v.tanh());
-            round_f16(y);
+            crate::tensor::round_to_f16(&mut y.data);
         }
         Ok(())
     }

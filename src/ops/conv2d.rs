@@ -155,12 +155,7 @@ impl OpSpec for Conv2dParams {
         "conv2d"
     }
     fn passes(&self) -> Vec<Pass> {
-        use Pass::*;
-        let mut passes = vec![Forward, BackwardInput, BackwardWeight];
-        if self.bias {
-            passes.push(BackwardBias);
-        }
-        passes
+        super::spec::gemm_passes(self.bias)
     }
     fn validate(&self) -> Result<()> {
         Conv2dParams::validate(self)

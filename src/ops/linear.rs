@@ -80,12 +80,7 @@ impl OpSpec for LinearParams {
         "linear"
     }
     fn passes(&self) -> Vec<Pass> {
-        use Pass::*;
-        let mut passes = vec![Forward, BackwardInput, BackwardWeight];
-        if self.bias {
-            passes.push(BackwardBias);
-        }
-        passes
+        super::spec::gemm_passes(self.bias)
     }
     fn validate(&self) -> Result<()> {
         LinearParams::validate(self)

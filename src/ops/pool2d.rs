@@ -1,6 +1,6 @@
 //! max_pool2d and avg_pool2d: shapes, validation, costs and their shared uniform.
 
-use super::spec::{arg, round_f16, Arg, Draw, OpRun, OpSpec, Signature, Value};
+use super::spec::{arg, Arg, Draw, OpRun, OpSpec, Signature, Value};
 use super::{positive, u32_of, Act, Backend, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Shape};
@@ -146,7 +146,7 @@ impl Pool2dParams {
             Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
             Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
         }
-        round_f16(x);
+        crate::tensor::round_to_f16(&mut x.data);
     }
 }
 

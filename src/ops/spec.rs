@@ -148,17 +148,23 @@ impl Signature {
                 ),
             ));
         }
+        // Messages are formatted only on failure: this runs for every recorded pass.
+        let fits = |arg: &Arg, have: usize| {
+            if have == arg.shape.numel() {
+                return Ok(());
+            }
+            super::expect_len(&format!("{op} {}", arg.name), have, &arg.shape)
+        };
         let mut used = Vec::with_capacity(inputs.len());
         for (arg, t) in self.inputs.iter().zip(inputs) {
-            let what = format!("{op} {}", arg.name);
             match (arg.present, t) {
                 (true, Some(t)) => {
-                    super::expect_len(&what, len(t), &arg.shape)?;
+                    fits(arg, len(t))?;
                     used.push(Some(*t));
                 }
                 (true, None) => {
                     return Err(Error::invalid(
-                        what,
+                        format!("{op} {}", arg.name),
                         "the parameters use this argument but none was given",
                     ))
                 }
@@ -166,7 +172,7 @@ impl Signature {
             }
         }
         for (arg, t) in self.outputs.iter().zip(outputs) {
-            super::expect_len(&format!("{op} {}", arg.name), len(t), &arg.shape)?;
+            fits(arg, len(t))?;
         }
         Ok(used)
     }
@@ -255,6 +261,15 @@ pub fn sum_scale(n: usize) -> f32 {
     (3.0 / n.max(1) as f32).sqrt()
 }
 
+/// The passes of a GEMM-shaped op (conv2d, linear): the bias gradient only with a bias.
+pub fn gemm_passes(bias: bool) -> Vec<Pass> {
+    let mut passes = vec![Pass::Forward, Pass::BackwardInput, Pass::BackwardWeight];
+    if bias {
+        passes.push(Pass::BackwardBias);
+    }
+    passes
+}
+
 /// Input `i` of a run, which the signature requires.
 pub fn arg<'a, T>(inputs: &[Option<&'a T>], i: usize) -> Result<&'a T> {
     inputs
@@ -262,11 +277,6 @@ pub fn arg<'a, T>(inputs: &[Option<&'a T>], i: usize) -> Result<&'a T> {
         .copied()
         .flatten()
         .ok_or_else(|| Error::invalid("op run", format!("input {i} is required")))
-}
-
-/// Rounds a parity input to f16 again after [`OpRun::relate`] computed it from others.
-pub fn round_f16(t: &mut HostTensor) {
-    crate::tensor::round_to_f16(&mut t.data);
 }
 
 macro_rules! op_table {
