@@ -20,6 +20,7 @@ use cnngpu::gpu::GpuBackend;
 use cnngpu::parity;
 use cnngpu::train::memory::DeviceMemory;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -285,13 +286,18 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
     }
     cases.extend(parity::resnet_cases());
     cases.extend(parity::googlenet_cases());
+    cases.extend(parity::unet_cases());
     cases.extend(parity::edge_cases());
     let variants = parity::variants(&gpu);
     let mut failures = Vec::new();
     // kernel -> variant -> (worst error, failed?)
     let mut matrix: BTreeMap<String, BTreeMap<&'static str, (f64, bool)>> = BTreeMap::new();
+    // A progress line on a terminal only (in a log, each case would be a line of its own).
+    let progress = std::io::stderr().is_terminal();
     for case in &cases {
-        eprint!("\r{:<40}", case.name);
+        if progress {
+            eprint!("\r{:<40}", case.name);
+        }
         let outcomes = parity::run(&gpu, std::slice::from_ref(case), kernel)?;
         for o in outcomes {
             let cell = matrix
@@ -306,7 +312,9 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
             }
         }
     }
-    eprintln!("\r{:<40}", "");
+    if progress {
+        eprint!("\r{:<40}\r", "");
+    }
     if matrix.is_empty() {
         anyhow::bail!(cnngpu::Error::invalid(
             "--kernel",
@@ -315,13 +323,19 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
             )
         ));
     }
-    print!("{:<40}", "kernel");
+    let width = matrix
+        .keys()
+        .map(|k| k.len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(40);
+    print!("{:<width$}", "kernel");
     for v in &variants {
         print!("{:>16}", v.name());
     }
     println!();
     for (k, cells) in &matrix {
-        print!("{k:<40}");
+        print!("{k:<width$}");
         for v in &variants {
             match cells.get(v.name()) {
                 Some((err, false)) => print!("{:>16}", format!("ok {err:.1e}")),

@@ -5,7 +5,8 @@
 //! is O(h^2) and the rounding error about 1e-16 / h, so 1e-6 is a tolerance no real bug meets.
 
 use cnngpu::cpu::{
-    activation, batch_norm, conv2d, dropout, linear, lrn, pool2d, softmax_cross_entropy,
+    activation, batch_norm, conv2d, conv_transpose2d, dropout, linear, lrn, pool2d,
+    softmax_cross_entropy,
 };
 use cnngpu::ops::*;
 use cnngpu::tensor::SplitMix64;
@@ -80,6 +81,38 @@ fn conv2d_backward_passes_match_finite_differences() {
     check("conv2d db", &b, &conv2d::backward_bias(&p, &r), |b| {
         f(&x, &w, b)
     });
+}
+
+#[test]
+fn conv_transpose2d_backward_passes_match_finite_differences() {
+    let mut rng = SplitMix64(7);
+    // Padding that crops, output padding, groups and a rectangular kernel at once.
+    let p = ConvTranspose2dParams {
+        batch: 2,
+        in_channels: 4,
+        in_h: 4,
+        in_w: 3,
+        out_channels: 6,
+        kernel_h: 3,
+        kernel_w: 2,
+        stride: 2,
+        padding: 1,
+        output_padding: 1,
+        groups: 2,
+        bias: true,
+    };
+    let x = rand(&mut rng, p.input_shape().numel());
+    let w = rand(&mut rng, p.weight_shape().numel());
+    let b = rand(&mut rng, p.out_channels);
+    let r = rand(&mut rng, p.output_shape().numel());
+    let f =
+        |x: &[f64], w: &[f64], b: &[f64]| dot(&r, &conv_transpose2d::forward(&p, x, w, Some(b)));
+    let dx = conv_transpose2d::backward_input(&p, &r, &w);
+    check("conv_transpose2d dx", &x, &dx, |x| f(x, &w, &b));
+    let dw = conv_transpose2d::backward_weight(&p, &r, &x);
+    check("conv_transpose2d dw", &w, &dw, |w| f(&x, w, &b));
+    let db = conv_transpose2d::backward_bias(&p, &r);
+    check("conv_transpose2d db", &b, &db, |b| f(&x, &w, b));
 }
 
 #[test]

@@ -158,3 +158,23 @@ fn concat_forward_matches_cpu() {
 fn concat_backward_input_matches_cpu() {
     common::assert_parity("concat_backward_input");
 }
+
+#[test]
+fn conv_transpose2d_forward_matches_cpu() {
+    common::assert_parity("conv_transpose2d_forward");
+}
+
+#[test]
+fn conv_transpose2d_backward_input_matches_cpu() {
+    common::assert_parity("conv_transpose2d_backward_input");
+}
+
+#[test]
+fn conv_transpose2d_backward_weight_matches_cpu() {
+    common::assert_parity("conv_transpose2d_backward_weight");
+}
+
+#[test]
+fn conv_transpose2d_backward_bias_matches_cpu() {
+    common::assert_parity("conv_transpose2d_backward_bias");
+}

@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod conv2d;
+pub mod conv_transpose2d;
 pub mod dropout;
 pub mod linear;
 pub mod lrn;
@@ -263,6 +264,62 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         db.store(&conv2d::backward_bias(p, &dy.f64s()), "conv2d db")
+    }
+
+    fn conv_transpose2d_forward(
+        &self,
+        p: &ConvTranspose2dParams,
+        x: &CpuTensor,
+        w: &CpuTensor,
+        b: Option<&CpuTensor>,
+        y: &mut CpuTensor,
+    ) -> Result<()> {
+        let bias = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?[2].map(|b| b.f64s());
+        y.store(
+            &conv_transpose2d::forward(p, &x.f64s(), &w.f64s(), bias.as_deref()),
+            "conv_transpose2d y",
+        )
+    }
+
+    fn conv_transpose2d_backward_input(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &CpuTensor,
+        w: &CpuTensor,
+        dx: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
+        dx.store(
+            &conv_transpose2d::backward_input(p, &dy.f64s(), &w.f64s()),
+            "conv_transpose2d dx",
+        )
+    }
+
+    fn conv_transpose2d_backward_weight(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &CpuTensor,
+        x: &CpuTensor,
+        dw: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
+        dw.store(
+            &conv_transpose2d::backward_weight(p, &dy.f64s(), &x.f64s()),
+            "conv_transpose2d dw",
+        )
+    }
+
+    fn conv_transpose2d_backward_bias(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &CpuTensor,
+        db: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
+        db.store(
+            &conv_transpose2d::backward_bias(p, &dy.f64s()),
+            "conv_transpose2d db",
+        )
     }
 
     fn max_pool2d_forward(

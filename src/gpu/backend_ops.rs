@@ -389,6 +389,50 @@ impl crate::ops::Backend for GpuBackend {
         kernels::conv2d::encode_backward_bias(self, p, dy, db)
     }
 
+    fn conv_transpose2d_forward(
+        &self,
+        p: &ConvTranspose2dParams,
+        x: &GpuTensor,
+        w: &GpuTensor,
+        b: Option<&GpuTensor>,
+        y: &mut GpuTensor,
+    ) -> Result<()> {
+        let used = check(p, Pass::Forward, &[Some(x), Some(w), b], &[y])?;
+        kernels::conv_transpose2d::encode_forward(self, p, x, w, used[2], y)
+    }
+
+    fn conv_transpose2d_backward_input(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &GpuTensor,
+        w: &GpuTensor,
+        dx: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardInput, &[Some(dy), Some(w)], &[dx])?;
+        kernels::conv_transpose2d::encode_backward_input(self, p, dy, w, dx)
+    }
+
+    fn conv_transpose2d_backward_weight(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &GpuTensor,
+        x: &GpuTensor,
+        dw: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
+        kernels::conv_transpose2d::encode_backward_weight(self, p, dy, x, dw)
+    }
+
+    fn conv_transpose2d_backward_bias(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
+        kernels::conv_transpose2d::encode_backward_bias(self, p, dy, db)
+    }
+
     fn max_pool2d_forward(
         &self,
         p: &Pool2dParams,

@@ -120,6 +120,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "add_forward",
     "accumulate",
     "tensor_copy",
+    "conv_transpose2d_bias",
     "concat_forward",
     "concat_backward_input",
     "batch_norm_stats",

@@ -6,6 +6,7 @@ pub mod add;
 pub mod batch_norm;
 pub mod concat;
 pub mod conv2d;
+pub mod conv_transpose2d;
 pub mod dropout;
 pub mod linear;
 pub mod loss_scale;
@@ -21,6 +22,7 @@ pub use add::Add;
 pub use batch_norm::{BatchNormParams, BatchNormUniform};
 pub use concat::{ConcatParams, ConcatUniform};
 pub use conv2d::{Conv2dParams, Conv2dUniform};
+pub use conv_transpose2d::ConvTranspose2dParams;
 pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
 pub use loss_scale::{LossScaleParams, LossScaleUniform};
@@ -184,6 +186,35 @@ pub trait Backend {
     fn conv2d_backward_bias(
         &self,
         p: &Conv2dParams,
+        dy: &Self::Tensor,
+        db: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    fn conv_transpose2d_forward(
+        &self,
+        p: &ConvTranspose2dParams,
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        y: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv_transpose2d_backward_input(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &Self::Tensor,
+        w: &Self::Tensor,
+        dx: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv_transpose2d_backward_weight(
+        &self,
+        p: &ConvTranspose2dParams,
+        dy: &Self::Tensor,
+        x: &Self::Tensor,
+        dw: &mut Self::Tensor,
+    ) -> Result<()>;
+    fn conv_transpose2d_backward_bias(
+        &self,
+        p: &ConvTranspose2dParams,
         dy: &Self::Tensor,
         db: &mut Self::Tensor,
     ) -> Result<()>;

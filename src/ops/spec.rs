@@ -331,6 +331,7 @@ macro_rules! op_table {
 
 op_table! {
     Conv2d(super::Conv2dParams),
+    ConvTranspose2d(super::ConvTranspose2dParams),
     MaxPool2d(super::pool2d::MaxPool2d),
     AvgPool2d(super::pool2d::AvgPool2d),
     Lrn(super::LrnParams),

@@ -507,12 +507,74 @@ pub fn googlenet_cases() -> Vec<Case> {
     ]
 }
 
+#[allow(clippy::too_many_arguments)] // a row of the case table
+fn up(
+    batch: usize,
+    cin: usize,
+    h: usize,
+    w: usize,
+    cout: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+    output_padding: usize,
+) -> ConvTranspose2dParams {
+    ConvTranspose2dParams {
+        batch,
+        in_channels: cin,
+        in_h: h,
+        in_w: w,
+        out_channels: cout,
+        kernel_h: k,
+        kernel_w: k,
+        stride,
+        padding,
+        output_padding,
+        groups: 1,
+        bias: true,
+    }
+}
+
+/// U-Net's up-convolutions (2x2, stride 2) at a 64-pixel input with 16 base channels, batch
+/// 2, and the transposed convolution's edge cases: padding that crops, output padding,
+/// groups, a rectangular kernel, a 1x1 input (its dual convolution is a plain GEMM).
+pub fn unet_cases() -> Vec<Case> {
+    let b = 2;
+    let op = Op::ConvTranspose2d;
+    vec![
+        case("unet_up1", op(up(b, 256, 4, 4, 128, 2, 2, 0, 0))),
+        case("unet_up2", op(up(b, 128, 8, 8, 64, 2, 2, 0, 0))),
+        case("unet_up4", op(up(b, 32, 32, 32, 16, 2, 2, 0, 0))),
+        case(
+            "convt_k3_s2_pad1_outpad1",
+            op(up(2, 5, 5, 3, 7, 3, 2, 1, 1)),
+        ),
+        case(
+            "convt_k4_s3_pad2_outpad2",
+            op(up(1, 3, 4, 6, 4, 4, 3, 2, 2)),
+        ),
+        case("convt_k3_s1_same", op(up(3, 6, 7, 5, 6, 3, 1, 1, 0))),
+        case(
+            "convt_groups2_rect_nobias",
+            op(ConvTranspose2dParams {
+                kernel_h: 3,
+                kernel_w: 2,
+                groups: 2,
+                bias: false,
+                ..up(2, 4, 5, 6, 6, 3, 2, 0, 1)
+            }),
+        ),
+        case("convt_1x1_input", op(up(3, 8, 1, 1, 5, 2, 2, 0, 0))),
+    ]
+}
+
 /// Every case of the parity table.
 pub fn all_cases() -> Vec<Case> {
     let mut v = lenet5_cases();
     v.extend(alexnet_cases());
     v.extend(resnet_cases());
     v.extend(googlenet_cases());
+    v.extend(unet_cases());
     v.extend(edge_cases());
     v
 }

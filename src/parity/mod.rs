@@ -395,6 +395,9 @@ pub fn has_families(kernel: &str) -> bool {
             | "linear_forward"
             | "linear_backward_input"
             | "linear_backward_weight"
+            | "conv_transpose2d_forward"
+            | "conv_transpose2d_backward_input"
+            | "conv_transpose2d_backward_weight"
     )
 }
 

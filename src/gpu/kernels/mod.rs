@@ -8,6 +8,7 @@ pub mod conv2d;
 mod conv2d_direct;
 mod conv2d_sg;
 mod conv2d_wg;
+pub mod conv_transpose2d;
 pub mod dropout;
 pub mod elementwise;
 pub mod linear;
