@@ -5,7 +5,7 @@
 //! is O(h^2) and the rounding error about 1e-16 / h, so 1e-6 is a tolerance no real bug meets.
 
 use cnngpu::cpu::{
-    activation, batch_norm, conv2d, conv_transpose2d, dropout, linear, lrn, pool2d,
+    activation, batch_norm, conv2d, conv_transpose2d, dropout, linear, lrn, pixel_loss, pool2d,
     softmax_cross_entropy,
 };
 use cnngpu::ops::*;
@@ -278,6 +278,20 @@ fn softmax_cross_entropy_backward_matches_finite_differences() {
         &softmax_cross_entropy::backward_input(&p, &logits, &labels),
         mean,
     );
+}
+
+#[test]
+fn pixel_cross_entropy_backward_matches_finite_differences() {
+    let mut rng = SplitMix64(9);
+    // Two images of 3x2 pixels, four classes; two pixels ignored.
+    let p = PixelCrossEntropyParams::new(2, 4, 6);
+    let logits: Vec<f64> = rand(&mut rng, 48).iter().map(|v| v * 5.0).collect();
+    let ignore = cnngpu::ops::pixel_loss::IGNORE_LABEL;
+    let labels = [0u32, 3, ignore, 1, 2, 2, 3, ignore, 0, 1, 1, 2];
+    let counted = 10;
+    let mean = |l: &[f64]| pixel_loss::forward(&p, l, &labels).iter().sum::<f64>() / counted as f64;
+    let d = pixel_loss::backward_input(&p, &logits, &labels, counted);
+    check("pixel_cross_entropy dlogits", &logits, &d, mean);
 }
 
 #[test]

@@ -178,3 +178,18 @@ fn conv_transpose2d_backward_weight_matches_cpu() {
 fn conv_transpose2d_backward_bias_matches_cpu() {
     common::assert_parity("conv_transpose2d_backward_bias");
 }
+
+#[test]
+fn pixel_cross_entropy_forward_matches_cpu() {
+    common::assert_parity("pixel_cross_entropy_forward");
+}
+
+#[test]
+fn pixel_cross_entropy_backward_input_matches_cpu() {
+    common::assert_parity("pixel_cross_entropy_backward_input");
+}
+
+#[test]
+fn pixel_metrics_accumulate_matches_cpu() {
+    common::assert_parity("pixel_metrics_accumulate");
+}

@@ -9,6 +9,7 @@ pub mod conv_transpose2d;
 pub mod dropout;
 pub mod linear;
 pub mod lrn;
+pub mod pixel_loss;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
@@ -673,6 +674,57 @@ impl Backend for CpuBackend {
                 *count += (rank < k) as u32;
             }
         }
+        Ok(())
+    }
+
+    fn pixel_cross_entropy_forward(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        losses: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::Forward, &[Some(logits), Some(labels)], &[losses])?;
+        losses.store(
+            &pixel_loss::forward(p, &logits.f64s(), &labels.ints),
+            "pixel losses",
+        )
+    }
+
+    fn pixel_cross_entropy_backward_input(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        counted: &CpuTensor,
+        scale_state: Option<&CpuTensor>,
+        dlogits: &mut CpuTensor,
+    ) -> Result<()> {
+        check(
+            p,
+            Pass::BackwardInput,
+            &[Some(logits), Some(labels), Some(counted), None],
+            &[dlogits],
+        )?;
+        let mut p = *p;
+        if let Some(s) = scale_state {
+            p.grad_scale *= f32::from_bits(s.ints[0]);
+        }
+        dlogits.store(
+            &pixel_loss::backward_input(&p, &logits.f64s(), &labels.ints, counted.ints[0]),
+            "pixel dlogits",
+        )
+    }
+
+    fn pixel_metrics_accumulate(
+        &self,
+        p: &PixelMetricsParams,
+        logits: &CpuTensor,
+        labels: &CpuTensor,
+        counts: &mut CpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::Update, &[Some(logits), Some(labels)], &[counts])?;
+        pixel_loss::metrics_accumulate(p, &logits.floats, &labels.ints, &mut counts.ints);
         Ok(())
     }
 

@@ -691,6 +691,46 @@ impl crate::ops::Backend for GpuBackend {
         kernels::softmax_cross_entropy::encode_topk(self, p, logits, labels, counts)
     }
 
+    fn pixel_cross_entropy_forward(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        losses: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::Forward, &[Some(logits), Some(labels)], &[losses])?;
+        kernels::pixel_loss::encode_forward(self, p, logits, labels, losses)
+    }
+
+    fn pixel_cross_entropy_backward_input(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        counted: &GpuTensor,
+        scale_state: Option<&GpuTensor>,
+        dlogits: &mut GpuTensor,
+    ) -> Result<()> {
+        let given = [Some(logits), Some(labels), Some(counted), None];
+        check(p, Pass::BackwardInput, &given, &[dlogits])?;
+        if let Some(state) = scale_state {
+            expect_dtype(state, DType::U32, "loss scale state")?;
+        }
+        let scale = self.scale_view(scale_state);
+        kernels::pixel_loss::encode_backward_input(self, p, logits, labels, counted, scale, dlogits)
+    }
+
+    fn pixel_metrics_accumulate(
+        &self,
+        p: &PixelMetricsParams,
+        logits: &GpuTensor,
+        labels: &GpuTensor,
+        counts: &mut GpuTensor,
+    ) -> Result<()> {
+        check(p, Pass::Update, &[Some(logits), Some(labels)], &[counts])?;
+        kernels::pixel_loss::encode_metrics(self, p, logits, labels, counts)
+    }
+
     fn sgd_update(
         &self,
         p: &SgdParams,

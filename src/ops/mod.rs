@@ -11,6 +11,7 @@ pub mod dropout;
 pub mod linear;
 pub mod loss_scale;
 pub mod lrn;
+pub mod pixel_loss;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
@@ -27,6 +28,9 @@ pub use dropout::{DropoutParams, DropoutUniform};
 pub use linear::{LinearParams, LinearUniform};
 pub use loss_scale::{LossScaleParams, LossScaleUniform};
 pub use lrn::{LrnParams, LrnUniform};
+pub use pixel_loss::{
+    PixelCrossEntropyParams, PixelLossUniform, PixelMetricsParams, SegmentationScores,
+};
 pub use pool2d::{AvgPool2d, MaxPool2d, Pool2dParams, Pool2dUniform};
 pub use sgd::{Sgd, SgdParams, SgdUniform};
 pub use softmax_cross_entropy::{SoftmaxCrossEntropyParams, SoftmaxCrossEntropyUniform};
@@ -396,6 +400,34 @@ pub trait Backend {
     fn topk_accumulate(
         &self,
         p: &TopkParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        counts: &mut Self::Tensor,
+    ) -> Result<()>;
+
+    /// Per-pixel losses (F32 `[N, P]`) of logits `[N, C, P]` against labels `[N, P]` (U32).
+    fn pixel_cross_entropy_forward(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        losses: &mut Self::Tensor,
+    ) -> Result<()>;
+    /// The gradient of the mean loss over the `counted[0]` pixels not ignored (U32 `[1]`),
+    /// times the loss scale of `scale_state` where given.
+    fn pixel_cross_entropy_backward_input(
+        &self,
+        p: &PixelCrossEntropyParams,
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+        counted: &Self::Tensor,
+        scale_state: Option<&Self::Tensor>,
+        dlogits: &mut Self::Tensor,
+    ) -> Result<()>;
+    /// Adds the segmentation counters of a batch to `counts` (U32, see [`PixelMetricsParams`]).
+    fn pixel_metrics_accumulate(
+        &self,
+        p: &PixelMetricsParams,
         logits: &Self::Tensor,
         labels: &Self::Tensor,
         counts: &mut Self::Tensor,

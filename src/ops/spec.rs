@@ -341,6 +341,8 @@ op_table! {
     Dropout(super::DropoutParams),
     SoftmaxCrossEntropy(super::SoftmaxCrossEntropyParams),
     Topk(super::TopkParams),
+    PixelCrossEntropy(super::PixelCrossEntropyParams),
+    PixelMetrics(super::PixelMetricsParams),
     /// One parameter tensor's update.
     Sgd(super::sgd::Sgd),
     /// `add_forward`; its backward pass (`tensor_copy`) and gradient sums (`accumulate`).

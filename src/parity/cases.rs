@@ -535,9 +535,19 @@ fn up(
     }
 }
 
+/// The per-pixel loss with its gradient scaled by the pixel count, so that the gradients the
+/// harness compares are about 1 (the mean's 1/count would leave them under the tolerance).
+fn pixel_loss(batch: usize, classes: usize, pixels: usize) -> Op {
+    Op::PixelCrossEntropy(PixelCrossEntropyParams {
+        grad_scale: (batch * pixels) as f32,
+        ..PixelCrossEntropyParams::new(batch, classes, pixels)
+    })
+}
+
 /// U-Net's up-convolutions (2x2, stride 2) at a 64-pixel input with 16 base channels, batch
 /// 2, and the transposed convolution's edge cases: padding that crops, output padding,
-/// groups, a rectangular kernel, a 1x1 input (its dual convolution is a plain GEMM).
+/// groups, a rectangular kernel, a 1x1 input (its dual convolution is a plain GEMM); the
+/// per-pixel loss and the segmentation counters.
 pub fn unet_cases() -> Vec<Case> {
     let b = 2;
     let op = Op::ConvTranspose2d;
@@ -565,6 +575,27 @@ pub fn unet_cases() -> Vec<Case> {
             }),
         ),
         case("convt_1x1_input", op(up(3, 8, 1, 1, 5, 2, 2, 0, 0))),
+        // The loss and counters of 11 classes (10 digits or garments and the background)
+        // at 64x64, and odd sizes; labels cover every class and ignored pixels.
+        case("unet_loss", pixel_loss(b, 11, 64 * 64)),
+        case(
+            "unet_metrics",
+            Op::PixelMetrics(PixelMetricsParams {
+                batch: b,
+                classes: 11,
+                pixels: 64 * 64,
+            }),
+        ),
+        case("pixel_loss_odd", pixel_loss(3, 3, 7)),
+        Case {
+            name: "pixel_metrics_ties".into(),
+            op: Op::PixelMetrics(PixelMetricsParams {
+                batch: 3,
+                classes: 4,
+                pixels: 5,
+            }),
+            ties: true,
+        },
     ]
 }
 

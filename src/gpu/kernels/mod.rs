@@ -15,6 +15,7 @@ pub mod linear;
 mod linear_sg;
 mod linear_wg;
 pub mod lrn;
+pub mod pixel_loss;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
