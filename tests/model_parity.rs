@@ -71,8 +71,13 @@ fn run_with<B: Backend>(
     let (mut losses, mut first_grads) = (Vec::new(), Vec::new());
     for step in 0..steps {
         let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
-        let labels: Vec<u32> = (0..batch)
-            .map(|i| ((i as u32 + step) * 3) % graph.classes as u32)
+        // A label per image, or per pixel with every seventh ignored (segmentation).
+        let per = graph.label_pixels();
+        let labels: Vec<u32> = (0..batch * per)
+            .map(|i| match per > 1 && i % 7 == 3 {
+                true => cnngpu::ops::pixel_loss::IGNORE_LABEL,
+                false => ((i as u32 + step) * 3) % graph.classes as u32,
+            })
             .collect();
         let cfg = StepConfig {
             lr: lr_for(graph),
@@ -384,6 +389,28 @@ fn googlenet_f32_matches_cpu() {
             grad_norm: 0.01,
             later_losses: 3e-3,
         },
+    );
+}
+
+/// U-Net at 32 px with 4 base channels (its bottom 2x2 maps): the transposed convolutions,
+/// the skip concatenations and the per-pixel loss with ignored pixels.
+#[test]
+fn unet_f32_matches_cpu() {
+    compare_deep(
+        models::unet(1, 3, 4, 32).unwrap(),
+        Init::PyTorchDefault,
+        Precision::F32,
+        TIGHT,
+    );
+}
+
+#[test]
+fn unet_f16_matches_cpu() {
+    compare_deep(
+        models::unet(1, 3, 4, 32).unwrap(),
+        Init::PyTorchDefault,
+        Precision::F16,
+        TIGHT,
     );
 }
 

@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::ops::{
-    Act, Add, AvgPool2d, BatchNormParams, ConcatParams, Conv2dParams, DropoutParams, LinearParams,
-    LrnParams, MaxPool2d, Op, OpSpec, Pool2dParams, Relu, Tanh,
+    Act, Add, AvgPool2d, BatchNormParams, ConcatParams, Conv2dParams, ConvTranspose2dParams,
+    DropoutParams, LinearParams, LrnParams, MaxPool2d, Op, OpSpec, Pool2dParams, Relu, Tanh,
 };
 use crate::tensor::Shape;
 
@@ -18,6 +18,8 @@ fn fusion_off() -> bool {
 #[derive(Clone, Debug, PartialEq)]
 pub enum LayerKind {
     Conv2d(Conv2dParams),
+    /// PyTorch's ConvTranspose2d (U-Net's up-sampling).
+    ConvTranspose2d(ConvTranspose2dParams),
     Linear(LinearParams),
     Tanh,
     Relu,
@@ -40,6 +42,7 @@ impl LayerKind {
     pub fn op_name(&self) -> &'static str {
         match self {
             LayerKind::Conv2d(_) => "conv2d",
+            LayerKind::ConvTranspose2d(_) => "conv_transpose2d",
             LayerKind::Linear(_) => "linear",
             LayerKind::Tanh => "tanh",
             LayerKind::Relu => "relu",
@@ -60,6 +63,9 @@ impl LayerKind {
         let shape = Shape::new(&[batch, c, h, w]);
         match self {
             LayerKind::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
+            LayerKind::ConvTranspose2d(p) => {
+                Op::ConvTranspose2d(ConvTranspose2dParams { batch, ..*p })
+            }
             LayerKind::Linear(p) => Op::Linear(LinearParams { batch, ..*p }),
             LayerKind::Tanh => Op::Tanh(Tanh(shape)),
             LayerKind::Relu => Op::Relu(Relu(shape)),
@@ -219,6 +225,18 @@ impl Graph {
                 p.validate()?;
                 (LayerKind::Conv2d(p), [p.out_channels, p.out_h(), p.out_w()])
             }
+            LayerKind::ConvTranspose2d(p) => {
+                let p = ConvTranspose2dParams {
+                    batch: 1,
+                    in_channels: c,
+                    in_h: h,
+                    in_w: w,
+                    ..p
+                };
+                p.validate()?;
+                let shape = [p.out_channels, p.out_h(), p.out_w()];
+                (LayerKind::ConvTranspose2d(p), shape)
+            }
             LayerKind::Linear(p) => {
                 let p = LinearParams {
                     batch: 1,
@@ -345,8 +363,26 @@ impl Graph {
             .count()
     }
 
-    /// Checks the graph ends in `classes` logits and that every other node is read (a node
-    /// nothing reads would get no gradient).
+    /// Whether the graph segments: its last node gives `classes` logits at every pixel of
+    /// the input (U-Net) rather than `classes` logits per image.
+    pub fn segmentation(&self) -> bool {
+        let [_, h, w] = self.input;
+        let [_, oh, ow] = self.last_shape();
+        oh * ow > 1 && (oh, ow) == (h, w)
+    }
+
+    /// Labels (and losses) per image: its pixels for a segmentation graph, else 1.
+    pub fn label_pixels(&self) -> usize {
+        if self.segmentation() {
+            self.input[1] * self.input[2]
+        } else {
+            1
+        }
+    }
+
+    /// Checks the graph ends in `classes` logits (per image, or per pixel of the input for a
+    /// segmentation graph) and that every other node is read (a node nothing reads would get
+    /// no gradient).
     pub fn validate(&self) -> Result<()> {
         let n = self.layers.len();
         if let Some(l) = (0..n.saturating_sub(1))
@@ -358,13 +394,17 @@ impl Graph {
                 "no other node reads its output (only the last node may be unread)",
             ));
         }
-        if self.last_shape() != [self.classes, 1, 1] {
+        let [c, h, w] = self.last_shape();
+        if c != self.classes || !(h * w == 1 || self.segmentation()) {
             return Err(Error::invalid(
                 &self.name,
                 format!(
-                    "the last layer gives {:?}, expected {} logits",
+                    "the last layer gives {:?}, expected {} logits per image or per pixel of \
+                     the {}x{} input",
                     self.last_shape(),
-                    self.classes
+                    self.classes,
+                    self.input[1],
+                    self.input[2]
                 ),
             ));
         }
@@ -415,6 +455,13 @@ impl Graph {
             match &l.kind {
                 LayerKind::Conv2d(p) => {
                     let fan_in = p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+                    out.push((format!("{}.weight", l.name), p.weight_shape().0, fan_in));
+                    if p.bias {
+                        out.push((format!("{}.bias", l.name), vec![p.out_channels], fan_in));
+                    }
+                }
+                LayerKind::ConvTranspose2d(p) => {
+                    let fan_in = p.fan_in();
                     out.push((format!("{}.weight", l.name), p.weight_shape().0, fan_in));
                     if p.bias {
                         out.push((format!("{}.bias", l.name), vec![p.out_channels], fan_in));
@@ -617,6 +664,7 @@ impl Graph {
             .iter()
             .map(|l| match &l.kind {
                 LayerKind::Conv2d(p) => p.macs(),
+                LayerKind::ConvTranspose2d(p) => p.macs(),
                 LayerKind::Linear(p) => p.macs(),
                 _ => 0,
             })

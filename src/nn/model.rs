@@ -1,6 +1,7 @@
 //! `Model<B>`: a graph's parameters and planned activations on any backend, and one training
 //! step — forward, loss, top-k, backward, overflow check, optimizer — recorded as one unit.
 
+mod head;
 mod plan;
 mod state;
 
@@ -8,6 +9,7 @@ use plan::Plan;
 
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
+use crate::ops::pixel_loss::IGNORE_LABEL;
 use crate::ops::*;
 use crate::tensor::{arena_layout, DType, HostTensor, Precision, Shape};
 
@@ -39,16 +41,42 @@ pub struct Metrics<B: Backend> {
     pub counts: B::Tensor,
 }
 
-/// Host copy of [`Metrics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Host copy of [`Metrics`]. For a segmentation graph the samples are the labelled pixels,
+/// `top1` counts the pixels predicted right, `top5` is 0 and `classes` holds the per-class
+/// counters `[intersection[C], predicted[C], labelled[C]]` ([`PixelMetricsParams`]).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsValue {
     pub loss_sum: f64,
     pub samples: u64,
     pub top1: u64,
     pub top5: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<u64>,
 }
 
 impl MetricsValue {
+    /// Adds `other`'s sums and counts to these.
+    pub fn add(&mut self, other: &MetricsValue) {
+        self.loss_sum += other.loss_sum;
+        self.samples += other.samples;
+        self.top1 += other.top1;
+        self.top5 += other.top5;
+        if self.classes.len() < other.classes.len() {
+            self.classes.resize(other.classes.len(), 0);
+        }
+        for (a, b) in self.classes.iter_mut().zip(&other.classes) {
+            *a += b;
+        }
+    }
+    /// Pixel accuracy, IoU and Dice (a segmentation graph's metrics; `None` otherwise).
+    pub fn segmentation(&self) -> Option<SegmentationScores> {
+        if self.classes.is_empty() {
+            return None;
+        }
+        let mut counts = vec![self.top1, self.samples];
+        counts.extend(&self.classes);
+        Some(SegmentationScores::from_counts(&counts))
+    }
     pub fn loss(&self) -> f64 {
         self.loss_sum / self.samples.max(1) as f64
     }
@@ -202,6 +230,7 @@ impl<B: Backend> Model<B> {
         for l in &graph.layers {
             let (has_w, has_b) = match &l.kind {
                 LayerKind::Conv2d(p) => (true, p.bias),
+                LayerKind::ConvTranspose2d(p) => (true, p.bias),
                 LayerKind::Linear(p) => (true, p.bias),
                 LayerKind::BatchNorm2d(_) => (true, true),
                 _ => (false, false),
@@ -293,11 +322,16 @@ impl<B: Backend> Model<B> {
             + self.graph.norm_state_bytes()
     }
 
-    /// New zeroed metric counters.
+    /// New zeroed metric counters: top-1 and top-5, or a segmentation graph's
+    /// [`PixelMetricsParams`] counters.
     pub fn metrics(&self, b: &B) -> Result<Metrics<B>> {
+        let counts = match self.graph.segmentation() {
+            true => PixelMetricsParams::len_for(self.graph.classes),
+            false => 2,
+        };
         Ok(Metrics {
             totals: b.full(Shape::new(&[2]), DType::F32, 0.0)?,
-            counts: b.full(Shape::new(&[2]), DType::U32, 0.0)?,
+            counts: b.full(Shape::new(&[counts]), DType::U32, 0.0)?,
         })
     }
 
@@ -313,12 +347,18 @@ impl<B: Backend> Model<B> {
             })
     }
 
-    /// Writes a batch of preprocessed images and labels into the planned input buffers.
+    /// Writes a batch of preprocessed images and labels (one per image, or one per pixel
+    /// for a segmentation graph) into the planned input buffers.
     pub fn load_batch(&mut self, b: &B, x: &[f32], labels: &[u32]) -> Result<()> {
-        let i = self.plan_index(labels.len())?;
+        let i = self.plan_index(labels.len() / self.graph.label_pixels())?;
         let plan = &mut self.plans[i];
         b.write(&mut plan.x, x)?;
-        b.write_u32(&mut plan.labels, labels)
+        b.write_u32(&mut plan.labels, labels)?;
+        if let Some(counted) = plan.counted.as_mut() {
+            let n = labels.iter().filter(|&&l| l != IGNORE_LABEL).count();
+            b.write_u32(counted, &[n as u32])?;
+        }
+        Ok(())
     }
 
     /// Records the forward pass and the metrics of the loaded batch of size `batch`.
@@ -388,6 +428,10 @@ impl<B: Backend> Model<B> {
                     let p = Conv2dParams { batch, act, ..*p };
                     b.conv2d_forward(&p, x, w.unwrap(), bias, y)?
                 }
+                LayerKind::ConvTranspose2d(p) => {
+                    let p = ConvTranspose2dParams { batch, ..*p };
+                    b.conv_transpose2d_forward(&p, x, w.unwrap(), bias, y)?
+                }
                 LayerKind::Linear(p) => {
                     let p = LinearParams { batch, act, ..*p };
                     b.linear_forward(&p, x, w.unwrap(), bias, y)?
@@ -429,23 +473,7 @@ impl<B: Backend> Model<B> {
                 }
             }
         }
-        let classes = self.graph.classes;
-        let logits = plan.outs.last().expect("a graph has layers");
-        b.scope("loss", "forward");
-        b.softmax_cross_entropy_forward(
-            &SoftmaxCrossEntropyParams::mean(batch, classes),
-            logits,
-            &plan.labels,
-            &mut plan.losses,
-        )?;
-        b.loss_accumulate(&plan.losses, &mut metrics.totals)?;
-        let ks = vec![1, 5.min(classes)];
-        b.topk_accumulate(
-            &TopkParams { batch, classes, ks },
-            logits,
-            &plan.labels,
-            &mut metrics.counts,
-        )
+        head::forward(b, &self.graph, plan, metrics)
     }
 
     /// Records the backward pass and the optimizer update of the batch whose forward pass
@@ -462,16 +490,7 @@ impl<B: Backend> Model<B> {
         b.per_step(cfg.step, cfg.lr)?;
         let plan = &mut self.plans[pi];
         let n = self.graph.layers.len();
-        let classes = self.graph.classes;
-        let last = plan.grad_slot[n - 1].expect("kept gradients have a buffer");
-        b.scope("loss", "backward_input");
-        b.softmax_cross_entropy_backward_input(
-            &SoftmaxCrossEntropyParams::mean(batch, classes),
-            &plan.outs[n - 1],
-            &plan.labels,
-            self.scale_state.as_ref(),
-            &mut plan.grads[last],
-        )?;
+        head::backward(b, &self.graph, plan, self.scale_state.as_ref())?;
         // Nodes run backward in reverse order, so a node's gradient is complete before its
         // own backward pass. A node read by several others takes the first reader's share
         // (the highest-numbered) as written, each later share formed in its partial buffer
@@ -562,6 +581,20 @@ impl<B: Backend> Model<B> {
                         b.conv2d_backward_input(&p, dy, self.params[wi].weights(), dx)?;
                     }
                 }
+                LayerKind::ConvTranspose2d(p) => {
+                    let p = ConvTranspose2dParams { batch, ..*p };
+                    let wi = wi.expect("conv_transpose2d has weights");
+                    b.scope(&layer.name, "backward_weight");
+                    b.conv_transpose2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
+                    if let Some(bi) = bi {
+                        b.conv_transpose2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                    }
+                    if let Some(dx) = dx {
+                        b.scope(&layer.name, "backward_input");
+                        let w = self.params[wi].weights();
+                        b.conv_transpose2d_backward_input(&p, dy, w, dx)?;
+                    }
+                }
                 LayerKind::Linear(p) => {
                     let p = LinearParams { batch, ..*p };
                     let wi = wi.expect("linear has weights");
@@ -646,6 +679,7 @@ impl<B: Backend> Model<B> {
                             b.dropout_backward_input(&params, dy, dx)?
                         }
                         LayerKind::Conv2d(_)
+                        | LayerKind::ConvTranspose2d(_)
                         | LayerKind::Linear(_)
                         | LayerKind::BatchNorm2d(_)
                         | LayerKind::Add

@@ -3,8 +3,10 @@
 //! with torchvision's state_dict names.
 
 mod googlenet;
+mod unet;
 
 pub use googlenet::googlenet;
+pub use unet::unet;
 
 use super::graph::{Graph, LayerKind};
 use crate::error::{Error, Result};
@@ -293,14 +295,41 @@ impl Init {
 }
 
 /// The models [`by_name`] knows.
-pub const MODELS: [&str; 6] = [
+pub const MODELS: [&str; 7] = [
     "lenet5",
     "alexnet",
     "resnet18",
     "resnet34",
     "resnet50",
     "googlenet",
+    "unet",
 ];
+
+/// What a model is built for beyond its name: the options of [`build`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelOptions {
+    pub classes: usize,
+    /// AlexNet's convolution groups (1 or 2).
+    pub groups: usize,
+    /// The input side (None: the model's default).
+    pub size: Option<usize>,
+    /// U-Net's channels at the top level (16 unless given; the paper's 64).
+    pub base_channels: Option<usize>,
+    /// U-Net's input channels (1 unless given; the other models take 3).
+    pub in_channels: Option<usize>,
+}
+
+impl ModelOptions {
+    pub fn new(classes: usize) -> Self {
+        ModelOptions {
+            classes,
+            groups: 1,
+            size: None,
+            base_channels: None,
+            in_channels: None,
+        }
+    }
+}
 
 /// The graph and initialisation of a model by name ([`MODELS`]); `size` is the input side
 /// (AlexNet 227, ResNets 32 unless given).
@@ -310,6 +339,19 @@ pub fn by_name(
     groups: usize,
     size: Option<usize>,
 ) -> Result<(Graph, Init)> {
+    build(
+        name,
+        &ModelOptions {
+            groups,
+            size,
+            ..ModelOptions::new(classes)
+        },
+    )
+}
+
+/// The graph and initialisation of a model by name ([`MODELS`]) with its options.
+pub fn build(name: &str, o: &ModelOptions) -> Result<(Graph, Init)> {
+    let (classes, groups, size) = (o.classes, o.groups, o.size);
     match name {
         "lenet5" => Ok((lenet5(classes)?, Init::PyTorchDefault)),
         "alexnet" => Ok((
@@ -320,6 +362,15 @@ pub fn by_name(
         "resnet34" => Ok((resnet34(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "resnet50" => Ok((resnet50(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "googlenet" => Ok((googlenet(classes, size.unwrap_or(64))?, Init::GoogLeNet)),
+        "unet" => Ok((
+            unet(
+                o.in_channels.unwrap_or(1),
+                classes,
+                o.base_channels.unwrap_or(16),
+                size.unwrap_or(64),
+            )?,
+            Init::PyTorchDefault,
+        )),
         other => Err(Error::invalid(
             "--model",
             format!("'{other}'; expected {}", MODELS.join(", ")),

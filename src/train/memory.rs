@@ -51,10 +51,16 @@ impl MemoryPlan {
             .parameters()
             .into_iter()
             .map(|(_, s, _)| s.iter().product());
-        let parameters = arena_layout(numels).1 as u64 * (8 + extra) + graph.norm_state_bytes();
+        // (With a segmentation graph's count of labelled pixels, 4 bytes that every batch
+        // size's plan views.)
+        let parameters = arena_layout(numels).1 as u64 * (8 + extra)
+            + graph.norm_state_bytes()
+            + 4 * graph.segmentation() as u64;
         let [c, h, w] = graph.input;
         let input = (c * h * w) as u64;
-        let mut per_image = input * e + 8;
+        // A u32 label and an f32 loss per image, or per pixel of a segmentation graph.
+        let labels = graph.label_pixels() as u64;
+        let mut per_image = input * e + 8 * labels;
         let mut largest = input * e;
         let (fusions, folds) = (graph.fusions(), graph.pool_folds());
         let kept = Graph::kept(&fusions, &folds);
@@ -73,7 +79,7 @@ impl MemoryPlan {
             gradients_per_image: graph.gradient_plan(&folds).numel() as u64 * e,
             unshared_gradients_per_image: graph.gradient_numel_unshared(&folds) as u64 * e,
             largest_per_image: largest,
-            host_per_image: input * 4 + 4,
+            host_per_image: input * 4 + 4 * labels,
         }
     }
 

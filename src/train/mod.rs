@@ -134,7 +134,7 @@ pub struct TrainState {
     /// The device's metric counters not yet read back at the stop ([loss sum, samples] and
     /// [top-1, top-5]); restored as they were so sums group exactly as in an unbroken run.
     #[serde(default)]
-    pub pending: Option<([f32; 2], [u32; 2])>,
+    pub pending: Option<([f32; 2], Vec<u32>)>,
 }
 
 /// The model's input preprocessing for a dataset: LeNet-5 pads the 28x28 MNIST family to
@@ -455,10 +455,7 @@ impl<B: Backend> Trainer<'_, B> {
                             self.state.step
                         )));
                     }
-                    total.loss_sum += m.loss_sum;
-                    total.samples += m.samples;
-                    total.top1 += m.top1;
-                    total.top5 += m.top5;
+                    total.add(&m);
                     observer.step(self.state.step, &total);
                 }
                 steps_here += 1;
@@ -469,7 +466,7 @@ impl<B: Backend> Trainer<'_, B> {
                         .b
                         .read_together(&[&metrics.totals], &[&metrics.counts])?;
                     let (totals, counts) = (&f[0], &i[0]);
-                    self.state.pending = Some(([totals[0], totals[1]], [counts[0], counts[1]]));
+                    self.state.pending = Some(([totals[0], totals[1]], counts.clone()));
                     self.state.partial = total;
                     self.commit(false)?;
                     return Ok(Outcome::Interrupted {

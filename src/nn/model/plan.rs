@@ -28,6 +28,9 @@ pub(super) struct Plan<B: Backend> {
     pub(super) partial_slot: Vec<Option<usize>>,
     pub(super) indices: Vec<Option<B::Tensor>>,
     pub(super) losses: B::Tensor,
+    /// A segmentation graph's count of labelled pixels in the batch (U32 `[1]`), written
+    /// with the labels: the per-pixel loss's mean divides by it.
+    pub(super) counted: Option<B::Tensor>,
     /// The bytes this plan allocated (not those it views in a larger plan).
     pub(super) bytes: u64,
     /// Whether a training step of this batch size was planned (see [`Backend::planning`]).
@@ -117,8 +120,17 @@ impl<B: Backend> Model<B> {
                 partials.push(make.take(d, Shape::new(&[batch * m]), dtype)?);
             }
         }
-        let labels = make.take(donor.map(|d| &d.labels), Shape::new(&[batch]), DType::U32)?;
-        let losses = make.take(donor.map(|d| &d.losses), Shape::new(&[batch]), DType::F32)?;
+        // A label and a loss per image, or per pixel of a segmentation graph.
+        let per_batch = Shape::new(&[batch * self.graph.label_pixels()]);
+        let labels = make.take(donor.map(|d| &d.labels), per_batch.clone(), DType::U32)?;
+        let losses = make.take(donor.map(|d| &d.losses), per_batch, DType::F32)?;
+        let counted = match self.graph.segmentation() {
+            true => {
+                let d = donor.and_then(|d| d.counted.as_ref());
+                Some(make.take(d, Shape::new(&[1]), DType::U32)?)
+            }
+            false => None,
+        };
         let plan = Plan {
             batch,
             x,
@@ -131,6 +143,7 @@ impl<B: Backend> Model<B> {
             partial_slot: gp.partial,
             indices,
             losses,
+            counted,
             bytes: make.bytes,
             step_planned: false,
         };

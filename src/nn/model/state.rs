@@ -38,15 +38,26 @@ impl<B: Backend> Model<B> {
         let (floats, ints) = b.read_together(&[&metrics.totals], &ints)?;
         let (totals, counts) = (&floats[0], &ints[0]);
         let scale = ints.get(1).map(|s| [s[0], s[1], s[2], s[3]]);
-        Ok((
+        let value = if self.graph.segmentation() {
+            // [correct, labelled pixels, per-class counters]: the loss sums over labelled
+            // pixels only (ignored ones add 0).
+            MetricsValue {
+                loss_sum: totals[0] as f64,
+                samples: counts[1] as u64,
+                top1: counts[0] as u64,
+                top5: 0,
+                classes: counts[2..].iter().map(|&v| v as u64).collect(),
+            }
+        } else {
             MetricsValue {
                 loss_sum: totals[0] as f64,
                 samples: totals[1] as u64,
                 top1: counts[0] as u64,
                 top5: counts[1] as u64,
-            },
-            scale,
-        ))
+                classes: Vec::new(),
+            }
+        };
+        Ok((value, scale))
     }
 
     /// The logits of the last forward pass of `batch` (waits for the device).
