@@ -59,7 +59,12 @@ fn train<B: Backend>(b: &B, epochs: usize) -> cnngpu::Result<()> {
         b.describe(),
         graph.layers.len()
     );
-    let splits = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 0)?;
+    let splits = data::load(
+        DatasetKind::FashionMnist,
+        &data::bundled_sample_dir(),
+        0,
+        None,
+    )?;
     let (mean, std) = DatasetKind::FashionMnist.mean_std();
     let prep = Preprocess::padded(0, mean, std);
     let values = initial_parameters(&graph, Init::Torchvision, 0);

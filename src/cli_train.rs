@@ -4,25 +4,26 @@
 use anyhow::Result;
 use cnngpu::data::{self, DatasetKind};
 use cnngpu::nn::graph::Graph;
-use cnngpu::nn::{initial_parameters, models, MetricsValue, Model};
+use cnngpu::nn::{initial_parameters, models, Model};
 use cnngpu::ops::Backend;
 use cnngpu::tensor::Precision;
 use cnngpu::train::memory::{self, DeviceMemory, MemoryPlan};
 use cnngpu::train::{
-    self, checkpoint, commit, run_dir, EpochRecord, Observer, Outcome, Schedule, TrainConfig,
-    TrainState, Trainer,
+    self, checkpoint, commit, run_dir, Outcome, Schedule, TrainConfig, TrainState, Trainer,
 };
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use crate::cli_report::{check_splits, Progress};
 use crate::cli_values::{at_least_one, gamma, groups, momentum, non_negative};
 
 pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
         (Some(d), _) => Ok(d),
-        (None, DatasetKind::FashionMnist) => Ok(data::bundled_sample_dir()),
+        (None, DatasetKind::FashionMnist | DatasetKind::FashionScenes) => {
+            Ok(data::bundled_sample_dir())
+        }
         // Downloaded (checked) into the user's cache on first use.
         (None, DatasetKind::Mnist) => Ok(data::cache_dir().join("mnist")),
         (None, k) => Err(cnngpu::Error::invalid(
@@ -33,77 +34,18 @@ pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     }
 }
 
-/// Progress bars on a terminal, and always one plain line per epoch on stdout.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    epochs: usize,
-    epoch: usize,
-}
-
-impl Observer for Progress {
-    fn epoch_started(&mut self, epoch: usize, steps: usize) {
-        self.epoch = epoch;
-        if std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new(steps as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "epoch {prefix} [{bar:30}] {pos}/{len} steps {msg} ({eta})",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{}/{}", epoch + 1, self.epochs));
-            self.bar = Some(bar);
-        }
-    }
-    fn step(&mut self, done: usize, running: &MetricsValue) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(done as u64);
-            bar.set_message(format!(
-                "loss {:.4} top-1 {:.2}%",
-                running.loss(),
-                100.0 * running.top1()
-            ));
-        }
-    }
-    fn epoch_finished(&mut self, r: &EpochRecord) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-        let scale = if r.loss_scale != 1.0 {
-            format!(
-                ", loss scale {} ({} skipped)",
-                r.loss_scale, r.skipped_steps
-            )
-        } else {
-            String::new()
-        };
-        println!(
-            "epoch {}/{}: lr {:.5}  train loss {:.4} top-1 {:.2}% top-5 {:.2}%  test loss {:.4} top-1 {:.2}% top-5 {:.2}%  {:.1}s, {:.1} images/s{scale}",
-            r.epoch,
-            self.epochs,
-            r.lr,
-            r.train_loss,
-            100.0 * r.train_top1,
-            100.0 * r.train_top5,
-            r.test_loss,
-            100.0 * r.test_top1,
-            100.0 * r.test_top5,
-            r.epoch_s,
-            r.train_images_per_s
-        );
-    }
-}
-
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// lenet5, alexnet, resnet18, resnet34, resnet50 or googlenet.
+    /// lenet5, alexnet, resnet18, resnet34, resnet50, googlenet or unet (segmentation).
     #[arg(long, default_value = "lenet5", value_parser = cnngpu::nn::models::MODELS)]
     pub model: String,
-    /// fashion-mnist or mnist (IDX files), stl10, or folder (train/<class>/, test/<class>/).
-    #[arg(long, default_value = "fashion-mnist",
-          value_parser = ["fashion-mnist", "mnist", "stl10", "folder"])]
-    pub dataset: String,
+    /// fashion-mnist or mnist (IDX files), stl10, or folder (train/<class>/, test/<class>/);
+    /// for unet: fashion-scenes (built in: garments of the Fashion-MNIST sample on 64x64
+    /// canvases, a class per pixel) or segfolder (train/images, train/masks, test/...).
+    /// Default: fashion-mnist, fashion-scenes for unet.
+    #[arg(long, value_parser = ["fashion-mnist", "mnist", "stl10", "folder", "fashion-scenes",
+          "segfolder"])]
+    pub dataset: Option<String>,
     /// Folder of the dataset's files (default for fashion-mnist: the bundled 5,000-image sample).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -160,6 +102,16 @@ pub struct TrainArgs {
     /// torchvision for the ResNets, googlenet for googlenet.
     #[arg(long, value_parser = ["paper", "pytorch", "kaiming", "torchvision", "googlenet"])]
     pub init: Option<String>,
+    /// U-Net's channels at the top level (default 16; the paper's 64).
+    #[arg(long, value_parser = at_least_one)]
+    pub base_channels: Option<usize>,
+    /// U-Net's input channels (default: the data's).
+    #[arg(long, value_parser = at_least_one)]
+    pub in_channels: Option<usize>,
+    /// A segfolder's classes: mask values 0..N-1 (255 ignored); default: the largest value
+    /// in the training masks plus one.
+    #[arg(long, value_parser = at_least_one)]
+    pub classes: Option<usize>,
     /// Train on the first N training images only (quick runs; overfitting a small set).
     #[arg(long, value_parser = at_least_one)]
     pub train_images: Option<usize>,
@@ -197,7 +149,32 @@ pub struct TrainArgs {
 }
 
 fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
-    let kind = DatasetKind::parse(&a.dataset)?;
+    let segmenter = a.model == "unet";
+    let dataset = match (&a.dataset, segmenter) {
+        (Some(d), _) => d.clone(),
+        (None, true) => "fashion-scenes".into(),
+        (None, false) => "fashion-mnist".into(),
+    };
+    let kind = DatasetKind::parse(&dataset)?;
+    if kind.segmentation() != segmenter {
+        let why = match segmenter {
+            true => "unet segments: use fashion-scenes or segfolder (a class per pixel)",
+            false => "a dataset with a class per pixel needs a segmentation model (unet)",
+        };
+        return Err(cnngpu::Error::invalid("--dataset", format!("{dataset}: {why}")).into());
+    }
+    if !segmenter && (a.base_channels.is_some() || a.in_channels.is_some()) {
+        return Err(
+            cnngpu::Error::invalid("--base-channels/--in-channels", "only unet has them").into(),
+        );
+    }
+    if a.classes.is_some() && kind != DatasetKind::SegFolder {
+        return Err(cnngpu::Error::invalid(
+            "--classes",
+            "only a segfolder's classes are given; other datasets name theirs",
+        )
+        .into());
+    }
     let schedule = match a.schedule.as_str() {
         "constant" => Schedule::Constant,
         "step" => Schedule::Step {
@@ -225,7 +202,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
     }
     let cfg = TrainConfig {
         model: a.model.clone(),
-        dataset: a.dataset.clone(),
+        dataset,
         data_dir: data_dir(kind, a.data_dir.clone())?,
         groups: a.groups,
         image_size: a.image_size,
@@ -247,6 +224,9 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         init: a.init.clone(),
         train_images: a.train_images,
         test_images: a.test_images,
+        base_channels: a.base_channels,
+        in_channels: a.in_channels,
+        classes: a.classes,
     };
     cfg.precision()?;
     if cfg.data_dir.to_str().is_none() {
@@ -316,43 +296,6 @@ fn show(v: Option<&serde_json::Value>) -> String {
         Some(v) => v.to_string(),
         None => "none".into(),
     }
-}
-
-/// The dataset's splits, checked together before any work: both non-empty, at least two
-/// classes, the same classes and the same image shape.
-fn check_splits(splits: &data::Splits, dir: &Path) -> cnngpu::Result<()> {
-    let (tr, te) = (&splits.train, &splits.test);
-    let bad = |why: String| Err(cnngpu::Error::data(dir, why));
-    if tr.is_empty() || te.is_empty() {
-        return bad(format!(
-            "the training set has {} images and the test set {}; both need at least one",
-            tr.len(),
-            te.len()
-        ));
-    }
-    if tr.classes() < 2 {
-        return bad(format!(
-            "{} class ({}); a classifier needs at least two",
-            tr.classes(),
-            tr.class_names.join(", ")
-        ));
-    }
-    if tr.class_names != te.class_names {
-        return bad(format!(
-            "the training classes ({}) and the test classes ({}) differ",
-            tr.class_names.join(", "),
-            te.class_names.join(", ")
-        ));
-    }
-    let shape = |d: &data::Dataset| format!("{}x{}x{}", d.channels, d.height, d.width);
-    if shape(tr) != shape(te) {
-        return bad(format!(
-            "training images are {} (CxHxW) and test images {}; they must match",
-            shape(tr),
-            shape(te)
-        ));
-    }
-    Ok(())
 }
 
 /// What runs once the model's graph is known, before the first step (the GPU tunes its
@@ -434,7 +377,12 @@ pub fn train<B: Backend>(
         }
     }
     let kind = DatasetKind::parse(&state.config.dataset)?;
-    let mut splits = data::load(kind, &state.config.data_dir, 256)?;
+    // Image folders decode at 256 px (AlexNet's resize); a segfolder at the model's input.
+    let side = match kind {
+        DatasetKind::SegFolder => state.config.image_size.unwrap_or(64),
+        _ => 256,
+    };
+    let mut splits = data::load(kind, &state.config.data_dir, side, state.config.classes)?;
     if let Some(n) = state.config.train_images {
         splits.train.truncate(n);
     }
@@ -452,11 +400,15 @@ pub fn train<B: Backend>(
         state.config.batch_size = splits.train.len();
     }
     let cfg = state.config.clone();
-    let (graph, init) = models::by_name(
+    let (graph, init) = models::build(
         &cfg.model,
-        splits.train.classes(),
-        cfg.groups,
-        cfg.image_size,
+        &models::ModelOptions {
+            classes: splits.train.classes(),
+            groups: cfg.groups,
+            size: cfg.image_size,
+            base_channels: cfg.base_channels,
+            in_channels: cfg.in_channels.or(Some(splits.train.channels)),
+        },
     )?;
     let init = match cfg.init.as_deref() {
         Some(name) => models::Init::parse(name)?,
@@ -566,12 +518,7 @@ pub fn train<B: Backend>(
         Outcome::Finished => {}
     }
     if let Some(r) = last {
-        println!(
-            "final test accuracy: top-1 {:.2}%, top-5 {:.2}% (best top-1 {:.2}%)",
-            100.0 * r.test_top1,
-            100.0 * r.test_top5,
-            100.0 * trainer.state.best_test_top1
-        );
+        crate::cli_report::final_line(r, trainer.state.best_test_top1);
     }
     if let (true, Some(dir)) = (args.plots, &out) {
         let title = format!("{} on {}", cfg.model, cfg.dataset);
@@ -597,11 +544,13 @@ pub struct EvalArgs {
     /// Model, when the checkpoint does not say (PyTorch exports).
     #[arg(long)]
     pub model: Option<String>,
-    #[arg(long, default_value = "fashion-mnist")]
-    pub dataset: String,
+    /// The dataset (default: the checkpoint's, else fashion-mnist).
+    #[arg(long)]
+    pub dataset: Option<String>,
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// One JSON object with loss, top1, top5, samples and the confusion matrix.
+    /// One JSON object with loss, top1, top5, samples and the confusion matrix (segmentation:
+    /// pixel accuracy, mean IoU, mean Dice and per-class IoU).
     #[arg(long)]
     pub json: bool,
     /// Write per-sample label, prediction and top-5 classes with probabilities to this CSV.
@@ -622,20 +571,28 @@ pub struct EvalArgs {
 pub struct Opened<B: Backend> {
     pub model: Model<B>,
     pub model_name: String,
+    /// The dataset evaluated on (given, or the checkpoint's).
+    pub dataset: String,
     pub test: data::Dataset,
     pub prep: data::Preprocess,
 }
 
 /// Loads `checkpoint` (its model from the metadata unless `model` says) and the test split of
-/// `dataset` (the training split with `train_split`; `test` names it either way).
+/// `dataset` (default: the checkpoint's, else fashion-mnist; the training split with
+/// `train_split`; `test` names it either way).
 pub fn open_checkpoint<B: Backend>(
     b: &B,
     checkpoint: &std::path::Path,
     model: Option<String>,
-    dataset: &str,
+    dataset: Option<&str>,
     (dir, train_split): (Option<PathBuf>, bool),
 ) -> Result<Opened<B>> {
     let ck = checkpoint::load(checkpoint)?;
+    let meta = |k: &str| ck.metadata.get(k).and_then(|v| v.parse::<usize>().ok());
+    let dataset = dataset
+        .map(String::from)
+        .or_else(|| ck.metadata.get("dataset").cloned())
+        .unwrap_or_else(|| "fashion-mnist".into());
     let model_name = match (model, ck.metadata.get("model")) {
         (Some(m), _) => m,
         (None, Some(m)) => {
@@ -656,15 +613,26 @@ pub fn open_checkpoint<B: Backend>(
         .get("groups")
         .and_then(|g| g.parse().ok())
         .unwrap_or(1);
-    let kind = DatasetKind::parse(dataset)?;
-    let splits = data::load(kind, &data_dir(kind, dir)?, 256)?;
+    let kind = DatasetKind::parse(&dataset)?;
+    let size = meta("image_size");
+    let side = match kind {
+        DatasetKind::SegFolder => size.unwrap_or(64),
+        _ => 256,
+    };
+    let splits = data::load(kind, &data_dir(kind, dir)?, side, None)?;
     let test = if train_split {
         splits.train
     } else {
         splits.test
     };
-    let size = ck.metadata.get("image_size").and_then(|v| v.parse().ok());
-    let (graph, _) = models::by_name(&model_name, test.classes(), groups, size)?;
+    let options = models::ModelOptions {
+        classes: test.classes(),
+        groups,
+        size,
+        base_channels: meta("base_channels"),
+        in_channels: meta("in_channels").or(Some(test.channels)),
+    };
+    let (graph, _) = models::build(&model_name, &options)?;
     let values = ck.parameters_for(&graph, checkpoint)?;
     let buffers = ck.buffers_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;
@@ -673,6 +641,7 @@ pub fn open_checkpoint<B: Backend>(
     Ok(Opened {
         model,
         model_name,
+        dataset,
         test,
         prep,
     })
@@ -683,18 +652,26 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
     let Opened {
         mut model,
         model_name,
+        dataset,
         test,
         prep,
     } = open_checkpoint(
         b,
         &args.checkpoint,
         args.model.clone(),
-        &args.dataset,
+        args.dataset.as_deref(),
         (args.data_dir.clone(), args.train_split),
     )?;
     let mut test = test;
     if let Some(n) = args.images {
         test.truncate(n as usize);
+    }
+    let split = if args.train_split { "training" } else { "test" };
+    if model.graph.segmentation() {
+        let (m, _) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, false)?;
+        let head = format!("{model_name} on {} {split} images ({dataset})", test.len());
+        crate::cli_report::segmentation_report(&head, &m, &test.class_names, args.json);
+        return Ok(0);
     }
     let (m, logits) = train::evaluate(b, &mut model, &test, &prep, args.batch_size, true)?;
     let classes = test.classes();
@@ -739,7 +716,7 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
         let obj = serde_json::json!({
             "checkpoint": args.checkpoint.display().to_string(),
             "model": model_name,
-            "dataset": args.dataset,
+            "dataset": dataset,
             "samples": m.samples,
             "loss": m.loss(),
             "top1": m.top1(),
@@ -753,8 +730,8 @@ pub fn eval<B: Backend>(b: &B, args: &EvalArgs) -> Result<u8> {
             "{} on {} {} images ({}): loss {:.4}, top-1 {:.2}%, top-5 {:.2}%",
             model_name,
             m.samples,
-            if args.train_split { "training" } else { "test" },
-            args.dataset,
+            split,
+            dataset,
             m.loss(),
             100.0 * m.top1(),
             100.0 * m.top5()

@@ -34,9 +34,10 @@ pub struct VizArgs {
     /// Model, when the checkpoint does not say.
     #[arg(long)]
     pub model: Option<String>,
-    /// mnist, fashion-mnist, stl10 or folder: its test split is used.
-    #[arg(long, default_value = "fashion-mnist")]
-    pub dataset: String,
+    /// mnist, fashion-mnist, stl10, folder, fashion-scenes or segfolder: its test split is
+    /// used (default: the checkpoint's dataset, else fashion-mnist).
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// The dataset's folder (default for fashion-mnist: the bundled sample).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -87,16 +88,17 @@ pub fn viz<B: Backend>(b: &B, a: &VizArgs) -> Result<u8> {
     let Opened {
         mut model,
         model_name,
+        dataset,
         test,
         prep,
     } = open_checkpoint(
         b,
         need_checkpoint(a)?,
         a.model.clone(),
-        &a.dataset,
+        a.dataset.as_deref(),
         (a.data_dir.clone(), false),
     )?;
-    let title = format!("{model_name} on {}", a.dataset);
+    let title = format!("{model_name} on {dataset}");
     let batch = batch_for(a, &model_name);
     match a.what {
         What::Predictions => {
@@ -296,7 +298,7 @@ pub fn plots<B: Backend>(
         what: What::Predictions,
         checkpoint: None,
         model: None,
-        dataset: String::new(),
+        dataset: None,
         data_dir: None,
         out: dir.join("predictions.png"),
         mistakes: false,

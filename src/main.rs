@@ -7,6 +7,7 @@
 //! Ctrl-C (after writing a checkpoint).
 
 mod cli_bench;
+mod cli_report;
 mod cli_train;
 mod cli_tune;
 mod cli_values;
@@ -34,6 +35,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the largest variant (train's options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Train a model (default: LeNet-5 on the bundled Fashion-MNIST sample).

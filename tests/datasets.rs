@@ -32,7 +32,13 @@ fn idx_round_trips_and_rejects_bad_headers() {
 
 #[test]
 fn the_bundled_sample_loads_and_pads_to_lenet_input() {
-    let s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 0).unwrap();
+    let s = data::load(
+        DatasetKind::FashionMnist,
+        &data::bundled_sample_dir(),
+        0,
+        None,
+    )
+    .unwrap();
     assert_eq!((s.train.len(), s.test.len()), (5000, 1000));
     assert_eq!(
         (s.train.height, s.train.width, s.train.channels),
@@ -49,7 +55,13 @@ fn the_bundled_sample_loads_and_pads_to_lenet_input() {
 
 #[test]
 fn grey_images_feed_alexnet_as_three_equal_channels_and_splits_truncate() {
-    let mut s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 0).unwrap();
+    let mut s = data::load(
+        DatasetKind::FashionMnist,
+        &data::bundled_sample_dir(),
+        0,
+        None,
+    )
+    .unwrap();
     s.train.truncate(7);
     assert_eq!((s.train.len(), s.train.images.len()), (7, 7 * 28 * 28));
     let prep = cnngpu::train::preprocess_for(
@@ -87,7 +99,7 @@ fn stl10_binary_is_read_column_major_and_truncation_is_reported() {
         std::fs::write(dir.join(format!("{split}_X.bin")), &x).unwrap();
         std::fs::write(dir.join(format!("{split}_y.bin")), labels).unwrap();
     }
-    let s = data::load(DatasetKind::Stl10, &dir, 0).unwrap();
+    let s = data::load(DatasetKind::Stl10, &dir, 0, None).unwrap();
     assert_eq!(s.train.labels, vec![0, 9]);
     assert_eq!(s.train.class_names[9], "truck");
     assert_eq!(
@@ -96,7 +108,7 @@ fn stl10_binary_is_read_column_major_and_truncation_is_reported() {
     );
 
     std::fs::write(dir.join("train_X.bin"), &x[..x.len() - 10]).unwrap();
-    let err = data::load(DatasetKind::Stl10, &dir, 0)
+    let err = data::load(DatasetKind::Stl10, &dir, 0, None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -105,7 +117,7 @@ fn stl10_binary_is_read_column_major_and_truncation_is_reported() {
     );
     std::fs::write(dir.join("train_X.bin"), &x).unwrap();
     std::fs::write(dir.join("train_y.bin"), [0u8, 1]).unwrap();
-    let err = data::load(DatasetKind::Stl10, &dir, 0)
+    let err = data::load(DatasetKind::Stl10, &dir, 0, None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -150,7 +162,7 @@ pub fn make_folder(dir: &std::path::Path, per_class: usize, side: u32) {
 fn image_folders_load_with_class_names_and_bad_images_are_named() {
     let dir = tmp("folder");
     make_folder(&dir, 3, 40);
-    let s = data::load(DatasetKind::Folder, &dir, 32).unwrap();
+    let s = data::load(DatasetKind::Folder, &dir, 32, None).unwrap();
     assert_eq!(s.train.class_names, vec!["disc", "square"]);
     assert_eq!(
         (
@@ -168,7 +180,7 @@ fn image_folders_load_with_class_names_and_bad_images_are_named() {
     assert!(s.train.images[2 * plane + centre] > 150 && s.train.images[centre] < 100);
 
     std::fs::write(dir.join("train/disc/broken.png"), b"\x89PNG not really").unwrap();
-    let err = data::load(DatasetKind::Folder, &dir, 32)
+    let err = data::load(DatasetKind::Folder, &dir, 32, None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -190,13 +202,13 @@ fn image_folders_load_with_class_names_and_bad_images_are_named() {
     crc.update(&png[12..29]);
     png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
     std::fs::write(dir.join("train/disc/broken.png"), &png).unwrap();
-    let err = data::load(DatasetKind::Folder, &dir, 32)
+    let err = data::load(DatasetKind::Folder, &dir, 32, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("broken.png") && err.contains("limit"), "{err}");
 
     let flat = tmp("flat");
-    let err = data::load(DatasetKind::Folder, &flat, 32)
+    let err = data::load(DatasetKind::Folder, &flat, 32, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("expected train/<class>"), "{err}");
@@ -247,7 +259,13 @@ fn alexnet_trains_on_an_image_folder_through_the_binary() {
 /// training sees the central crop, exactly what evaluation sees.
 #[test]
 fn without_augmentation_training_sees_the_evaluation_crop() {
-    let s = data::load(DatasetKind::FashionMnist, &data::bundled_sample_dir(), 8).unwrap();
+    let s = data::load(
+        DatasetKind::FashionMnist,
+        &data::bundled_sample_dir(),
+        8,
+        None,
+    )
+    .unwrap();
     let mut prep = cnngpu::train::preprocess_for(
         "alexnet",
         DatasetKind::FashionMnist,

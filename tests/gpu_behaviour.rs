@@ -428,3 +428,20 @@ fn an_arena_is_updated_in_one_launch_like_its_tensors_one_by_one() {
         assert_eq!(gpu.download_u32(&state).unwrap()[2], 0, "{dtype:?}: finite");
     }
 }
+
+/// The loss sums of a segmentation batch: a loss per pixel, 128 images of 64x64 (524,288
+/// values) summed in order into the running total, as the CPU does.
+#[test]
+fn loss_totals_sum_every_pixel_of_a_large_batch() {
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    let n = 128 * 64 * 64;
+    let losses: Vec<f32> = (0..n).map(|i| 0.25 + (i % 4) as f32 * 0.5).collect();
+    let host = HostTensor::new(Shape::new(&[n]), losses.clone()).unwrap();
+    let t = gpu.upload(&host, DType::F32).unwrap();
+    let mut totals = gpu.full(Shape::new(&[2]), DType::F32, 0.0).unwrap();
+    gpu.loss_accumulate(&t, &mut totals).unwrap();
+    let got = gpu.download(&totals).unwrap().data;
+    let want: f32 = losses.iter().fold(0.0, |a, &v| a + v);
+    assert_eq!(got, [want, n as f32]);
+}

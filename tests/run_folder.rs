@@ -446,9 +446,12 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         init: None,
         train_images: None,
         test_images: None,
+        base_channels: None,
+        in_channels: None,
+        classes: None,
     };
     let kind = cnngpu::data::DatasetKind::FashionMnist;
-    let splits = cnngpu::data::load(kind, &data, 256).unwrap();
+    let splits = cnngpu::data::load(kind, &data, 256, None).unwrap();
     let (graph, init) = cnngpu::nn::models::by_name("lenet5", 10, 1, None).unwrap();
     let prep = train::preprocess_for("lenet5", kind, graph.input, &splits.train).unwrap();
     let values = cnngpu::nn::initial_parameters(&graph, init, 0);

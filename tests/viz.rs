@@ -21,6 +21,7 @@ fn dataset(n: usize, channels: usize, side: usize) -> Dataset {
         width: side,
         labels: (0..n as u32).map(|i| i % 3).collect(),
         class_names: vec!["cat".into(), "dog".into(), "bird".into()],
+        masks: None,
     }
 }
 
@@ -137,6 +138,9 @@ fn record(epoch: usize, loss: f64, top1: f64) -> EpochRecord {
         train_images_per_s: 100.0,
         skipped_steps: 0,
         loss_scale: 1.0,
+        train_mean_iou: None,
+        test_mean_iou: None,
+        test_mean_dice: None,
     }
 }
 

@@ -194,7 +194,12 @@ impl Backend for CpuBackend {
 
     fn loss_accumulate(&self, losses: &CpuTensor, totals: &mut CpuTensor) -> Result<()> {
         expect(totals, &Shape::new(&[2]), "loss totals")?;
-        let sum = losses.floats.iter().fold(0f32, |a, &v| a + v);
+        // In the GPU's order: chunks summed in order, then the chunk sums.
+        let sum = losses
+            .floats
+            .chunks(LOSS_CHUNK)
+            .map(|c| c.iter().fold(0f32, |a, &v| a + v))
+            .fold(0f32, |a, v| a + v);
         totals.floats[0] += sum;
         totals.floats[1] += losses.floats.len() as f32;
         Ok(())

@@ -75,6 +75,7 @@ pub fn load_stl10_split(dir: &Path, prefix: &str, class_names: &[String]) -> Res
         width: STL_SIDE,
         labels: labels.iter().map(|&l| l as u32 - 1).collect(),
         class_names: class_names.to_vec(),
+        masks: None,
     })
 }
 
@@ -116,7 +117,7 @@ fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 pub const IMAGE_LIMITS: (u32, u64) = (16_384, 256 << 20);
 
 /// Decodes one PNG or JPEG file within [`IMAGE_LIMITS`].
-fn decode(path: &Path) -> Result<image::DynamicImage> {
+pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
     let mut reader = image::ImageReader::open(path).map_err(|e| Error::io(path, e))?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(IMAGE_LIMITS.0);
@@ -171,6 +172,7 @@ pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Res
         width: side,
         labels,
         class_names: class_names.to_vec(),
+        masks: None,
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod download;
 pub mod idx;
 pub mod images;
+pub mod segment;
 
 use crate::error::{Error, Result};
 use crate::tensor::SplitMix64;
@@ -17,6 +18,10 @@ pub enum DatasetKind {
     FashionMnist,
     Stl10,
     Folder,
+    /// The built-in segmentation set: Fashion-MNIST garments on 64x64 canvases.
+    FashionScenes,
+    /// Images with a mask each (`images/`, `masks/`).
+    SegFolder,
 }
 
 impl DatasetKind {
@@ -26,9 +31,14 @@ impl DatasetKind {
             "fashion-mnist" => Ok(DatasetKind::FashionMnist),
             "stl10" => Ok(DatasetKind::Stl10),
             "folder" => Ok(DatasetKind::Folder),
+            "fashion-scenes" => Ok(DatasetKind::FashionScenes),
+            "segfolder" => Ok(DatasetKind::SegFolder),
             other => Err(Error::invalid(
                 "--dataset",
-                format!("'{other}'; expected mnist, fashion-mnist, stl10 or folder"),
+                format!(
+                    "'{other}'; expected mnist, fashion-mnist, stl10, folder, fashion-scenes \
+                     or segfolder"
+                ),
             )),
         }
     }
@@ -38,14 +48,20 @@ impl DatasetKind {
             DatasetKind::FashionMnist => "fashion-mnist",
             DatasetKind::Stl10 => "stl10",
             DatasetKind::Folder => "folder",
+            DatasetKind::FashionScenes => "fashion-scenes",
+            DatasetKind::SegFolder => "segfolder",
         }
+    }
+    /// Whether the dataset labels every pixel (segmentation) rather than every image.
+    pub fn segmentation(self) -> bool {
+        matches!(self, DatasetKind::FashionScenes | DatasetKind::SegFolder)
     }
     /// Per-channel pixel mean and standard deviation on [0, 1] (ImageNet's for RGB data).
     pub fn mean_std(self) -> (Vec<f32>, Vec<f32>) {
         match self {
             DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
-            DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
-            DatasetKind::Stl10 | DatasetKind::Folder => {
+            DatasetKind::FashionMnist | DatasetKind::FashionScenes => (vec![0.2860], vec![0.3530]),
+            DatasetKind::Stl10 | DatasetKind::Folder | DatasetKind::SegFolder => {
                 (vec![0.485, 0.456, 0.406], vec![0.229, 0.224, 0.225])
             }
         }
@@ -53,6 +69,11 @@ impl DatasetKind {
     pub fn class_names(self) -> Vec<String> {
         let names: &[&str] = match self {
             DatasetKind::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::FashionScenes => {
+                let mut v = vec!["background".to_string()];
+                v.extend(DatasetKind::FashionMnist.class_names());
+                return v;
+            }
             DatasetKind::FashionMnist => &[
                 "T-shirt/top",
                 "Trouser",
@@ -66,13 +87,15 @@ impl DatasetKind {
                 "Ankle boot",
             ],
             // Read from the data (STL-10's class_names.txt, folder names).
-            DatasetKind::Stl10 | DatasetKind::Folder => &[],
+            DatasetKind::Stl10 | DatasetKind::Folder | DatasetKind::SegFolder => &[],
         };
         names.iter().map(|s| s.to_string()).collect()
     }
 }
 
-/// Images as stored (u8, [N, C, H, W]) with their labels.
+/// Images as stored (u8, [N, C, H, W]) with their labels: one per image, or for a
+/// segmentation dataset one per pixel in `masks` (u8, [N, H, W]; 255 ignored), `labels` then
+/// holding 0 for every image.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pub images: Vec<u8>,
@@ -81,6 +104,7 @@ pub struct Dataset {
     pub width: usize,
     pub labels: Vec<u32>,
     pub class_names: Vec<String>,
+    pub masks: Option<Vec<u8>>,
 }
 
 impl Dataset {
@@ -93,7 +117,7 @@ impl Dataset {
     pub fn classes(&self) -> usize {
         self.class_names.len()
     }
-    fn image(&self, i: usize) -> &[u8] {
+    pub fn image(&self, i: usize) -> &[u8] {
         let n = self.channels * self.height * self.width;
         &self.images[i * n..(i + 1) * n]
     }
@@ -104,6 +128,15 @@ impl Dataset {
         self.labels.truncate(n);
         self.images
             .truncate(n * self.channels * self.height * self.width);
+        if let Some(m) = self.masks.as_mut() {
+            m.truncate(n * self.height * self.width);
+        }
+    }
+
+    /// Image `i`'s mask (a segmentation dataset's), [H, W].
+    pub fn mask(&self, i: usize) -> Option<&[u8]> {
+        let n = self.height * self.width;
+        self.masks.as_ref().map(|m| &m[i * n..(i + 1) * n])
     }
 }
 
@@ -178,6 +211,7 @@ fn load_pair(dir: &Path, prefix: &str, kind: DatasetKind) -> Result<Dataset> {
         images: images.data,
         labels: labels.data.iter().map(|&l| l as u32).collect(),
         class_names: classes,
+        masks: None,
     })
 }
 
@@ -231,11 +265,10 @@ impl Preprocess {
         (h + 2 * self.pad, w + 2 * self.pad)
     }
 
-    /// Appends image `i` of `ds`, preprocessed, to `out`. `rng` (training) draws the crop and
-    /// the flip; without it the crop is central and nothing is flipped.
-    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>, rng: Option<&mut SplitMix64>) {
+    /// Where the next sample's crop lies and whether it is flipped: `rng` (training) draws
+    /// them; without it the crop is central and nothing is flipped.
+    fn geometry(&self, ds: &Dataset, rng: Option<&mut SplitMix64>) -> Geometry {
         let mut rng = rng.filter(|_| self.augment);
-        let img = ds.image(i);
         let (sh, sw) = self.resize.map_or((ds.height, ds.width), |s| (s, s));
         let (ch, cw) = self.crop.map_or((sh, sw), |c| (c, c));
         let (top, left) = match rng.as_deref_mut() {
@@ -246,6 +279,54 @@ impl Preprocess {
             None => ((sh - ch) / 2, (sw - cw) / 2),
         };
         let flip = self.flip && rng.is_some_and(|r| r.next_u64() & 1 == 1);
+        Geometry {
+            top,
+            left,
+            flip,
+            resized: (sh, sw),
+            crop: (ch, cw),
+        }
+    }
+
+    /// Appends image `i` of `ds`, preprocessed, to `out`. `rng` (training) draws the crop and
+    /// the flip; without it the crop is central and nothing is flipped.
+    pub fn push(&self, ds: &Dataset, i: usize, out: &mut Vec<f32>, rng: Option<&mut SplitMix64>) {
+        let g = self.geometry(ds, rng);
+        self.push_image(ds, i, &g, out);
+    }
+
+    /// Appends image `i`'s mask to `labels` as `push` placed the image with `g`: the same
+    /// crop and flip, nearest-neighbour resizing, padding ignored.
+    fn push_mask(&self, ds: &Dataset, i: usize, g: &Geometry, labels: &mut Vec<u32>) {
+        let mask = ds.mask(i).expect("a segmentation dataset");
+        let ((sh, sw), (ch, cw)) = (g.resized, g.crop);
+        let (oh, ow) = (ch + 2 * self.pad, cw + 2 * self.pad);
+        for y in 0..oh {
+            for x in 0..ow {
+                let inside =
+                    y >= self.pad && y < self.pad + ch && x >= self.pad && x < self.pad + cw;
+                if !inside {
+                    labels.push(crate::ops::pixel_loss::IGNORE_LABEL);
+                    continue;
+                }
+                let yy = g.top + y - self.pad;
+                let xx = match g.flip {
+                    true => g.left + cw - 1 - (x - self.pad),
+                    false => g.left + x - self.pad,
+                };
+                // The stored pixel whose centre is nearest.
+                let sy = ((yy as f32 + 0.5) * ds.height as f32 / sh as f32) as usize;
+                let sx = ((xx as f32 + 0.5) * ds.width as f32 / sw as f32) as usize;
+                let v = mask[sy.min(ds.height - 1) * ds.width + sx.min(ds.width - 1)];
+                labels.push(v as u32);
+            }
+        }
+    }
+
+    fn push_image(&self, ds: &Dataset, i: usize, g: &Geometry, out: &mut Vec<f32>) {
+        let img = ds.image(i);
+        let (top, left, flip) = (g.top, g.left, g.flip);
+        let ((sh, sw), (ch, cw)) = (g.resized, g.crop);
         let (oh, ow) = (ch + 2 * self.pad, cw + 2 * self.pad);
         // Source pixel of resized-image coordinate (y, x): bilinear on the stored image.
         let sample = |c: usize, y: usize, x: usize| -> f32 {
@@ -292,6 +373,16 @@ impl Preprocess {
     }
 }
 
+/// Where one sample's crop lies in its resized image and whether it is flipped (drawn once,
+/// applied to the image and its mask alike).
+struct Geometry {
+    top: usize,
+    left: usize,
+    flip: bool,
+    resized: (usize, usize),
+    crop: (usize, usize),
+}
+
 /// A seeded permutation of 0..n (Fisher-Yates), one per epoch.
 pub fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     let mut rng = SplitMix64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -303,7 +394,8 @@ pub fn shuffled(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     order
 }
 
-/// Fills `x` and `labels` with the samples `indices` of `ds`; `rng` turns augmentation on.
+/// Fills `x` and `labels` with the samples `indices` of `ds` (a label per image, or per
+/// pixel of a segmentation dataset, placed as its image); `rng` turns augmentation on.
 pub fn make_batch(
     ds: &Dataset,
     prep: &Preprocess,
@@ -315,8 +407,12 @@ pub fn make_batch(
     x.clear();
     labels.clear();
     for &i in indices {
-        prep.push(ds, i, x, rng.as_deref_mut());
-        labels.push(ds.labels[i]);
+        let g = prep.geometry(ds, rng.as_deref_mut());
+        prep.push_image(ds, i, &g, x);
+        match ds.masks {
+            Some(_) => prep.push_mask(ds, i, &g, labels),
+            None => labels.push(ds.labels[i]),
+        }
     }
 }
 
@@ -334,9 +430,22 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".cnngpu-cache"))
 }
 
-/// Loads any dataset kind; image folders are decoded at `folder_side` x `folder_side`.
-pub fn load(kind: DatasetKind, dir: &Path, folder_side: usize) -> Result<Splits> {
+/// Loads any dataset kind; image folders are decoded at `folder_side` x `folder_side`
+/// (`classes`: a segfolder's classes, None to read them from its masks).
+pub fn load(
+    kind: DatasetKind,
+    dir: &Path,
+    folder_side: usize,
+    classes: Option<usize>,
+) -> Result<Splits> {
     match kind {
+        DatasetKind::FashionScenes => Ok(segment::fashion_scenes(&load(
+            DatasetKind::FashionMnist,
+            dir,
+            folder_side,
+            None,
+        )?)),
+        DatasetKind::SegFolder => segment::load_segfolder(dir, folder_side, classes),
         DatasetKind::FashionMnist | DatasetKind::Mnist => {
             // Missing files come from the official source (checked), when it is reachable.
             let complete = [

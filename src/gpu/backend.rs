@@ -53,10 +53,12 @@ pub(crate) enum Scratch {
     Columns = 3,
     /// The per-plane sums of a bias gradient (conv2d_backward_bias_sg).
     PlaneSums = 4,
+    /// The chunk sums of a long loss vector (loss_accumulate).
+    LossSums = 5,
 }
 
 impl Scratch {
-    const COUNT: usize = 5;
+    const COUNT: usize = 6;
 }
 
 impl GpuBackend {

@@ -278,15 +278,35 @@ impl crate::ops::Backend for GpuBackend {
         expect_dtype(losses, DType::F32, "losses")?;
         expect_dtype(totals, DType::F32, "loss totals")?;
         expect(totals, &Shape::new(&[2]), "loss totals")?;
-        let u = ElementwiseUniform {
-            len: losses.shape.numel() as u32,
+        let len = losses.shape.numel();
+        let u = kernels::LossSumUniform {
+            len: len as u32,
+            chunk: LOSS_CHUNK as u32,
             ..Default::default()
         };
-        self.dispatch(
+        // Chunk sums first where the losses are more than one chunk (see the shader).
+        let chunks = len.div_ceil(LOSS_CHUNK);
+        let scratch = (chunks > 1)
+            .then(|| self.scratch(super::backend::Scratch::LossSums, 4 * chunks as u64));
+        let partials = scratch.as_deref().map_or(self.dummy(), View::buffer);
+        let views = [View::whole(losses), partials, View::whole(totals)];
+        if chunks > 1 {
+            let wg = kernels::flat_workgroups(chunks);
+            self.dispatch_with(
+                "loss_accumulate",
+                Storage::F32,
+                &[("MODE", 0)],
+                &u,
+                &views,
+                wg,
+            )?;
+        }
+        self.dispatch_with(
             "loss_accumulate",
             Storage::F32,
+            &[("MODE", 1)],
             &u,
-            &[View::whole(losses), View::whole(totals)],
+            &views,
             1,
         )
     }

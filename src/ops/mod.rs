@@ -40,6 +40,10 @@ pub use topk::{TopkParams, TopkUniform};
 use crate::error::{Error, Result};
 use crate::tensor::{DType, HostTensor, Shape};
 
+/// Losses that [`Backend::loss_accumulate`] sums in index order before it adds the chunk
+/// sums in order (on the GPU a loop stays far below llvmpipe's 65,535-iteration limit).
+pub const LOSS_CHUNK: usize = 1024;
+
 /// One pass of an op: the second half of every kernel, test and bench name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pass {
@@ -393,7 +397,8 @@ pub trait Backend {
         scale_state: Option<&Self::Tensor>,
         dlogits: &mut Self::Tensor,
     ) -> Result<()>;
-    /// `totals[0] += sum(losses)`, `totals[1] += len` (F32 tensors), in a fixed order.
+    /// `totals[0] += sum(losses)`, `totals[1] += len` (F32 tensors), in a fixed order (chunks of
+    /// [`LOSS_CHUNK`] summed in order, then their sums in order).
     fn loss_accumulate(&self, losses: &Self::Tensor, totals: &mut Self::Tensor) -> Result<()>;
 
     /// Adds to `counts[j]` (U32) the samples whose label is in the top `p.ks[j]` logits.

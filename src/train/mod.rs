@@ -74,6 +74,14 @@ pub struct TrainConfig {
     /// Test on the first this many test images only (None: all).
     #[serde(default)]
     pub test_images: Option<usize>,
+    /// U-Net's channels at the top level and input channels (None: the model's default).
+    #[serde(default)]
+    pub base_channels: Option<usize>,
+    #[serde(default)]
+    pub in_channels: Option<usize>,
+    /// A segfolder's classes (None: read from its masks).
+    #[serde(default)]
+    pub classes: Option<usize>,
 }
 
 impl TrainConfig {
@@ -114,6 +122,22 @@ pub struct EpochRecord {
     /// Mixed precision: steps skipped for overflow so far, and the loss scale now.
     pub skipped_steps: u32,
     pub loss_scale: f32,
+    /// Segmentation: mean IoU and mean Dice over the epoch's training and test pixels (the
+    /// top-1 fields then hold pixel accuracy, top-5 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_mean_iou: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_mean_iou: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_mean_dice: Option<f64>,
+}
+
+impl EpochRecord {
+    /// What the best checkpoint and early stopping compare: test mean IoU for segmentation,
+    /// test top-1 otherwise.
+    pub fn score(&self) -> f64 {
+        self.test_mean_iou.unwrap_or(self.test_top1)
+    }
 }
 
 /// Where a run stands (saved as `last.state.json`, read by `--resume`).
@@ -124,6 +148,7 @@ pub struct TrainState {
     pub epoch: usize,
     pub step: usize,
     pub global_step: u64,
+    /// The best [`EpochRecord::score`] so far.
     pub best_test_top1: f64,
     pub epochs_since_best: usize,
     pub scale_state: Option<[u32; 4]>,
@@ -158,6 +183,19 @@ pub fn preprocess_for(
                 ds.channels
             ),
         ));
+    }
+    if model == "unet" {
+        // Segmentation data comes at the model's size; flips only (image and mask alike).
+        return Ok(Preprocess {
+            channels: c,
+            pad: 0,
+            resize: (ds.height != side || ds.width != side).then_some(side),
+            crop: None,
+            flip: true,
+            augment: true,
+            mean,
+            std,
+        });
     }
     if model.starts_with("resnet") || model == "googlenet" {
         return Ok(Preprocess {
@@ -324,6 +362,12 @@ fn metadata(state: &TrainState, classes: &[String]) -> HashMap<String, String> {
     m.insert("groups".into(), state.config.groups.to_string());
     if let Some(size) = state.config.image_size {
         m.insert("image_size".into(), size.to_string());
+    }
+    if let Some(c) = state.config.base_channels {
+        m.insert("base_channels".into(), c.to_string());
+    }
+    if let Some(c) = state.config.in_channels {
+        m.insert("in_channels".into(), c.to_string());
     }
     m.insert("dataset".into(), state.config.dataset.clone());
     m.insert("classes".into(), classes.join("\t"));
@@ -505,15 +549,18 @@ impl<B: Backend> Trainer<'_, B> {
                 train_images_per_s: images as f64 / train_s,
                 skipped_steps: scale.map_or(0, |s| s[3]),
                 loss_scale: scale.map_or(1.0, |s| f32::from_bits(s[0])),
+                train_mean_iou: total.segmentation().map(|s| s.mean_iou),
+                test_mean_iou: test.segmentation().map(|s| s.mean_iou),
+                test_mean_dice: test.segmentation().map(|s| s.mean_dice),
             };
             observer.epoch_finished(&record);
             self.records.push(record.clone());
             self.history.push(record.clone());
             self.state.epoch += 1;
             self.state.step = 0;
-            let improved = record.test_top1 > self.state.best_test_top1;
+            let improved = record.score() > self.state.best_test_top1;
             if improved {
-                self.state.best_test_top1 = record.test_top1;
+                self.state.best_test_top1 = record.score();
                 self.state.epochs_since_best = 0;
             } else {
                 self.state.epochs_since_best += 1;
@@ -643,6 +690,9 @@ mod tests {
             init: None,
             train_images: None,
             test_images: None,
+            base_channels: None,
+            in_channels: None,
+            classes: None,
         }
     }
 

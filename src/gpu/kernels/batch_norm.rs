@@ -19,11 +19,24 @@ fn constants(p: &BatchNormParams) -> [(&'static str, u32); 2] {
 /// Lanes per channel of the reductions for `count` values per channel: about 32 values per
 /// lane, a power of two from 1 (ResNet's 1x1 maps: no tree, no barrier to wait at) to 64 (the
 /// workgroup); the workgroups they need.
-fn reduction_shape(p: &BatchNormParams, count: usize) -> (u32, u64) {
+fn reduction_shape(p: &BatchNormParams, count: usize) -> Result<(u32, u64)> {
+    // A lane's loop must stay within llvmpipe's 65,535 iterations (it stops loops there).
+    if count > 64 * 65_535 {
+        return Err(crate::error::Error::invalid(
+            "batch norm",
+            format!(
+                "{count} values a channel in one batch ({}x{} maps); at most {} are reduced \
+                 correctly on every adapter: use a smaller batch",
+                p.h,
+                p.w,
+                64 * 65_535
+            ),
+        ));
+    }
     let lanes = (count / 32).clamp(1, 64);
     let lanes = 1u32 << (usize::BITS - 1 - lanes.leading_zeros());
     let per_group = (64 / lanes) as usize;
-    (lanes, p.channels.div_ceil(per_group) as u64)
+    Ok((lanes, p.channels.div_ceil(per_group) as u64))
 }
 
 fn image_bytes(p: &BatchNormParams, t: &GpuTensor) -> u64 {
@@ -49,7 +62,7 @@ pub fn encode_forward(
                 u.finish = (c.start + c.count == c.total) as u32;
                 let views = [View::items(x, *c, ib), View::whole(state)];
                 let [c0, c1] = constants(p);
-                let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w);
+                let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w)?;
                 let k = [("MODE", mode), ("LANES", lanes), c0, c1];
                 b.dispatch_with("batch_norm_stats", storage, &k, &u, &views, wg)?;
             }
@@ -93,7 +106,7 @@ pub fn encode_backward(
             View::whole(dbias),
         ];
         let [c0, c1] = constants(p);
-        let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w);
+        let (lanes, wg) = reduction_shape(p, c.count * p.h * p.w)?;
         let k = [("LANES", lanes), c0, c1];
         b.dispatch_with("batch_norm_backward_sums", storage, &k, &u, &views, wg)?;
     }

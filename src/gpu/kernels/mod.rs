@@ -194,3 +194,13 @@ mod tests {
         assert_eq!(wg_workgroups(65, 65, 1, 1), 4);
     }
 }
+
+/// Mirror of `LossSumUniform` in shaders/loss_accumulate.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LossSumUniform {
+    pub len: u32,
+    pub chunk: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}

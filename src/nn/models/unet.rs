@@ -60,7 +60,11 @@ pub fn unet(in_channels: usize, classes: usize, base: usize, size: usize) -> Res
     let mut skips = vec![double_conv(&mut g, "inc", None, base)?];
     let mut x = skips[0];
     for i in 1..=4 {
-        let p = g.node(&format!("down{i}.pool"), LayerKind::MaxPool2d(pool(2, 2)), &[x])?;
+        let p = g.node(
+            &format!("down{i}.pool"),
+            LayerKind::MaxPool2d(pool(2, 2)),
+            &[x],
+        )?;
         x = double_conv(&mut g, &format!("down{i}.conv"), Some(p), base << i)?;
         skips.push(x);
     }
