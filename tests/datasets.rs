@@ -298,3 +298,110 @@ fn without_augmentation_training_sees_the_evaluation_crop() {
     );
     assert_eq!(drawn, centre);
 }
+
+/// The built-in segmentation set: the same canvases on every load; every labelled pixel is
+/// its garment's class (background 0), rims ignored; garments never overlap.
+#[test]
+fn fashion_scenes_are_deterministic_canvases_of_labelled_garments() {
+    let dir = data::bundled_sample_dir();
+    let a = data::load(DatasetKind::FashionScenes, &dir, 0, None).unwrap();
+    let b = data::load(DatasetKind::FashionScenes, &dir, 0, None).unwrap();
+    assert_eq!((a.train.len(), a.test.len()), (1666, 333));
+    assert_eq!((a.train.height, a.train.width, a.train.channels), (64, 64, 1));
+    assert_eq!(a.train.class_names.len(), 11);
+    assert_eq!(a.train.class_names[0], "background");
+    assert_eq!(a.train.masks, b.train.masks);
+    assert_eq!(a.test.images, b.test.images);
+    let masks = a.train.masks.as_ref().unwrap();
+    let (mut counts, ignore) = (vec![0usize; 11], 255u8);
+    for (&m, &v) in masks.iter().zip(&a.train.images) {
+        match m {
+            0 => assert_eq!(v, 0, "background is black"),
+            255 => assert!(v > 0 && v < 48, "an ignored pixel is a faint rim"),
+            c => {
+                assert!(v >= 48, "a labelled pixel is bright");
+                counts[c as usize] += 1;
+            }
+        }
+    }
+    assert!(counts[1..].iter().all(|&n| n > 1000), "every garment class: {counts:?}");
+    assert!(masks.contains(&ignore));
+    // The first canvas holds garments of the first training images, their classes + 1.
+    let fm = data::load(DatasetKind::FashionMnist, &dir, 0, None).unwrap();
+    let first: Vec<u8> = (0..3).map(|i| fm.train.labels[i] as u8 + 1).collect();
+    let m0 = a.train.mask(0).unwrap();
+    for c in &first {
+        assert!(m0.contains(c), "canvas 0 lacks class {c} of {first:?}");
+    }
+}
+
+fn png_grey(path: &std::path::Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8) {
+    image::GrayImage::from_fn(w, h, |x, y| image::Luma([f(x, y)]))
+        .save(path)
+        .unwrap();
+}
+
+/// A segfolder: image and mask by file name, resized to the model's side, classes from the
+/// masks; an image's mask missing, of another size, or holding a class above the classes is
+/// an error naming the mask.
+#[test]
+fn segfolder_reads_masks_and_names_the_bad_one() {
+    let dir = tmp("segfolder");
+    for split in ["train", "test"] {
+        for sub in ["images", "masks"] {
+            std::fs::create_dir_all(dir.join(split).join(sub)).unwrap();
+        }
+        for i in 0..2 {
+            let img = dir.join(split).join(format!("images/s{i}.png"));
+            png_grey(&img, 16, 8, |x, _| (x * 16) as u8);
+            // Left half class 1, right half class 2, two ignored pixels (one after resizing).
+            let mask = dir.join(split).join(format!("masks/s{i}.png"));
+            png_grey(&mask, 16, 8, |x, y| match (x, y) {
+                (0 | 1, 0) => 255,
+                (x, _) if x < 8 => 1,
+                _ => 2,
+            });
+        }
+    }
+    let s = data::load(DatasetKind::SegFolder, &dir, 8, None).unwrap();
+    assert_eq!((s.train.len(), s.train.height, s.train.channels), (2, 8, 3));
+    assert_eq!(s.train.classes(), 3);
+    let m = s.train.mask(0).unwrap();
+    assert_eq!((m[1], m[7]), (1, 2), "nearest-neighbour resize keeps the classes");
+    assert_eq!(m[0], 255);
+    // Flipped in training: the mask flips with the image.
+    let prep = Preprocess {
+        flip: true,
+        augment: true,
+        ..Preprocess::padded(0, vec![0.0; 3], vec![1.0; 3])
+    };
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    let mut flipped = false;
+    for seed in 0..8 {
+        let mut rng = cnngpu::tensor::SplitMix64(seed);
+        data::make_batch(&s.train, &prep, &[0], &mut x, &mut labels, Some(&mut rng));
+        assert_eq!(labels.len(), 64);
+        // Brightness rises to the right unflipped, to the left flipped; class 2 follows it.
+        let left_bright = x[0] > x[7];
+        assert_eq!(left_bright, labels[1] == 2, "image and mask flip together");
+        flipped |= left_bright;
+    }
+    assert!(flipped, "some of the draws flip");
+
+    let bad = |what: &str, expect: &[&str]| {
+        let err = data::load(DatasetKind::SegFolder, &dir, 8, Some(3))
+            .unwrap_err()
+            .to_string();
+        for e in expect {
+            assert!(err.contains(e), "{what}: {err}");
+        }
+    };
+    let mask = dir.join("train/masks/s1.png");
+    png_grey(&mask, 16, 8, |_, _| 3);
+    bad("class 3 of 3", &["s1.png", "class 3", "0..2"]);
+    png_grey(&mask, 8, 8, |_, _| 1);
+    bad("another size", &["s1.png", "8x8", "16x8"]);
+    std::fs::remove_file(&mask).unwrap();
+    bad("missing", &["s1.png", "missing"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
