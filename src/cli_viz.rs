@@ -23,6 +23,9 @@ pub enum What {
     Curves,
     /// The confusion matrix on the test set as a heat map.
     Confusion,
+    /// A segmentation model's test images beside their true and predicted masks, classes
+    /// coloured, with a legend (--count images, default 6).
+    Segmentation,
 }
 
 #[derive(Args)]
@@ -100,6 +103,17 @@ pub fn viz<B: Backend>(b: &B, a: &VizArgs) -> Result<u8> {
     )?;
     let title = format!("{model_name} on {dataset}");
     let batch = batch_for(a, &model_name);
+    let per_image = matches!(
+        a.what,
+        What::Predictions | What::Embeddings | What::Confusion
+    );
+    if per_image && model.graph.segmentation() {
+        return Err(Error::invalid(
+            "viz",
+            format!("{model_name} labels pixels, not images: draw segmentation (or filters)"),
+        )
+        .into());
+    }
     match a.what {
         What::Predictions => {
             predictions(b, &mut model, &test, &prep, a, batch, &title)?;
@@ -107,9 +121,50 @@ pub fn viz<B: Backend>(b: &B, a: &VizArgs) -> Result<u8> {
         What::Filters => filters(b, &model, &a.out, &title)?,
         What::Embeddings => embeddings(b, &mut model, &test, &prep, a, batch, &title)?,
         What::Confusion => confusion(b, &mut model, &test, &prep, batch, &a.out, &title)?,
+        What::Segmentation => {
+            let count = a.count.unwrap_or(6);
+            segmentation(
+                b,
+                &mut model,
+                &test,
+                &prep,
+                (count, a.seed, batch),
+                &a.out,
+                &title,
+            )?
+        }
         What::Curves => unreachable!("handled above"),
     }
     Ok(0)
+}
+
+/// Draws `count` seeded test images with their true and predicted masks.
+fn segmentation<B: Backend>(
+    b: &B,
+    model: &mut Model<B>,
+    test: &Dataset,
+    prep: &Preprocess,
+    (count, seed, batch): (usize, u64, usize),
+    out: &Path,
+    title: &str,
+) -> Result<()> {
+    if !model.graph.segmentation() {
+        return Err(Error::invalid(
+            "segmentation",
+            "the model classifies images; draw `predictions` instead",
+        )
+        .into());
+    }
+    let indices = viz::sample_indices(test.len(), count, seed);
+    let logits = infer(b, model, test, prep, &indices, batch, true, None)?.logits;
+    let pixels = model.graph.label_pixels();
+    let masks = viz::predicted_masks(&logits, model.graph.classes, pixels);
+    let rows: Vec<(usize, Vec<u8>)> = indices.into_iter().zip(masks).collect();
+    let scale = (192 / test.height.max(1)).max(1) as u32;
+    let title = format!("Segmentation: {title}");
+    viz::segmentation_grid(test, &rows, scale, &title)?.save_png(out)?;
+    written(out);
+    Ok(())
 }
 
 fn written(path: &Path) {
@@ -294,6 +349,11 @@ pub fn plots<B: Backend>(
     let records = charts::read_metrics(&dir.join("metrics.jsonl"))?;
     charts::curves(&records, &format!("Training curves: {title}"))?.save_png(&out)?;
     written(&out);
+    if model.graph.segmentation() {
+        filters(b, model, &dir.join("filters.png"), title)?;
+        let out = dir.join("segmentation.png");
+        return segmentation(b, model, test, prep, (6, seed, batch), &out, title);
+    }
     let mut a = VizArgs {
         what: What::Predictions,
         checkpoint: None,

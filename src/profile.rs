@@ -285,8 +285,12 @@ fn summarise(
             keys.push((layer.name.clone(), kind.clone(), pass));
         }
     }
+    let loss = match graph.segmentation() {
+        true => "pixel_cross_entropy",
+        false => "softmax_cross_entropy",
+    };
     for pass in PASSES {
-        keys.push(("loss".into(), "softmax_cross_entropy".into(), pass));
+        keys.push(("loss".into(), loss.into(), pass));
         keys.push(("loss scale".into(), "loss_scale".into(), pass));
         keys.push(("parameters".into(), "sgd".into(), pass));
     }

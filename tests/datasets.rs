@@ -307,7 +307,10 @@ fn fashion_scenes_are_deterministic_canvases_of_labelled_garments() {
     let a = data::load(DatasetKind::FashionScenes, &dir, 0, None).unwrap();
     let b = data::load(DatasetKind::FashionScenes, &dir, 0, None).unwrap();
     assert_eq!((a.train.len(), a.test.len()), (1666, 333));
-    assert_eq!((a.train.height, a.train.width, a.train.channels), (64, 64, 1));
+    assert_eq!(
+        (a.train.height, a.train.width, a.train.channels),
+        (64, 64, 1)
+    );
     assert_eq!(a.train.class_names.len(), 11);
     assert_eq!(a.train.class_names[0], "background");
     assert_eq!(a.train.masks, b.train.masks);
@@ -324,7 +327,10 @@ fn fashion_scenes_are_deterministic_canvases_of_labelled_garments() {
             }
         }
     }
-    assert!(counts[1..].iter().all(|&n| n > 1000), "every garment class: {counts:?}");
+    assert!(
+        counts[1..].iter().all(|&n| n > 1000),
+        "every garment class: {counts:?}"
+    );
     assert!(masks.contains(&ignore));
     // The first canvas holds garments of the first training images, their classes + 1.
     let fm = data::load(DatasetKind::FashionMnist, &dir, 0, None).unwrap();
@@ -367,7 +373,11 @@ fn segfolder_reads_masks_and_names_the_bad_one() {
     assert_eq!((s.train.len(), s.train.height, s.train.channels), (2, 8, 3));
     assert_eq!(s.train.classes(), 3);
     let m = s.train.mask(0).unwrap();
-    assert_eq!((m[1], m[7]), (1, 2), "nearest-neighbour resize keeps the classes");
+    assert_eq!(
+        (m[1], m[7]),
+        (1, 2),
+        "nearest-neighbour resize keeps the classes"
+    );
     assert_eq!(m[0], 255);
     // Flipped in training: the mask flips with the image.
     let prep = Preprocess {

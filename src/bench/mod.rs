@@ -142,14 +142,15 @@ impl<B: Backend> SyntheticTraining<B> {
     }
 }
 
-/// A seeded random batch (inputs in [-1, 1), labels below `graph.classes`).
+/// A seeded random batch (inputs in [-1, 1), labels below `graph.classes`: one per image, or
+/// per pixel for a segmentation graph).
 pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec<u32>) {
     let mut rng = SplitMix64(seed);
     let per = graph.input.iter().product::<usize>();
     let x = (0..batch * per)
         .map(|_| rng.next_f32() * 2.0 - 1.0)
         .collect();
-    let labels = (0..batch)
+    let labels = (0..batch * graph.label_pixels())
         .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
         .collect();
     (x, labels)

@@ -7,9 +7,11 @@ pub mod charts;
 pub mod embed;
 pub mod grids;
 pub mod html;
+pub mod segmentation;
 
 pub use charts::{confusion_heatmap, curves};
 pub use grids::{filter_mosaic, predictions_grid, GridLayout, Prediction};
+pub use segmentation::{predicted_masks, segmentation_grid};
 
 use crate::data::Dataset;
 use plotters::style::RGBColor;
