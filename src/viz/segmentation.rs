@@ -130,7 +130,7 @@ mod tests {
             class_names: names.clone(),
             masks: Some(mask.clone()),
         };
-        let pred = vec![vec![1, 1, 2, 0]];
+        let pred = [vec![1, 1, 2, 0]];
         assert_eq!(
             predicted_masks(&[0.0, 1.0, 0.5, 0.5, 0.0, 0.0], 3, 2),
             [vec![1, 0]]
