@@ -128,13 +128,19 @@ def flops_of(params, pass_name):
 
 
 def train_fn(model_name, batch):
-    model = build(model_name, 10, 1)
+    if model_name == "unet":
+        # cnngpu's U-Net (scripts/unet.py): one channel, 64x64, 10 classes per pixel.
+        from unet import UNet
+        model = UNet(1, 10, 16)
+    else:
+        model = build(model_name, 10, 1)
     model.train()
-    shape = {"lenet5": (1, 32, 32), "alexnet": (3, 227, 227),
+    shape = {"lenet5": (1, 32, 32), "alexnet": (3, 227, 227), "unet": (1, 64, 64),
              "googlenet": (3, 64, 64)}.get(model_name, (3, 32, 32))
     g = torch.Generator().manual_seed(7)
     x = torch.rand(batch, *shape, generator=g) * 2 - 1
-    y = torch.randint(0, 10, (batch,), generator=g)
+    labels = (batch, 64, 64) if model_name == "unet" else (batch,)
+    y = torch.randint(0, 10, labels, generator=g)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
 
     def step():

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernels::Gemm;
 use crate::gpu::{Family, GpuBackend, Storage};
 use crate::nn::graph::{Graph, LayerKind};
-use crate::ops::{Conv2dParams, LinearParams, Pass};
+use crate::ops::{Conv2dParams, ConvTranspose2dParams, LinearParams, Pass};
 use crate::parity::{self, Case, Op};
 use crate::tensor::Precision;
 use serde::{Deserialize, Serialize};
@@ -291,6 +291,19 @@ pub fn graph_passes(graph: &Graph, batch: usize) -> Vec<(String, Op, Pass)> {
         let op = match &layer.kind {
             LayerKind::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
             LayerKind::Linear(p) => Op::Linear(LinearParams { batch, ..*p }),
+            LayerKind::ConvTranspose2d(p) => {
+                // Its passes are the passes of the convolution it transposes: forward = the
+                // dual's input gradient, input gradient = the dual's forward pass.
+                let dual = Op::Conv2d(ConvTranspose2dParams { batch, ..*p }.dual());
+                let mut passes = vec![Pass::BackwardInput, Pass::BackwardWeight];
+                if i > 0 {
+                    passes.push(Pass::Forward);
+                }
+                for pass in passes {
+                    out.push((layer.name.clone(), dual.clone(), pass));
+                }
+                continue;
+            }
             _ => continue,
         };
         let mut passes = vec![Pass::Forward, Pass::BackwardWeight];

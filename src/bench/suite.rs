@@ -23,11 +23,12 @@ pub const ALEXNET_QUICK_KERNEL_BATCH: usize = 1;
 pub const RESNET_KERNEL_BATCH: usize = 64;
 pub const RESNET_QUICK_KERNEL_BATCH: usize = 8;
 /// Training throughput: (model, batch sizes).
-pub const TRAIN: [(&str, [usize; 2]); 4] = [
+pub const TRAIN: [(&str, [usize; 2]); 5] = [
     ("lenet5", [64, 256]),
     ("alexnet", [32, 128]),
     ("resnet18", [64, 128]),
     ("googlenet", [32, 64]),
+    ("unet", [16, 32]),
 ];
 
 /// What one suite item measures.
