@@ -618,6 +618,13 @@ pub fn load_resume(dir: &Path) -> Result<Resume> {
         });
     }
     let sp = dir.join("last.state.json");
+    if !sp.exists() && dir.is_dir() {
+        return Err(Error::data(
+            dir,
+            "holds no committed run to resume (no run.json): a run commits at the end of each \
+             epoch and when stopped with Ctrl-C, and this one was stopped before either",
+        ));
+    }
     let bytes = std::fs::read(&sp).map_err(|e| Error::io(&sp, e))?;
     let state: TrainState = serde_json::from_slice(&bytes)
         .map_err(|e| Error::data(&sp, format!("not a cnngpu run state: {e}")))?;
