@@ -500,9 +500,42 @@ pub fn googlenet_cases() -> Vec<Case> {
             "googlenet_5b_concat_branch4",
             concat(b, 128, 1024, 896, 2, 2),
         ),
+        case(
+            "googlenet_4a_branch4_conv",
+            conv(8, 480, 4, 4, 64, 1, 1, 0, 1),
+        ),
+        case(
+            "googlenet_4a_branch4_bn",
+            Op::BatchNorm(BatchNormParams {
+                eps: 1e-3,
+                train: true,
+                ..BatchNormParams::new(8, 64, 4, 4)
+            }),
+        ),
         case("concat_odd_offset", concat(3, 3, 7, 3, 5, 3)),
         case("concat_whole", concat(1, 5, 5, 0, 3, 3)),
         case("maxpool_ceil_odd_pad", ceil_pool(2, 3, 7, 3, 2, 1)),
+        // Ties (post-ReLU maps are full of them): the first maximum in window order.
+        Case {
+            name: "googlenet_maxpool3_ties".into(),
+            op: ceil_pool(b, 16, 8, 3, 2, 0),
+            ties: true,
+        },
+        Case {
+            name: "googlenet_branch4_pool_ties".into(),
+            op: ceil_pool(b, 16, 4, 3, 1, 1),
+            ties: true,
+        },
+        Case {
+            name: "googlenet_5b_branch4_pool_ties".into(),
+            op: ceil_pool(8, 32, 2, 3, 1, 1),
+            ties: true,
+        },
+        Case {
+            name: "googlenet_maxpool4_ties".into(),
+            op: ceil_pool(8, 32, 4, 2, 2, 0),
+            ties: true,
+        },
         case("maxpool_ceil_drops_last", ceil_pool(1, 2, 6, 2, 2, 1)),
     ]
 }
