@@ -36,7 +36,10 @@ fn dump<B: Backend>(
             .unwrap_or(5),
     );
     let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
-    let labels: Vec<u32> = (0..batch).map(|i| (i * 7 % 10) as u32).collect();
+    // A label per image (or per pixel of a segmentation model).
+    let labels: Vec<u32> = (0..batch * graph.label_pixels())
+        .map(|i| (i * 7 % 10) as u32)
+        .collect();
     let cfg = StepConfig {
         lr: 0.0,
         momentum: 0.0,
@@ -62,7 +65,8 @@ fn dump<B: Backend>(
         HostTensor::new(Shape::new(&[batch, c, h, w]), x)?,
     ));
     let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
-    tensors.push(("labels".into(), HostTensor::new(Shape::new(&[batch]), y)?));
+    let n = y.len();
+    tensors.push(("labels".into(), HostTensor::new(Shape::new(&[n]), y)?));
     tensors.push((
         "loss".into(),
         HostTensor::new(Shape::new(&[1]), vec![loss as f32])?,
@@ -79,7 +83,12 @@ fn dump<B: Backend>(
 
 fn main() -> cnngpu::Result<()> {
     let a: Vec<String> = std::env::args().collect();
-    let (model, size, batch, out) = (&a[1], a[2].parse().unwrap(), a[3].parse().unwrap(), &a[4]);
+    let num = |i: usize| a.get(i).and_then(|v| v.parse::<usize>().ok());
+    let (Some(model), Some(size), Some(batch), Some(out)) = (a.get(1), num(2), num(3), a.get(4))
+    else {
+        eprintln!("usage: step_dump MODEL SIZE BATCH OUT.safetensors [cpu]");
+        std::process::exit(2);
+    };
     if a.get(5).map(String::as_str) == Some("cpu") {
         return dump(&CpuBackend, model, size, batch, out);
     }

@@ -619,7 +619,12 @@ pub fn open_checkpoint<B: Backend>(
         DatasetKind::SegFolder => size.unwrap_or(64),
         _ => 256,
     };
-    let splits = data::load(kind, &data_dir(kind, dir)?, side, None)?;
+    // A segfolder's classes as the run saw them (its class names, "0".."C-1", in the metadata).
+    let classes = match kind {
+        DatasetKind::SegFolder => ck.metadata.get("classes").map(|c| c.split('\t').count()),
+        _ => None,
+    };
+    let splits = data::load(kind, &data_dir(kind, dir)?, side, classes)?;
     let test = if train_split {
         splits.train
     } else {
@@ -633,6 +638,15 @@ pub fn open_checkpoint<B: Backend>(
         in_channels: meta("in_channels").or(Some(test.channels)),
     };
     let (graph, _) = models::build(&model_name, &options)?;
+    if graph.segmentation() != kind.segmentation() {
+        let what = match graph.segmentation() {
+            true => "labels pixels: use fashion-scenes or segfolder",
+            false => "labels images: use a dataset with a class per image",
+        };
+        return Err(
+            cnngpu::Error::invalid("--dataset", format!("{dataset}: {model_name} {what}")).into(),
+        );
+    }
     let values = ck.parameters_for(&graph, checkpoint)?;
     let buffers = ck.buffers_for(&graph, checkpoint)?;
     let prep = train::preprocess_for(&model_name, kind, graph.input, &test)?;

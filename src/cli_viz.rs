@@ -159,6 +159,12 @@ fn segmentation<B: Backend>(
     let logits = infer(b, model, test, prep, &indices, batch, true, None)?.logits;
     let pixels = model.graph.label_pixels();
     let masks = viz::predicted_masks(&logits, model.graph.classes, pixels);
+    // Drawn at the data's size: a model of another input size has its masks resized (nearest).
+    let [_, mh, mw] = model.graph.input;
+    let masks: Vec<Vec<u8>> = masks
+        .into_iter()
+        .map(|m| viz::segmentation::resize_nearest(&m, (mh, mw), (test.height, test.width)))
+        .collect();
     let rows: Vec<(usize, Vec<u8>)> = indices.into_iter().zip(masks).collect();
     let scale = (192 / test.height.max(1)).max(1) as u32;
     let title = format!("Segmentation: {title}");

@@ -86,6 +86,10 @@ fn unet_trains_evaluates_and_draws_on_fashion_scenes() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("draw segmentation"), "{err}");
+    let ds = ["--dataset", "fashion-mnist"];
+    let (code, _, err) = cnngpu(&[&["eval", "--checkpoint", ck_s][..], &ds].concat());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("labels pixels"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

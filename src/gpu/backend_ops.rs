@@ -286,6 +286,16 @@ impl crate::ops::Backend for GpuBackend {
         };
         // Chunk sums first where the losses are more than one chunk (see the shader).
         let chunks = len.div_ceil(LOSS_CHUNK);
+        if chunks > 65_535 {
+            // The chunk sums are added in one loop, which llvmpipe stops at 65,535 iterations.
+            return Err(Error::invalid(
+                "losses",
+                format!(
+                    "{len} losses in one batch; at most {} are summed",
+                    65_535 * LOSS_CHUNK
+                ),
+            ));
+        }
         let scratch = (chunks > 1)
             .then(|| self.scratch(super::backend::Scratch::LossSums, 4 * chunks as u64));
         let partials = scratch.as_deref().map_or(self.dummy(), View::buffer);

@@ -98,6 +98,22 @@ pub fn segmentation_grid(
     Ok(pic)
 }
 
+/// A mask of `from` (h, w) resized to `to` by nearest neighbour (pixel centres).
+pub fn resize_nearest(mask: &[u8], from: (usize, usize), to: (usize, usize)) -> Vec<u8> {
+    if from == to {
+        return mask.to_vec();
+    }
+    let mut out = Vec::with_capacity(to.0 * to.1);
+    for y in 0..to.0 {
+        let sy = ((2 * y + 1) * from.0 / (2 * to.0)).min(from.0 - 1);
+        for x in 0..to.1 {
+            let sx = ((2 * x + 1) * from.1 / (2 * to.1)).min(from.1 - 1);
+            out.push(mask[sy * from.1 + sx]);
+        }
+    }
+    out
+}
+
 /// The predicted mask of each image from its logits `[N, C, H*W]`: the first largest class.
 pub fn predicted_masks(logits: &[f32], classes: usize, pixels: usize) -> Vec<Vec<u8>> {
     logits
@@ -148,5 +164,11 @@ mod tests {
         assert_eq!(at(2, 0, 0), rgb(mask_color(1, &names)));
         assert_eq!(at(2, 0, 1), rgb(mask_color(2, &names)));
         assert_ne!(mask_color(1, &names), mask_color(2, &names));
+        // A model of another size: its masks are drawn at the data's.
+        assert_eq!(
+            resize_nearest(&[1, 2, 3, 4], (2, 2), (4, 4))[..4],
+            [1, 1, 2, 2]
+        );
+        assert_eq!(resize_nearest(&[1, 2, 3, 4], (2, 2), (1, 1)), [4]);
     }
 }
