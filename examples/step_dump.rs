@@ -50,6 +50,15 @@ fn dump<B: Backend>(
     };
     m.load_batch(b, &x, &labels)?;
     m.forward(b, batch, true, &cfg, &mut metrics)?;
+    // STEP_ACTS=1: every kept node output of the forward pass too ("act/NAME").
+    let mut acts: Vec<(String, HostTensor)> = Vec::new();
+    if std::env::var("STEP_ACTS").is_ok_and(|v| v == "1") {
+        for (i, l) in graph.layers.iter().enumerate() {
+            if let Ok(t) = m.activation(b, batch, i) {
+                acts.push((format!("act/{}", l.name), t));
+            }
+        }
+    }
     m.backward_and_update(b, batch, &cfg)?;
     let loss = m.read_metrics(b, &mut metrics)?.loss();
     let mut tensors: Vec<(String, HostTensor)> = Vec::new();
@@ -64,6 +73,7 @@ fn dump<B: Backend>(
         "x".into(),
         HostTensor::new(Shape::new(&[batch, c, h, w]), x)?,
     ));
+    tensors.extend(acts);
     let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
     let n = y.len();
     tensors.push(("labels".into(), HostTensor::new(Shape::new(&[n]), y)?));
