@@ -81,7 +81,8 @@ fn line_chart(
     Ok(())
 }
 
-/// Loss, and top-1 / top-5 accuracy, per epoch: train solid, test dashed. 1200 x 480.
+/// Loss, and top-1 / top-5 accuracy (a segmentation run: pixel accuracy and mean IoU), per
+/// epoch: train solid, test dashed. 1200 x 480.
 pub fn curves(records: &[EpochRecord], title: &str) -> Result<Picture> {
     let mut pic = Picture::new(1200, 480);
     let n = records.len();
@@ -98,17 +99,43 @@ pub fn curves(records: &[EpochRecord], title: &str) -> Result<Picture> {
         .flat_map(|s| s.3.iter().map(|p| p.1))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let acc = [
-        ("train top-1", blue, false, pts(&|r| 100.0 * r.train_top1)),
-        ("test top-1", orange, true, pts(&|r| 100.0 * r.test_top1)),
-        ("train top-5", green, false, pts(&|r| 100.0 * r.train_top5)),
-        (
-            "test top-5",
-            class_color(3),
-            true,
-            pts(&|r| 100.0 * r.test_top5),
-        ),
-    ];
+    // A segmentation run: pixel accuracy and mean IoU (in %) instead of top-1 and top-5.
+    let segmentation = records.iter().any(|r| r.test_mean_iou.is_some());
+    let iou = |v: Option<f64>| 100.0 * v.unwrap_or(0.0);
+    let acc = match segmentation {
+        false => [
+            ("train top-1", blue, false, pts(&|r| 100.0 * r.train_top1)),
+            ("test top-1", orange, true, pts(&|r| 100.0 * r.test_top1)),
+            ("train top-5", green, false, pts(&|r| 100.0 * r.train_top5)),
+            (
+                "test top-5",
+                class_color(3),
+                true,
+                pts(&|r| 100.0 * r.test_top5),
+            ),
+        ],
+        true => [
+            (
+                "train pixel acc",
+                blue,
+                false,
+                pts(&|r| 100.0 * r.train_top1),
+            ),
+            (
+                "test pixel acc",
+                orange,
+                true,
+                pts(&|r| 100.0 * r.test_top1),
+            ),
+            ("train mIoU", green, false, pts(&|r| iou(r.train_mean_iou))),
+            (
+                "test mIoU",
+                class_color(3),
+                true,
+                pts(&|r| iou(r.test_mean_iou)),
+            ),
+        ],
+    };
     let min_acc = acc
         .iter()
         .flat_map(|s| s.3.iter().map(|p| p.1))
@@ -127,9 +154,13 @@ pub fn curves(records: &[EpochRecord], title: &str) -> Result<Picture> {
             SeriesLabelPosition::UpperRight,
         )?;
         let lo = (min_acc - 5.0).clamp(0.0, 95.0).floor();
-        // Accuracy rises towards the top: the legend goes below.
-        let lower = SeriesLabelPosition::LowerRight;
-        line_chart(&right, "Accuracy", "%", &acc, lo..100.5, n, lower)?;
+        // Accuracy rises towards the top: the legend goes below (between pixel accuracy and
+        // mean IoU for a segmentation run).
+        let place = match segmentation {
+            true => SeriesLabelPosition::MiddleRight,
+            false => SeriesLabelPosition::LowerRight,
+        };
+        line_chart(&right, "Accuracy", "%", &acc, lo..100.5, n, place)?;
         root.present().map_err(drawing)
     })?;
     Ok(pic)
