@@ -85,11 +85,8 @@ pub fn metrics_accumulate(
             let pred = (1..c_n).fold(0, |best, c| if row[c] > row[best] { c } else { best });
             counts[1] += 1;
             counts[2 + c_n + pred] += 1;
-            if let Some(t) = counts
-                .get_mut(2 + 2 * c_n + label as usize)
-                .filter(|_| (label as usize) < c_n)
-            {
-                *t += 1;
+            if (label as usize) < c_n {
+                counts[2 + 2 * c_n + label as usize] += 1;
             }
             if pred == label as usize {
                 counts[0] += 1;

@@ -129,23 +129,28 @@ pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
         .map_err(|e| Error::data(path, format!("cannot decode image: {e}")))
 }
 
+/// The PNG and JPEG files of `dir`, sorted by name.
+pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Loads a folder of class subfolders, every image decoded and resized to `side` x `side` RGB.
 pub fn load_folder_split(dir: &Path, class_names: &[String], side: usize) -> Result<Dataset> {
     let mut images = Vec::new();
     let mut labels = Vec::new();
     for (label, name) in class_names.iter().enumerate() {
         let cdir = dir.join(name);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&cdir)
-            .map_err(|e| Error::io(&cdir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg")
-                })
-            })
-            .collect();
-        files.sort();
-        for f in files {
+        for f in image_files(&cdir)? {
             let img = decode(&f)?;
             let rgb = img
                 .resize_exact(

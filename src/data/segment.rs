@@ -6,7 +6,7 @@ use super::{images, Dataset, Splits};
 use crate::error::{Error, Result};
 use crate::ops::pixel_loss::IGNORE_LABEL;
 use crate::tensor::SplitMix64;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A garment pixel at least this bright is labelled with its class; a fainter one that is not
 /// black (the garment's anti-aliased rim) is ignored; black is background (class 0).
@@ -82,20 +82,6 @@ pub fn fashion_scenes(src: &Splits) -> Splits {
     }
 }
 
-fn listed(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-        })
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 /// One split of a `segfolder`: `dir/images/NAME.(png|jpg)` and `dir/masks/NAME.png`, the mask
 /// a one-channel PNG of the image's size whose value is each pixel's class (255 ignored).
 /// Image and mask are resized to `side` x `side` (bilinear and nearest). Every mask value must
@@ -108,7 +94,7 @@ pub fn load_segfolder_split(dir: &Path, side: usize, classes: usize) -> Result<D
             "expected images/ and masks/ inside (a mask per image, of the same file name as PNG)",
         ));
     }
-    let files = listed(&idir)?;
+    let files = images::image_files(&idir)?;
     if files.is_empty() {
         return Err(Error::data(&idir, "holds no PNG or JPEG images"));
     }
@@ -185,21 +171,22 @@ pub fn load_segfolder(dir: &Path, side: usize, classes: Option<usize>) -> Result
             "expected train/images, train/masks, test/images and test/masks (or val/) inside",
         ));
     };
-    let classes = match classes {
-        Some(c) => c,
+    // Without --classes the training masks say how many there are (read once, at the widest
+    // bound); the test masks are then checked against them.
+    let train = match classes {
+        Some(c) => load_segfolder_split(&train, side, c)?,
         None => {
-            // Read the training masks once at full range to find the classes.
-            let probe = load_segfolder_split(&train, side, IGNORE_LABEL as usize)?;
-            let masks = probe.masks.unwrap_or_default();
-            masks
-                .iter()
-                .filter(|&&v| v as u32 != IGNORE_LABEL)
-                .max()
-                .map_or(1, |&m| m as usize + 1)
+            let mut t = load_segfolder_split(&train, side, IGNORE_LABEL as usize)?;
+            let masks = t.masks.as_deref().unwrap_or_default();
+            let max = masks.iter().filter(|&&v| v as u32 != IGNORE_LABEL).max();
+            let c = max.map_or(1, |&m| m as usize + 1);
+            t.class_names = (0..c).map(|c| c.to_string()).collect();
+            t
         }
     };
+    let classes = train.classes();
     Ok(Splits {
-        train: load_segfolder_split(&train, side, classes)?,
         test: load_segfolder_split(&test, side, classes)?,
+        train,
     })
 }

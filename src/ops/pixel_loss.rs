@@ -61,12 +61,12 @@ fn uniform(batch: usize, classes: usize, pixels: usize, grad_scale: f32) -> Pixe
 }
 
 /// Parity labels: every class and some ignored pixels.
-fn labels(batch: usize, classes: usize, pixels: usize) -> Value {
+fn labels(batch: usize, classes: usize, pixels: usize) -> Vec<u32> {
     let v = (0..batch * pixels).map(|i| match (i * 7 + 3) % (classes + 1) {
         c if c == classes => IGNORE_LABEL,
         c => c as u32,
     });
-    Value::Ints(v.collect())
+    v.collect()
 }
 
 impl PixelCrossEntropyParams {
@@ -163,13 +163,10 @@ impl OpRun for PixelCrossEntropyParams {
     ) -> Result<()> {
         let labels = labels(self.batch, self.classes, self.pixels);
         if pass == Pass::BackwardInput {
-            let Value::Ints(l) = &labels else {
-                unreachable!()
-            };
-            let counted = l.iter().filter(|&&v| v != IGNORE_LABEL).count();
+            let counted = labels.iter().filter(|&&v| v != IGNORE_LABEL).count();
             inputs[2] = Value::Ints(vec![counted as u32]);
         }
-        inputs[1] = labels;
+        inputs[1] = Value::Ints(labels);
         Ok(())
     }
 }
@@ -253,7 +250,7 @@ impl OpRun for PixelMetricsParams {
         inputs: &mut [Value],
         _draw: &mut Draw<'_>,
     ) -> Result<()> {
-        inputs[1] = labels(self.batch, self.classes, self.pixels);
+        inputs[1] = Value::Ints(labels(self.batch, self.classes, self.pixels));
         Ok(())
     }
 }

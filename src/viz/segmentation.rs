@@ -76,12 +76,8 @@ pub fn segmentation_grid(
     let entries = (0..names.len() as u32).chain([IGNORE_LABEL]);
     for (k, c) in entries.enumerate() {
         let (x, y) = (gap + (k as u32 % 4) * 150, y0 + (k as u32 / 4) * 20);
-        let swatch = vec![0u8; 3 * 14 * 14];
         let RGBColor(r, g, b) = mask_color(c, names);
-        let mut sw = swatch;
-        sw[..196].fill(r);
-        sw[196..392].fill(g);
-        sw[392..].fill(b);
+        let sw: Vec<u8> = [r, g, b].iter().flat_map(|&v| [v; 196]).collect();
         let planar = Planar {
             data: &sw,
             channels: 3,
