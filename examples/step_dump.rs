@@ -1,6 +1,7 @@
 //! One training step of a zoo model on a seeded random batch, written out for a side-by-side
 //! check against PyTorch (`scripts/compare_step.py`): the initial weights (state_dict names),
-//! the batch, the loss and every parameter gradient, as safetensors. Dropout is set to 0 so
+//! the batch, the loss, every parameter gradient and the batch-norm running statistics after the
+//! step, as safetensors. Dropout is set to 0 so
 //! that both frameworks compute the same function.
 //!
 //! `cargo run --release --example step_dump -- MODEL SIZE BATCH OUT.safetensors [cpu]`
@@ -68,6 +69,12 @@ fn dump<B: Backend>(
     }
     for (name, g) in m.gradients(b)? {
         tensors.push((format!("grad/{name}"), g));
+    }
+    // The batch-norm running statistics after the step ("buf/NAME"; counts left out).
+    for (name, t) in m.buffers(b)? {
+        if !name.ends_with("num_batches_tracked") {
+            tensors.push((format!("buf/{name}"), t));
+        }
     }
     tensors.push((
         "x".into(),

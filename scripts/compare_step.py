@@ -2,7 +2,7 @@
 """Checks one cnngpu training step against PyTorch: loads the file `cargo run --example
 step_dump` writes (initial weights, batch, loss, gradients), runs the same step in torchvision's
 model (train mode, dropout 0) and prints the loss of both and, per parameter, the relative
-distance of the gradients, worst first.
+distance of the gradients, worst first, then the same for the batch-norm running statistics.
 
     cargo run --release --example step_dump -- googlenet 64 8 /tmp/step.safetensors
     python3 scripts/compare_step.py /tmp/step.safetensors
@@ -25,7 +25,7 @@ def main():
     with safe_open(path, "pt") as f:
         model_name = f.metadata()["model"]
     torch.manual_seed(0)
-    m = build(model_name, 10, 1)
+    m = build(model_name, 10, 1, aux="init/aux1.fc2.weight" in t)
     state = m.state_dict()
     init = {k[5:]: v for k, v in t.items() if k.startswith("init/")}
     for k in state:
@@ -42,9 +42,14 @@ def main():
     m.train()
     x, y = t["x"], t["labels"].long()
     out = m(x)
-    out = out.logits if hasattr(out, "logits") else out
+    aux = []
+    if hasattr(out, "logits"):  # GoogLeNet's outputs: the logits and the auxiliary heads'
+        aux = [a for a in (out.aux_logits1, out.aux_logits2) if a is not None]
+        out = out.logits
     loss = F.cross_entropy(out, y)
-    loss.backward()
+    # cnngpu reports the main head's loss; its gradients are those of the weighted sum.
+    total = loss + sum(0.3 * F.cross_entropy(a, y) for a in aux)
+    total.backward()
     print(f"loss: cnngpu {t['loss'].item():.6f}, pytorch {loss.item():.6f}")
     rows = []
     for name, p in m.named_parameters():
@@ -56,6 +61,18 @@ def main():
     for r, name, n in rows[:12]:
         print(f"{r:10.3e}  {name}  (|grad| {n:.3e})")
     print(f"median relative distance {sorted(r for r, _, _ in rows)[len(rows) // 2]:.3e} over {len(rows)} tensors")
+    # Running statistics after the step (momentum 0.1, unbiased variance in running_var).
+    rows = []
+    for name, buf in m.named_buffers():
+        key = "buf/" + name
+        if key in t:
+            d = (t[key].reshape(buf.shape) - buf).norm().item()
+            rows.append((d / max(buf.norm().item(), 1e-30), name))
+    if rows:
+        rows.sort(reverse=True)
+        for r, name in rows[:4]:
+            print(f"{r:10.3e}  {name}")
+        print(f"running statistics: worst relative distance {rows[0][0]:.3e} over {len(rows)} tensors")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ each side loads the other's weights directly.
     python3 scripts/pytorch_interop.py to-safetensors model.pt model.safetensors --model lenet5
 
     # ResNets and GoogLeNet are torchvision's own modules (resnet18, resnet34, resnet50;
-    # googlenet with aux_logits=False, inputs resized to 64): both ways, and the
+    # googlenet with its auxiliary classifiers, or without where the checkpoint has none,
+    # inputs resized to 64): both ways, and the
     # probabilities of `cnngpu eval --predictions` compared with torchvision's on the same images
     python3 scripts/pytorch_interop.py export resnet18 r18.safetensors
     cnngpu eval --checkpoint r18.safetensors --images 500 --predictions p.csv
@@ -83,14 +84,14 @@ class AlexNet(nn.Module):
 RESNETS = ["resnet18", "resnet34", "resnet50"]
 
 
-def build(name, num_classes=10, groups=1):
+def build(name, num_classes=10, groups=1, aux=True):
     if name in RESNETS:
         import torchvision
         return getattr(torchvision.models, name)(num_classes=num_classes)
     if name == "googlenet":
         import torchvision
-        # cnngpu's googlenet has no auxiliary classifiers; torchvision's own initialisation.
-        return torchvision.models.googlenet(num_classes=num_classes, aux_logits=False,
+        # torchvision's own initialisation; aux: the auxiliary classifiers (aux1, aux2).
+        return torchvision.models.googlenet(num_classes=num_classes, aux_logits=aux,
                                             init_weights=True)
     return LeNet5(num_classes) if name == "lenet5" else AlexNet(num_classes, groups)
 
@@ -148,7 +149,7 @@ def main():
     if args.cmd == "eval":
         state = load_file(args.checkpoint)
         name = model_of(state)
-        model = build(name)
+        model = build(name, aux="aux1.fc2.weight" in state)
         model.load_state_dict(state, strict=True)  # names and shapes must match exactly
         model.eval()
         images = read_idx_gz(os.path.join(args.data_dir, "t10k-images-idx3-ubyte.gz"))

@@ -72,6 +72,9 @@ pub struct TrainArgs {
     /// No random crops or flips in training: the central crop, as in evaluation.
     #[arg(long)]
     pub no_augment: bool,
+    /// GoogLeNet without its auxiliary classifiers (torchvision's aux_logits=False).
+    #[arg(long)]
+    pub no_aux: bool,
     /// constant, step or cosine.
     #[arg(long, default_value = "constant", value_parser = ["constant", "step", "cosine"])]
     pub schedule: String,
@@ -168,6 +171,11 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
             cnngpu::Error::invalid("--base-channels/--in-channels", "only unet has them").into(),
         );
     }
+    if a.no_aux && a.model != "googlenet" {
+        return Err(
+            cnngpu::Error::invalid("--no-aux", "only googlenet has auxiliary classifiers").into(),
+        );
+    }
     if a.classes.is_some() && kind != DatasetKind::SegFolder {
         return Err(cnngpu::Error::invalid(
             "--classes",
@@ -214,6 +222,7 @@ fn config_from(a: &TrainArgs) -> Result<TrainConfig> {
         nesterov: a.nesterov,
         no_bn_decay: a.no_bn_decay,
         no_augment: a.no_augment,
+        no_aux: a.no_aux,
         schedule,
         warmup_epochs: a.warmup_epochs,
         precision: a.precision.clone(),
@@ -408,6 +417,7 @@ pub fn train<B: Backend>(
             size: cfg.image_size,
             base_channels: cfg.base_channels,
             in_channels: cfg.in_channels.or(Some(splits.train.channels)),
+            aux_logits: !cfg.no_aux,
         },
     )?;
     let init = match cfg.init.as_deref() {
@@ -636,6 +646,8 @@ pub fn open_checkpoint<B: Backend>(
         size,
         base_channels: meta("base_channels"),
         in_channels: meta("in_channels").or(Some(test.channels)),
+        // Evaluation skips them, but the graph must match the checkpoint's tensors.
+        aux_logits: ck.tensors.contains_key("aux1.fc2.weight"),
     };
     let (graph, _) = models::build(&model_name, &options)?;
     if graph.segmentation() != kind.segmentation() {

@@ -1,5 +1,5 @@
 //! Graphs that branch and merge: a node read by three others, a diamond, a node added to
-//! itself. Their parameter gradients on the GPU agree with the CPU reference, the CPU's agree
+//! itself, an auxiliary loss head. Their parameter gradients on the GPU agree with the CPU reference, the CPU's agree
 //! with finite differences of the loss, and two GPU runs are bit-identical.
 
 mod common;
@@ -71,6 +71,29 @@ fn concatenation() -> Graph {
     g
 }
 
+/// conv a → relu b, read by an auxiliary head (fc `aux`, weight 0.4) and by conv c → relu →
+/// a second auxiliary head on c (weight 0.3, behind a tanh) → fc.
+fn auxiliary_heads() -> Graph {
+    let mut g = Graph::new("aux", [2, 5, 5], 3);
+    let a = Some(g.node("a", conv(3, 3), &[None]).unwrap());
+    let b = Some(g.node("b", LayerKind::Relu, &[a]).unwrap());
+    let aux = g.node("aux", linear(3), &[b]).unwrap();
+    g.aux_head(aux, 0.4).unwrap();
+    let c = Some(g.node("c", conv(2, 3), &[b]).unwrap());
+    let d = Some(g.node("d", LayerKind::Relu, &[c]).unwrap());
+    let t = Some(g.node("t", LayerKind::Tanh, &[d]).unwrap());
+    let aux2 = g.node("aux2", linear(3), &[t]).unwrap();
+    g.aux_head(aux2, 0.3).unwrap();
+    g.node("fc", linear(3), &[d]).unwrap();
+    g.validate().unwrap();
+    assert_eq!(
+        g.main_path(),
+        [true, true, false, true, true, false, false, true],
+        "evaluation runs the nodes the logits depend on"
+    );
+    g
+}
+
 const BATCH: usize = 3;
 
 fn batch(graph: &Graph) -> (Vec<f32>, Vec<u32>) {
@@ -103,6 +126,20 @@ fn loss_and_gradients<B: Backend>(
     (loss, model.gradients(b).unwrap())
 }
 
+/// The training loss: the last node's plus each auxiliary head's times its weight (a head's
+/// loss is that of the graph cut after it, whose parameters are a prefix of the whole's).
+fn total_loss(graph: &Graph, values: &[HostTensor]) -> f64 {
+    let mut loss = loss_and_gradients(&CpuBackend, graph, values).0;
+    for h in &graph.aux_heads {
+        let mut cut = graph.clone();
+        cut.layers.truncate(h.node + 1);
+        cut.aux_heads.retain(|a| a.node < h.node); // its reported loss is its last node's
+        let n = cut.parameters().len();
+        loss += h.weight as f64 * loss_and_gradients(&CpuBackend, &cut, &values[..n]).0;
+    }
+    loss
+}
+
 fn check(graph: Graph) {
     let values = initial_parameters(&graph, Init::PyTorchDefault, 3);
     let (_, cpu) = loss_and_gradients(&CpuBackend, &graph, &values);
@@ -116,9 +153,7 @@ fn check(graph: Graph) {
             plus[k].data[i] += h;
             let mut minus = values.to_vec();
             minus[k].data[i] -= h;
-            let fd = (loss_and_gradients(&CpuBackend, &graph, &plus).0
-                - loss_and_gradients(&CpuBackend, &graph, &minus).0)
-                / (2.0 * h as f64);
+            let fd = (total_loss(&graph, &plus) - total_loss(&graph, &minus)) / (2.0 * h as f64);
             let g = grad.data[i] as f64;
             assert!(
                 (fd - g).abs() <= 2e-3 * (1.0 + fd.abs()),
@@ -160,6 +195,35 @@ fn a_diamond_and_a_node_added_to_itself_get_the_sum_of_their_gradients() {
 #[test]
 fn the_inputs_of_a_concatenation_get_their_channels_of_its_gradient() {
     check(concatenation());
+}
+
+#[test]
+fn auxiliary_heads_add_their_weighted_loss_gradients() {
+    check(auxiliary_heads());
+}
+
+#[test]
+fn auxiliary_heads_are_checked() {
+    let mut g = Graph::new("heads", [2, 4, 4], 3);
+    let a = g.node("a", conv(2, 3), &[None]).unwrap();
+    let wide = g.node("wide", linear(4), &[Some(a)]).unwrap();
+    let err = g.aux_head(wide, 0.3).unwrap_err().to_string();
+    assert!(err.contains("3 logits per image"), "{err}");
+    let head = g.node("head", linear(3), &[Some(a)]).unwrap();
+    assert!(g.aux_head(head, 0.0).is_err(), "a weight of 0");
+    assert!(g.aux_head(head, f32::NAN).is_err(), "a weight of NaN");
+    g.aux_head(head, 0.3).unwrap();
+    assert!(g.aux_head(head, 0.3).is_err(), "a head twice");
+    g.node("fc", linear(3), &[Some(a)]).unwrap();
+    // `wide` is read by nothing and is no head.
+    let err = g.validate().unwrap_err().to_string();
+    assert!(err.contains("no other node reads"), "{err}");
+    let mut g = Graph::new("read", [2, 4, 4], 3);
+    let a = g.node("a", linear(3), &[None]).unwrap();
+    g.aux_head(a, 0.3).unwrap();
+    g.node("fc", linear(3), &[Some(a)]).unwrap();
+    let err = g.validate().unwrap_err().to_string();
+    assert!(err.contains("unread node before the last"), "{err}");
 }
 
 #[test]

@@ -436,6 +436,7 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
         nesterov: false,
         no_bn_decay: false,
         no_augment: false,
+        no_aux: false,
         schedule: Schedule::Constant,
         warmup_epochs: 0,
         precision: "f32".into(),

@@ -112,6 +112,10 @@ fn models_and_datasets_of_different_tasks_are_usage_errors() {
             &["--model", "unet", "--classes", "3"][..],
             "only a segfolder",
         ),
+        (
+            &["--model", "resnet18", "--no-aux"][..],
+            "only googlenet has auxiliary classifiers",
+        ),
     ] {
         let mut all = vec!["train"];
         all.extend(args);

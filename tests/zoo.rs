@@ -20,7 +20,7 @@ fn shape_of(g: &Graph, name: &str) -> [usize; 3] {
 /// 344 state_dict entries (parameters, then per batch norm its three buffers).
 #[test]
 fn googlenet_is_torchvisions_without_the_auxiliary_classifiers() {
-    let g = models::googlenet(10, 224).unwrap();
+    let g = models::googlenet(10, 224, false).unwrap();
     assert_eq!(parameters(&g), 5_610_154);
     assert_eq!(g.parameters().len() + g.buffers().len(), 344);
     let names: Vec<String> = g.parameters().into_iter().map(|(n, _, _)| n).collect();
@@ -43,7 +43,45 @@ fn googlenet_is_torchvisions_without_the_auxiliary_classifiers() {
     let concats = g.layers.iter().filter(|l| l.kind == LayerKind::Concat);
     assert_eq!(concats.count(), 9);
     // Any size from 32 px: 1x1 maps in the last blocks.
-    let small = models::googlenet(10, 32).unwrap();
+    let small = models::googlenet(10, 32, false).unwrap();
     assert_eq!(shape_of(&small, "inception5b.concat"), [1024, 1, 1]);
     assert_eq!(parameters(&small), 5_610_154);
+}
+
+/// torchvision.models.googlenet(num_classes=10) (aux_logits=True, its default): 9,960,638
+/// parameters and 364 state_dict entries, `aux1` and `aux2` after `inception5b`, before `fc`.
+#[test]
+fn googlenet_has_torchvisions_auxiliary_classifiers() {
+    for (size, pooled) in [(64, None), (128, Some([512, 4, 4]))] {
+        let g = models::googlenet(10, size, true).unwrap();
+        assert_eq!(parameters(&g), 9_960_638);
+        assert_eq!(g.parameters().len() + g.buffers().len(), 364);
+        let names: Vec<String> = g.parameters().into_iter().map(|(n, _, _)| n).collect();
+        let at = |n: &str| names.iter().position(|m| m == n).unwrap();
+        assert!(at("inception5b.branch4.1.bn.bias") < at("aux1.conv.conv.weight"));
+        assert!(at("aux1.fc2.bias") < at("aux2.conv.conv.weight"));
+        assert_eq!(at("aux2.fc2.bias") + 1, at("fc.weight"));
+        for name in ["aux1.conv.bn.weight", "aux1.fc1.weight", "aux2.fc1.bias"] {
+            assert!(names.iter().any(|n| n == name), "{name} missing");
+        }
+        // adaptive_avg_pool2d to 4x4: none on 4x4 maps (64 px), 2x2 windows on 8x8 (128 px).
+        let pool = g.layers.iter().find(|l| l.name == "aux1.avgpool");
+        assert_eq!(pool.map(|l| l.out_shape), pooled);
+        assert_eq!(shape_of(&g, "aux2.fc1"), [1024, 1, 1]);
+        let heads: Vec<(String, f32)> = g
+            .aux_heads
+            .iter()
+            .map(|h| (g.layers[h.node].name.clone(), h.weight))
+            .collect();
+        assert_eq!(heads, [("aux1.fc2".into(), 0.3), ("aux2.fc2".into(), 0.3)]);
+        // Evaluation runs neither.
+        let main = g.main_path();
+        let aux_nodes = g.layers.iter().zip(&main);
+        assert!(aux_nodes
+            .filter(|(l, _)| l.name.starts_with("aux"))
+            .all(|(_, &m)| !m));
+    }
+    // 2x2 maps (32 px) do not pool to 4x4.
+    let err = models::googlenet(10, 32, true).unwrap_err().to_string();
+    assert!(err.contains("--no-aux"), "{err}");
 }

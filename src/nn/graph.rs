@@ -141,18 +141,30 @@ pub struct Layer {
     pub out_shape: [usize; 3],
 }
 
+/// A loss head besides the last node: a node giving `classes` logits per image whose softmax
+/// cross-entropy counts `weight` times in the training loss (GoogLeNet's auxiliary
+/// classifiers: 0.3). Training only: evaluation skips the nodes that only feed such heads, and
+/// the reported loss and accuracy are the last node's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AuxHead {
+    pub node: usize,
+    pub weight: f32,
+}
+
 /// A network: its input shape, number of classes and layers in execution order.
 ///
 /// Nodes name their inputs, so the structure is a DAG: a node may read several others
 /// (`add`) and be read by several (a residual block's input). Build one with [`Graph::node`]
 /// (any inputs, returns the node's id) or [`Graph::push`] (reads the node before); the last
-/// node gives the logits.
+/// node gives the logits, and [`Graph::aux_head`] adds further loss heads.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
     pub name: String,
     pub input: [usize; 3],
     pub classes: usize,
     pub layers: Vec<Layer>,
+    /// Training-only loss heads besides the last node, in node order.
+    pub aux_heads: Vec<AuxHead>,
 }
 
 impl Graph {
@@ -162,7 +174,61 @@ impl Graph {
             input,
             classes,
             layers: Vec::new(),
+            aux_heads: Vec::new(),
         }
+    }
+
+    /// Makes node `node` a training-only loss head of weight `weight` (see [`AuxHead`]): it
+    /// must give `classes` logits per image, and nothing may read it.
+    pub fn aux_head(&mut self, node: usize, weight: f32) -> Result<()> {
+        let l = self
+            .layers
+            .get(node)
+            .ok_or_else(|| Error::invalid("aux head", format!("node {node} does not exist")))?;
+        if l.out_shape != [self.classes, 1, 1] {
+            return Err(Error::invalid(
+                &l.name,
+                format!(
+                    "gives {:?}; a loss head gives {} logits per image",
+                    l.out_shape, self.classes
+                ),
+            ));
+        }
+        if !(weight.is_finite() && weight > 0.0) {
+            return Err(Error::invalid(
+                &l.name,
+                format!("loss weight {weight} is not positive"),
+            ));
+        }
+        if self.aux_heads.iter().any(|h| h.node == node) {
+            return Err(Error::invalid(&l.name, "is a loss head already"));
+        }
+        self.aux_heads.push(AuxHead { node, weight });
+        self.aux_heads.sort_by_key(|h| h.node);
+        Ok(())
+    }
+
+    /// The auxiliary head at node `i`, if it is one.
+    pub fn aux_head_at(&self, i: usize) -> Option<&AuxHead> {
+        self.aux_heads.iter().find(|h| h.node == i)
+    }
+
+    /// Per node, whether the last node's logits depend on it: evaluation runs these only
+    /// (the others feed auxiliary heads alone).
+    pub fn main_path(&self) -> Vec<bool> {
+        let n = self.layers.len();
+        let mut on = vec![false; n];
+        if n > 0 {
+            on[n - 1] = true;
+        }
+        for i in (0..n).rev() {
+            if on[i] {
+                for j in self.layers[i].inputs.iter().flatten() {
+                    on[*j] = true;
+                }
+            }
+        }
+        on
     }
 
     fn last_shape(&self) -> [usize; 3] {
@@ -381,17 +447,34 @@ impl Graph {
     }
 
     /// Checks the graph ends in `classes` logits (per image, or per pixel of the input for a
-    /// segmentation graph) and that every other node is read (a node nothing reads would get
-    /// no gradient).
+    /// segmentation graph) and that every other node is read or is an auxiliary loss head (a
+    /// node nothing reads would get no gradient).
     pub fn validate(&self) -> Result<()> {
         let n = self.layers.len();
         if let Some(l) = (0..n.saturating_sub(1))
-            .find(|&i| self.readers(i) == 0)
+            .find(|&i| self.readers(i) == 0 && self.aux_head_at(i).is_none())
             .map(|i| &self.layers[i])
         {
             return Err(Error::invalid(
                 &l.name,
-                "no other node reads its output (only the last node may be unread)",
+                "no other node reads its output (only the last node and loss heads may be unread)",
+            ));
+        }
+        if let Some(h) = self
+            .aux_heads
+            .iter()
+            .find(|h| h.node + 1 >= n || self.readers(h.node) > 0)
+        {
+            let name = self.layers.get(h.node).map_or("aux head", |l| &l.name);
+            return Err(Error::invalid(
+                name,
+                "an auxiliary loss head must be an unread node before the last",
+            ));
+        }
+        if !self.aux_heads.is_empty() && self.segmentation() {
+            return Err(Error::invalid(
+                &self.name,
+                "auxiliary loss heads are for graphs that label images, not pixels",
             ));
         }
         let [c, h, w] = self.last_shape();
@@ -588,6 +671,9 @@ impl Graph {
         let mut birth: Vec<Option<usize>> = vec![None; n];
         if n > 0 {
             birth[n - 1] = Some(n - 1); // the loss writes it
+        }
+        for h in &self.aux_heads {
+            birth[h.node] = Some(h.node); // its loss writes it when the pass reaches it
         }
         for (r, l) in self.layers.iter().enumerate() {
             if Self::folded_away(folds, r) {

@@ -362,7 +362,8 @@ impl<B: Backend> Model<B> {
     }
 
     /// Records the forward pass and the metrics of the loaded batch of size `batch`.
-    /// `train` turns dropout on, with masks from (seed, step). The first training forward pass
+    /// `train` turns dropout on, with masks from (seed, step), and runs the nodes that feed
+    /// auxiliary loss heads only (evaluation skips them). The first training forward pass
     /// of a batch size first plans the whole step (forward and backward) on backends that
     /// plan, so that the step's first recording creates every uniform and bind group it needs
     /// with their final buffers and later steps create none.
@@ -409,9 +410,10 @@ impl<B: Backend> Model<B> {
             b.per_step(cfg.step, cfg.lr)?;
         }
         let plan = &mut self.plans[pi];
+        let main = self.graph.main_path();
         for (i, layer) in self.graph.layers.iter().enumerate() {
-            if Graph::fused_away(&self.fusions, i) {
-                continue; // computed by the layer before
+            if Graph::fused_away(&self.fusions, i) || !(train || main[i]) {
+                continue; // computed by the layer before, or feeding an auxiliary head only
             }
             let act = self.fusions[i];
             let (before, rest) = plan.outs.split_at_mut(i);
@@ -502,6 +504,9 @@ impl<B: Backend> Model<B> {
                 continue; // the pooling layer after it ran this activation's backward pass
             }
             let layer = &self.graph.layers[i];
+            if head::aux_backward(b, &self.graph, plan, i, self.scale_state.as_ref())? {
+                written[i] = true;
+            }
             debug_assert!(
                 written[i],
                 "every node but the last is read (Graph::validate)"

@@ -317,6 +317,9 @@ pub struct ModelOptions {
     pub base_channels: Option<usize>,
     /// U-Net's input channels (1 unless given; the other models take 3).
     pub in_channels: Option<usize>,
+    /// GoogLeNet's auxiliary classifiers (true unless turned off; torchvision's
+    /// `aux_logits`). The other models have none and ignore it.
+    pub aux_logits: bool,
 }
 
 impl ModelOptions {
@@ -327,6 +330,7 @@ impl ModelOptions {
             size: None,
             base_channels: None,
             in_channels: None,
+            aux_logits: true,
         }
     }
 }
@@ -361,7 +365,10 @@ pub fn build(name: &str, o: &ModelOptions) -> Result<(Graph, Init)> {
         "resnet18" => Ok((resnet18(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "resnet34" => Ok((resnet34(classes, size.unwrap_or(32))?, Init::Torchvision)),
         "resnet50" => Ok((resnet50(classes, size.unwrap_or(32))?, Init::Torchvision)),
-        "googlenet" => Ok((googlenet(classes, size.unwrap_or(64))?, Init::GoogLeNet)),
+        "googlenet" => Ok((
+            googlenet(classes, size.unwrap_or(64), o.aux_logits)?,
+            Init::GoogLeNet,
+        )),
         "unet" => Ok((
             unet(
                 o.in_channels.unwrap_or(1),

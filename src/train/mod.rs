@@ -68,6 +68,9 @@ pub struct TrainConfig {
     /// No random crops or flips in training (`--no-augment`).
     #[serde(default)]
     pub no_augment: bool,
+    /// GoogLeNet without its auxiliary classifiers (`--no-aux`).
+    #[serde(default)]
+    pub no_aux: bool,
     /// Train on the first this many training images only (None: all).
     #[serde(default)]
     pub train_images: Option<usize>,
@@ -687,6 +690,7 @@ mod tests {
             nesterov: false,
             no_bn_decay: false,
             no_augment: false,
+            no_aux: false,
             schedule,
             warmup_epochs: warmup,
             precision: "f32".into(),

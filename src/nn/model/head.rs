@@ -1,5 +1,6 @@
 //! The loss and metrics at the end of a graph: softmax cross-entropy with top-1/top-5 counts
-//! per image, or for a segmentation graph per pixel with the segmentation counters.
+//! per image, or for a segmentation graph per pixel with the segmentation counters; and the
+//! gradients of the auxiliary loss heads (training only, no metrics).
 
 use super::plan::Plan;
 use super::Metrics;
@@ -75,4 +76,33 @@ pub(super) fn backward<B: Backend>(
         scale_state,
         &mut plan.grads[last],
     )
+}
+
+/// When node `i` is an auxiliary loss head, records the gradient of its weighted mean loss
+/// (times the loss scale in f16) into its gradient buffer and returns true.
+pub(super) fn aux_backward<B: Backend>(
+    b: &B,
+    graph: &Graph,
+    plan: &mut Plan<B>,
+    i: usize,
+    scale_state: Option<&B::Tensor>,
+) -> Result<bool> {
+    let Some(head) = graph.aux_head_at(i) else {
+        return Ok(false);
+    };
+    let batch = plan.batch;
+    let slot = plan.grad_slot[i].expect("a loss head's gradient has a buffer");
+    let p = SoftmaxCrossEntropyParams {
+        grad_scale: head.weight / batch as f32,
+        ..SoftmaxCrossEntropyParams::mean(batch, graph.classes)
+    };
+    b.scope(&format!("{} loss", graph.layers[i].name), "backward_input");
+    b.softmax_cross_entropy_backward_input(
+        &p,
+        &plan.outs[i],
+        &plan.labels,
+        scale_state,
+        &mut plan.grads[slot],
+    )?;
+    Ok(true)
 }

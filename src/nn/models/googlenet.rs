@@ -2,11 +2,12 @@
 //! architecture and `state_dict` names (`conv1.conv`, `conv1.bn`, `inception3a.branch2.1.conv`,
 //! `fc`) where torchvision departs from the paper — batch norm (eps 0.001) after every
 //! convolution instead of local response normalisation, and a 3x3 kernel in the branch the
-//! paper gives 5x5 — so weights move both ways. Built without the auxiliary classifiers
-//! (torchvision's `aux_logits=False`).
+//! paper gives 5x5 — so weights move both ways. With `aux` the two auxiliary classifiers
+//! (`aux1` on inception4a, `aux2` on 4d; torchvision's `aux_logits=True`, its default for
+//! training) are loss heads of weight 0.3 in training and skipped in evaluation.
 
 use super::{conv_nobias, linear, pool};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::ops::{BatchNormParams, Pool2dParams};
 
@@ -67,16 +68,55 @@ fn inception(
     Ok(Some(cat))
 }
 
+/// torchvision's InceptionAux reading `x` (a 512- or 528-channel map): adaptive average
+/// pooling to 4x4 → `{name}.conv` (BasicConv2d 1x1, 128) → `{name}.fc1` (2048 → 1024) → ReLU
+/// → dropout 0.7 → `{name}.fc2`, a loss head of weight 0.3. Returns the head's node.
+fn inception_aux(g: &mut Graph, name: &str, x: Option<usize>, classes: usize) -> Result<usize> {
+    let [_, h, w] = g.shape_of(x);
+    // adaptive_avg_pool2d to 4x4 as a plain average pool: the map's side a multiple of 4.
+    if h != w || h % 4 != 0 {
+        return Err(Error::invalid(
+            name,
+            format!(
+                "reads {h}x{w} maps: the auxiliary classifiers pool them to 4x4, which needs \
+                 a side that is a multiple of 4 (input sizes 63-78, 127-142, 191-206, ...); \
+                 pass --no-aux for others"
+            ),
+        ));
+    }
+    let x = match h / 4 {
+        1 => x,
+        k => Some(g.node(
+            &format!("{name}.avgpool"),
+            LayerKind::AvgPool2d(pool(k, k)),
+            &[x],
+        )?),
+    };
+    let x = basic_conv(g, &format!("{name}.conv"), x, 128, (1, 1, 0))?;
+    let x = g.node(&format!("{name}.fc1"), linear(1024), &[x])?;
+    let x = g.node(&format!("{name}.relu"), LayerKind::Relu, &[Some(x)])?;
+    let x = g.node(
+        &format!("{name}.dropout"),
+        LayerKind::Dropout(0.7),
+        &[Some(x)],
+    )?;
+    let head = g.node(&format!("{name}.fc2"), linear(classes), &[Some(x)])?;
+    g.aux_head(head, 0.3)?;
+    Ok(head)
+}
+
 /// GoogLeNet on 3x`size`x`size` inputs (32 px and up): conv1 7x7/2 → max pool → conv2 1x1 →
 /// conv3 3x3 → max pool → inception 3a, 3b → max pool → 4a–4e → max pool 2/2 → 5a, 5b →
-/// global average pooling → dropout 0.2 → `fc`.
-pub fn googlenet(classes: usize, size: usize) -> Result<Graph> {
+/// global average pooling → dropout 0.2 → `fc`; with `aux`, the auxiliary classifiers after
+/// inception5b in the node list (torchvision's state_dict order: `aux1`, `aux2`, then `fc`).
+pub fn googlenet(classes: usize, size: usize, aux: bool) -> Result<Graph> {
     let mut g = Graph::new("googlenet", [3, size, size], classes);
     let x = basic_conv(&mut g, "conv1", None, 64, (7, 2, 3))?;
     let x = Some(g.node("maxpool1", ceil_pool(3, 2, 0), &[x])?);
     let x = basic_conv(&mut g, "conv2", x, 64, (1, 1, 0))?;
     let x = basic_conv(&mut g, "conv3", x, 192, (3, 1, 1))?;
     let mut x = Some(g.node("maxpool2", ceil_pool(3, 2, 0), &[x])?);
+    let mut aux_inputs = Vec::new();
     let blocks: [(&str, [usize; 6]); 9] = [
         ("inception3a", [64, 96, 128, 16, 32, 32]),
         ("inception3b", [128, 128, 192, 32, 96, 64]),
@@ -90,11 +130,19 @@ pub fn googlenet(classes: usize, size: usize) -> Result<Graph> {
     ];
     for (name, widths) in blocks {
         x = inception(&mut g, name, x, widths)?;
+        if name == "inception4a" || name == "inception4d" {
+            aux_inputs.push(x);
+        }
         if name == "inception3b" {
             x = Some(g.node("maxpool3", ceil_pool(3, 2, 0), &[x])?);
         }
         if name == "inception4e" {
             x = Some(g.node("maxpool4", ceil_pool(2, 2, 0), &[x])?);
+        }
+    }
+    if aux {
+        for (name, input) in ["aux1", "aux2"].into_iter().zip(aux_inputs) {
+            inception_aux(&mut g, name, input, classes)?;
         }
     }
     // Global average pooling (adaptive_avg_pool2d to 1x1; the maps are square) and flatten.
