@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """ResNet or GoogLeNet on Fashion-MNIST with PyTorch: the recipe `cnngpu train --model resnet18`
-(or googlenet, with --size 64) runs, for side-by-side accuracy and speed.
+(or googlenet, with --size 64) runs, for side-by-side accuracy and speed. GoogLeNet trains with
+its two auxiliary classifiers (loss weight 0.3 each, as torchvision's reference recipe and
+cnngpu) unless --no-aux.
 
 torchvision's resnet18/34/50 (num_classes 10, its own initialisation: conv weights
 kaiming_normal_ fan_out, batch norm 1/0, Linear PyTorch's default) on cnngpu's data path:
@@ -75,6 +77,8 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-aux", action="store_true",
+                   help="googlenet without its auxiliary classifiers (as cnngpu's --no-aux)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -83,7 +87,8 @@ def main():
     xte, yte = load(a.data_dir, "t10k", a.test_images, a.size)
     if a.model == "googlenet":
         # cnngpu's googlenet: no auxiliary classifiers, torchvision's own initialisation.
-        model = torchvision.models.googlenet(num_classes=10, aux_logits=False, init_weights=True)
+        model = torchvision.models.googlenet(num_classes=10, aux_logits=not a.no_aux,
+                                             init_weights=True)
     else:
         model = getattr(torchvision.models, a.model)(num_classes=10)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum,
@@ -98,9 +103,15 @@ def main():
             flip = torch.randint(0, 2, (len(idx),), generator=gen).bool()
             xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
             out = model(xb)
+            aux = []
+            if hasattr(out, "logits"):  # GoogLeNet in training: its auxiliary heads too
+                aux = [a for a in (out.aux_logits1, out.aux_logits2) if a is not None]
+                out = out.logits
             loss = F.cross_entropy(out, yb)
             opt.zero_grad()
-            loss.backward()
+            # The auxiliary losses count 0.3 each (torchvision's recipe); the reported loss
+            # is the main head's, as cnngpu's.
+            (loss + sum(0.3 * F.cross_entropy(x, yb) for x in aux)).backward()
             opt.step()
             loss_sum += loss.item() * len(idx)
             correct += (out.argmax(1) == yb).sum().item()

@@ -1,5 +1,7 @@
 // avg_pool2d_backward_input: dx[n, c, ih, iw] = sum over the windows covering (ih, iw) of
-// dy / (kernel * kernel). A gather in a fixed order: no atomics.
+// dy / (kernel * kernel), or with ADAPTIVE dy / that window's size (the windows covering row
+// ih are oh in [ih*OUT_H/IN_H, ceil((ih+1)*OUT_H/IN_H))). A gather in a fixed order: no
+// atomics.
 // With ACT (common/act_backward) the backward pass of the activation before the pool is
 // folded in: dx is also multiplied by its derivative at act_out, the pool's forward input.
 // Layout: dy [N, C, OH, OW], dx and act_out [N, C, H, W].
@@ -27,6 +29,20 @@ fn avg_pool2d_backward_input(
     let plane = i / in_pixels;
     let ih = (i % in_pixels) / IN_W;
     let iw = i % IN_W;
+    if ADAPTIVE != 0u {
+        let oh1 = ((ih + 1u) * OUT_H + IN_H - 1u) / IN_H;
+        let ow1 = ((iw + 1u) * OUT_W + IN_W - 1u) / IN_W;
+        var sum = 0.0;
+        for (var oh = ih * OUT_H / IN_H; oh < oh1; oh++) {
+            let rows = adaptive_end(oh, IN_H, OUT_H) - adaptive_start(oh, IN_H, OUT_H);
+            for (var ow = iw * OUT_W / IN_W; ow < ow1; ow++) {
+                let cols = adaptive_end(ow, IN_W, OUT_W) - adaptive_start(ow, IN_W, OUT_W);
+                sum += dy_ld((plane * OUT_H + oh) * OUT_W + ow) / f32(rows * cols);
+            }
+        }
+        dx_st(i, act_backward(i, sum));
+        return;
+    }
     if KERNEL == STRIDE && PADDING == 0u {
         // Windows that tile the input (LeNet-5's 2x2/2): at most one covers (ih, iw), and no
         // loop (a pipeline-constant branch: the other side is compiled away).

@@ -1,5 +1,6 @@
 // avg_pool2d_forward: y[n, c, oh, ow] = mean of x over the kernel x kernel window at
-// (oh*stride - pad, ow*stride - pad), zero padding counted (PyTorch's count_include_pad=True).
+// (oh*stride - pad, ow*stride - pad), zero padding counted (PyTorch's count_include_pad=True);
+// with ADAPTIVE, over adaptive_avg_pool2d's window of (oh, ow), divided by its size.
 // Layout: x [N, C, H, W], y [N, C, OH, OW].
 // One invocation: one output. Dispatch: ceil(N*C*OH*OW / 256) workgroups, linearised.
 // Precision: storage precision in and out, f32 accumulation.
@@ -25,6 +26,19 @@ fn avg_pool2d_forward(
     let ow = i % OUT_W;
     let base = plane * IN_H * IN_W;
     var sum = 0.0;
+    if ADAPTIVE != 0u {
+        let h0 = adaptive_start(oh, IN_H, OUT_H);
+        let h1 = adaptive_end(oh, IN_H, OUT_H);
+        let w0 = adaptive_start(ow, IN_W, OUT_W);
+        let w1 = adaptive_end(ow, IN_W, OUT_W);
+        for (var ih = h0; ih < h1; ih++) {
+            for (var iw = w0; iw < w1; iw++) {
+                sum += x_ld(base + ih * IN_W + iw);
+            }
+        }
+        y_st(i, sum / f32((h1 - h0) * (w1 - w0)));
+        return;
+    }
     for (var kh = 0u; kh < KERNEL; kh++) {
         let ih = i32(oh * STRIDE + kh) - i32(PADDING);
         if ih < 0 || ih >= i32(IN_H) {

@@ -102,6 +102,7 @@ fn alexnet_conv1_batch128_splits_workgroups_and_bindings_and_matches_cpu() {
         padding: 0,
         act: Act::None,
         ceil_mode: false,
+        adaptive: None,
     };
     let mut rng = SplitMix64(128);
     let x = HostTensor {
@@ -256,6 +257,7 @@ fn chunked_paths_match_cpu() {
         padding: 1,
         act: Act::None,
         ceil_mode: false,
+        adaptive: None,
     };
     let case = |name: &str, op| Case {
         name: name.into(),

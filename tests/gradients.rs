@@ -155,6 +155,7 @@ fn pooling_backward_passes_match_finite_differences() {
             padding: 1,
             act: Act::None,
             ceil_mode: false,
+            adaptive: None,
         },
         Pool2dParams {
             batch: 1,
@@ -166,6 +167,7 @@ fn pooling_backward_passes_match_finite_differences() {
             padding: 0,
             act: Act::None,
             ceil_mode: false,
+            adaptive: None,
         },
     ] {
         // Distinct values (no ties within 2h), so the max never switches under perturbation.
@@ -180,6 +182,54 @@ fn pooling_backward_passes_match_finite_differences() {
         );
         check(
             "avg_pool2d dx",
+            &x,
+            &pool2d::avg_backward_input(&p, &r),
+            |x| dot(&r, &pool2d::avg_forward(&p, x)),
+        );
+    }
+}
+
+/// adaptive_avg_pool2d as PyTorch's: windows [floor(o*H/s), ceil((o+1)*H/s)), each divided
+/// by its own size (hand-computed: a 3x3 ramp to 2x2 averages overlapping 2x2 windows; 5
+/// columns to 3 average 2, 3 and 2 of them), and its backward pass against finite
+/// differences where windows overlap (14 to 4), repeat rows (2 to 4) and differ in size.
+#[test]
+fn adaptive_average_pooling_is_pytorchs() {
+    let adaptive = |h: usize, w: usize, out: usize| Pool2dParams {
+        batch: 2,
+        channels: 2,
+        in_h: h,
+        in_w: w,
+        kernel: 1,
+        stride: 1,
+        padding: 0,
+        act: Act::None,
+        ceil_mode: false,
+        adaptive: Some(out),
+    };
+    let ramp: Vec<f64> = (0..9).map(f64::from).collect();
+    let p = Pool2dParams {
+        batch: 1,
+        channels: 1,
+        ..adaptive(3, 3, 2)
+    };
+    assert_eq!(pool2d::avg_forward(&p, &ramp), [2.0, 3.0, 5.0, 6.0]);
+    let row: Vec<f64> = (0..5).map(f64::from).collect();
+    let p = Pool2dParams {
+        batch: 1,
+        channels: 1,
+        ..adaptive(1, 5, 3)
+    };
+    assert_eq!(p.out_h(), 3, "the output side is the adaptive size");
+    let y = pool2d::avg_forward(&p, &row);
+    // Rows: 1 repeated three times; columns [0, 2), [1, 4), [3, 5).
+    assert_eq!(&y[..3], [0.5, 2.0, 3.5]);
+    let mut rng = SplitMix64(8);
+    for p in [adaptive(14, 14, 4), adaptive(2, 2, 4), adaptive(7, 5, 3)] {
+        let x = rand(&mut rng, p.input_shape().numel());
+        let r = rand(&mut rng, p.output_shape().numel());
+        check(
+            "adaptive avg_pool2d dx",
             &x,
             &pool2d::avg_backward_input(&p, &r),
             |x| dot(&r, &pool2d::avg_forward(&p, x)),

@@ -16,6 +16,17 @@ override OUT_W: u32 = 1u;
 override KERNEL: u32 = 1u;
 override STRIDE: u32 = 1u;
 override PADDING: u32 = 0u;
+// Average pooling only: 1 for adaptive_avg_pool2d to OUT_H x OUT_W (kernel, stride and
+// padding unused; see adaptive_start/adaptive_end).
+override ADAPTIVE: u32 = 0u;
+
+// Adaptive pooling: output o of n over an input of len averages rows [start, end).
+fn adaptive_start(o: u32, len: u32, n: u32) -> u32 {
+    return o * len / n;
+}
+fn adaptive_end(o: u32, len: u32, n: u32) -> u32 {
+    return ((o + 1u) * len + n - 1u) / n;
+}
 
 // First output row (or column) whose window covers input position i.
 fn first_window(i: u32) -> u32 {

@@ -1,10 +1,14 @@
 //! CPU reference for max_pool2d and avg_pool2d, generic over f32 and f64.
 
-use crate::ops::Pool2dParams;
+use crate::ops::{pool2d::adaptive_window, Pool2dParams};
 use num_traits::Float;
 
 /// Input rows (or columns) covered by output position `o`, clipped to the image.
 fn window(p: &Pool2dParams, o: usize, len: usize) -> std::ops::Range<usize> {
+    if let Some(s) = p.adaptive {
+        let (lo, hi) = adaptive_window(o, len, s);
+        return lo..hi;
+    }
     let start = (o * p.stride) as isize - p.padding as isize;
     let lo = start.max(0) as usize;
     let hi = ((start + p.kernel as isize).max(0) as usize).min(len);
@@ -60,9 +64,18 @@ pub fn max_backward_input<F: Float>(p: &Pool2dParams, dy: &[F], idx: &[u32]) -> 
 }
 
 /// Mean over each window, padding counted as zeros in the divisor kernel^2.
+/// The divisor of window (oh, ow): the kernel's area, padding included, or an adaptive
+/// window's own size.
+fn area<F: Float>(p: &Pool2dParams, oh: usize, ow: usize) -> F {
+    let n = match p.adaptive {
+        Some(_) => window(p, oh, p.in_h).len() * window(p, ow, p.in_w).len(),
+        None => p.kernel * p.kernel,
+    };
+    F::from(n).unwrap()
+}
+
 pub fn avg_forward<F: Float>(p: &Pool2dParams, x: &[F]) -> Vec<F> {
     let (oh_n, ow_n) = (p.out_h(), p.out_w());
-    let area = F::from(p.kernel * p.kernel).unwrap();
     let mut y = Vec::with_capacity(p.batch * p.channels * oh_n * ow_n);
     for plane in 0..p.batch * p.channels {
         let base = plane * p.in_h * p.in_w;
@@ -74,23 +87,22 @@ pub fn avg_forward<F: Float>(p: &Pool2dParams, x: &[F]) -> Vec<F> {
                         sum = sum + x[base + ih * p.in_w + iw];
                     }
                 }
-                y.push(sum / area);
+                y.push(sum / area(p, oh, ow));
             }
         }
     }
     y
 }
 
-/// Each window spreads dy / kernel^2 over the inputs it covers.
+/// Each window spreads dy / its divisor over the inputs it covers.
 pub fn avg_backward_input<F: Float>(p: &Pool2dParams, dy: &[F]) -> Vec<F> {
     let (oh_n, ow_n) = (p.out_h(), p.out_w());
-    let area = F::from(p.kernel * p.kernel).unwrap();
     let mut dx = vec![F::zero(); p.batch * p.channels * p.in_h * p.in_w];
     for plane in 0..p.batch * p.channels {
         let base = plane * p.in_h * p.in_w;
         for oh in 0..oh_n {
             for ow in 0..ow_n {
-                let d = dy[(plane * oh_n + oh) * ow_n + ow] / area;
+                let d = dy[(plane * oh_n + oh) * ow_n + ow] / area(p, oh, ow);
                 for ih in window(p, oh, p.in_h) {
                     for iw in window(p, ow, p.in_w) {
                         dx[base + ih * p.in_w + iw] = dx[base + ih * p.in_w + iw] + d;

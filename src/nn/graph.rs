@@ -324,7 +324,7 @@ impl Graph {
                     AvgPool2d(q).validate()?; // no ceil mode
                     LayerKind::AvgPool2d(q)
                 } else {
-                    q.validate()?;
+                    MaxPool2d(q).validate()?; // no adaptive windows
                     LayerKind::MaxPool2d(q)
                 };
                 let shape = [c, q.out_h(), q.out_w()];

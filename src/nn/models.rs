@@ -60,6 +60,7 @@ pub fn pool(kernel: usize, stride: usize) -> Pool2dParams {
         padding: 0,
         act: Act::None,
         ceil_mode: false,
+        adaptive: None,
     }
 }
 

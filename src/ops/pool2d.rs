@@ -24,6 +24,17 @@ pub struct Pool2dParams {
     /// PyTorch's `ceil_mode`: the output size rounds up, so a last window may hang past the
     /// padded input (never starting in the right padding); max pooling only.
     pub ceil_mode: bool,
+    /// `Some(s)`: PyTorch's `adaptive_avg_pool2d` to s x s — output o averages input rows
+    /// floor(o*H/s) to ceil((o+1)*H/s) (exclusive; the same for columns), windows that may
+    /// overlap or repeat rows, each divided by its own size; kernel, stride and padding are
+    /// unused. Average pooling only.
+    pub adaptive: Option<usize>,
+}
+
+/// The input rows (or columns) `[start, end)` that adaptive pooling's output `o` of `out`
+/// averages over an input of `len`.
+pub fn adaptive_window(o: usize, len: usize, out: usize) -> (usize, usize) {
+    (o * len / out, ((o + 1) * len).div_ceil(out))
 }
 
 /// Mirror of `Pool2dUniform` in shaders/common/pool2d_params.wgsl.
@@ -54,6 +65,9 @@ impl Pool2dParams {
     /// PyTorch's formula: floor (or with `ceil_mode`, ceil) of (len + 2p - k) / s, plus one;
     /// in ceil mode a last window that would start in the right padding is dropped.
     fn out_len(&self, len: usize) -> usize {
+        if let Some(s) = self.adaptive {
+            return s;
+        }
         let span = len + 2 * self.padding - self.kernel;
         if !self.ceil_mode {
             return span / self.stride + 1;
@@ -77,6 +91,13 @@ impl Pool2dParams {
         positive("pool channels", self.channels)?;
         positive("pool kernel", self.kernel)?;
         positive("pool stride", self.stride)?;
+        if let Some(s) = self.adaptive {
+            positive("adaptive pool output size", s)?;
+            if self.ceil_mode {
+                return Err(Error::invalid("adaptive pool", "has no ceil mode"));
+            }
+            return u32_of("pool input size", self.input_shape().numel()).map(|_| ());
+        }
         if 2 * self.padding > self.kernel {
             return Err(Error::invalid(
                 "pool padding",
@@ -104,7 +125,17 @@ impl Pool2dParams {
 
     /// Comparisons or adds of the forward pass.
     pub fn flops(&self) -> u64 {
-        (self.output_shape().numel() * self.kernel * self.kernel) as u64
+        let Some(s) = self.adaptive else {
+            return (self.output_shape().numel() * self.kernel * self.kernel) as u64;
+        };
+        // Every window's own area: the row spans times the column spans.
+        let spans = |len: usize| -> usize {
+            (0..s)
+                .map(|o| adaptive_window(o, len, s))
+                .map(|(a, b)| b - a)
+                .sum()
+        };
+        (self.batch * self.channels * spans(self.in_h) * spans(self.in_w)) as u64
     }
 
     pub fn uniform(&self, batch: usize) -> Pool2dUniform {
@@ -136,7 +167,7 @@ impl Pool2dParams {
         serde_json::json!({"op": op, "batch": self.batch, "channels": self.channels,
             "in_h": self.in_h, "in_w": self.in_w, "kernel": self.kernel,
             "stride": self.stride, "padding": self.padding, "ceil_mode": self.ceil_mode,
-            "act": self.act.name()})
+            "adaptive": self.adaptive, "act": self.act.name()})
     }
     /// The folded activation's output (the pool's input) from a draw.
     fn act_output(&self, x: &mut Value) {
@@ -155,6 +186,12 @@ impl OpSpec for MaxPool2d {
         "max_pool2d"
     }
     fn validate(&self) -> Result<()> {
+        if self.0.adaptive.is_some() {
+            return Err(Error::invalid(
+                "max_pool2d adaptive",
+                "is supported for average pooling only",
+            ));
+        }
         self.0.validate()
     }
     fn flops(&self, _pass: Pass) -> u64 {

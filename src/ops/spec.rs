@@ -452,6 +452,7 @@ mod tests {
             padding: 0,
             act: Act::None,
             ceil_mode: false,
+            adaptive: None,
         });
         assert_eq!(
             pool.signature(Pass::Forward).bytes(2),

@@ -76,6 +76,7 @@ fn pool(
         padding,
         act: Act::None,
         ceil_mode: false,
+        adaptive: None,
     }
 }
 
@@ -537,7 +538,32 @@ pub fn googlenet_cases() -> Vec<Case> {
             ties: true,
         },
         case("maxpool_ceil_drops_last", ceil_pool(1, 2, 6, 2, 2, 1)),
+        // The auxiliary classifiers' adaptive_avg_pool2d to 4x4: 14x14 maps at 224 px
+        // (overlapping windows of 4 and 5), 8x8 at 128 (2x2 windows), 2x2 at 32 (each row
+        // repeated); uneven non-square maps; a folded relu.
+        case("googlenet_aux1_pool_224", adaptive_pool(b, 512, 14, 14, 4)),
+        case("googlenet_aux2_pool_128", adaptive_pool(b, 528, 8, 8, 4)),
+        case("adaptive_pool_repeats", adaptive_pool(3, 5, 2, 2, 4)),
+        case("adaptive_pool_uneven", adaptive_pool(2, 3, 7, 5, 3)),
+        case(
+            "adaptive_pool_fold_relu",
+            Op::AvgPool2d(AvgPool2d(Pool2dParams {
+                act: Act::Relu,
+                ..adaptive_params(2, 4, 9, 6, 4)
+            })),
+        ),
     ]
+}
+
+fn adaptive_params(batch: usize, c: usize, h: usize, w: usize, out: usize) -> Pool2dParams {
+    Pool2dParams {
+        adaptive: Some(out),
+        ..pool(batch, c, h, w, 1, 1, 0)
+    }
+}
+
+fn adaptive_pool(batch: usize, c: usize, h: usize, w: usize, out: usize) -> Op {
+    Op::AvgPool2d(AvgPool2d(adaptive_params(batch, c, h, w, out)))
 }
 
 #[allow(clippy::too_many_arguments)] // a row of the case table

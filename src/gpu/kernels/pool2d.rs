@@ -28,6 +28,16 @@ fn backward_constants(p: &Pool2dParams) -> [(&'static str, u32); 9] {
     [a, b, c, d, e, f, g, h, ("ACT", p.act.code())]
 }
 
+/// Average pooling's constants: `base` and whether its windows are adaptive (ADAPTIVE).
+fn avg<const N: usize>(
+    p: &Pool2dParams,
+    base: [(&'static str, u32); N],
+) -> Vec<(&'static str, u32)> {
+    let mut c = base.to_vec();
+    c.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
+    c
+}
+
 /// Bytes of one image of the input, the output and the u32 indices.
 fn image_bytes(p: &Pool2dParams, t: &GpuTensor) -> (u64, u64, u64) {
     let e = t.dtype.size() as u64;
@@ -109,7 +119,7 @@ pub fn encode_avg_forward(
         b.dispatch_with(
             "avg_pool2d_forward",
             storage,
-            &constants(p),
+            &avg(p, constants(p)),
             &p.uniform(c.count),
             &views,
             wg,
@@ -139,7 +149,7 @@ pub fn encode_avg_backward_input(
         b.dispatch_with(
             "avg_pool2d_backward_input",
             storage,
-            &backward_constants(p),
+            &avg(p, backward_constants(p)),
             &p.uniform(c.count),
             &views,
             wg,

@@ -7,7 +7,7 @@
 //! training) are loss heads of weight 0.3 in training and skipped in evaluation.
 
 use super::{conv_nobias, linear, pool};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::graph::{Graph, LayerKind};
 use crate::ops::{BatchNormParams, Pool2dParams};
 
@@ -72,25 +72,17 @@ fn inception(
 /// pooling to 4x4 → `{name}.conv` (BasicConv2d 1x1, 128) → `{name}.fc1` (2048 → 1024) → ReLU
 /// → dropout 0.7 → `{name}.fc2`, a loss head of weight 0.3. Returns the head's node.
 fn inception_aux(g: &mut Graph, name: &str, x: Option<usize>, classes: usize) -> Result<usize> {
-    let [_, h, w] = g.shape_of(x);
-    // adaptive_avg_pool2d to 4x4 as a plain average pool: the map's side a multiple of 4.
-    if h != w || h % 4 != 0 {
-        return Err(Error::invalid(
-            name,
-            format!(
-                "reads {h}x{w} maps: the auxiliary classifiers pool them to 4x4, which needs \
-                 a side that is a multiple of 4 (input sizes 63-78, 127-142, 191-206, ...); \
-                 pass --no-aux for others"
-            ),
-        ));
-    }
-    let x = match h / 4 {
-        1 => x,
-        k => Some(g.node(
-            &format!("{name}.avgpool"),
-            LayerKind::AvgPool2d(pool(k, k)),
-            &[x],
-        )?),
+    // adaptive_avg_pool2d to 4x4 (the identity on 4x4 maps: no node).
+    let x = match g.shape_of(x) {
+        [_, 4, 4] => x,
+        _ => {
+            let p = Pool2dParams {
+                adaptive: Some(4),
+                ..pool(1, 1)
+            };
+            let n = g.node(&format!("{name}.avgpool"), LayerKind::AvgPool2d(p), &[x])?;
+            Some(n)
+        }
     };
     let x = basic_conv(g, &format!("{name}.conv"), x, 128, (1, 1, 0))?;
     let x = g.node(&format!("{name}.fc1"), linear(1024), &[x])?;
