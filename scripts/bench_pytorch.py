@@ -145,7 +145,13 @@ def train_fn(model_name, batch):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        out = model(x)
+        if hasattr(out, "logits"):  # GoogLeNet trains its auxiliary heads too, as cnngpu's
+            aux = [a for a in (out.aux_logits1, out.aux_logits2) if a is not None]
+            loss = F.cross_entropy(out.logits, y) + sum(0.3 * F.cross_entropy(a, y) for a in aux)
+        else:
+            loss = F.cross_entropy(out, y)
+        loss.backward()
         opt.step()
     return step
 

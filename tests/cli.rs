@@ -92,6 +92,9 @@ fn check_prints_the_matrix_and_passes_on_this_adapter() {
         assert!(!rows.is_empty(), "no row {kernel}:\n{out}");
         for row in rows {
             assert!(row.contains("ok ") && !row.contains("FAIL"), "{row}");
+            // The number of cases that ran this kernel (not every case of the table).
+            let cases: usize = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+            assert!((1..100).contains(&cases), "{row}");
         }
     }
     assert!(out.contains("f16-packed"), "{out}");

@@ -509,7 +509,7 @@ impl<B: Backend> Model<B> {
             }
             debug_assert!(
                 written[i],
-                "every node but the last is read (Graph::validate)"
+                "every node but the last and the loss heads is read (Graph::validate)"
             );
             let fold = self.folds[i];
             let si = plan.grad_slot[i].expect("kept gradients have a buffer");
