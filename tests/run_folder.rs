@@ -502,3 +502,48 @@ fn a_device_lost_mid_training_is_a_gpu_error_and_the_last_commit_resumes() {
     // Epoch 1's commit is intact, and resuming (on a working device) ends as an unbroken run.
     finish_and_compare(&dir, &args, &want, "device lost in epoch 2", true);
 }
+
+#[test]
+fn a_googlenet_run_from_before_the_auxiliary_heads_resumes_without_them() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let data = small_dataset("googlenet", 8, 4);
+    let dir = tmp("googlenet");
+    let args = |epochs: &'static str| {
+        [
+            "train",
+            "--model",
+            "googlenet",
+            "--image-size",
+            "32",
+            "--data-dir",
+            s(&data),
+            "--batch-size",
+            "4",
+            "--epochs",
+            epochs,
+            "--no-tune",
+            "--no-aux",
+            "--out",
+            s(&dir),
+        ]
+    };
+    let (code, out, err) = run(&args("1"), &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // What such a run wrote: a state without `no_aux`, weights without aux1/aux2.
+    let manifest = dir.join("run.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let config = m["state"]["config"].as_object_mut().unwrap();
+    assert_eq!(config.remove("no_aux"), Some(serde_json::Value::Bool(true)));
+    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+
+    let d = s(&dir);
+    let (code, out, err) = run(&["train", "--resume", d, "--epochs", "2", "--no-tune"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("epoch 2/2:"), "{out}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert_eq!(m["state"]["config"]["no_aux"], true, "{m}");
+}
