@@ -208,17 +208,17 @@ impl Checkpoint {
         let mut out = Vec::new();
         for (name, shape, _) in &specs {
             let t = self.tensors.get(name).ok_or_else(|| {
-                let model = self
-                    .metadata
-                    .get("model")
-                    .map_or(String::new(), |m| format!(" (it holds a {m})"));
-                Error::data(
-                    path,
-                    format!(
-                        "has no tensor '{name}': not a {} checkpoint{model}",
-                        graph.name
-                    ),
-                )
+                let g = &graph.name;
+                let why = match self.metadata.get("model") {
+                    // The same network with other options (e.g. GoogLeNet without its
+                    // auxiliary classifiers).
+                    Some(m) if m == g => {
+                        format!("this {g} checkpoint was built with other options")
+                    }
+                    Some(m) => format!("not a {g} checkpoint (it holds a {m})"),
+                    None => format!("not a {g} checkpoint"),
+                };
+                Error::data(path, format!("has no tensor '{name}': {why}"))
             })?;
             if &t.shape.0 != shape {
                 return Err(Error::data(
@@ -373,6 +373,39 @@ mod tests {
         let err = ck.parameters_for(&lenet, path).unwrap_err().to_string();
         assert!(
             err.contains("conv1.weight") && err.contains("lenet5 needs"),
+            "{err}"
+        );
+    }
+
+    /// A tensor missing from a checkpoint of the same network says the network was built with
+    /// other options; from another network's, which network it holds.
+    #[test]
+    fn a_missing_tensor_says_whether_the_network_is_the_same() {
+        let with_aux = crate::nn::models::googlenet(10, 32, true).unwrap();
+        let without = crate::nn::models::googlenet(10, 32, false).unwrap();
+        let tensors = without
+            .parameters()
+            .into_iter()
+            .map(|(n, shape, _)| {
+                let len = shape.iter().product();
+                (n, HostTensor::new(Shape(shape), vec![0.0; len]).unwrap())
+            })
+            .collect();
+        let mut ck = Checkpoint {
+            metadata: HashMap::from([("model".to_string(), "googlenet".to_string())]),
+            tensors,
+        };
+        let path = Path::new("g.safetensors");
+        assert!(ck.parameters_for(&without, path).is_ok());
+        let err = ck.parameters_for(&with_aux, path).unwrap_err().to_string();
+        assert!(
+            err.contains("'aux1.conv.conv.weight'") && err.contains("built with other options"),
+            "{err}"
+        );
+        ck.metadata.insert("model".into(), "resnet18".into());
+        let err = ck.parameters_for(&with_aux, path).unwrap_err().to_string();
+        assert!(
+            err.contains("not a googlenet checkpoint (it holds a resnet18)"),
             "{err}"
         );
     }
