@@ -79,6 +79,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-aux", action="store_true",
                    help="googlenet without its auxiliary classifiers (as cnngpu's --no-aux)")
+    p.add_argument("--save", metavar="FILE.safetensors",
+                   help="write the state_dict after each epoch (cnngpu's names: `cnngpu eval` "
+                        "and scripts/pytorch_bn_recalibrate.py read it)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -125,6 +128,10 @@ def main():
             "seconds": round(time.perf_counter() - t0, 1),
             "train_images_per_s": round(seen / train_s, 1),
         }), flush=True)
+        if a.save:
+            from safetensors.torch import save_file
+            save_file({k: v.float().contiguous() for k, v in model.state_dict().items()},
+                      a.save, metadata={"format": "pt", "model": a.model})
 
 
 if __name__ == "__main__":
