@@ -18,9 +18,6 @@ use std::sync::Arc;
 use crate::cli_report::{check_splits, Progress};
 use crate::cli_values::{at_least_one, gamma, groups, momentum, non_negative};
 
-/// A tensor that only a GoogLeNet with its auxiliary classifiers has.
-const AUX_WEIGHT: &str = "aux1.fc2.weight";
-
 pub fn data_dir(kind: DatasetKind, given: Option<PathBuf>) -> Result<PathBuf> {
     match (given, kind) {
         (Some(d), _) => Ok(d),
@@ -334,11 +331,6 @@ pub fn train<B: Backend>(
             }
             let r = train::load_resume(dir)?;
             let mut state = r.state.clone();
-            // A GoogLeNet run from before the auxiliary heads: no `no_aux` in its state (read
-            // as false) and no aux tensors in its weights. It goes on without them.
-            if state.config.model == "googlenet" && !r.weights.tensors.contains_key(AUX_WEIGHT) {
-                state.config.no_aux = true;
-            }
             apply_resume_options(&mut state.config, args, dir)?;
             (state, Some(r))
         }
@@ -655,7 +647,7 @@ pub fn open_checkpoint<B: Backend>(
         base_channels: meta("base_channels"),
         in_channels: meta("in_channels").or(Some(test.channels)),
         // Evaluation skips them, but the graph must match the checkpoint's tensors.
-        aux_logits: ck.tensors.contains_key(AUX_WEIGHT),
+        aux_logits: ck.tensors.contains_key(models::AUX_TENSOR),
     };
     let (graph, _) = models::build(&model_name, &options)?;
     if graph.segmentation() != kind.segmentation() {

@@ -510,26 +510,24 @@ fn a_googlenet_run_from_before_the_auxiliary_heads_resumes_without_them() {
     }
     let data = small_dataset("googlenet", 8, 4);
     let dir = tmp("googlenet");
-    let args = |epochs: &'static str| {
-        [
-            "train",
-            "--model",
-            "googlenet",
-            "--image-size",
-            "32",
-            "--data-dir",
-            s(&data),
-            "--batch-size",
-            "4",
-            "--epochs",
-            epochs,
-            "--no-tune",
-            "--no-aux",
-            "--out",
-            s(&dir),
-        ]
-    };
-    let (code, out, err) = run(&args("1"), &[]);
+    let args = [
+        "train",
+        "--model",
+        "googlenet",
+        "--image-size",
+        "32",
+        "--data-dir",
+        s(&data),
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--no-tune",
+        "--no-aux",
+        "--out",
+        s(&dir),
+    ];
+    let (code, out, err) = run(&args, &[]);
     assert_eq!(code, 0, "{out}\n{err}");
     // What such a run wrote: a state without `no_aux`, weights without aux1/aux2.
     let manifest = dir.join("run.json");

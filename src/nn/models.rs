@@ -5,7 +5,7 @@
 mod googlenet;
 mod unet;
 
-pub use googlenet::googlenet;
+pub use googlenet::{googlenet, AUX_TENSOR};
 pub use unet::unet;
 
 use super::graph::{Graph, LayerKind};

@@ -604,8 +604,22 @@ pub struct Resume {
 /// Loads the committed state of run folder `dir`: its manifest, verified (every file it names
 /// present with its size and MD5), and the checkpoints it names. A folder from before
 /// manifests is read as it was written (`last.state.json`, the `last` checkpoints, the
-/// complete records of metrics.jsonl up to the state's epoch).
+/// complete records of metrics.jsonl up to the state's epoch). A GoogLeNet run from before
+/// the auxiliary classifiers (no `no_aux` in its state, read as false; no aux tensors in its
+/// weights) goes on without them.
 pub fn load_resume(dir: &Path) -> Result<Resume> {
+    let mut r = read_resume(dir)?;
+    let has_aux = r
+        .weights
+        .tensors
+        .contains_key(crate::nn::models::AUX_TENSOR);
+    if r.state.config.model == "googlenet" && !has_aux {
+        r.state.config.no_aux = true;
+    }
+    Ok(r)
+}
+
+fn read_resume(dir: &Path) -> Result<Resume> {
     if let Some(m) = commit::read(dir)? {
         commit::verify(dir, &m)?;
         let weights_path = dir.join(&m.last.name);

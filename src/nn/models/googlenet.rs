@@ -11,6 +11,10 @@ use crate::error::Result;
 use crate::nn::graph::{Graph, LayerKind};
 use crate::ops::{BatchNormParams, Pool2dParams};
 
+/// A tensor that only a GoogLeNet with its auxiliary classifiers has: how a checkpoint says
+/// whether it was built with them.
+pub const AUX_TENSOR: &str = "aux1.fc2.weight";
+
 /// torchvision's BasicConv2d reading `x`: `{name}.conv` (no bias) → `{name}.bn` (eps 0.001) →
 /// ReLU. Returns the ReLU's node.
 fn basic_conv(
