@@ -138,11 +138,23 @@ impl TuneCache {
         self.choices.is_empty()
     }
 
-    /// Writes the cache atomically (temporary file, then rename).
+    /// Writes the cache atomically (temporary file, then rename). Choices another run saved
+    /// since this one read the file are kept (this run's win where both have a key), so runs
+    /// tuning side by side do not drop each other's work.
     pub fn save(&self) -> Result<()> {
+        let mut choices = self.choices.clone();
+        let on_disk = std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
+            .filter(|f| f.version == CACHE_VERSION);
+        if let Some(f) = on_disk {
+            for (k, c) in prune(&f.choices, &build_tag(), now()) {
+                choices.entry(k).or_insert(c);
+            }
+        }
         let file = CacheFile {
             version: CACHE_VERSION,
-            choices: self.choices.clone(),
+            choices,
         };
         let json = serde_json::to_vec_pretty(&file)
             .map_err(|e| Error::invalid("tuning cache", e.to_string()))?;
@@ -159,8 +171,7 @@ impl TuneCache {
 
 /// How long choices of other cnngpu builds are kept after their last use (another build
 /// installed beside this one may still use them — each use refreshes them; one that is gone
-/// never will). Concurrent runs of different builds each save the whole file, so the last
-/// writer's view wins; a lost choice is tuned again.
+/// never will).
 pub const STALE_AFTER_SECS: u64 = 30 * 24 * 3600;
 
 /// The part of a cache key that names this build: `cnngpu <version> kernels <hash>`.
@@ -500,6 +511,42 @@ mod tests {
         let again = TuneCache::open(&path);
         assert!(again.note.is_none());
         assert_eq!(again.get(&k).unwrap().family, "tiled");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn runs_saving_side_by_side_keep_each_others_choices() {
+        let dir = std::env::temp_dir().join(format!("cnngpu-tune-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tune.json");
+        let key = |pass: &str| format!("gpu | driver | {} | {pass} | b1 | f32", build_tag());
+        let choice = |family: &str| Choice {
+            family: family.into(),
+            ms: BTreeMap::new(),
+            rejected: vec![],
+            used_at: 0,
+        };
+        // Both runs read the same (empty) file, then each tunes a pass and saves.
+        let mut first = TuneCache::open(&path);
+        let mut second = TuneCache::open(&path);
+        first.choices.insert(key("conv2d_forward"), choice("tiled"));
+        first.choices.insert(key("linear_forward"), choice("tiled"));
+        second
+            .choices
+            .insert(key("linear_forward"), choice("subgroup"));
+        second
+            .choices
+            .insert(key("conv2d_backward_input"), choice("subgroup"));
+        first.save().unwrap();
+        second.save().unwrap();
+        let both = TuneCache::open(&path);
+        assert_eq!(both.len(), 3, "neither run's choices lost");
+        assert_eq!(both.get(&key("conv2d_forward")).unwrap().family, "tiled");
+        assert_eq!(
+            both.get(&key("linear_forward")).unwrap().family,
+            "subgroup",
+            "the later save wins a key both tuned"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
