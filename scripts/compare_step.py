@@ -5,7 +5,10 @@ model (train mode, dropout 0) and prints the loss of both and, per parameter, th
 distance of the gradients, worst first, then the same for the batch-norm running statistics.
 
     cargo run --release --example step_dump -- googlenet 64 8 /tmp/step.safetensors
-    python3 scripts/compare_step.py /tmp/step.safetensors
+    python3 scripts/compare_step.py /tmp/step.safetensors [--f64]
+
+With --f64 it also runs the step in float64 and sets both f32 results against it: where PyTorch
+in f32 is as far from float64 as cnngpu is, the difference is f32's rounding, not a bug.
 
 Needs: pip install torch safetensors; pip install --no-deps torchvision
 """
@@ -19,11 +22,9 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from pytorch_interop import build  # noqa: E402
 
 
-def main():
-    path = sys.argv[1]
-    t = load_file(path)
-    with safe_open(path, "pt") as f:
-        model_name = f.metadata()["model"]
+def step(t, model_name, dtype):
+    """One training step of torchvision's model from the dump's initial weights, in `dtype`:
+    (model after backward, main-head loss)."""
     torch.manual_seed(0)
     m = build(model_name, 10, 1, aux="init/aux1.fc2.weight" in t)
     state = m.state_dict()
@@ -36,11 +37,12 @@ def main():
         elif k.endswith("running_var"):
             init[k] = torch.ones_like(state[k])
     m.load_state_dict(init, strict=True)
+    m.to(dtype)
     for mod in m.modules():
         if isinstance(mod, torch.nn.Dropout):
             mod.p = 0.0
     m.train()
-    x, y = t["x"], t["labels"].long()
+    x, y = t["x"].to(dtype), t["labels"].long()
     out = m(x)
     aux = []
     if hasattr(out, "logits"):  # GoogLeNet's outputs: the logits and the auxiliary heads'
@@ -50,6 +52,36 @@ def main():
     # cnngpu reports the main head's loss; its gradients are those of the weighted sum.
     total = loss + sum(0.3 * F.cross_entropy(a, y) for a in aux)
     total.backward()
+    return m, loss
+
+
+def against_f64(t, m, model_name):
+    """Per parameter, the relative distance from float64's gradient of cnngpu's and of
+    PyTorch's in f32; their medians."""
+    m64, _ = step(t, model_name, torch.float64)
+    grads64 = dict(m64.named_parameters())
+    rows = []
+    for name, p in m.named_parameters():
+        g64 = grads64[name].grad
+        n = max(g64.norm().item(), 1e-30)
+        ours = (t["grad/" + name].reshape(p.shape).double() - g64).norm().item() / n
+        theirs = (p.grad.double() - g64).norm().item() / n
+        rows.append((ours, theirs, name))
+    rows.sort(reverse=True)
+    print("against float64: cnngpu f32, PyTorch f32, parameter (worst for cnngpu first)")
+    for ours, theirs, name in rows[:12]:
+        print(f"{ours:10.3e} {theirs:10.3e}  {name}")
+    mid = len(rows) // 2
+    print(f"median relative distance from float64: cnngpu {sorted(r[0] for r in rows)[mid]:.3e}, "
+          f"PyTorch f32 {sorted(r[1] for r in rows)[mid]:.3e} over {len(rows)} tensors")
+
+
+def main():
+    path = sys.argv[1]
+    t = load_file(path)
+    with safe_open(path, "pt") as f:
+        model_name = f.metadata()["model"]
+    m, loss = step(t, model_name, torch.float32)
     print(f"loss: cnngpu {t['loss'].item():.6f}, pytorch {loss.item():.6f}")
     rows = []
     for name, p in m.named_parameters():
@@ -73,6 +105,8 @@ def main():
         for r, name in rows[:4]:
             print(f"{r:10.3e}  {name}")
         print(f"running statistics: worst relative distance {rows[0][0]:.3e} over {len(rows)} tensors")
+    if "--f64" in sys.argv[2:]:
+        against_f64(t, m, model_name)
 
 
 if __name__ == "__main__":
