@@ -190,6 +190,7 @@ pub fn verify(dir: &Path, m: &Manifest) -> Result<()> {
             ));
         }
     }
+    check_loss_scale(&m.state, &manifest)?;
     if m.records.len() != m.state.epoch {
         return Err(Error::data(
             &manifest,
@@ -201,6 +202,18 @@ pub fn verify(dir: &Path, m: &Manifest) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Checks the f16 loss-scale state a run saved (`file` holds it): a scale that is not a
+/// positive finite number would silently zero or skip every step after the resume.
+pub fn check_loss_scale(state: &TrainState, file: &Path) -> Result<()> {
+    match state.scale_state.map(|s| f32::from_bits(s[0])) {
+        Some(scale) if !(scale.is_finite() && scale > 0.0) => Err(Error::data(
+            file,
+            format!("holds loss scale {scale}; expected a positive finite number"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The manifest's file `e` as `dir/view`: a hard link (a copy where links fail) renamed over
@@ -285,6 +298,30 @@ pub fn tidy(dir: &Path, m: Option<&Manifest>) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loss_scale_that_is_not_positive_and_finite_is_refused() {
+        let mut state: TrainState = serde_json::from_str(
+            r#"{"config":{"model":"lenet5","dataset":"fashion-mnist","data_dir":"/x",
+            "groups":1,"epochs":2,"batch_size":64,"lr":0.01,"momentum":0.9,"weight_decay":0.0,
+            "nesterov":false,"schedule":"Constant","warmup_epochs":0,"precision":"f16",
+            "seed":0,"patience":null,"max_steps":3,"log_every":1},"epoch":1,"step":0,
+            "global_step":3,"best_test_top1":0.2,"epochs_since_best":0,"scale_state":null}"#,
+        )
+        .unwrap();
+        let file = Path::new("runs/x/run.json");
+        assert!(check_loss_scale(&state, file).is_ok(), "none saved (f32)");
+        state.scale_state = Some([1024f32.to_bits(), 3, 0, 1]);
+        assert!(check_loss_scale(&state, file).is_ok());
+        for bad in [0.0, -2.0, f32::NAN, f32::INFINITY] {
+            state.scale_state = Some([f32::to_bits(bad), 0, 0, 0]);
+            let err = check_loss_scale(&state, file).unwrap_err().to_string();
+            assert!(
+                err.contains("runs/x/run.json") && err.contains("loss scale"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn generation_file_names() {

@@ -645,6 +645,7 @@ fn read_resume(dir: &Path) -> Result<Resume> {
     let bytes = std::fs::read(&sp).map_err(|e| Error::io(&sp, e))?;
     let state: TrainState = serde_json::from_slice(&bytes)
         .map_err(|e| Error::data(&sp, format!("not a cnngpu run state: {e}")))?;
+    commit::check_loss_scale(&state, &sp)?;
     let records: Vec<EpochRecord> = std::fs::read_to_string(dir.join("metrics.jsonl"))
         .unwrap_or_default()
         .lines()
