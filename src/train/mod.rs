@@ -4,8 +4,11 @@
 pub mod checkpoint;
 pub mod commit;
 pub mod fault;
+mod infer;
 pub mod memory;
 pub mod run_dir;
+
+pub use infer::{evaluate, infer, infer_reading_every, Inference, READ_BACK_LABELS};
 
 use crate::data::{self, Dataset, Preprocess};
 use crate::error::{Error, Result};
@@ -241,74 +244,6 @@ pub fn preprocess_for(
         channels: c,
         ..Preprocess::padded(pad, mean, std)
     })
-}
-
-/// What a pass of inference over some images gives back.
-pub struct Inference {
-    /// Loss, top-1 and top-5 over the images.
-    pub metrics: MetricsValue,
-    /// Every image's logits ([n, classes]), when asked for.
-    pub logits: Vec<f32>,
-    /// Every image's output of the asked layer, flattened ([n, width]).
-    pub features: Vec<f32>,
-    pub width: usize,
-}
-
-/// Forward passes in inference mode (dropout off, central crops) over images `indices` of `ds`
-/// in batches of `batch` (plus one remainder batch), keeping the logits when `keep_logits` and
-/// the output of `layer` when given.
-#[allow(clippy::too_many_arguments)] // the model, the data and what to keep
-pub fn infer<B: Backend>(
-    b: &B,
-    model: &mut Model<B>,
-    ds: &Dataset,
-    prep: &Preprocess,
-    indices: &[usize],
-    batch: usize,
-    keep_logits: bool,
-    layer: Option<usize>,
-) -> Result<Inference> {
-    let mut metrics = model.metrics(b)?;
-    let cfg = StepConfig::inference();
-    let (mut x, mut labels) = (Vec::new(), Vec::new());
-    let (mut logits, mut features, mut width) = (Vec::new(), Vec::new(), 0);
-    for chunk in indices.chunks(batch.max(1)) {
-        model.plan_inference(b, chunk.len())?;
-        data::make_batch(ds, prep, chunk, &mut x, &mut labels, None);
-        model.load_batch(b, &x, &labels)?;
-        model.forward(b, chunk.len(), false, &cfg, &mut metrics)?;
-        if keep_logits {
-            logits.extend(model.logits(b, chunk.len())?.data);
-        }
-        if let Some(i) = layer {
-            let t = model.activation(b, chunk.len(), i)?;
-            width = t.data.len() / chunk.len();
-            features.extend(t.data);
-        }
-        if !keep_logits && layer.is_none() {
-            b.submit()?;
-        }
-    }
-    Ok(Inference {
-        metrics: model.read_metrics(b, &mut metrics)?,
-        logits,
-        features,
-        width,
-    })
-}
-
-/// Evaluates all of `ds`: loss, top-1, top-5 and, when asked, every sample's logits.
-pub fn evaluate<B: Backend>(
-    b: &B,
-    model: &mut Model<B>,
-    ds: &Dataset,
-    prep: &Preprocess,
-    batch: usize,
-    keep_logits: bool,
-) -> Result<(MetricsValue, Vec<f32>)> {
-    let all: Vec<usize> = (0..ds.len()).collect();
-    let r = infer(b, model, ds, prep, &all, batch, keep_logits, None)?;
-    Ok((r.metrics, r.logits))
 }
 
 /// What the trainer reports as it goes (the CLI draws progress bars from it).
