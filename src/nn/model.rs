@@ -19,6 +19,8 @@ pub struct Param<B: Backend> {
     pub name: String,
     pub shape: Shape,
     pub master: B::Tensor,
+    /// Momentum and gradient: one-element stand-ins until the model is first planned for
+    /// training ([`Model::plan`]), so a model that only evaluates holds its weights only.
     pub velocity: B::Tensor,
     pub grad: B::Tensor,
     pub copy: Option<B::Tensor>,
@@ -151,6 +153,8 @@ pub struct Model<B: Backend> {
     /// Mixed precision: [scale bits, good steps, found_inf, skipped] (U32).
     pub scale_state: Option<B::Tensor>,
     pub loss_scale: LossScaleParams,
+    /// Whether the momentum and gradient arenas exist ([`Param::velocity`]).
+    trainable: bool,
 }
 
 /// `v[read]` to read and `v[write]` to write, which [`Graph::gradient_plan`] keeps apart (a
@@ -199,24 +203,19 @@ impl<B: Backend> Model<B> {
         let arena_shapes: Vec<Shape> = order.iter().map(|&i| shapes[i].clone()).collect();
         let arena_values: Vec<HostTensor> = order.iter().map(|&i| values[i].clone()).collect();
         let masters = b.arena(&arena_shapes, DType::F32, Some(&arena_values))?;
-        let velocities = b.arena(&arena_shapes, DType::F32, None)?;
-        let grads = b.arena(&arena_shapes, dtype, None)?;
         let copies = match precision {
             Precision::F16 => b.arena(&arena_shapes, dtype, Some(&arena_values))?,
             Precision::F32 => Vec::new(),
         };
         let mut copies = copies.into_iter();
         let mut placed: Vec<Option<Param<B>>> = (0..specs.len()).map(|_| None).collect();
-        for (&i, ((master, velocity), grad)) in order
-            .iter()
-            .zip(masters.into_iter().zip(velocities).zip(grads))
-        {
+        for (&i, master) in order.iter().zip(masters) {
             placed[i] = Some(Param {
                 name: specs[i].0.clone(),
                 shape: shapes[i].clone(),
                 master,
-                velocity,
-                grad,
+                velocity: b.full(Shape::new(&[1]), DType::F32, 0.0)?,
+                grad: b.full(Shape::new(&[1]), dtype, 0.0)?,
                 copy: copies.next(),
                 norm: graph.is_norm_parameter(&specs[i].0),
             });
@@ -279,6 +278,7 @@ impl<B: Backend> Model<B> {
             plans: Vec::new(),
             scale_state,
             loss_scale: LossScaleParams::default(),
+            trainable: false,
         })
     }
 

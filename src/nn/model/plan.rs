@@ -69,6 +69,9 @@ impl<B: Backend> Model<B> {
     }
 
     fn plan_for(&mut self, b: &B, batch: usize, training: bool) -> Result<u64> {
+        if training {
+            self.make_trainable(b)?;
+        }
         let same = self.plans.iter().position(|p| p.batch == batch);
         if let Some(i) = same {
             if !training || self.plans[i].training {
@@ -90,11 +93,18 @@ impl<B: Backend> Model<B> {
         let x = make.take(donor.map(|d| &d.x), Shape::new(&[batch, c, h, w]), dtype)?;
         let (mut outs, mut indices) = (Vec::new(), Vec::new());
         let kept = Graph::kept(&self.fusions, &self.folds);
+        let main = self.graph.main_path();
         for (i, (l, (keep_out, _))) in self.graph.layers.iter().zip(kept).enumerate() {
             let [c, h, w] = l.out_shape;
             let shape = Shape::new(&[batch, c, h, w]);
             // A fused layer's output (it writes its activated output into the next layer's)
-            // is never formed: one element stands in.
+            // is never formed, nor in evaluation that of a node feeding an auxiliary loss
+            // head only: one element stands in.
+            if !(training || main[i]) {
+                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
+                indices.push(None);
+                continue;
+            }
             outs.push(if keep_out {
                 make.take(donor.map(|d| &d.outs[i]), shape.clone(), dtype)?
             } else {
@@ -154,5 +164,58 @@ impl<B: Backend> Model<B> {
             None => self.plans.push(plan),
         }
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::CpuBackend;
+    use crate::nn::models::{build, initial_parameters, ModelOptions};
+    use crate::nn::Model;
+    use crate::tensor::Precision;
+
+    #[test]
+    fn evaluation_plans_no_buffers_for_the_auxiliary_heads() {
+        let bytes = |aux_logits: bool, training: bool| {
+            let o = ModelOptions {
+                aux_logits,
+                size: Some(64),
+                ..ModelOptions::new(10)
+            };
+            let (graph, init) = build("googlenet", &o).unwrap();
+            let values = initial_parameters(&graph, init, 0);
+            let mut m = Model::new(&CpuBackend, graph, Precision::F32, &values).unwrap();
+            match training {
+                true => m.plan(&CpuBackend, 2).unwrap(),
+                false => m.plan_inference(&CpuBackend, 2).unwrap(),
+            }
+        };
+        assert!(
+            bytes(true, true) > bytes(false, true),
+            "training forms them"
+        );
+        assert_eq!(bytes(true, false), bytes(false, false));
+    }
+
+    #[test]
+    fn momentum_and_gradients_exist_once_the_model_is_planned_for_training() {
+        let graph = crate::nn::models::lenet5(10).unwrap();
+        let values = initial_parameters(&graph, crate::nn::Init::PyTorchDefault, 0);
+        let mut m = Model::new(&CpuBackend, graph, Precision::F32, &values).unwrap();
+        m.plan_inference(&CpuBackend, 4).unwrap();
+        let held = |m: &Model<CpuBackend>| -> usize {
+            let p = m.params.iter();
+            p.map(|p| p.velocity.shape.numel() + p.grad.shape.numel())
+                .sum()
+        };
+        assert_eq!(held(&m), 2 * m.params.len(), "stand-ins only, to evaluate");
+        let zeros = m.velocities(&CpuBackend).unwrap();
+        assert!(zeros
+            .iter()
+            .zip(&values)
+            .all(|((_, v), w)| v.shape == w.shape && v.data.iter().all(|&x| x == 0.0)));
+        m.plan(&CpuBackend, 4).unwrap();
+        let numel: usize = values.iter().map(|v| v.shape.numel()).sum();
+        assert_eq!(held(&m), 2 * numel);
     }
 }

@@ -1,11 +1,11 @@
 //! Reading and restoring a model's state: metric counters, logits and activations, weights,
 //! buffers (batch-norm running estimates), momentum and the loss-scale state.
 
-use super::{Metrics, MetricsValue, Model};
+use super::{Metrics, MetricsValue, Model, Param};
 use crate::error::{Error, Result};
 use crate::nn::graph::LayerKind;
 use crate::ops::*;
-use crate::tensor::{HostTensor, Shape};
+use crate::tensor::{DType, HostTensor, Shape};
 
 impl<B: Backend> Model<B> {
     /// Reads the metric counters back (waits for the device) and zeroes them.
@@ -163,24 +163,58 @@ impl<B: Backend> Model<B> {
         Ok(())
     }
 
-    /// The momentum buffers, in state_dict order.
-    pub fn velocities(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
+    /// Allocates the momentum and gradient arenas (zeroed), the first time the model is
+    /// planned for training; until then each parameter has one-element stand-ins.
+    pub(super) fn make_trainable(&mut self, b: &B) -> Result<()> {
+        if self.trainable {
+            return Ok(());
+        }
+        let order = &self.arena_order;
+        let shapes: Vec<Shape> = order
+            .iter()
+            .map(|&i| self.params[i].shape.clone())
+            .collect();
+        let velocities = b.arena(&shapes, DType::F32, None)?;
+        let grads = b.arena(&shapes, self.precision.dtype(), None)?;
+        for ((&i, v), g) in order.iter().zip(velocities).zip(grads) {
+            (self.params[i].velocity, self.params[i].grad) = (v, g);
+        }
+        self.trainable = true;
+        Ok(())
+    }
+
+    /// The momentum buffers (or gradients) in state_dict order: zeros before the model was
+    /// planned for training.
+    fn per_param(
+        &self,
+        b: &B,
+        t: impl Fn(&Param<B>) -> &B::Tensor,
+    ) -> Result<Vec<(String, HostTensor)>> {
         self.params
             .iter()
-            .map(|p| Ok((p.name.clone(), b.download(&p.velocity)?)))
+            .map(|p| {
+                let value = match self.trainable {
+                    true => b.download(t(p))?,
+                    false => HostTensor::new(p.shape.clone(), vec![0.0; p.shape.numel()])?,
+                };
+                Ok((p.name.clone(), value))
+            })
             .collect()
+    }
+
+    /// The momentum buffers, in state_dict order.
+    pub fn velocities(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
+        self.per_param(b, |p| &p.velocity)
     }
 
     /// The gradients of the last backward pass (as stored: scaled by the loss scale in f16).
     pub fn gradients(&self, b: &B) -> Result<Vec<(String, HostTensor)>> {
-        self.params
-            .iter()
-            .map(|p| Ok((p.name.clone(), b.download(&p.grad)?)))
-            .collect()
+        self.per_param(b, |p| &p.grad)
     }
 
     /// Replaces momentum buffers (resuming).
     pub fn set_velocities(&mut self, b: &B, values: &[HostTensor]) -> Result<()> {
+        self.make_trainable(b)?;
         for (p, v) in self.params.iter_mut().zip(values) {
             b.write(&mut p.velocity, &v.data)?;
         }
