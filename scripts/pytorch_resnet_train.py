@@ -22,6 +22,7 @@ Needs: pip install torch numpy; pip install --no-deps torchvision
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -62,6 +63,15 @@ def evaluate(model, x, y, batch):
     return loss / len(x), 100.0 * correct / len(x)
 
 
+def lr_at(a, epoch):
+    """The learning rate of 0-based `epoch`: cnngpu's TrainConfig::lr_at (set once per epoch)."""
+    if a.schedule == "step":
+        return a.lr * a.gamma ** (epoch // max(a.step_size, 1))
+    if a.schedule == "cosine":
+        return 0.5 * a.lr * (1.0 + math.cos(math.pi * epoch / max(a.epochs, 1)))
+    return a.lr
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["resnet18", "resnet34", "resnet50", "googlenet"],
@@ -75,6 +85,10 @@ def main():
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", choices=["constant", "step", "cosine"], default="constant",
+                   help="the learning rate per epoch, as cnngpu's --schedule")
+    p.add_argument("--step-size", type=int, default=10)
+    p.add_argument("--gamma", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-aux", action="store_true",
@@ -98,6 +112,9 @@ def main():
                           weight_decay=a.weight_decay)
     for epoch in range(1, a.epochs + 1):
         t0 = time.perf_counter()
+        lr = lr_at(a, epoch - 1)
+        for group in opt.param_groups:
+            group["lr"] = lr
         order = torch.randperm(len(xtr), generator=gen)
         loss_sum, correct, seen = 0.0, 0, 0
         for s in range(0, len(order), a.batch_size):
@@ -122,7 +139,7 @@ def main():
         train_s = time.perf_counter() - t0
         test_loss, test_top1 = evaluate(model, xte, yte, 256)
         print(json.dumps({
-            "epoch": epoch, "train_loss": round(loss_sum / seen, 4),
+            "epoch": epoch, "lr": round(lr, 6), "train_loss": round(loss_sum / seen, 4),
             "train_top1": round(100.0 * correct / seen, 2),
             "test_loss": round(test_loss, 4), "test_top1": round(test_top1, 2),
             "seconds": round(time.perf_counter() - t0, 1),
