@@ -4,6 +4,9 @@
 //! step, as safetensors. Dropout is set to 0 so
 //! that both frameworks compute the same function.
 //!
+//! With `STEP_COUNT=K` it takes K SGD steps on K batches (`STEP_LR`, momentum 0.9, weight
+//! decay 5e-4) and also writes the weights after them: the running statistics of many steps.
+//!
 //! `cargo run --release --example step_dump -- MODEL SIZE BATCH OUT.safetensors [cpu]`
 use cnngpu::cpu::CpuBackend;
 use cnngpu::gpu::GpuBackend;
@@ -36,32 +39,45 @@ fn dump<B: Backend>(
             .and_then(|s| s.parse().ok())
             .unwrap_or(5),
     );
-    let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
-    // A label per image (or per pixel of a segmentation model).
-    let labels: Vec<u32> = (0..batch * graph.label_pixels())
-        .map(|i| (i * 7 % 10) as u32)
-        .collect();
-    let cfg = StepConfig {
-        lr: 0.0,
-        momentum: 0.0,
-        weight_decay: 0.0,
-        nesterov: false,
-        seed: 1,
-        step: 0,
-    };
-    m.load_batch(b, &x, &labels)?;
-    m.forward(b, batch, true, &cfg, &mut metrics)?;
-    // STEP_ACTS=1: every kept node output of the forward pass too ("act/NAME").
+    // STEP_COUNT=K > 1: K SGD steps (STEP_LR, default 0.01; momentum 0.9, weight decay 5e-4)
+    // on K random batches; the gradients are the last step's, "final/NAME" the weights after.
+    let env = |k: &str| std::env::var(k).ok();
+    let steps: usize = env("STEP_COUNT").and_then(|s| s.parse().ok()).unwrap_or(1);
+    let lr: f32 = env("STEP_LR").and_then(|s| s.parse().ok()).unwrap_or(0.01);
+    // One step updates the weights too when STEP_LR is given.
+    let update = steps > 1 || env("STEP_LR").is_some();
+    let (mut xs, mut ys, mut loss) = (Vec::new(), Vec::new(), 0.0);
     let mut acts: Vec<(String, HostTensor)> = Vec::new();
-    if std::env::var("STEP_ACTS").is_ok_and(|v| v == "1") {
-        for (i, l) in graph.layers.iter().enumerate() {
-            if let Ok(t) = m.activation(b, batch, i) {
-                acts.push((format!("act/{}", l.name), t));
+    for step in 0..steps {
+        let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
+        // A label per image (or per pixel of a segmentation model).
+        let labels: Vec<u32> = (0..batch * graph.label_pixels())
+            .map(|i| ((i * 7 + step) % 10) as u32)
+            .collect();
+        let cfg = StepConfig {
+            lr: if update { lr } else { 0.0 },
+            momentum: if update { 0.9 } else { 0.0 },
+            weight_decay: if update { 5e-4 } else { 0.0 },
+            nesterov: false,
+            seed: 1,
+            step: step as u32,
+        };
+        m.load_batch(b, &x, &labels)?;
+        m.forward(b, batch, true, &cfg, &mut metrics)?;
+        // STEP_ACTS=1: every kept node output of the (first) forward pass ("act/NAME").
+        if step == 0 && env("STEP_ACTS").is_some_and(|v| v == "1") {
+            for (i, l) in graph.layers.iter().enumerate() {
+                if let Ok(t) = m.activation(b, batch, i) {
+                    acts.push((format!("act/{}", l.name), t));
+                }
             }
         }
+        m.backward_and_update(b, batch, &cfg)?;
+        loss = m.read_metrics(b, &mut metrics)?.loss();
+        xs.extend(x);
+        ys.extend(labels);
     }
-    m.backward_and_update(b, batch, &cfg)?;
-    let loss = m.read_metrics(b, &mut metrics)?.loss();
+    let (x, labels) = (xs, ys);
     let mut tensors: Vec<(String, HostTensor)> = Vec::new();
     let names: Vec<String> = graph.parameters().into_iter().map(|p| p.0).collect();
     for (name, v) in names.iter().zip(&values) {
@@ -76,9 +92,17 @@ fn dump<B: Backend>(
             tensors.push((format!("buf/{name}"), t));
         }
     }
+    if update {
+        for (name, t) in m.weights(b)? {
+            tensors.push((format!("final/{name}"), t));
+        }
+        tensors.push(("lr".into(), HostTensor::new(Shape::new(&[1]), vec![lr])?));
+        let k = vec![steps as f32];
+        tensors.push(("steps".into(), HostTensor::new(Shape::new(&[1]), k)?));
+    }
     tensors.push((
         "x".into(),
-        HostTensor::new(Shape::new(&[batch, c, h, w]), x)?,
+        HostTensor::new(Shape::new(&[steps * batch, c, h, w]), x)?,
     ));
     tensors.extend(acts);
     let y: Vec<f32> = labels.iter().map(|&l| l as f32).collect();

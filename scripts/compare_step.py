@@ -7,6 +7,9 @@ distance of the gradients, worst first, then the same for the batch-norm running
     cargo run --release --example step_dump -- googlenet 64 8 /tmp/step.safetensors
     python3 scripts/compare_step.py /tmp/step.safetensors [--f64]
 
+A dump of several steps (`STEP_COUNT=K`, `STEP_LR`) is replayed step by step with PyTorch's SGD,
+and the weights and running statistics after the last are compared too.
+
 With --f64 it also runs the step in float64 and sets both f32 results against it: where PyTorch
 in f32 is as far from float64 as cnngpu is, the difference is f32's rounding, not a bug.
 
@@ -42,16 +45,25 @@ def step(t, model_name, dtype):
         if isinstance(mod, torch.nn.Dropout):
             mod.p = 0.0
     m.train()
-    x, y = t["x"].to(dtype), t["labels"].long()
-    out = m(x)
-    aux = []
-    if hasattr(out, "logits"):  # GoogLeNet's outputs: the logits and the auxiliary heads'
-        aux = [a for a in (out.aux_logits1, out.aux_logits2) if a is not None]
-        out = out.logits
-    loss = F.cross_entropy(out, y)
-    # cnngpu reports the main head's loss; its gradients are those of the weighted sum.
-    total = loss + sum(0.3 * F.cross_entropy(a, y) for a in aux)
-    total.backward()
+    # A dump of several steps (STEP_COUNT) holds their batches one after another.
+    steps = int(t["steps"].item()) if "steps" in t else 1
+    opt = None
+    if "lr" in t:
+        opt = torch.optim.SGD(m.parameters(), lr=t["lr"].item(), momentum=0.9,
+                              weight_decay=5e-4)
+    for x, y in zip(t["x"].to(dtype).chunk(steps), t["labels"].long().chunk(steps)):
+        m.zero_grad()
+        out = m(x)
+        aux = []
+        if hasattr(out, "logits"):  # GoogLeNet's outputs: the logits and the auxiliary heads'
+            aux = [a for a in (out.aux_logits1, out.aux_logits2) if a is not None]
+            out = out.logits
+        loss = F.cross_entropy(out, y)
+        # cnngpu reports the main head's loss; its gradients are those of the weighted sum.
+        total = loss + sum(0.3 * F.cross_entropy(a, y) for a in aux)
+        total.backward()
+        if opt is not None:
+            opt.step()
     return m, loss
 
 
@@ -104,7 +116,20 @@ def main():
         rows.sort(reverse=True)
         for r, name in rows[:4]:
             print(f"{r:10.3e}  {name}")
-        print(f"running statistics: worst relative distance {rows[0][0]:.3e} over {len(rows)} tensors")
+        mid = sorted(r for r, _ in rows)[len(rows) // 2]
+        print(f"running statistics: worst relative distance {rows[0][0]:.3e}, median {mid:.3e} "
+              f"over {len(rows)} tensors")
+    # The weights after several steps.
+    rows = []
+    for name, p in m.named_parameters():
+        if "final/" + name in t:
+            d = (t["final/" + name].reshape(p.shape) - p.detach()).norm().item()
+            rows.append((d / max(p.norm().item(), 1e-30), name))
+    if rows:
+        rows.sort(reverse=True)
+        mid = sorted(r for r, _ in rows)[len(rows) // 2]
+        print(f"weights after {int(t['steps'].item())} steps: worst relative distance "
+              f"{rows[0][0]:.3e} ({rows[0][1]}), median {mid:.3e} over {len(rows)} tensors")
     if "--f64" in sys.argv[2:]:
         against_f64(t, m, model_name)
 
