@@ -6,6 +6,7 @@
 //!
 //! With `STEP_COUNT=K` it takes K SGD steps on K batches (`STEP_LR`, momentum 0.9, weight
 //! decay 5e-4) and also writes the weights after them: the running statistics of many steps.
+//! `STEP_DATA=DIR` takes the batches from the Fashion-MNIST training images in DIR.
 //!
 //! `cargo run --release --example step_dump -- MODEL SIZE BATCH OUT.safetensors [cpu]`
 use cnngpu::cpu::CpuBackend;
@@ -48,12 +49,33 @@ fn dump<B: Backend>(
     let update = steps > 1 || env("STEP_LR").is_some();
     let (mut xs, mut ys, mut loss) = (Vec::new(), Vec::new(), 0.0);
     let mut acts: Vec<(String, HostTensor)> = Vec::new();
+    // STEP_DATA=DIR: the Fashion-MNIST training images of DIR in order (preprocessed as in
+    // evaluation), instead of random batches.
+    let real = match env("STEP_DATA") {
+        Some(dir) => {
+            let kind = cnngpu::data::DatasetKind::FashionMnist;
+            let train = cnngpu::data::load(kind, dir.as_ref(), 256, None)?.train;
+            let prep = cnngpu::train::preprocess_for(model, kind, graph.input, &train)?;
+            Some((train, prep))
+        }
+        None => None,
+    };
     for step in 0..steps {
-        let x = rng.uniform_vec(batch * c * h * w, -1.5, 1.5);
-        // A label per image (or per pixel of a segmentation model).
-        let labels: Vec<u32> = (0..batch * graph.label_pixels())
-            .map(|i| ((i * 7 + step) % 10) as u32)
-            .collect();
+        let (x, labels) = match &real {
+            Some((ds, prep)) => {
+                let idx: Vec<usize> = (step * batch..(step + 1) * batch).collect();
+                let (mut x, mut labels) = (Vec::new(), Vec::new());
+                cnngpu::data::make_batch(ds, prep, &idx, &mut x, &mut labels, None);
+                (x, labels)
+            }
+            None => (
+                rng.uniform_vec(batch * c * h * w, -1.5, 1.5),
+                // A label per image (or per pixel of a segmentation model).
+                (0..batch * graph.label_pixels())
+                    .map(|i| ((i * 7 + step) % 10) as u32)
+                    .collect(),
+            ),
+        };
         let cfg = StepConfig {
             lr: if update { lr } else { 0.0 },
             momentum: if update { 0.9 } else { 0.0 },

@@ -70,7 +70,8 @@ def step(t, model_name, dtype):
 def against_f64(t, m, model_name):
     """Per parameter, the relative distance from float64's gradient of cnngpu's and of
     PyTorch's in f32; their medians."""
-    m64, _ = step(t, model_name, torch.float64)
+    m64, loss64 = step(t, model_name, torch.float64)
+    print(f"loss in float64 (the last step's): {loss64.item():.6f}")
     grads64 = dict(m64.named_parameters())
     rows = []
     for name, p in m.named_parameters():
@@ -86,6 +87,20 @@ def against_f64(t, m, model_name):
     mid = len(rows) // 2
     print(f"median relative distance from float64: cnngpu {sorted(r[0] for r in rows)[mid]:.3e}, "
           f"PyTorch f32 {sorted(r[1] for r in rows)[mid]:.3e} over {len(rows)} tensors")
+    rows = []
+    for name, p in m.named_parameters():
+        if "final/" + name in t:
+            w64 = grads64[name].detach()
+            n = max(w64.norm().item(), 1e-30)
+            ours = (t["final/" + name].reshape(p.shape).double() - w64).norm().item() / n
+            rows.append((ours, (p.detach().double() - w64).norm().item() / n, name))
+    if rows:
+        rows.sort(reverse=True)
+        for ours, theirs, name in rows[:4]:
+            print(f"{ours:10.3e} {theirs:10.3e}  {name} (weights after the steps)")
+        print(f"weights after the steps, median relative distance from float64: cnngpu "
+              f"{sorted(r[0] for r in rows)[mid]:.3e}, PyTorch f32 "
+              f"{sorted(r[1] for r in rows)[mid]:.3e}")
 
 
 def main():
