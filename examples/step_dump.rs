@@ -41,12 +41,16 @@ fn dump<B: Backend>(
             .unwrap_or(5),
     );
     // STEP_COUNT=K > 1: K SGD steps (STEP_LR, default 0.01; momentum 0.9, weight decay 5e-4)
-    // on K random batches; the gradients are the last step's, "final/NAME" the weights after.
+    // on K batches; the gradients are the last step's, "final/NAME" the weights after.
     let env = |k: &str| std::env::var(k).ok();
     let steps: usize = env("STEP_COUNT").and_then(|s| s.parse().ok()).unwrap_or(1);
     let lr: f32 = env("STEP_LR").and_then(|s| s.parse().ok()).unwrap_or(0.01);
     // One step updates the weights too when STEP_LR is given.
     let update = steps > 1 || env("STEP_LR").is_some();
+    let (lr, momentum, weight_decay) = match update {
+        true => (lr, 0.9, 5e-4),
+        false => (0.0, 0.0, 0.0),
+    };
     let (mut xs, mut ys, mut loss) = (Vec::new(), Vec::new(), 0.0);
     let mut acts: Vec<(String, HostTensor)> = Vec::new();
     // STEP_DATA=DIR: the Fashion-MNIST training images of DIR in order (preprocessed as in
@@ -77,9 +81,9 @@ fn dump<B: Backend>(
             ),
         };
         let cfg = StepConfig {
-            lr: if update { lr } else { 0.0 },
-            momentum: if update { 0.9 } else { 0.0 },
-            weight_decay: if update { 5e-4 } else { 0.0 },
+            lr,
+            momentum,
+            weight_decay,
             nesterov: false,
             seed: 1,
             step: step as u32,

@@ -72,10 +72,10 @@ def against_f64(t, m, model_name):
     PyTorch's in f32; their medians."""
     m64, loss64 = step(t, model_name, torch.float64)
     print(f"loss in float64 (the last step's): {loss64.item():.6f}")
-    grads64 = dict(m64.named_parameters())
+    params64 = dict(m64.named_parameters())
     rows = []
     for name, p in m.named_parameters():
-        g64 = grads64[name].grad
+        g64 = params64[name].grad
         n = max(g64.norm().item(), 1e-30)
         ours = (t["grad/" + name].reshape(p.shape).double() - g64).norm().item() / n
         theirs = (p.grad.double() - g64).norm().item() / n
@@ -90,12 +90,13 @@ def against_f64(t, m, model_name):
     rows = []
     for name, p in m.named_parameters():
         if "final/" + name in t:
-            w64 = grads64[name].detach()
+            w64 = params64[name].detach()
             n = max(w64.norm().item(), 1e-30)
             ours = (t["final/" + name].reshape(p.shape).double() - w64).norm().item() / n
             rows.append((ours, (p.detach().double() - w64).norm().item() / n, name))
     if rows:
         rows.sort(reverse=True)
+        mid = len(rows) // 2
         for ours, theirs, name in rows[:4]:
             print(f"{ours:10.3e} {theirs:10.3e}  {name} (weights after the steps)")
         print(f"weights after the steps, median relative distance from float64: cnngpu "

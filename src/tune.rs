@@ -143,14 +143,8 @@ impl TuneCache {
     /// tuning side by side do not drop each other's work.
     pub fn save(&self) -> Result<()> {
         let mut choices = self.choices.clone();
-        let on_disk = std::fs::read(&self.path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<CacheFile>(&b).ok())
-            .filter(|f| f.version == CACHE_VERSION);
-        if let Some(f) = on_disk {
-            for (k, c) in prune(&f.choices, &build_tag(), now()) {
-                choices.entry(k).or_insert(c);
-            }
+        for (k, c) in TuneCache::open(&self.path).choices {
+            choices.entry(k).or_insert(c);
         }
         let file = CacheFile {
             version: CACHE_VERSION,

@@ -10,7 +10,7 @@ use crate::ops::Backend;
 /// of its counters: the loss sum and sample count are f32 there, exact for integers up to 2^24,
 /// and the pixel counters u32; the host adds the reads up in f64 and u64. A classification eval
 /// reads once at the end; a 64×64 segmentation eval once every 4,096 images.
-pub const READ_BACK_LABELS: usize = 1 << 24;
+const READ_BACK_LABELS: usize = 1 << 24;
 
 /// What a pass of inference over some images gives back.
 pub struct Inference {
@@ -52,7 +52,7 @@ pub fn infer<B: Backend>(
 
 /// [`infer`], reading the metric counters back whenever the next batch would take the labels
 /// counted since the last read past `read_every`.
-pub fn infer_reading_every<B: Backend>(
+fn infer_reading_every<B: Backend>(
     b: &B,
     model: &mut Model<B>,
     ds: &Dataset,

@@ -8,7 +8,7 @@ mod infer;
 pub mod memory;
 pub mod run_dir;
 
-pub use infer::{evaluate, infer, infer_reading_every, Inference, READ_BACK_LABELS};
+pub use infer::{evaluate, infer, Inference};
 
 use crate::data::{self, Dataset, Preprocess};
 use crate::error::{Error, Result};

@@ -100,18 +100,14 @@ impl<B: Backend> Model<B> {
             // A fused layer's output (it writes its activated output into the next layer's)
             // is never formed, nor in evaluation that of a node feeding an auxiliary loss
             // head only: one element stands in.
-            if !(training || main[i]) {
-                outs.push(b.full(Shape::new(&[1]), dtype, 0.0)?);
-                indices.push(None);
-                continue;
-            }
-            outs.push(if keep_out {
+            let run = training || main[i];
+            outs.push(if keep_out && run {
                 make.take(donor.map(|d| &d.outs[i]), shape.clone(), dtype)?
             } else {
                 b.full(Shape::new(&[1]), dtype, 0.0)?
             });
             indices.push(match l.kind {
-                LayerKind::MaxPool2d(_) => {
+                LayerKind::MaxPool2d(_) if run => {
                     let d = donor.and_then(|d| d.indices[i].as_ref());
                     Some(make.take(d, shape, DType::U32)?)
                 }
