@@ -371,3 +371,23 @@ fn compare_names_a_malformed_file() {
         "{err}"
     );
 }
+
+/// The FMA ceiling is the best of the chain counts, each of which compiles and runs.
+#[test]
+fn the_fma_ceiling_is_the_best_chain_count() {
+    let Some(b) = gpu() else { return };
+    let per_chain: Vec<f64> = cnngpu::bench::FMA_CHAINS
+        .iter()
+        .map(|&c| cnngpu::bench::fma_gflops_with(&b, c).unwrap())
+        .collect();
+    assert!(
+        per_chain.iter().all(|g| g.is_finite() && *g > 0.0),
+        "{per_chain:?}"
+    );
+    let peak = cnngpu::bench::fma_peak(&b).unwrap();
+    assert!(cnngpu::bench::FMA_CHAINS.contains(&peak.chains));
+    assert!(peak.gflops.is_finite() && peak.gflops > 0.0);
+    // A best of four fresh timings: not below the slowest chain count by more than noise.
+    let slowest = per_chain.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(peak.gflops > 0.5 * slowest, "{peak:?} vs {per_chain:?}");
+}
