@@ -193,3 +193,31 @@ fn pixel_cross_entropy_backward_input_matches_cpu() {
 fn pixel_metrics_accumulate_matches_cpu() {
     common::assert_parity("pixel_metrics_accumulate");
 }
+
+/// The wide subgroup family is its own variant at AlexNet's shapes (not the subgroup family
+/// under another name) and matches the CPU there.
+#[test]
+fn the_wide_subgroup_family_runs_at_alexnet_shapes() {
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&cnngpu::gpu::Family::SubgroupWide) {
+        eprintln!("SKIPPED: the adapter has no fixed subgroup size (no subgroup families)");
+        return;
+    }
+    let cases: Vec<_> = cnngpu::parity::alexnet_layers(1)
+        .into_iter()
+        .filter(|c| c.name == "alexnet_conv3")
+        .collect();
+    let outcomes = cnngpu::parity::run(&gpu, &cases, "conv2d_").expect("kernels ran");
+    let wide: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.kernel.ends_with("[subgroup-wide]"))
+        .collect();
+    // forward, input and weight gradients in every storage variant.
+    assert_eq!(wide.len(), 3 * cnngpu::parity::variants(&gpu).len());
+    let failed: Vec<String> = wide
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| o.report())
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -6,7 +6,6 @@ use super::report::{Entry, Report, System};
 use super::{copy_gbps, fma_peak, time_gpu, SyntheticTraining};
 use crate::error::{Error, Result};
 use crate::gpu::kernels::Gemm;
-use crate::gpu::Family;
 use crate::gpu::{GpuBackend, Storage};
 use crate::nn::models;
 use crate::ops::{Backend, Pass};
@@ -274,13 +273,7 @@ fn variant_of(b: &GpuBackend, work: &Work) -> Option<String> {
             let kernel = case.op.kernel(*pass);
             let kernel = crate::gpu::shaders::kernel(&kernel).ok()?.name;
             let storage = storage_for(b, *precision).ok()?;
-            let family = b.family_for(kernel, gemm, storage);
-            let family = if gemm.families(&[family]).is_empty() {
-                Family::Tiled // the subgroup family falls back for this shape
-            } else {
-                family
-            };
-            Some(family.name().into())
+            Some(gemm.runs(b.family_for(kernel, gemm, storage)).name().into())
         }
         Work::Train { .. } => Some(format!("{} (untuned default)", b.family().name())),
         _ => None,

@@ -153,11 +153,12 @@ impl GpuBackend {
 
     /// Every family this adapter can run: tiled and workgroup everywhere (the workgroup
     /// family needs 10 KiB of workgroup memory and 256 invocations, WebGPU's minimum
-    /// limits), subgroup with a fixed subgroup size.
+    /// limits), subgroup and subgroup-wide with a fixed subgroup size.
     pub fn families(&self) -> Vec<Family> {
         let mut v = vec![Family::Tiled];
         if self.tile.is_some() {
             v.push(Family::Subgroup);
+            v.push(Family::SubgroupWide);
         }
         v.push(Family::Workgroup);
         v

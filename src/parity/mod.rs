@@ -13,7 +13,8 @@ pub use cases::*;
 
 use crate::cpu::CpuBackend;
 use crate::error::Result;
-use crate::gpu::{GpuBackend, Storage};
+use crate::gpu::kernels::Gemm;
+use crate::gpu::{Family, GpuBackend, Storage};
 use crate::ops::spec::{Before, Ty, Value};
 use crate::ops::*;
 use crate::tensor::{round_to_f16, DType, HostTensor, Shape, SplitMix64};
@@ -401,6 +402,21 @@ pub fn has_families(kernel: &str) -> bool {
     )
 }
 
+/// The adapter's families, less the wide subgroup family where it runs as the subgroup one
+/// (below [`crate::gpu::kernels::WIDE_MIN_FLOPS`]: the same kernels, checked once).
+fn distinct_families(gpu: &GpuBackend, op: &Op) -> Vec<Family> {
+    let gemm = match op {
+        Op::Conv2d(p) => Gemm::Conv2d(*p),
+        Op::Linear(p) => Gemm::Linear(*p),
+        Op::ConvTranspose2d(p) => Gemm::Conv2d(p.dual()),
+        _ => return gpu.families(),
+    };
+    gpu.families()
+        .into_iter()
+        .filter(|&f| f != Family::SubgroupWide || gemm.runs(f) == f)
+        .collect()
+}
+
 /// Runs every pass of every case whose kernel name starts with `kernel_prefix` (empty: all)
 /// in every variant, and in every kernel family for passes that have several (those
 /// outcomes name the kernel `pass[family]`). Returns every outcome; the caller decides what
@@ -417,7 +433,7 @@ pub fn run(gpu: &GpuBackend, cases: &[Case], kernel_prefix: &str) -> Result<Vec<
             let inputs = make_inputs(case, pass)?;
             let want = reference(case, pass, &inputs)?;
             let families = if has_families(&kernel) {
-                gpu.families()
+                distinct_families(gpu, &case.op)
             } else {
                 vec![original.1]
             };

@@ -64,11 +64,14 @@ pub fn encode_forward(
             linear::encode_forward(b, &lp, x, w, bias, y)
         });
     }
-    match b.family_for("conv2d_forward", Gemm::Conv2d(*p), storage) {
+    let gemm = Gemm::Conv2d(*p);
+    match gemm.runs(b.family_for("conv2d_forward", gemm, storage)) {
         Family::Subgroup if conv2d_direct::eligible(p) => {
             return conv2d_direct::encode_forward(b, storage, p, x, w, bias, y)
         }
-        Family::Subgroup => return conv2d_sg::encode_forward(b, storage, p, x, w, bias, y),
+        f @ (Family::Subgroup | Family::SubgroupWide) => {
+            return conv2d_sg::encode_forward(b, (f, storage), p, x, w, bias, y)
+        }
         Family::Workgroup => return conv2d_wg::encode_forward(b, storage, p, x, w, bias, y),
         Family::Tiled => {}
     }
@@ -110,11 +113,14 @@ pub fn encode_backward_input(
             linear::encode_backward_input(b, &lp, dy, w, dx)
         });
     }
-    match b.family_for("conv2d_backward_input", Gemm::Conv2d(*p), storage) {
+    let gemm = Gemm::Conv2d(*p);
+    match gemm.runs(b.family_for("conv2d_backward_input", gemm, storage)) {
         Family::Subgroup if conv2d_direct::eligible_backward_input(p) => {
             return conv2d_direct::encode_backward_input(b, storage, p, dy, w, dx)
         }
-        Family::Subgroup => return conv2d_sg::encode_backward_input(b, storage, p, dy, w, dx),
+        f @ (Family::Subgroup | Family::SubgroupWide) => {
+            return conv2d_sg::encode_backward_input(b, f, storage, p, dy, w, dx)
+        }
         Family::Workgroup => return conv2d_wg::encode_backward_input(b, storage, p, dy, w, dx),
         Family::Tiled => {}
     }
@@ -176,11 +182,14 @@ pub fn encode_backward_weight(
             linear::encode_backward_weight(b, &lp, dy, x, dw)
         });
     }
-    match b.family_for("conv2d_backward_weight", Gemm::Conv2d(*p), storage) {
+    let gemm = Gemm::Conv2d(*p);
+    match gemm.runs(b.family_for("conv2d_backward_weight", gemm, storage)) {
         Family::Subgroup if conv2d_direct::eligible_backward_weight(p) => {
             return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw)
         }
-        Family::Subgroup => return conv2d_sg::encode_backward_weight(b, storage, p, dy, x, dw),
+        f @ (Family::Subgroup | Family::SubgroupWide) => {
+            return conv2d_sg::encode_backward_weight(b, f, storage, p, dy, x, dw)
+        }
         Family::Workgroup => return conv2d_wg::encode_backward_weight(b, storage, p, dy, x, dw),
         Family::Tiled => {}
     }
@@ -251,8 +260,9 @@ pub fn encode_backward_bias(
     let storage = b.storage_of("conv2d_backward_bias", &[dy, db])?;
     let pixels = p.out_h() * p.out_w();
     let yb = (p.out_channels * pixels * dy.dtype.size()) as u64;
-    let subgroup =
-        b.family_for("conv2d_backward_bias", Gemm::Conv2d(*p), storage) == Family::Subgroup;
+    let subgroup = b
+        .family_for("conv2d_backward_bias", Gemm::Conv2d(*p), storage)
+        .needs_subgroups();
     for c in b.chunks("conv2d_backward_bias", p.batch, &[yb])? {
         let u = ChannelSumUniform {
             batch: c.count as u32,

@@ -7,10 +7,11 @@
 //! packed indices below 2^24 for the kernels' f32 index division).
 
 use super::conv2d::{image_bytes, ReduceUniform};
+use super::{Family, Gemm};
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{Chunk, GpuTensor, View};
-use crate::gpu::{GpuBackend, SgTile, Storage};
+use crate::gpu::{GpuBackend, Storage};
 use crate::ops::conv2d::Conv2dUniform;
 use crate::ops::Conv2dParams;
 
@@ -174,7 +175,7 @@ fn dims(p: &Conv2dParams) -> (usize, usize, usize) {
 
 pub fn encode_forward(
     b: &GpuBackend,
-    storage: Storage,
+    (family, storage): (Family, Storage),
     p: &Conv2dParams,
     x: &GpuTensor,
     w: &GpuTensor,
@@ -218,7 +219,7 @@ pub fn encode_forward(
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
-            let t = SgTile::for_gemm(sg, cg);
+            let t = Gemm::sg_tile(family, sg, cg);
             let wg = t.workgroups(cg, s.count * pixels, g, 1);
             b.dispatch_sg("conv2d_forward_sg", storage, (t, &[]), &u, &views, wg)?;
         }
@@ -228,6 +229,7 @@ pub fn encode_forward(
 
 pub fn encode_backward_input(
     b: &GpuBackend,
+    family: Family,
     storage: Storage,
     p: &Conv2dParams,
     dy: &GpuTensor,
@@ -272,7 +274,7 @@ pub fn encode_backward_input(
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
             let views = [View::buffer(&a), View::buffer(&bm), View::buffer(&cols)];
-            let t = SgTile::for_gemm(sg, m);
+            let t = Gemm::sg_tile(family, sg, m);
             let wg = t.workgroups(m, kc, g, 1);
             b.dispatch_sg(
                 "conv2d_backward_input_sg",
@@ -306,6 +308,7 @@ fn splits(tiles: u64, k4: usize, len: usize) -> usize {
 
 pub fn encode_backward_weight(
     b: &GpuBackend,
+    family: Family,
     storage: Storage,
     p: &Conv2dParams,
     dy: &GpuTensor,
@@ -349,7 +352,7 @@ pub fn encode_backward_weight(
                 (kc, q),
             )?;
             let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
-            let t = SgTile::for_gemm(sg, cg);
+            let t = Gemm::sg_tile(family, sg, cg);
             let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));

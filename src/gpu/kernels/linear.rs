@@ -11,13 +11,11 @@ use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::LinearParams;
 
-/// The family that runs pass `kernel`: the chosen one, except that the subgroup family
-/// falls back to the tiled one for shapes whose rows do not read as vec4s.
+/// The family that runs pass `kernel`: the chosen one, except that the subgroup families
+/// fall back for shapes they do not take ([`Gemm::runs`]).
 fn family(b: &GpuBackend, kernel: &'static str, p: &LinearParams, s: Storage) -> Family {
-    match b.family_for(kernel, Gemm::Linear(*p), s) {
-        Family::Subgroup if !linear_sg::supports(p) => Family::Tiled,
-        f => f,
-    }
+    let gemm = Gemm::Linear(*p);
+    gemm.runs(b.family_for(kernel, gemm, s))
 }
 
 fn row_bytes(p: &LinearParams, w: &GpuTensor) -> u64 {
@@ -38,7 +36,9 @@ pub fn encode_forward(
     b.fits("linear input", x)?;
     b.fits("linear output", y)?;
     match family(b, "linear_forward", p, storage) {
-        Family::Subgroup => return linear_sg::encode_forward(b, storage, p, x, w, bias, y),
+        f @ (Family::Subgroup | Family::SubgroupWide) => {
+            return linear_sg::encode_forward(b, (f, storage), p, x, w, bias, y)
+        }
         Family::Workgroup => return linear_wg::encode_forward(b, storage, p, x, w, bias, y),
         Family::Tiled => {}
     }
@@ -73,7 +73,9 @@ pub fn encode_backward_input(
     b.fits("linear output gradient", dy)?;
     b.fits("linear input gradient", dx)?;
     match family(b, "linear_backward_input", p, storage) {
-        Family::Subgroup => return linear_sg::encode_backward_input(b, storage, p, dy, w, dx),
+        Family::Subgroup | Family::SubgroupWide => {
+            return linear_sg::encode_backward_input(b, storage, p, dy, w, dx)
+        }
         Family::Workgroup => return linear_wg::encode_backward_input(b, storage, p, dy, w, dx),
         Family::Tiled => {}
     }
@@ -98,7 +100,9 @@ pub fn encode_backward_weight(
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
     match family(b, "linear_backward_weight", p, storage) {
-        Family::Subgroup => return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw),
+        Family::Subgroup | Family::SubgroupWide => {
+            return linear_sg::encode_backward_weight(b, storage, p, dy, x, dw)
+        }
         Family::Workgroup => return linear_wg::encode_backward_weight(b, storage, p, dy, x, dw),
         Family::Tiled => {}
     }
@@ -128,7 +132,9 @@ pub fn encode_backward_bias(
     };
     let views = [View::whole(dy), View::whole(db)];
     // The subgroup family sums each feature in one invocation (no barriers).
-    if b.family_for("linear_backward_bias", Gemm::Linear(*p), storage) == Family::Subgroup {
+    if b.family_for("linear_backward_bias", Gemm::Linear(*p), storage)
+        .needs_subgroups()
+    {
         return b.dispatch(
             "linear_backward_bias_sg",
             storage,

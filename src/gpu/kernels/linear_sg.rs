@@ -8,6 +8,7 @@
 //! adapter accepts, fit one binding, and whose transposed operand fits the scratch.
 
 use super::conv2d_sg::{subgroup_size, SCRATCH_FLOATS};
+use super::{Family, Gemm};
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -125,7 +126,7 @@ fn pack(
 
 pub fn encode_forward(
     b: &GpuBackend,
-    storage: Storage,
+    (family, storage): (Family, Storage),
     p: &LinearParams,
     x: &GpuTensor,
     w: &GpuTensor,
@@ -134,7 +135,7 @@ pub fn encode_forward(
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
-    let t = SgTile::for_gemm(sg, p.batch);
+    let t = Gemm::sg_tile(family, sg, p.batch);
     for piece in pieces(b, p.out_features, rb, usize::MAX)? {
         let u = LinearSgUniform {
             row0: piece.0 as u32,

@@ -21,6 +21,7 @@ pub mod sgd;
 pub mod softmax_cross_entropy;
 
 use super::context::GpuContext;
+use super::gemm_sg::SgTile;
 
 /// The kernel families of the GEMM-shaped passes (conv2d and linear).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,6 +33,11 @@ pub enum Family {
     /// are shared by `subgroupBroadcast` (src/gpu/gemm_sg.rs), column gradients finished by
     /// col2im. Needs subgroups of one fixed size.
     Subgroup,
+    /// The subgroup family with a 64x64 output tile a subgroup ([`SgTile::wide`]) on its
+    /// GEMM passes (conv2d's three, linear's forward; the others are the subgroup family's):
+    /// four to eight times the FMAs per load, for hosts where a CPU driver's buffer loads
+    /// are dear. Offered for large GEMMs only. Needs subgroups of one fixed size.
+    SubgroupWide,
     /// The GPU family: a GEMM core that stages k-slices of 64-wide operand tiles through
     /// workgroup memory (shaders/common/gemm_wg.wgsl), 4x4 outputs an invocation, operands
     /// gathered in place by the tile loader (implicit GEMM), column gradients finished by
@@ -41,12 +47,18 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 3] = [Family::Tiled, Family::Subgroup, Family::Workgroup];
+    pub const ALL: [Family; 4] = [
+        Family::Tiled,
+        Family::Subgroup,
+        Family::SubgroupWide,
+        Family::Workgroup,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Family::Tiled => "tiled",
             Family::Subgroup => "subgroup",
+            Family::SubgroupWide => "subgroup-wide",
             Family::Workgroup => "workgroup",
         }
     }
@@ -55,14 +67,18 @@ impl Family {
         Family::ALL.into_iter().find(|f| f.name() == s)
     }
 
-    /// `CNNGPU_KERNELS=tiled|subgroup|workgroup` when set (and runnable), else
-    /// [`Family::for_device`].
+    /// `CNNGPU_KERNELS=tiled|subgroup|subgroup-wide|workgroup` when set (and runnable),
+    /// else [`Family::for_device`].
     pub fn default_for(ctx: &GpuContext, has_subgroup_tile: bool) -> Family {
         match Family::from_env() {
-            Some(Family::Subgroup) if has_subgroup_tile => Family::Subgroup,
-            Some(f) if f != Family::Subgroup => f,
+            Some(f) if !f.needs_subgroups() || has_subgroup_tile => f,
             _ => Family::for_device(ctx.info.device_type, has_subgroup_tile),
         }
+    }
+
+    /// Whether the family runs on the subgroup GEMM core (subgroups of one fixed size).
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, Family::Subgroup | Family::SubgroupWide)
     }
 
     /// The family `CNNGPU_KERNELS` names, if it names one.
@@ -94,19 +110,49 @@ pub enum Gemm {
 }
 
 impl Gemm {
-    /// The families that run this op's passes: the subgroup family only for shapes it
-    /// supports (linear rows of whole vec4s; others fall back to the tiled kernels); the
-    /// tiled and workgroup families run every shape.
+    /// The families that run this op's passes: the subgroup families only for shapes they
+    /// support (linear rows of whole vec4s; others fall back to the tiled kernels), the wide
+    /// one only from [`WIDE_MIN_FLOPS`] a pass (its pipelines take seconds to compile on a
+    /// CPU driver, which small GEMMs would not win back); the tiled and workgroup families
+    /// run every shape.
     pub fn families(&self, available: &[Family]) -> Vec<Family> {
-        let sg_ok = match self {
-            Gemm::Conv2d(_) => true,
-            Gemm::Linear(p) => linear_sg::supports(p),
-        };
         available
             .iter()
             .copied()
-            .filter(|&f| f != Family::Subgroup || sg_ok)
+            .filter(|&f| self.runs(f) == f)
             .collect()
+    }
+
+    /// The family that runs this op's passes when `family` is chosen or forced: the
+    /// subgroup families fall back to the tiled one for shapes they do not support, the
+    /// wide one to the subgroup one below [`WIDE_MIN_FLOPS`].
+    pub fn runs(&self, family: Family) -> Family {
+        let (sg_ok, flops) = match self {
+            Gemm::Conv2d(p) => (true, p.flops(crate::ops::Pass::Forward)),
+            Gemm::Linear(p) => (linear_sg::supports(p), p.flops(crate::ops::Pass::Forward)),
+        };
+        match family {
+            Family::Subgroup | Family::SubgroupWide if !sg_ok => Family::Tiled,
+            Family::SubgroupWide if flops < WIDE_MIN_FLOPS => Family::Subgroup,
+            f => f,
+        }
+    }
+}
+
+/// The forward FLOPs from which a GEMM-shaped op is offered the wide subgroup family: 64
+/// MFLOP (AlexNet's convolutions and fc6/fc7 at batch 1 and up, ResNet-18's at batch 8;
+/// none of LeNet-5's).
+pub const WIDE_MIN_FLOPS: u64 = 64_000_000;
+
+impl Gemm {
+    /// The subgroup tile of this family for an M-row GEMM: [`SgTile::wide`] in the wide
+    /// family, else [`SgTile::for_gemm`].
+    pub fn sg_tile(family: Family, sg: u32, m: usize) -> SgTile {
+        if family == Family::SubgroupWide {
+            SgTile::wide(sg, m)
+        } else {
+            SgTile::for_gemm(sg, m)
+        }
     }
 }
 
@@ -180,6 +226,48 @@ mod tests {
         assert!(Family::ALL
             .iter()
             .all(|&f| Family::parse(f.name()) == Some(f)));
+    }
+
+    #[test]
+    fn the_wide_family_is_offered_for_large_gemms_and_falls_back_below() {
+        use crate::parity::Op;
+        use crate::parity::{alexnet_layers, lenet5_layers};
+        let all = Family::ALL;
+        let gemms = |cases: Vec<crate::parity::Case>| -> Vec<Gemm> {
+            cases
+                .into_iter()
+                .filter_map(|c| match c.op {
+                    Op::Conv2d(p) => Some(Gemm::Conv2d(p)),
+                    Op::Linear(p) => Some(Gemm::Linear(p)),
+                    _ => None,
+                })
+                .collect()
+        };
+        // None of LeNet-5's GEMMs at batch 64: the wide family runs as the subgroup one.
+        let lenet = gemms(lenet5_layers(64));
+        assert_eq!(lenet.len(), 5);
+        for g in &lenet {
+            assert!(!g.families(&all).contains(&Family::SubgroupWide), "{g:?}");
+            // (fc2, 10 outputs, is no subgroup shape at all: both run the tiled kernels.)
+            let subgroup = g.runs(Family::Subgroup);
+            assert_eq!(g.runs(Family::SubgroupWide), subgroup, "{g:?}");
+        }
+        // Every AlexNet convolution at batch 1, and fc6.
+        let alexnet = gemms(alexnet_layers(1));
+        let wide: Vec<&Gemm> = alexnet
+            .iter()
+            .filter(|g| g.families(&all).contains(&Family::SubgroupWide))
+            .collect();
+        assert!(alexnet
+            .iter()
+            .filter(|g| matches!(g, Gemm::Conv2d(_)))
+            .all(|g| g.runs(Family::SubgroupWide) == Family::SubgroupWide));
+        assert!(wide.iter().any(|g| matches!(g, Gemm::Linear(_))), "fc6");
+        // Other families run as chosen.
+        for g in alexnet.iter().chain(&lenet) {
+            assert_eq!(g.runs(Family::Workgroup), Family::Workgroup);
+            assert_eq!(g.runs(Family::Tiled), Family::Tiled);
+        }
     }
 
     #[test]
