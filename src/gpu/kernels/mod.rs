@@ -137,14 +137,7 @@ impl Gemm {
             f => f,
         }
     }
-}
 
-/// The forward FLOPs from which a GEMM-shaped op is offered the wide subgroup family: 64
-/// MFLOP (AlexNet's convolutions and fc6/fc7 at batch 1 and up, ResNet-18's at batch 8;
-/// none of LeNet-5's).
-pub const WIDE_MIN_FLOPS: u64 = 64_000_000;
-
-impl Gemm {
     /// The subgroup tile of this family for an M-row GEMM: [`SgTile::wide`] in the wide
     /// family, else [`SgTile::for_gemm`].
     pub fn sg_tile(family: Family, sg: u32, m: usize) -> SgTile {
@@ -155,6 +148,11 @@ impl Gemm {
         }
     }
 }
+
+/// The forward FLOPs from which a GEMM-shaped op is offered the wide subgroup family: 64
+/// MFLOP (AlexNet's convolutions and fc6 at batch 1 and up, fc7 from batch 2, ResNet-18's
+/// larger convolutions at batch 8; none of LeNet-5's layers at batch 64).
+pub const WIDE_MIN_FLOPS: u64 = 64_000_000;
 
 /// Invocations along M in a GEMM workgroup of 256 (mirrors `gemm_threads_m` in
 /// shaders/common/gemm.wgsl): narrow problems get tall, thin tiles instead of idle rows.
