@@ -273,14 +273,6 @@ pub fn key(gpu: &GpuBackend, kernel: &str, op: &Op, storage: Storage) -> String 
     )
 }
 
-fn gemm_of(op: &Op) -> Option<Gemm> {
-    match op {
-        Op::Conv2d(p) => Some(Gemm::Conv2d(*p)),
-        Op::Linear(p) => Some(Gemm::Linear(*p)),
-        _ => None,
-    }
-}
-
 fn with_batch(op: &Op, batch: usize) -> Op {
     match op {
         Op::Conv2d(p) => Op::Conv2d(Conv2dParams { batch, ..*p }),
@@ -337,7 +329,7 @@ pub fn tune_pass(
         Precision::F32 => Storage::F32,
         Precision::F16 => gpu.f16_storage(),
     };
-    let gemm = gemm_of(op).ok_or_else(|| Error::invalid("tuning", "not a GEMM-shaped op"))?;
+    let gemm = Gemm::of(op).ok_or_else(|| Error::invalid("tuning", "not a GEMM-shaped op"))?;
     let key = key(gpu, kernel, op, storage);
     let families = gemm.families(&gpu.families());
     if let Some(c) = cache.get(&key).cloned() {

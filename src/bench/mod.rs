@@ -60,17 +60,27 @@ pub struct FmaPeak {
 
 /// Measures the adapter's [`FmaPeak`].
 pub fn fma_peak(b: &GpuBackend) -> Result<FmaPeak> {
-    let mut best = FmaPeak {
-        gflops: 0.0,
-        chains: 0,
-    };
+    let mut measured = Vec::new();
     for chains in FMA_CHAINS {
-        let gflops = fma_gflops_with(b, chains)?;
-        if gflops > best.gflops {
-            best = FmaPeak { gflops, chains };
-        }
+        measured.push((chains, fma_gflops_with(b, chains)?));
     }
-    Ok(best)
+    Ok(FmaPeak::best(&measured))
+}
+
+impl FmaPeak {
+    /// The fastest of (chain count, GFLOP/s) measurements (the first of equals).
+    pub fn best(measured: &[(u32, f64)]) -> FmaPeak {
+        let mut best = FmaPeak {
+            gflops: 0.0,
+            chains: 0,
+        };
+        for &(chains, gflops) in measured {
+            if gflops > best.gflops {
+                best = FmaPeak { gflops, chains };
+            }
+        }
+        best
+    }
 }
 
 /// The adapter's f32 FMA ceiling in GFLOP/s ([`fma_peak`]).
@@ -78,7 +88,7 @@ pub fn fma_peak_gflops(b: &GpuBackend) -> Result<f64> {
     Ok(fma_peak(b)?.gflops)
 }
 
-/// The chain counts `fma_peak_gflops` tries.
+/// The chain counts [`fma_peak`] tries.
 pub const FMA_CHAINS: [u32; 4] = [2, 4, 8, 16];
 
 /// The peak_fma kernel's GFLOP/s with `chains` independent vec4 FMA chains per invocation.
@@ -188,4 +198,24 @@ pub fn synthetic_batch(graph: &Graph, batch: usize, seed: u64) -> (Vec<f32>, Vec
         .map(|_| (rng.next_u64() % graph.classes as u64) as u32)
         .collect();
     (x, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FmaPeak;
+
+    #[test]
+    fn the_fma_ceiling_is_the_fastest_chain_count() {
+        let measured = [(2, 34.0), (4, 55.1), (8, 79.2), (16, 68.7)];
+        assert_eq!(
+            FmaPeak::best(&measured),
+            FmaPeak {
+                gflops: 79.2,
+                chains: 8
+            }
+        );
+        let measured = [(2, 30.0), (4, 30.0), (8, 10.0), (16, 39.0)];
+        assert_eq!(FmaPeak::best(&measured).chains, 16);
+        assert_eq!(FmaPeak::best(&measured[..2]).chains, 2);
+    }
 }

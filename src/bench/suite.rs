@@ -265,11 +265,7 @@ fn variant_of(b: &GpuBackend, work: &Work) -> Option<String> {
             pass,
             precision,
         } => {
-            let gemm = match &case.op {
-                Op::Conv2d(p) => Gemm::Conv2d(*p),
-                Op::Linear(p) => Gemm::Linear(*p),
-                _ => return None,
-            };
+            let gemm = Gemm::of(&case.op)?;
             let kernel = case.op.kernel(*pass);
             let kernel = crate::gpu::shaders::kernel(&kernel).ok()?.name;
             let storage = storage_for(b, *precision).ok()?;

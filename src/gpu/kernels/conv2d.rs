@@ -119,7 +119,7 @@ pub fn encode_backward_input(
             return conv2d_direct::encode_backward_input(b, storage, p, dy, w, dx)
         }
         f @ (Family::Subgroup | Family::SubgroupWide) => {
-            return conv2d_sg::encode_backward_input(b, f, storage, p, dy, w, dx)
+            return conv2d_sg::encode_backward_input(b, (f, storage), p, dy, w, dx)
         }
         Family::Workgroup => return conv2d_wg::encode_backward_input(b, storage, p, dy, w, dx),
         Family::Tiled => {}
@@ -188,7 +188,7 @@ pub fn encode_backward_weight(
             return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw)
         }
         f @ (Family::Subgroup | Family::SubgroupWide) => {
-            return conv2d_sg::encode_backward_weight(b, f, storage, p, dy, x, dw)
+            return conv2d_sg::encode_backward_weight(b, (f, storage), p, dy, x, dw)
         }
         Family::Workgroup => return conv2d_wg::encode_backward_weight(b, storage, p, dy, x, dw),
         Family::Tiled => {}

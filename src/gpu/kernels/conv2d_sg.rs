@@ -7,7 +7,7 @@
 //! packed indices below 2^24 for the kernels' f32 index division).
 
 use super::conv2d::{image_bytes, ReduceUniform};
-use super::{Family, Gemm};
+use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{Chunk, GpuTensor, View};
@@ -219,7 +219,7 @@ pub fn encode_forward(
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
-            let t = Gemm::sg_tile(family, sg, cg);
+            let t = family.sg_tile(sg, cg);
             let wg = t.workgroups(cg, s.count * pixels, g, 1);
             b.dispatch_sg("conv2d_forward_sg", storage, (t, &[]), &u, &views, wg)?;
         }
@@ -229,8 +229,7 @@ pub fn encode_forward(
 
 pub fn encode_backward_input(
     b: &GpuBackend,
-    family: Family,
-    storage: Storage,
+    (family, storage): (Family, Storage),
     p: &Conv2dParams,
     dy: &GpuTensor,
     w: &GpuTensor,
@@ -274,7 +273,7 @@ pub fn encode_backward_input(
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
             let views = [View::buffer(&a), View::buffer(&bm), View::buffer(&cols)];
-            let t = Gemm::sg_tile(family, sg, m);
+            let t = family.sg_tile(sg, m);
             let wg = t.workgroups(m, kc, g, 1);
             b.dispatch_sg(
                 "conv2d_backward_input_sg",
@@ -308,8 +307,7 @@ fn splits(tiles: u64, k4: usize, len: usize) -> usize {
 
 pub fn encode_backward_weight(
     b: &GpuBackend,
-    family: Family,
-    storage: Storage,
+    (family, storage): (Family, Storage),
     p: &Conv2dParams,
     dy: &GpuTensor,
     x: &GpuTensor,
@@ -352,7 +350,7 @@ pub fn encode_backward_weight(
                 (kc, q),
             )?;
             let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
-            let t = Gemm::sg_tile(family, sg, cg);
+            let t = family.sg_tile(sg, cg);
             let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));

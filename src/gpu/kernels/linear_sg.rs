@@ -8,7 +8,7 @@
 //! adapter accepts, fit one binding, and whose transposed operand fits the scratch.
 
 use super::conv2d_sg::{subgroup_size, SCRATCH_FLOATS};
-use super::{Family, Gemm};
+use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -135,7 +135,7 @@ pub fn encode_forward(
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
-    let t = Gemm::sg_tile(family, sg, p.batch);
+    let t = family.sg_tile(sg, p.batch);
     for piece in pieces(b, p.out_features, rb, usize::MAX)? {
         let u = LinearSgUniform {
             row0: piece.0 as u32,

@@ -81,6 +81,16 @@ impl Family {
         matches!(self, Family::Subgroup | Family::SubgroupWide)
     }
 
+    /// The subgroup GEMM tile of this family for an M-row GEMM: [`SgTile::wide`] in the
+    /// wide family, else [`SgTile::for_gemm`].
+    pub fn sg_tile(self, sg: u32, m: usize) -> SgTile {
+        if self == Family::SubgroupWide {
+            SgTile::wide(sg, m)
+        } else {
+            SgTile::for_gemm(sg, m)
+        }
+    }
+
     /// The family `CNNGPU_KERNELS` names, if it names one.
     pub fn from_env() -> Option<Family> {
         std::env::var("CNNGPU_KERNELS")
@@ -110,6 +120,15 @@ pub enum Gemm {
 }
 
 impl Gemm {
+    /// The GEMM-shaped op `op` is, if it is one (conv2d or linear).
+    pub fn of(op: &crate::ops::Op) -> Option<Gemm> {
+        match op {
+            crate::ops::Op::Conv2d(p) => Some(Gemm::Conv2d(*p)),
+            crate::ops::Op::Linear(p) => Some(Gemm::Linear(*p)),
+            _ => None,
+        }
+    }
+
     /// The families that run this op's passes: the subgroup families only for shapes they
     /// support (linear rows of whole vec4s; others fall back to the tiled kernels), the wide
     /// one only from [`WIDE_MIN_FLOPS`] a pass (its pipelines take seconds to compile on a
@@ -135,16 +154,6 @@ impl Gemm {
             Family::Subgroup | Family::SubgroupWide if !sg_ok => Family::Tiled,
             Family::SubgroupWide if flops < WIDE_MIN_FLOPS => Family::Subgroup,
             f => f,
-        }
-    }
-
-    /// The subgroup tile of this family for an M-row GEMM: [`SgTile::wide`] in the wide
-    /// family, else [`SgTile::for_gemm`].
-    pub fn sg_tile(family: Family, sg: u32, m: usize) -> SgTile {
-        if family == Family::SubgroupWide {
-            SgTile::wide(sg, m)
-        } else {
-            SgTile::for_gemm(sg, m)
         }
     }
 }
@@ -228,18 +237,10 @@ mod tests {
 
     #[test]
     fn the_wide_family_is_offered_for_large_gemms_and_falls_back_below() {
-        use crate::parity::Op;
         use crate::parity::{alexnet_layers, lenet5_layers};
         let all = Family::ALL;
         let gemms = |cases: Vec<crate::parity::Case>| -> Vec<Gemm> {
-            cases
-                .into_iter()
-                .filter_map(|c| match c.op {
-                    Op::Conv2d(p) => Some(Gemm::Conv2d(p)),
-                    Op::Linear(p) => Some(Gemm::Linear(p)),
-                    _ => None,
-                })
-                .collect()
+            cases.iter().filter_map(|c| Gemm::of(&c.op)).collect()
         };
         // None of LeNet-5's GEMMs at batch 64: the wide family runs as the subgroup one.
         let lenet = gemms(lenet5_layers(64));
