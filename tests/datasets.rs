@@ -241,6 +241,8 @@ fn alexnet_trains_on_an_image_folder_through_the_binary() {
             "1",
             "--groups",
             "2",
+            // Tuning is tests/tune.rs's subject; here it would time every family at AlexNet's shapes.
+            "--no-tune",
         ])
         .output()
         .unwrap();

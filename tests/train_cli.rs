@@ -685,7 +685,15 @@ fn a_batch_larger_than_the_dataset_is_capped_with_a_note() {
     if common::gpu().is_none() {
         return;
     }
-    let (code, out, err) = cnngpu(&["train", "--batch-size", "100000", "--epochs", "1"]);
+    let (code, out, err) = cnngpu(&[
+        "train",
+        "--batch-size",
+        "100000",
+        "--epochs",
+        "1",
+        // Not tuning's test: tuning at a batch of 5000 would time every family there.
+        "--no-tune",
+    ]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains(
@@ -758,6 +766,7 @@ fn resnet18_trains_and_eval_uses_the_running_statistics() {
         "64",
         "--test-images",
         "48",
+        "--no-tune",
         "--out",
         s(&dir),
     ]);

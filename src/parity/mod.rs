@@ -404,7 +404,7 @@ pub fn has_families(kernel: &str) -> bool {
 
 /// The adapter's families, less the wide subgroup family where it runs as the subgroup one
 /// (below [`crate::gpu::kernels::WIDE_MIN_FLOPS`]: the same kernels, checked once).
-fn distinct_families(gpu: &GpuBackend, op: &Op) -> Vec<Family> {
+pub fn distinct_families(gpu: &GpuBackend, op: &Op) -> Vec<Family> {
     // A transposed convolution runs the passes of the convolution it transposes.
     let gemm = match op {
         Op::ConvTranspose2d(p) => Some(Gemm::Conv2d(p.dual())),
