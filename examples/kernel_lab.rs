@@ -71,35 +71,41 @@ fn main() {
             resource: b.as_entire_binding(),
         });
     }
-    // LAB_TEX=BINDING:WIDTH:HEIGHT adds an rgba32float texture at that binding.
-    let tex = std::env::var("LAB_TEX").ok().map(|t| {
-        let v: Vec<u32> = t.split(':').map(|x| x.parse().unwrap()).collect();
-        let size = wgpu::Extent3d {
-            width: v[1],
-            height: v[2],
-            depth_or_array_layers: 1,
-        };
-        let data: Vec<f32> = (0..v[1] * v[2] * 4)
-            .map(|i| ((i % 89) as f32) * 0.01)
-            .collect();
-        let t = dev.create_texture_with_data(
-            &ctx.queue,
-            &wgpu::TextureDescriptor {
-                label: None,
-                size,
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba32Float,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING,
-                view_formats: &[],
-            },
-            wgpu::util::TextureDataOrder::LayerMajor,
-            bytemuck::cast_slice(&data),
-        );
-        (v[0], t.create_view(&Default::default()))
-    });
-    if let Some((binding, view)) = &tex {
+    // LAB_TEX=BINDING:WIDTH:HEIGHT[,BINDING:WIDTH:HEIGHT...] adds rgba32float textures.
+    let texes: Vec<(u32, wgpu::TextureView)> = std::env::var("LAB_TEX")
+        .ok()
+        .into_iter()
+        .flat_map(|t| t.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let v: Vec<u32> = t.split(':').map(|x| x.parse().unwrap()).collect();
+            let size = wgpu::Extent3d {
+                width: v[1],
+                height: v[2],
+                depth_or_array_layers: 1,
+            };
+            let data: Vec<f32> = (0..v[1] * v[2] * 4)
+                .map(|i| ((i % 89) as f32) * 0.01)
+                .collect();
+            let t = dev.create_texture_with_data(
+                &ctx.queue,
+                &wgpu::TextureDescriptor {
+                    label: None,
+                    size,
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                    view_formats: &[],
+                },
+                wgpu::util::TextureDataOrder::LayerMajor,
+                bytemuck::cast_slice(&data),
+            );
+            (v[0], t.create_view(&Default::default()))
+        })
+        .collect();
+    for (binding, view) in &texes {
         entries.push(wgpu::BindGroupEntry {
             binding: *binding,
             resource: wgpu::BindingResource::TextureView(view),

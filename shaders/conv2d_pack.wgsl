@@ -11,14 +11,15 @@
 // One invocation: one vec4 of a packed row (4 consecutive k; the row's index math is done once
 // and the taps or pixels advance without division). Dispatch: ceil(len / 1024) workgroups,
 // linearised.
-// Precision: src in storage precision, dst f32.
+// Precision: src in storage precision, dst f32 (an rgba32float storage texture).
 // CPU reference: none of its own (checked through the conv2d passes it feeds).
 //#tensor 1 src read
 //#include conv2d_sg_params
 //#include flat
 //#include div
 //#include conv2d_positions
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+// dst: vec4 i at texel (i % 2048, i / 2048) (see common/conv2d_sg_operands.wgsl).
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 // The layout, as a pipeline constant: CPU drivers would run every case of a switch on a
 // uniform value under a lane mask.
 override MODE: u32 = 0u;
@@ -83,5 +84,5 @@ fn conv2d_pack(
             for (var j = 0u; j < 4u; j++) { if col + j < params.cols { v[j] = x_at(g, p, tap); } p = next_pixel(p); }
         }
     }
-    dst[i] = v;
+    textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), v);
 }

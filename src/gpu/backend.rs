@@ -29,6 +29,8 @@ pub struct GpuBackend {
     /// f32 scratch buffers (split-k partial sums, packed GEMM operands, column gradients),
     /// one per [`Scratch`] slot, grown on first need and then reused.
     scratch: std::sync::Mutex<[Option<Arc<wgpu::Buffer>>; Scratch::COUNT]>,
+    /// Scratch textures, one per [`Scratch`] slot, grown on first need and then reused.
+    textures: std::sync::Mutex<[Option<ScratchTexture>; Scratch::COUNT]>,
     /// The subgroup GEMM tile for this adapter (None without a fixed subgroup size).
     tile: Option<SgTile>,
     family: std::sync::Mutex<Family>,
@@ -60,6 +62,14 @@ pub(crate) enum Scratch {
 impl Scratch {
     const COUNT: usize = 6;
 }
+
+/// A scratch texture and the view kernels bind.
+type ScratchTexture = (wgpu::Texture, Arc<wgpu::TextureView>);
+
+/// Texels a row of a scratch texture: texel i is at (i % TEXTURE_ROW, i / TEXTURE_ROW). 2048
+/// (the smallest max_texture_dimension_2d of any adapter) rows of 2048 hold 2^24 floats, the
+/// most a packed operand holds (conv2d_sg's SCRATCH_FLOATS).
+pub const TEXTURE_ROW: u32 = 2048;
 
 impl GpuBackend {
     /// Wraps an open device; f16 tensors use native f16 where the device has it.
@@ -96,6 +106,7 @@ impl GpuBackend {
             unit_scale,
             dummy,
             scratch: Default::default(),
+            textures: Default::default(),
             tile,
             family: std::sync::Mutex::new(family),
             forced: Default::default(),
@@ -339,21 +350,55 @@ impl GpuBackend {
 
     /// The given loss-scale state, or the unit one.
     pub(crate) fn scale_view<'a>(&'a self, state: Option<&'a GpuTensor>) -> View<'a> {
-        state.map_or(
-            View {
-                buffer: &self.unit_scale,
-                offset: 0,
-                size: None,
-            },
-            View::whole,
-        )
+        state.map_or(View::buffer(&self.unit_scale), View::whole)
     }
 
     pub(crate) fn dummy(&self) -> View<'_> {
-        View {
-            buffer: &self.dummy,
-            offset: 0,
-            size: None,
+        View::buffer(&self.dummy)
+    }
+
+    /// A scratch texture of at least `texels` rgba32float texels, [`TEXTURE_ROW`] a row, which
+    /// kernels write as a storage texture and read with textureLoad (see
+    /// shaders/common/conv2d_sg_operands.wgsl); one per slot like [`Self::scratch`].
+    pub(crate) fn scratch_texture(
+        &self,
+        slot: Scratch,
+        texels: usize,
+    ) -> Result<Arc<wgpu::TextureView>> {
+        let rows = texels.div_ceil(TEXTURE_ROW as usize).max(1) as u32;
+        let limit = self.ctx.limits.max_texture_dimension_2d;
+        if rows > limit || TEXTURE_ROW > limit {
+            return Err(Error::Limit {
+                what: "a packed GEMM operand (a texture of rgba32float)".into(),
+                needed: texels as u64 * 16,
+                limit: limit.min(TEXTURE_ROW) as u64 * limit as u64 * 16,
+            });
+        }
+        let mut slots = self.textures.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = &mut slots[slot as usize];
+        match slot.as_ref() {
+            Some((t, v)) if t.height() >= rows => Ok(v.clone()),
+            _ => {
+                self.recorder.count_objects(2);
+                let t = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some("scratch texture"),
+                    size: wgpu::Extent3d {
+                        width: TEXTURE_ROW,
+                        height: rows,
+                        depth_or_array_layers: 1,
+                    },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    usage: wgpu::TextureUsages::STORAGE_BINDING
+                        | wgpu::TextureUsages::TEXTURE_BINDING,
+                    view_formats: &[],
+                });
+                let v = Arc::new(t.create_view(&Default::default()));
+                *slot = Some((t, v.clone()));
+                Ok(v)
+            }
         }
     }
 

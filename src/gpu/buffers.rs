@@ -87,12 +87,15 @@ pub fn span_tensor(ts: &[&GpuTensor]) -> GpuTensor {
     }
 }
 
-/// A range of a tensor's buffer bound to one binding: `size: None` means to the end.
+/// A range of a tensor's buffer bound to one binding: `size: None` means to the end. Or a
+/// texture, where `texture` is set (the packed operands of the subgroup conv2d GEMMs; the
+/// buffer fields are then unused).
 #[derive(Clone, Copy, Debug)]
 pub struct View<'a> {
     pub buffer: &'a wgpu::Buffer,
     pub offset: u64,
     pub size: Option<u64>,
+    pub texture: Option<&'a wgpu::TextureView>,
 }
 
 impl<'a> View<'a> {
@@ -102,6 +105,7 @@ impl<'a> View<'a> {
             buffer: &t.buffer,
             offset: t.offset,
             size: t.bounded_size(),
+            texture: None,
         }
     }
 
@@ -111,6 +115,17 @@ impl<'a> View<'a> {
             buffer,
             offset: 0,
             size: None,
+            texture: None,
+        }
+    }
+
+    /// A texture (`unused`: any buffer, for the fields a texture binding does not read).
+    pub fn texture(texture: &'a wgpu::TextureView, unused: &'a wgpu::Buffer) -> Self {
+        View {
+            buffer: unused,
+            offset: 0,
+            size: None,
+            texture: Some(texture),
         }
     }
 
@@ -130,6 +145,7 @@ impl<'a> View<'a> {
             buffer: &t.buffer,
             offset: t.offset + start,
             size,
+            texture: None,
         }
     }
 }

@@ -58,7 +58,11 @@ pub struct DispatchStats {
 }
 
 /// A launch's bind group, reused by every later launch with the same key.
-type GroupKey = (PipelineKey, Vec<u8>, Vec<(wgpu::Buffer, u64, Option<u64>)>);
+type GroupKey = (
+    PipelineKey,
+    Vec<u8>,
+    Vec<(wgpu::Buffer, u64, Option<u64>, Option<wgpu::TextureView>)>,
+);
 
 /// At most this many bind groups are kept (a schedule that changes a uniform every step must
 /// not grow the cache without bound); past it the cache starts again.
@@ -270,7 +274,7 @@ impl Recorder {
             bytes.to_vec(),
             views
                 .iter()
-                .map(|v| (v.buffer.clone(), v.offset, v.size))
+                .map(|v| (v.buffer.clone(), v.offset, v.size, v.texture.cloned()))
                 .collect(),
         );
         let cached = lock(&self.groups).get(&key).cloned();
@@ -383,13 +387,17 @@ impl Recorder {
             resource: params.as_entire_binding(),
         }];
         for (i, v) in views.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            let resource = match v.texture {
+                Some(t) => wgpu::BindingResource::TextureView(t),
+                None => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                     buffer: v.buffer,
                     offset: v.offset,
                     size: v.size.and_then(NonZeroU64::new),
                 }),
+            };
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource,
             });
         }
         if let Some(b) = per_step {

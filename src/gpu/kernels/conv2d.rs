@@ -199,11 +199,7 @@ pub fn encode_backward_weight(
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
         let splits = weight_gradient_splits(p, c.count * p.out_h() * p.out_w(), b.max_binding());
         let scratch = (splits > 1).then(|| b.scratch(Scratch::Partial, (splits * len * 4) as u64));
-        let partial = scratch.as_deref().map_or(b.dummy(), |s| View {
-            buffer: s,
-            offset: 0,
-            size: None,
-        });
+        let partial = scratch.as_deref().map_or(b.dummy(), View::buffer);
         let views = [
             View::items(dy, c, yb),
             View::items(x, c, xb),
@@ -221,14 +217,7 @@ pub fn encode_backward_weight(
                 accumulate: u.accumulate,
                 _pad0: 0,
             };
-            let views = [
-                View {
-                    buffer: s,
-                    offset: 0,
-                    size: None,
-                },
-                View::whole(dw),
-            ];
+            let views = [View::buffer(s), View::whole(dw)];
             b.dispatch(
                 "conv2d_backward_weight_reduce",
                 storage,

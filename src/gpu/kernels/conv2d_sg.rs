@@ -82,7 +82,9 @@ fn packed_len(groups: usize, rows: usize, cols: usize) -> usize {
     groups * rows * cols.div_ceil(4) * 4
 }
 
-/// Records conv2d_pack of `src` into scratch `slot` (f32, `groups * rows` rows of `cols`).
+/// Records conv2d_pack of `src` into scratch texture `slot` (f32, `groups * rows` rows of
+/// `cols`, a vec4 a texel): the GEMM reads its operands as textures, whose loads CPU drivers
+/// run several times faster than storage-buffer loads (examples/lab/gemm_operands.py).
 #[allow(clippy::too_many_arguments)]
 fn pack(
     b: &GpuBackend,
@@ -93,10 +95,10 @@ fn pack(
     src: View<'_>,
     slot: Scratch,
     (rows, cols): (usize, usize),
-) -> Result<std::sync::Arc<wgpu::Buffer>> {
+) -> Result<std::sync::Arc<wgpu::TextureView>> {
     let groups = conv.groups as usize;
     let len = packed_len(groups, rows, cols);
-    let dst = b.scratch(slot, (len * 4) as u64);
+    let dst = b.scratch_texture(slot, len / 4)?;
     let u = SgUniform {
         conv,
         k4: cols.div_ceil(4) as u32,
@@ -112,7 +114,7 @@ fn pack(
         storage,
         &[("MODE", mode as u32)],
         &u,
-        &[src, View::buffer(&dst)],
+        &[src, View::texture(&dst, b.dummy().buffer)],
         super::flat_workgroups(len / 4),
     )?;
     Ok(dst)
@@ -214,8 +216,8 @@ pub fn encode_forward(
             )?;
             let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, kc));
             let views = [
-                View::buffer(&a),
-                View::buffer(&bm),
+                View::texture(&a, b.dummy().buffer),
+                View::texture(&bm, b.dummy().buffer),
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
@@ -272,7 +274,11 @@ pub fn encode_backward_input(
             )?;
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
-            let views = [View::buffer(&a), View::buffer(&bm), View::buffer(&cols)];
+            let views = [
+                View::texture(&a, b.dummy().buffer),
+                View::texture(&bm, b.dummy().buffer),
+                View::buffer(&cols),
+            ];
             let t = family.sg_tile(sg, m);
             let wg = t.workgroups(m, kc, g, 1);
             b.dispatch_sg(
@@ -355,8 +361,8 @@ pub fn encode_backward_weight(
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));
             let views = [
-                View::buffer(&a),
-                View::buffer(&bm),
+                View::texture(&a, b.dummy().buffer),
+                View::texture(&bm, b.dummy().buffer),
                 View::whole(dw),
                 partial.as_deref().map_or(b.dummy(), View::buffer),
             ];

@@ -98,6 +98,7 @@ fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> V
         } else {
             Some(count as u64 * row_bytes)
         },
+        texture: None,
     }
 }
 

@@ -1,0 +1,92 @@
+# Operand-load microbenchmark for examples/kernel_lab.rs: writes the subgroup GEMM core of
+# src/gpu/gemm_sg.rs (same unrolled text) for a 384 x 1352 x 2304 GEMM (AlexNet conv3 forward at
+# batch 8) reading its operands from storage buffers (`buf`) or from rgba32float textures
+# (`tex`), with ROWS_PER_LANE x COLS_PER_LANE of 8 x 8 (the subgroup-wide tile) or 4 x 4.
+#   python3 examples/lab/gemm_operands.py tex 8 8 > /tmp/g_tex_8x8.wgsl
+#   LAB_TEX=4:8192:27,5:8192:96 cargo run --release --example kernel_lab -- /tmp/g_tex_8x8.wgsl \
+#     gemm 132 2392326144 884736 3114496 519168 -- 1
+#   python3 examples/lab/gemm_operands.py buf 8 8 > /tmp/g_buf_8x8.wgsl
+#   cargo run --release --example kernel_lab -- /tmp/g_buf_8x8.wgsl gemm 132 2392326144 884736 3114496 519168 -- 1
+# (workgroups: 132 for 8 x 8, 516 for 4 x 4.) Measured 2026-12-03 on a 2-core AMD EPYC (Zen 3,
+# AVX2), two rounds each, ms:
+#                 buf 8x8   tex 8x8   buf 4x4   tex 4x4
+#   Mesa 22.3     250-260   101-104   381-430   120-138
+#   Mesa 25.0     147-148    99-104   160-176   112-116
+# So the subgroup conv2d GEMMs read their packed operands as textures
+# (shaders/common/conv2d_sg_operands.wgsl).
+import sys
+
+mode, rl, cl, sg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8
+M, N, K4 = 384, 1352, 576
+tm, tn = rl*sg, cl*sg
+s = f"const SG: u32 = {sg}u;\nconst TM: u32 = {tm}u;\nconst TN: u32 = {tn}u;\nconst M: u32 = {M}u; const N: u32 = {N}u; const K4: u32 = {K4}u;\n"
+if mode == "buf":
+    s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+fn gemm_a4(i: u32) -> vec4<f32> { return a[i]; }
+fn gemm_b4(i: u32) -> vec4<f32> { return b[i]; }
+"""
+else:
+    s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var ta: texture_2d<f32>;
+@group(0) @binding(5) var tb: texture_2d<f32>;
+fn gemm_a4(i: u32) -> vec4<f32> { return textureLoad(ta, vec2<u32>(i & 8191u, i >> 13u), 0); }
+fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(tb, vec2<u32>(i & 8191u, i >> 13u), 0); }
+"""
+s += "@group(0) @binding(0) var<uniform> u: vec4<u32>;\n"
+s += """fn gemm_a_row(g: u32, m: u32) -> u32 { return m * K4; }
+fn gemm_b_row(g: u32, n: u32) -> u32 { return n * K4; }
+fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) { c[m * N + n] = v; }
+fn gemm_sg_run(wid: vec3<u32>, nwg: vec3<u32>, lane: u32, dims: vec4<u32>, splits: u32) {
+    let tiles_m = (dims.x + TM - 1u) / TM;
+    let tiles_n = (dims.y + TN - 1u) / TN;
+    let tile = wid.x + wid.y * nwg.x;
+    if tile >= tiles_m * tiles_n * dims.w * splits { return; }
+    let problem = tile / (tiles_m * tiles_n);
+    let g = problem % dims.w;
+    let split = problem / dims.w;
+    let slice = (dims.z + splits - 1u) / splits;
+    let k_begin = split * slice;
+    let k_end = min(k_begin + slice, dims.z);
+    let r = tile % (tiles_m * tiles_n);
+    let m0 = (r / tiles_n) * TM;
+    let n0 = (r % tiles_n) * TN;
+"""
+for i in range(rl):
+    s += f"    let ra{i} = gemm_a_row(g, min(m0 + lane + {i*sg}u, dims.x - 1u));\n"
+for j in range(cl):
+    s += f"    let cb{j} = gemm_b_row(g, min(n0 + lane + {j*sg}u, dims.y - 1u));\n"
+for j in range(cl):
+    for t in range(rl*sg):
+        s += f"    var c{j}_{t} = 0.0;\n"
+s += "    for (var k = k_begin; k < k_end; k++) {\n"
+for i in range(rl):
+    s += f"        let a{i} = gemm_a4(ra{i} + k);\n"
+for j in range(cl):
+    s += f"        let b{j} = gemm_b4(cb{j} + k);\n"
+for i in range(rl):
+    for l in range(sg):
+        t = i*sg+l
+        s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n"
+        for j in range(cl):
+            s += f"        c{j}_{t} = fma(s{t}.w, b{j}.w, fma(s{t}.z, b{j}.z, fma(s{t}.y, b{j}.y, fma(s{t}.x, b{j}.x, c{j}_{t}))));\n"
+s += "    }\n"
+for j in range(cl):
+    s += f"    let col{j} = n0 + lane + {j*sg}u;\n    if col{j} < dims.y {{\n"
+    for t in range(rl*sg):
+        s += f"        if m0 + {t}u < dims.x {{ gemm_store(g, split, m0 + {t}u, col{j}, c{j}_{t}); }}\n"
+    s += "    }\n"
+s += "}\n"
+s += """@compute @workgroup_size(8, 1, 1)
+fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
+    gemm_sg_run(wid, nwg, lane, vec4<u32>(M, N, K4, u.x), 1u);
+"""
+if mode != "buf":
+    s += "    if lane == 99u { c[0] = a[0].x + b[0].x; }\n"
+s += "}\n"
+tiles = ((M+tm-1)//tm)*((N+tn-1)//tn)
+print(s)
+sys.stderr.write(f"workgroups {tiles} flops {2*M*N*K4*4}\n")
