@@ -93,6 +93,14 @@ impl Profile {
         ((self.step_ms - self.kernel_ms) / self.step_ms).max(0.0)
     }
 
+    /// Whether the kernels' timestamps account for at least half of a step run without
+    /// them. Where they do not, the driver did not time the kernels (seen with Mesa 22.3
+    /// lavapipe once a step's kernels write textures; Mesa 25 is right), and the per-kernel
+    /// times do not hold.
+    pub fn timestamps_hold(&self) -> bool {
+        self.plain.steps == 0 || self.kernel_ms >= 0.5 * self.plain.wall_ms
+    }
+
     /// The profile as a Markdown table with a totals line.
     pub fn table(&self) -> String {
         let mut out = String::new();
@@ -142,6 +150,14 @@ impl Profile {
             100.0 * self.overhead_share(),
             self.fma_gflops
         ));
+        if !self.timestamps_hold() {
+            out.push_str(&format!(
+                "warning: the kernels' timestamps add up to {:.0}% of a step run without them: this \
+                 driver wrote them outside the kernels' run, so the per-kernel times above do not \
+                 hold (seen on Mesa 22.3 lavapipe; `cnngpu bench` times by the wall clock)\n",
+                100.0 * self.kernel_ms / self.plain.wall_ms
+            ));
+        }
         out
     }
 }
@@ -408,4 +424,40 @@ pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Valu
             "args": {"name": format!("GPU{}: {}", if lane == 0 { String::new() } else { format!(" ({})", lane + 1) }, profile.adapter)}}));
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms"})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(kernel_ms: f64, plain_wall_ms: f64) -> Profile {
+        Profile {
+            adapter: "test".into(),
+            model: "lenet5".into(),
+            batch: 64,
+            precision: "f32".into(),
+            steps: 3,
+            fma_gflops: 70.0,
+            step_ms: plain_wall_ms,
+            kernel_ms,
+            rows: Vec::new(),
+            plain: StepCounts {
+                steps: 3,
+                wall_ms: plain_wall_ms,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn timestamps_that_miss_most_of_the_step_are_called_out() {
+        let right = profile(74.7, 74.8);
+        assert!(right.timestamps_hold());
+        assert!(!right.table().contains("warning"));
+        let wrong = profile(14.6, 65.5);
+        assert!(!wrong.timestamps_hold());
+        assert!(wrong
+            .table()
+            .contains("warning: the kernels' timestamps add up to 22%"));
+    }
 }
