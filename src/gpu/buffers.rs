@@ -87,45 +87,35 @@ pub fn span_tensor(ts: &[&GpuTensor]) -> GpuTensor {
     }
 }
 
-/// A range of a tensor's buffer bound to one binding: `size: None` means to the end. Or a
-/// texture, where `texture` is set (the packed operands of the subgroup conv2d GEMMs; the
-/// buffer fields are then unused).
+/// What one binding of a launch binds.
 #[derive(Clone, Copy, Debug)]
-pub struct View<'a> {
-    pub buffer: &'a wgpu::Buffer,
-    pub offset: u64,
-    pub size: Option<u64>,
-    pub texture: Option<&'a wgpu::TextureView>,
+pub enum View<'a> {
+    /// A range of a tensor's buffer: `size: None` means to the end.
+    Buffer {
+        buffer: &'a wgpu::Buffer,
+        offset: u64,
+        size: Option<u64>,
+    },
+    /// A texture (the packed operands of the subgroup conv2d GEMMs).
+    Texture(&'a wgpu::TextureView),
 }
 
 impl<'a> View<'a> {
     /// The whole tensor.
     pub fn whole(t: &'a GpuTensor) -> Self {
-        View {
+        View::Buffer {
             buffer: &t.buffer,
             offset: t.offset,
             size: t.bounded_size(),
-            texture: None,
         }
     }
 
     /// The whole of a raw buffer (scratch).
     pub fn buffer(buffer: &'a wgpu::Buffer) -> Self {
-        View {
+        View::Buffer {
             buffer,
             offset: 0,
             size: None,
-            texture: None,
-        }
-    }
-
-    /// A texture (`unused`: any buffer, for the fields a texture binding does not read).
-    pub fn texture(texture: &'a wgpu::TextureView, unused: &'a wgpu::Buffer) -> Self {
-        View {
-            buffer: unused,
-            offset: 0,
-            size: None,
-            texture: Some(texture),
         }
     }
 
@@ -141,11 +131,10 @@ impl<'a> View<'a> {
         } else {
             Some(chunk.count as u64 * item_bytes)
         };
-        View {
+        View::Buffer {
             buffer: &t.buffer,
             offset: t.offset + start,
             size,
-            texture: None,
         }
     }
 }

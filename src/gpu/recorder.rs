@@ -58,11 +58,27 @@ pub struct DispatchStats {
 }
 
 /// A launch's bind group, reused by every later launch with the same key.
-type GroupKey = (
-    PipelineKey,
-    Vec<u8>,
-    Vec<(wgpu::Buffer, u64, Option<u64>, Option<wgpu::TextureView>)>,
-);
+type GroupKey = (PipelineKey, Vec<u8>, Vec<BoundKey>);
+
+/// What a binding of a cached bind group binds (a [`View`], owned).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum BoundKey {
+    Buffer(wgpu::Buffer, u64, Option<u64>),
+    Texture(wgpu::TextureView),
+}
+
+impl From<&View<'_>> for BoundKey {
+    fn from(v: &View<'_>) -> Self {
+        match *v {
+            View::Buffer {
+                buffer,
+                offset,
+                size,
+            } => BoundKey::Buffer(buffer.clone(), offset, size),
+            View::Texture(t) => BoundKey::Texture(t.clone()),
+        }
+    }
+}
 
 /// At most this many bind groups are kept (a schedule that changes a uniform every step must
 /// not grow the cache without bound); past it the cache starts again.
@@ -272,10 +288,7 @@ impl Recorder {
         let key: GroupKey = (
             (kernel, storage, tile, constants.to_vec()),
             bytes.to_vec(),
-            views
-                .iter()
-                .map(|v| (v.buffer.clone(), v.offset, v.size, v.texture.cloned()))
-                .collect(),
+            views.iter().map(BoundKey::from).collect(),
         );
         let cached = lock(&self.groups).get(&key).cloned();
         let group = match cached {
@@ -387,13 +400,17 @@ impl Recorder {
             resource: params.as_entire_binding(),
         }];
         for (i, v) in views.iter().enumerate() {
-            let resource = match v.texture {
-                Some(t) => wgpu::BindingResource::TextureView(t),
-                None => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: v.buffer,
-                    offset: v.offset,
-                    size: v.size.and_then(NonZeroU64::new),
+            let resource = match *v {
+                View::Buffer {
+                    buffer,
+                    offset,
+                    size,
+                } => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer,
+                    offset,
+                    size: size.and_then(NonZeroU64::new),
                 }),
+                View::Texture(t) => wgpu::BindingResource::TextureView(t),
             };
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,

@@ -114,7 +114,7 @@ fn pack(
         storage,
         &[("MODE", mode as u32)],
         &u,
-        &[src, View::texture(&dst, b.dummy().buffer)],
+        &[src, View::Texture(&dst)],
         super::flat_workgroups(len / 4),
     )?;
     Ok(dst)
@@ -216,8 +216,8 @@ pub fn encode_forward(
             )?;
             let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, kc));
             let views = [
-                View::texture(&a, b.dummy().buffer),
-                View::texture(&bm, b.dummy().buffer),
+                View::Texture(&a),
+                View::Texture(&bm),
                 bias.map_or(b.dummy(), View::whole),
                 View::items(y, c, yb),
             ];
@@ -274,11 +274,7 @@ pub fn encode_backward_input(
             )?;
             let cols = b.scratch(Scratch::Columns, (g * m * kc * 4) as u64);
             let u = gemm_uniform(conv, s.first, (m, kc, cg));
-            let views = [
-                View::texture(&a, b.dummy().buffer),
-                View::texture(&bm, b.dummy().buffer),
-                View::buffer(&cols),
-            ];
+            let views = [View::Texture(&a), View::Texture(&bm), View::buffer(&cols)];
             let t = family.sg_tile(sg, m);
             let wg = t.workgroups(m, kc, g, 1);
             b.dispatch_sg(
@@ -361,8 +357,8 @@ pub fn encode_backward_weight(
             u.conv.splits = n as u32;
             let partial = (n > 1).then(|| b.scratch(Scratch::Partial, (n * len * 4) as u64));
             let views = [
-                View::texture(&a, b.dummy().buffer),
-                View::texture(&bm, b.dummy().buffer),
+                View::Texture(&a),
+                View::Texture(&bm),
                 View::whole(dw),
                 partial.as_deref().map_or(b.dummy(), View::buffer),
             ];

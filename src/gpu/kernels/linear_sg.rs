@@ -90,7 +90,7 @@ fn pieces(
 fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> View<'_> {
     let last = (start + count) as u64 * row_bytes >= t.bytes();
     let offset = start as u64 * row_bytes;
-    View {
+    View::Buffer {
         buffer: &t.buffer,
         offset: t.offset + offset,
         size: if last {
@@ -98,7 +98,6 @@ fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> V
         } else {
             Some(count as u64 * row_bytes)
         },
-        texture: None,
     }
 }
 
