@@ -170,6 +170,15 @@ fn bad_calls_are_clear_errors() {
         act: Act::None,
     };
     assert!(bad.validate().unwrap_err().to_string().contains("groups"));
+    // The GPU's lrn holds at most 16 channels of window: a wider one is a clear error.
+    let wide = LrnParams {
+        size: 17,
+        ..LrnParams::alexnet(1, 20, 2, 2)
+    };
+    let x = gpu.full(wide.shape(), DType::F32, 1.0).unwrap();
+    let mut y = gpu.full(wide.shape(), DType::F32, 0.0).unwrap();
+    let err = gpu.lrn_forward(&wide, &x, &mut y).unwrap_err().to_string();
+    assert!(err.contains("lrn window") && err.contains("16"), "{err}");
 }
 
 /// A training step is planned before its first recording (pipelines and scratch buffers at

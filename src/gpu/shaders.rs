@@ -100,7 +100,6 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "avg_pool2d_forward",
     "avg_pool2d_backward_input",
     "lrn_forward",
-    "lrn_backward_terms",
     "lrn_backward_input",
     "linear_forward",
     "linear_backward_input",

@@ -334,6 +334,34 @@ pub fn edge_cases() -> Vec<Case> {
                 k: 2.0,
             }),
         ),
+        // The window wider than the channels (it holds all of them, and zeros), and the
+        // widest window the GPU kernels hold.
+        case(
+            "lrn_window_past_channels",
+            Op::Lrn(LrnParams {
+                batch: 2,
+                channels: 3,
+                h: 2,
+                w: 5,
+                size: 7,
+                alpha: 0.3,
+                beta: 0.75,
+                k: 1.0,
+            }),
+        ),
+        case(
+            "lrn_size16",
+            Op::Lrn(LrnParams {
+                batch: 1,
+                channels: 40,
+                h: 3,
+                w: 1,
+                size: 16,
+                alpha: 0.2,
+                beta: 0.5,
+                k: 1.5,
+            }),
+        ),
         case("linear_b1_odd_nobias", linear(1, 7, 13, false)),
         case("linear_odd", linear(3, 65, 67, true)),
         // Tall subgroup tiles (4 and 8 rows a lane at batch 40 and 130), partial in both
