@@ -1,23 +1,23 @@
-// linear_forward_sg: linear_forward as a GEMM read straight from the tensors (the subgroup
-// family): y[b][row0 + o] = sum over i of x[b][i] * w[o][i] (+ bias[row0 + o]) for the weight
-// rows [row0, row0 + rows) bound at w. Needs in_features % 4 == 0 (rows of whole vec4s).
-// Layout: x [batch, in], w [rows, in] (this chunk), b [out], y [batch, out].
+// linear_forward_sg: linear_forward as a GEMM on textures (the subgroup family):
+// y[b][row0 + o] = sum over i of x[b][i] * w[o][i] (+ bias[row0 + o]) for the weight rows
+// [row0, row0 + rows); x packed by linear_pack, w the rows' weight texture
+// (common/linear_sg_operands). Needs in_features % 4 == 0 (rows of whole vec4s).
+// Layout: x [batch, in] and w [rows, in] (this chunk) as textures, b [out], y [batch, out].
 // GEMM: M = batch, N = rows, K = in (see the generated gemm_sg core).
 // One workgroup: one subgroup, a TM x TN tile. Dispatch: ceil(M/TM) * ceil(N/TN), linearised.
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::linear::forward.
-//#tensor4 1 x read
-//#tensor4 2 w read
 //#tensor 3 b read
 //#tensor 4 y write
 //#include linear_sg_params
+//#include linear_sg_operands
 //#include gemm_sg
 //#include activation
 
 fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
 fn gemm_b_row(g: u32, n: u32) -> u32 { return n * params.k4; }
-fn gemm_a4(i: u32) -> vec4<f32> { return x_ld4(i); }
-fn gemm_b4(i: u32) -> vec4<f32> { return w_ld4(i); }
+fn gemm_a4(i: u32) -> vec4<f32> { return operand_a4(i); }
+fn gemm_b4(i: u32) -> vec4<f32> { return operand_b4(i); }
 
 fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
     let o = params.row0 + n;

@@ -1,15 +1,20 @@
-// linear_pack: copies a linear operand into the row-major f32 layout the subgroup GEMM core
-// reads as vec4 along k (rows of k4 * 4 floats, zero beyond `pcols`).
-// Layout: a^T [prows][batch] from a [batch][features]: dst[f][b] = a[b][row0 + f]
-// (backward_weight's A = dy^T and B = x^T).
-// One invocation: one vec4 of a packed row. Dispatch: ceil(len / 1024) workgroups, linearised.
+// linear_pack: copies a linear operand into the rgba32float texture the subgroup GEMMs read
+// (common/linear_sg_operands: vec4 i at texel (i % 2048, i / 2048)): `prows` rows of k4 vec4s,
+// zero past `pcols` columns.
+// Layouts (TRANSPOSE), from a [batch][features]:
+//   true   a^T: dst[f][b] = a[b][row0 + f]   (backward_weight's A = dy^T, the batch as k)
+//   false  a:   dst[b][c] = a[b][c], rows past the batch 0   (x and dy as the GEMMs' rows)
+// One invocation: one vec4 of a packed row. Dispatch: ceil(prows * k4 / 256) workgroups,
+// linearised. Index math divides through f32 (div_u): packed operands hold at most 2^24
+// floats (gpu::kernels::linear_sg::supports).
 // Precision: src in storage precision, dst f32.
 // CPU reference: none of its own (checked through the linear passes it feeds).
 //#tensor 1 src read
 //#include linear_sg_params
 //#include flat
 //#include div
-@group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+override TRANSPOSE: bool = true;
 
 @compute @workgroup_size(256, 1, 1)
 fn linear_pack(
@@ -26,8 +31,12 @@ fn linear_pack(
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
         if col + j < params.pcols {
-            v[j] = src_ld((col + j) * params.features + params.row0 + row);
+            if TRANSPOSE {
+                v[j] = src_ld((col + j) * params.features + params.row0 + row);
+            } else if row < params.batch {
+                v[j] = src_ld(row * params.features + col + j);
+            }
         }
     }
-    dst[i] = v;
+    textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), v);
 }

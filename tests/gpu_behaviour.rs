@@ -466,3 +466,58 @@ fn loss_totals_sum_every_pixel_of_a_large_batch() {
     let want: f32 = losses.iter().fold(0.0, |a, &v| a + v);
     assert_eq!(got, [want, n as f32]);
 }
+
+/// The subgroup family's linear GEMMs read the weights from a texture filled before the
+/// pending work: a pass recorded after an optimizer update in the same submit still reads the
+/// updated weights (the copy is then made in order), as one recorded after a submit does.
+#[test]
+fn a_linear_pass_after_an_update_in_the_same_submit_reads_the_new_weights() {
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&Family::Subgroup) {
+        eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
+        return;
+    }
+    let p = LinearParams {
+        batch: 8,
+        in_features: 16,
+        out_features: 12,
+        bias: false,
+        act: Act::None,
+    };
+    let host = |shape: &[usize], salt: f32| {
+        let shape = Shape::new(shape);
+        let data = (0..shape.numel())
+            .map(|i| (i as f32 * 0.61 + salt).sin())
+            .collect();
+        HostTensor { shape, data }
+    };
+    let sgd = SgdParams {
+        lr: 0.5,
+        momentum: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+        grad_scale: 1.0,
+    };
+    let x = gpu.upload(&host(&[8, 16], 0.0), DType::F32).unwrap();
+    let g = gpu.upload(&host(&[12, 16], 2.0), DType::F32).unwrap();
+    let mut w = gpu.upload(&host(&[12, 16], 1.0), DType::F32).unwrap();
+    let mut v = gpu.full(Shape::new(&[12, 16]), DType::F32, 0.0).unwrap();
+    let mut ys: Vec<_> = (0..3)
+        .map(|_| gpu.full(Shape::new(&[8, 12]), DType::F32, 0.0).unwrap())
+        .collect();
+    gpu.with_family(Family::Subgroup, || {
+        gpu.linear_forward(&p, &x, &w, None, &mut ys[0])?;
+        gpu.sgd_update(&sgd, &[&g], &mut [&mut w], &mut [&mut v], None, None)?;
+        gpu.linear_forward(&p, &x, &w, None, &mut ys[1])?;
+        gpu.sync()?;
+        gpu.linear_forward(&p, &x, &w, None, &mut ys[2])
+    })
+    .unwrap();
+    let [before, same_submit, next_submit] = [0, 1, 2].map(|i| gpu.download(&ys[i]).unwrap());
+    assert_eq!(same_submit.data, next_submit.data);
+    assert_ne!(
+        before.data, same_submit.data,
+        "the update changed the weights"
+    );
+}

@@ -14,10 +14,21 @@
 #   Mesa 25.0     147-148    99-104   160-176   112-116
 # So the subgroup conv2d GEMMs read their packed operands as textures
 # (shaders/common/conv2d_sg_operands.wgsl).
+# Optional M N K4 after the tile set another shape; `mix` reads A from a buffer and B from a
+# texture. Half of AlexNet fc6's forward at batch 16 (16 x 2048 x 9216, tile 2 x 8: 32
+# workgroups), 2026-12-03, same host, ms:
+#   python3 examples/lab/gemm_operands.py mix 2 8 16 2048 2304 > /tmp/h_mix.wgsl
+#   LAB_TEX=5:8192:576 cargo run --release --example kernel_lab -- /tmp/h_mix.wgsl gemm 32 \
+#     603979776 147456 16 65536 -- 1        (buf: buffers of 147456 and 18874368 floats;
+#     tex: LAB_TEX=4:8192:5,5:8192:576 and buffers of 16 and 16)
+#                 buf       mix       tex
+#   Mesa 22.3     112-126   56-62     31-46
+#   Mesa 25.0     34-56     31-45     36-38
+# So the linear GEMMs read weights, x and dy as textures (src/gpu/weight_textures.rs).
 import sys
 
 mode, rl, cl, sg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8
-M, N, K4 = 384, 1352, 576
+M, N, K4 = (int(v) for v in sys.argv[4:7]) if len(sys.argv) > 6 else (384, 1352, 576)
 tm, tn = rl*sg, cl*sg
 s = f"const SG: u32 = {sg}u;\nconst TM: u32 = {tm}u;\nconst TN: u32 = {tn}u;\nconst M: u32 = {M}u; const N: u32 = {N}u; const K4: u32 = {K4}u;\n"
 if mode == "buf":
@@ -26,6 +37,14 @@ if mode == "buf":
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 fn gemm_a4(i: u32) -> vec4<f32> { return a[i]; }
 fn gemm_b4(i: u32) -> vec4<f32> { return b[i]; }
+"""
+elif mode == "mix":
+    s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var tb: texture_2d<f32>;
+fn gemm_a4(i: u32) -> vec4<f32> { return a[i]; }
+fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(tb, vec2<u32>(i & 8191u, i >> 13u), 0); }
 """
 else:
     s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;

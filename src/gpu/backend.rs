@@ -38,6 +38,8 @@ pub struct GpuBackend {
     forced: std::sync::Mutex<Option<Family>>,
     /// The family chosen per (kernel pass, shape, storage) by tuning ([`crate::tune`]).
     choices: std::sync::Mutex<HashMap<(&'static str, Gemm, Storage), Family>>,
+    /// Weights copied into textures for the linear GEMMs ([`super::weight_textures`]).
+    pub(super) weight_textures: super::weight_textures::WeightTextures,
 }
 
 /// The scratch slots: buffers that are live at the same time within one launch need
@@ -111,6 +113,7 @@ impl GpuBackend {
             family: std::sync::Mutex::new(family),
             forced: Default::default(),
             choices: Default::default(),
+            weight_textures: Default::default(),
         }
     }
 

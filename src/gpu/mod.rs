@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod recorder;
 pub mod shaders;
 pub mod timing;
+mod weight_textures;
 
 pub use backend::GpuBackend;
 pub use buffers::GpuTensor;

@@ -131,6 +131,9 @@ pub struct Recorder {
     per_step_values: Mutex<[u32; 4]>,
     /// The per-step uniform (uniform mode; created on first need unless made up front).
     per_step_buffer: Mutex<Option<Arc<wgpu::Buffer>>>,
+    /// Bumped by every submit and every optimizer update recorded: copies of the parameters
+    /// made in the same epoch are still current ([`Recorder::params_epoch`]).
+    params_epoch: Mutex<u64>,
 }
 
 /// The work recorded for the next submit.
@@ -139,6 +142,11 @@ struct Pending {
     /// encoder is finished or dropped). Copies and clears on the encoder end it.
     pass: Option<wgpu::ComputePass<'static>>,
     encoder: wgpu::CommandEncoder,
+    /// Copies that run before everything in `encoder`, submitted with it (parameters into
+    /// textures, see [`Recorder::with_prologue`]).
+    prologue: Option<wgpu::CommandEncoder>,
+    /// Whether `encoder` holds an optimizer update (parameters written).
+    params_written: bool,
 }
 
 impl Pending {
@@ -150,13 +158,18 @@ impl Pending {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("cnngpu step"),
                 }),
+            prologue: None,
+            params_written: false,
         }
     }
 
-    /// Ends the open pass, if any, and finishes the encoder.
-    fn finish(mut self) -> wgpu::CommandBuffer {
+    /// Ends the open pass, if any, and finishes the prologue (if any) and the encoder, in the
+    /// order they run.
+    fn finish(mut self) -> Vec<wgpu::CommandBuffer> {
         self.pass.take();
-        self.encoder.finish()
+        let mut buffers: Vec<_> = self.prologue.map(|p| p.finish()).into_iter().collect();
+        buffers.push(self.encoder.finish());
+        buffers
     }
 }
 
@@ -186,6 +199,7 @@ impl Recorder {
             planning: Mutex::new(false),
             per_step_values: Mutex::new([0; 4]),
             per_step_buffer: Mutex::new(None),
+            params_epoch: Mutex::new(0),
             pipelines: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             pending: Mutex::new(None),
@@ -443,11 +457,60 @@ impl Recorder {
         f(&mut pending.encoder)
     }
 
-    /// Submits the pending work (if any) as one command buffer.
+    /// Records `f` (copies out of parameters) so that it runs before all the pending work —
+    /// in the prologue, outside the compute pass — while that work holds no optimizer
+    /// update, the only kernel that writes parameters; after one, in order on the encoder
+    /// (ending the open pass). Either way the copy sees the parameters that the launches
+    /// recorded next read.
+    pub fn with_prologue<R>(
+        &self,
+        ctx: &GpuContext,
+        f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
+    ) -> R {
+        let mut pending = lock(&self.pending);
+        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
+        if pending.params_written {
+            pending.pass.take();
+            return f(&mut pending.encoder);
+        }
+        let prologue = pending.prologue.get_or_insert_with(|| {
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step copies"),
+                })
+        });
+        f(prologue)
+    }
+
+    /// Notes that an optimizer update (a write of parameters) is being recorded: copies of
+    /// parameters made before it are stale from here on.
+    pub fn note_params_written(&self, ctx: &GpuContext) {
+        if *lock(&self.planning) {
+            return;
+        }
+        lock(&self.pending)
+            .get_or_insert_with(|| Pending::new(ctx))
+            .params_written = true;
+        *lock(&self.params_epoch) += 1;
+    }
+
+    /// Which copies of parameters are current: one made in this epoch (since the last
+    /// submit and the last optimizer update recorded).
+    pub fn params_epoch(&self) -> u64 {
+        *lock(&self.params_epoch)
+    }
+
+    /// Whether launches are only being planned (nothing recorded).
+    pub fn planning(&self) -> bool {
+        *lock(&self.planning)
+    }
+
+    /// Submits the pending work (if any): its prologue and its encoder, one submit.
     fn submit_pending(&self, ctx: &GpuContext) {
         if let Some(pending) = lock(&self.pending).take() {
-            ctx.queue.submit([pending.finish()]);
+            ctx.queue.submit(pending.finish());
             lock(&self.stats).submits += 1;
+            *lock(&self.params_epoch) += 1;
         }
     }
 

@@ -159,6 +159,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "conv2d_sg_params",
     "conv2d_sg_operands",
     "linear_sg_params",
+    "linear_sg_operands",
     "linear_wg_params",
     "channel_sum_params",
     "channel_sum",

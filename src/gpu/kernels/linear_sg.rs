@@ -1,11 +1,16 @@
 //! Launchers of the subgroup family's linear passes (see [`super::Family::Subgroup`]): the
-//! subgroup GEMMs read x, w and dy straight from the tensors as vec4s (forward on the NT
+//! subgroup GEMMs read every operand as a texture — the weights from their weight textures
+//! ([`crate::gpu::weight_textures`]), x and dy packed by linear_pack (forward on the NT
 //! core; backward_input and backward_weight on the NN core, which reads w and x along their
-//! rows), dy transposed by linear_pack for backward_weight so that the batch is the
-//! reduction.
+//! rows), dy transposed for backward_weight so that the batch is the reduction. Measured on
+//! Mesa 22.3 lavapipe (`CNNGPU_KERNELS=subgroup-wide cnngpu bench --filter linear_`, two
+//! alternating runs against buffer operands), AlexNet fc6 at batch 16: forward 194-210 ->
+//! 49-82 ms, input gradient 280-333 -> 40-41, weight gradient 274-336 -> 80-81; fc7 82-86 ->
+//! 18-19, 111-119 -> 17-21, 114-136 -> 39.
 //!
 //! Weights are processed in pieces of rows that start on a vec4 and on a binding offset the
-//! adapter accepts, fit one binding, and whose transposed operand fits the scratch.
+//! adapter accepts, fit one binding and one texture, and whose transposed operand fits the
+//! scratch.
 
 use super::conv2d_sg::{subgroup_size, SCRATCH_FLOATS};
 use super::Family;
@@ -14,6 +19,7 @@ use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::{GpuBackend, SgTile, Storage};
 use crate::ops::LinearParams;
+use std::sync::Arc;
 
 /// Mirror of `LinearSgUniform` in shaders/common/linear_sg_params.wgsl.
 #[repr(C)]
@@ -37,9 +43,11 @@ struct LinearSgUniform {
 }
 
 /// Whether the subgroup family can run linear passes of this shape: rows of x, w and dy
-/// read as whole vec4s.
+/// read as whole vec4s, and x and dy (the batch's rows rounded up to 4) packed within the
+/// scratch texture.
 pub fn supports(p: &LinearParams) -> bool {
-    p.in_features.is_multiple_of(4) && p.out_features.is_multiple_of(4)
+    let packed = p.batch.next_multiple_of(4) * p.in_features.max(p.out_features);
+    p.in_features.is_multiple_of(4) && p.out_features.is_multiple_of(4) && packed <= SCRATCH_FLOATS
 }
 
 fn base(p: &LinearParams) -> LinearSgUniform {
@@ -101,27 +109,53 @@ fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> V
     }
 }
 
-/// Records linear_pack of `src` (transposed) into scratch `slot`: `prows` rows of `pcols`
-/// floats.
+/// Records linear_pack of `src` ([batch][features], transposed or not) into the scratch
+/// texture `slot`: `prows` rows of `pcols` floats (zero past them, and past the batch).
 fn pack(
     b: &GpuBackend,
-    storage: Storage,
+    (storage, transpose): (Storage, bool),
     mut u: LinearSgUniform,
     src: View<'_>,
     slot: Scratch,
     (prows, pcols): (usize, usize),
-) -> Result<std::sync::Arc<wgpu::Buffer>> {
+) -> Result<Arc<wgpu::TextureView>> {
     let k4 = pcols.div_ceil(4);
     let len = prows * k4 * 4;
-    let dst = b.scratch(slot, (len * 4) as u64);
+    let dst = b.scratch_texture(slot, len / 4)?;
     u.k4 = k4 as u32;
     u.prows = prows as u32;
     u.pcols = pcols as u32;
     u.len = len as u32;
-    let views = [src, View::buffer(&dst)];
-    let wg = super::flat_workgroups(len.div_ceil(4));
-    b.dispatch("linear_pack", storage, &u, &views, wg)?;
+    let views = [src, View::Texture(&dst)];
+    let wg = super::flat_workgroups(len / 4);
+    let constants = [("TRANSPOSE", transpose as u32)];
+    b.dispatch_with("linear_pack", storage, &constants, &u, &views, wg)?;
     Ok(dst)
+}
+
+/// x or dy ([batch][features]) packed as they are into scratch `slot`, rows past the batch
+/// zero up to a multiple of 4.
+fn pack_rows(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    t: &GpuTensor,
+    features: usize,
+    slot: Scratch,
+) -> Result<Arc<wgpu::TextureView>> {
+    let u = LinearSgUniform {
+        features: features as u32,
+        ..base(p)
+    };
+    let rows = p.batch.next_multiple_of(4);
+    pack(
+        b,
+        (storage, false),
+        u,
+        View::whole(t),
+        slot,
+        (rows, features),
+    )
 }
 
 pub fn encode_forward(
@@ -136,7 +170,9 @@ pub fn encode_forward(
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
     let t = family.sg_tile(sg, p.batch);
-    for piece in pieces(b, p.out_features, rb, usize::MAX)? {
+    let xt = pack_rows(b, storage, p, x, p.in_features, Scratch::PackA)?;
+    let max_rows = b.weight_texture_rows(p.in_features);
+    for piece in pieces(b, p.out_features, rb, max_rows)? {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
             rows: piece.1 as u32,
@@ -145,9 +181,10 @@ pub fn encode_forward(
             k4: (p.in_features / 4) as u32,
             ..base(p)
         };
+        let wt = b.weight_texture(w, piece, p.in_features)?;
         let views = [
-            View::whole(x),
-            rows_view(w, piece, rb),
+            View::Texture(&xt),
+            View::Texture(&wt),
             bias.map_or(b.dummy(), View::whole),
             View::whole(y),
         ];
@@ -169,7 +206,9 @@ pub fn encode_backward_input(
     let rb = (p.in_features * w.dtype.size()) as u64;
     // M is the batch: a tile covers it (up to 8 rows a lane), so w streams through once.
     let t = SgTile::for_nn(sg, p.batch.div_ceil(sg as usize).clamp(1, 8) as u32);
-    for (i, piece) in pieces(b, p.out_features, rb, usize::MAX)?
+    let dyt = pack_rows(b, storage, p, dy, p.out_features, Scratch::PackA)?;
+    let max_rows = b.weight_texture_rows(p.in_features);
+    for (i, piece) in pieces(b, p.out_features, rb, max_rows)?
         .into_iter()
         .enumerate()
     {
@@ -181,7 +220,8 @@ pub fn encode_backward_input(
             k4: (piece.1 / 4) as u32,
             ..base(p)
         };
-        let views = [View::whole(dy), rows_view(w, piece, rb), View::whole(dx)];
+        let wt = b.weight_texture(w, piece, p.in_features)?;
+        let views = [View::Texture(&dyt), View::Texture(&wt), View::whole(dx)];
         let constants = [("ACCUMULATE", (i > 0) as u32)];
         let wg = t.workgroups_nn(p.batch, p.in_features);
         b.dispatch_sg(
@@ -217,6 +257,7 @@ pub fn encode_backward_weight(
         _ => 8,
     };
     let t = SgTile::for_nn(sg, rows_per_lane);
+    let xt = pack_rows(b, storage, p, x, p.in_features, Scratch::PackB)?;
     for piece in pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))? {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
@@ -226,7 +267,7 @@ pub fn encode_backward_weight(
         };
         let dyt = pack(
             b,
-            storage,
+            (storage, true),
             u,
             View::whole(dy),
             Scratch::PackA,
@@ -238,7 +279,11 @@ pub fn encode_backward_weight(
             k4: k4 as u32,
             ..u
         };
-        let views = [View::buffer(&dyt), View::whole(x), rows_view(dw, piece, rb)];
+        let views = [
+            View::Texture(&dyt),
+            View::Texture(&xt),
+            rows_view(dw, piece, rb),
+        ];
         let wg = t.workgroups_nn(piece.1, p.in_features);
         b.dispatch_sg(
             "linear_backward_weight_sg",

@@ -21,6 +21,8 @@ pub fn encode_update(
     ts.extend(w_copy);
     let storage = b.storage_of("sgd_update", &ts)?;
     b.set_per_step(None, Some(p.lr))?;
+    // Weight textures filled before this update are stale after it.
+    b.recorder.note_params_written(&b.ctx);
     let e = grad.dtype.size() as u64;
     for c in b.chunks("sgd_update", grad.shape.numel(), &[e, 4, 4])? {
         let views = [
