@@ -382,27 +382,44 @@ impl GpuBackend {
         match slot.as_ref() {
             Some((t, v)) if t.height() >= rows => Ok(v.clone()),
             _ => {
-                self.recorder.count_objects(2);
-                let t = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
-                    label: Some("scratch texture"),
-                    size: wgpu::Extent3d {
-                        width: TEXTURE_ROW,
-                        height: rows,
-                        depth_or_array_layers: 1,
-                    },
-                    mip_level_count: 1,
-                    sample_count: 1,
-                    dimension: wgpu::TextureDimension::D2,
-                    format: wgpu::TextureFormat::Rgba32Float,
-                    usage: wgpu::TextureUsages::STORAGE_BINDING
-                        | wgpu::TextureUsages::TEXTURE_BINDING,
-                    view_formats: &[],
-                });
-                let v = Arc::new(t.create_view(&Default::default()));
+                let (t, v) = self.row_texture(
+                    "scratch texture",
+                    rows,
+                    wgpu::TextureFormat::Rgba32Float,
+                    wgpu::TextureUsages::STORAGE_BINDING,
+                );
                 *slot = Some((t, v.clone()));
                 Ok(v)
             }
         }
+    }
+
+    /// A texture of `rows` rows of [`TEXTURE_ROW`] texels that kernels read with textureLoad
+    /// (and `usage` besides), and its view; counted as two wgpu objects.
+    pub(crate) fn row_texture(
+        &self,
+        label: &'static str,
+        rows: u32,
+        format: wgpu::TextureFormat,
+        usage: wgpu::TextureUsages,
+    ) -> ScratchTexture {
+        self.recorder.count_objects(2);
+        let t = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size: wgpu::Extent3d {
+                width: TEXTURE_ROW,
+                height: rows,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: usage | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let v = Arc::new(t.create_view(&Default::default()));
+        (t, v)
     }
 
     /// Times every launch recorded from now on with timestamp queries (see [`super::timing`]).

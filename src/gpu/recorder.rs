@@ -467,19 +467,19 @@ impl Recorder {
         ctx: &GpuContext,
         f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
     ) -> R {
-        let mut pending = lock(&self.pending);
-        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
-        if pending.params_written {
-            pending.pass.take();
-            return f(&mut pending.encoder);
+        let mut guard = lock(&self.pending);
+        let pending = guard.get_or_insert_with(|| Pending::new(ctx));
+        if !pending.params_written {
+            let prologue = pending.prologue.get_or_insert_with(|| {
+                ctx.device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("cnngpu step copies"),
+                    })
+            });
+            return f(prologue);
         }
-        let prologue = pending.prologue.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step copies"),
-                })
-        });
-        f(prologue)
+        drop(guard);
+        self.with_encoder(ctx, f)
     }
 
     /// Notes that an optimizer update (a write of parameters) is being recorded: copies of

@@ -30,7 +30,7 @@ const BUDGET: u64 = 1 << 30;
 type Key = (wgpu::Buffer, u64, u64);
 
 struct Entry {
-    _texture: wgpu::Texture,
+    texture: wgpu::Texture,
     view: Arc<wgpu::TextureView>,
     bytes: u64,
     /// The parameters' epoch the texture was last filled in (see `Recorder::params_epoch`).
@@ -94,24 +94,14 @@ impl GpuBackend {
             if held + bytes > BUDGET {
                 entries.clear();
             }
-            self.recorder.count_objects(2);
-            let texture = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("weight texture"),
-                size: wgpu::Extent3d {
-                    width: TEXTURE_ROW,
-                    height: rows,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
+            let (texture, view) = self.row_texture(
+                "weight texture",
+                rows,
                 format,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
-            let view = Arc::new(texture.create_view(&Default::default()));
+                wgpu::TextureUsages::COPY_DST,
+            );
             let entry = Entry {
-                _texture: texture,
+                texture,
                 view,
                 bytes,
                 filled: None,
@@ -124,7 +114,7 @@ impl GpuBackend {
             return Ok(entry.view.clone());
         }
         entry.filled = Some(epoch);
-        let texture = &entry._texture;
+        let texture = &entry.texture;
         let (full, rest) = (texels / TEXTURE_ROW, texels % TEXTURE_ROW);
         let row_bytes = TEXTURE_ROW * texel_bytes;
         self.recorder.with_prologue(&self.ctx, |e| {
