@@ -5,9 +5,10 @@ use clap::{Args, Subcommand};
 use cnngpu::bench::chart::compare_chart;
 use cnngpu::bench::report::{compare_table, Report};
 use cnngpu::bench::suite::{run_suite, suite};
+use cnngpu::gpu::timing::Clock;
 use cnngpu::gpu::GpuBackend;
 use cnngpu::nn::models;
-use cnngpu::profile::{chrome_trace, profile};
+use cnngpu::profile::{chrome_trace, default_clock, profile};
 use cnngpu::tensor::Precision;
 use std::path::PathBuf;
 
@@ -35,6 +36,11 @@ pub struct ProfileArgs {
     /// Print the profile as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// How kernels are timed: `timestamps` (queries the device writes), `wall` (the host's
+    /// clock around each launch run alone) or `auto` (wall on drivers that run kernels on the
+    /// CPU, or without timestamp queries; timestamps otherwise).
+    #[arg(long, default_value = "auto")]
+    pub clock: String,
 }
 
 pub fn run_profile(
@@ -53,7 +59,19 @@ pub fn run_profile(
         b.ctx.describe(),
         a.steps
     );
-    let (p, traces) = profile(b, graph, init, precision, a.batch_size, a.steps)?;
+    let clock = match a.clock.as_str() {
+        "auto" => default_clock(b),
+        "timestamps" => Clock::Timestamps,
+        "wall" => Clock::Wall,
+        other => {
+            return Err(cnngpu::Error::invalid(
+                "--clock",
+                format!("'{other}': expected auto, timestamps or wall"),
+            )
+            .into())
+        }
+    };
+    let (p, traces) = profile(b, graph, init, precision, a.batch_size, a.steps, clock)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
     } else {

@@ -1,5 +1,6 @@
 //! `cnngpu profile`: where one training step's time goes. Every kernel launch of a step is
-//! timed with timestamp queries ([`crate::gpu::timing`]) and summed per layer and pass; FLOPs
+//! timed ([`crate::gpu::timing`]: timestamp queries, or the host's clock on drivers that run
+//! kernels on the CPU) and summed per layer and pass; FLOPs
 //! and bytes come from the op parameters, so each row also shows GFLOP/s, GB/s and the share of
 //! the adapter's FMA ceiling measured in the same run. The step's wall time minus the kernels'
 //! sum is the overhead (encoding, submission, waiting, gaps between passes).
@@ -7,6 +8,7 @@
 use crate::bench::{fma_peak_gflops, SyntheticTraining};
 use crate::error::{Error, Result};
 use crate::gpu::recorder::DispatchStats;
+use crate::gpu::timing::Clock;
 use crate::gpu::{GpuBackend, KernelTiming};
 use crate::nn::graph::{Graph, LayerKind};
 use crate::nn::models::Init;
@@ -48,6 +50,22 @@ impl Row {
     }
 }
 
+fn timestamps() -> Clock {
+    Clock::Timestamps
+}
+
+/// How `profile` times kernels on `b` unless told: by the host's clock on a driver that runs
+/// kernels on the CPU (lavapipe, llvmpipe, WARP: a launch there is CPU time, and Mesa 22.3's
+/// lavapipe writes timestamps outside the kernels' run once a step writes textures) or without
+/// timestamp queries; by timestamps otherwise.
+pub fn default_clock(b: &GpuBackend) -> Clock {
+    let cpu = b.ctx.info.device_type == wgpu::DeviceType::Cpu;
+    match cpu || !b.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        true => Clock::Wall,
+        false => Clock::Timestamps,
+    }
+}
+
 /// A whole profile: what ran, the rows, and the step's totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -56,9 +74,13 @@ pub struct Profile {
     pub batch: usize,
     pub precision: String,
     pub steps: usize,
+    /// How the kernels were timed.
+    #[serde(default = "timestamps")]
+    pub clock: Clock,
     /// The adapter's f32 FMA ceiling, measured by the peak_fma kernel in this run.
     pub fma_gflops: f64,
-    /// Mean wall time of a step: recording, submission and waiting for the device.
+    /// Mean wall time of a step: recording, submission and waiting for the device (with the
+    /// wall clock, of the unprofiled steps: a profiled step then waits after every launch).
     pub step_ms: f64,
     /// Mean sum of the kernels' GPU times per step. Passes are counted in full, so on a device
     /// that overlaps independent passes this can exceed the time the GPU was busy.
@@ -98,7 +120,9 @@ impl Profile {
     /// lavapipe once a step's kernels write textures; Mesa 25 is right), and the per-kernel
     /// times do not hold.
     pub fn timestamps_hold(&self) -> bool {
-        self.plain.steps == 0 || self.kernel_ms >= 0.5 * self.plain.wall_ms
+        self.clock == Clock::Wall
+            || self.plain.steps == 0
+            || self.kernel_ms >= 0.5 * self.plain.wall_ms
     }
 
     /// The profile as a Markdown table with a totals line.
@@ -150,6 +174,13 @@ impl Profile {
             100.0 * self.overhead_share(),
             self.fma_gflops
         ));
+        if self.clock == Clock::Wall {
+            out.push_str(
+                "kernels timed by the host's clock, each launch submitted alone and waited for \
+                 (its time includes one submit and wait); the step's wall time is an unprofiled \
+                 step's\n",
+            );
+        }
         if !self.timestamps_hold() {
             out.push_str(&format!(
                 "warning: the kernels' timestamps add up to {:.0}% of a step run without them: this \
@@ -211,6 +242,7 @@ pub fn profile(
     precision: Precision,
     batch: usize,
     steps: usize,
+    clock: Clock,
 ) -> Result<(Profile, Vec<StepTrace>)> {
     if steps == 0 {
         return Err(Error::invalid("--steps", "must be at least 1"));
@@ -225,9 +257,19 @@ pub fn profile(
     // Each profiled step is followed by an unprofiled one, so that host drift touches both.
     let (mut counted, mut plain_wall) = (DispatchStats::default(), 0.0);
     for _ in 0..steps {
-        // The query set is created before the step's clock starts.
-        b.arm_timer()?;
-        let start = Instant::now();
+        // The query set is created before the step's clock starts; the wall clock's origin
+        // is after it.
+        let start = match clock {
+            Clock::Timestamps => {
+                b.arm_timer(clock)?;
+                Instant::now()
+            }
+            Clock::Wall => {
+                let start = Instant::now();
+                b.arm_timer(clock)?;
+                start
+            }
+        };
         let ran = training.record_step(b).map(|_| start.elapsed());
         let ran = ran.and_then(|submitted| b.sync().map(|_| (submitted, start.elapsed())));
         let (submitted, wall) = match ran {
@@ -271,6 +313,10 @@ pub fn profile(
     let graph = &training.model.graph;
     let mut profile = summarise(b, graph, precision, batch, fma_gflops, &traces, elem);
     profile.plain = plain;
+    profile.clock = clock;
+    if clock == Clock::Wall {
+        profile.step_ms = plain.wall_ms;
+    }
     Ok((profile, traces))
 }
 
@@ -362,6 +408,7 @@ fn summarise(
         batch,
         precision: precision.name().into(),
         steps: traces.len(),
+        clock: Clock::Timestamps,
         fma_gflops,
         step_ms,
         kernel_ms,
@@ -373,8 +420,8 @@ fn summarise(
 /// Chrome-trace JSON (opens in Perfetto and chrome://tracing): per step a CPU track with the
 /// step's recording, each launch's encoding and the wait, and GPU tracks with every kernel
 /// (a kernel that overlaps the previous one on the device goes to the next GPU track, so slices
-/// on a track never overlap). GPU times are placed on the CPU clock by starting each step's
-/// first kernel at its submission.
+/// on a track never overlap). Timestamps are placed on the CPU clock by starting each step's
+/// first kernel at its submission; wall-clock times are on it already.
 pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Value {
     use serde_json::json;
     let us = |d: std::time::Duration| d.as_secs_f64() * 1e6;
@@ -403,7 +450,10 @@ pub fn chrome_trace(profile: &Profile, traces: &[StepTrace]) -> serde_json::Valu
             events.push(json!({"ph": "X", "pid": 1, "tid": 1, "cat": "encode",
                 "name": format!("encode {}", k.kernel), "ts": start + begin,
                 "dur": us(k.cpu_end.saturating_duration_since(k.cpu_begin)), "args": args}));
-            let ts = start + us(t.submitted) + k.gpu_begin_ns / 1e3;
+            let ts = match profile.clock {
+                Clock::Timestamps => start + us(t.submitted) + k.gpu_begin_ns / 1e3,
+                Clock::Wall => start + k.gpu_begin_ns / 1e3,
+            };
             let dur = k.gpu_ns() / 1e3;
             let lane = match lanes.iter().position(|&end| end <= ts) {
                 Some(l) => l,
@@ -437,6 +487,7 @@ mod tests {
             batch: 64,
             precision: "f32".into(),
             steps: 3,
+            clock: Clock::Timestamps,
             fma_gflops: 70.0,
             step_ms: plain_wall_ms,
             kernel_ms,

@@ -1,10 +1,11 @@
-//! `cnngpu profile` and `cnngpu bench`: per-layer timings from timestamp queries, the Chrome
-//! trace, the bench report schema, `bench compare` and its errors.
+//! `cnngpu profile` and `cnngpu bench`: per-layer timings from timestamp queries and from the
+//! host's clock, the Chrome trace, the bench report schema, `bench compare` and its errors.
 
 mod common;
 
 use cnngpu::bench::report::{Report, SCHEMA};
 use cnngpu::bench::suite::{run_suite, suite};
+use cnngpu::gpu::timing::Clock;
 use cnngpu::nn::{models, Graph, LayerKind};
 use cnngpu::ops::Act;
 use cnngpu::profile::{chrome_trace, profile};
@@ -12,14 +13,17 @@ use cnngpu::tensor::Precision;
 use common::{cnngpu, gpu};
 use std::path::Path;
 
-/// The test GPU when it can time passes; otherwise says why the test is skipped.
-fn timing_gpu() -> Option<std::sync::MutexGuard<'static, cnngpu::gpu::GpuBackend>> {
-    let b = gpu()?;
+/// The clocks `b` can time kernels by: the host's always, timestamps where it has the
+/// queries (said when it has not).
+fn clocks(b: &cnngpu::gpu::GpuBackend) -> Vec<Clock> {
     if !b.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
-        eprintln!("SKIPPED: {} has no timestamp queries", b.ctx.describe());
-        return None;
+        eprintln!(
+            "timestamps SKIPPED: {} has no timestamp queries",
+            b.ctx.describe()
+        );
+        return vec![Clock::Wall];
     }
-    Some(b)
+    vec![Clock::Timestamps, Clock::Wall]
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -30,9 +34,16 @@ fn tmp(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn profile_times_every_layer_and_pass_of_lenet5() {
-    let Some(b) = timing_gpu() else { return };
+    let Some(b) = gpu() else { return };
+    for clock in clocks(&b) {
+        profile_lenet5(&b, clock);
+    }
+}
+
+fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
-    let (p, traces) = profile(&b, graph.clone(), init, Precision::F32, 8, 2).unwrap();
+    let (p, traces) = profile(b, graph.clone(), init, Precision::F32, 8, 2, clock).unwrap();
+    assert_eq!(p.clock, clock);
     assert_eq!(p.steps, 2);
     assert_eq!(traces.len(), 2);
     // Every pass that runs has a row; an activation fused into the conv2d or linear layer
@@ -106,13 +117,27 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
     let in_rows: usize = p.rows.iter().map(|r| r.launches).sum();
     assert_eq!(in_rows * 2, launches);
     assert!(p.step_ms > 0.0 && p.fma_gflops > 0.0);
-    // The kernels run inside the step, so they cannot take longer than it (10% for clock skew).
+    // The kernels run inside the profiled steps, so they cannot take longer than them (10% for
+    // clock skew).
+    let profiled_ms = traces
+        .iter()
+        .map(|t| t.wall.as_secs_f64() * 1e3)
+        .sum::<f64>()
+        / traces.len() as f64;
     assert!(
-        p.kernel_ms <= p.step_ms * 1.1,
-        "{} > {}",
+        p.kernel_ms <= profiled_ms * 1.1,
+        "{clock:?}: {} > {profiled_ms}",
         p.kernel_ms,
-        p.step_ms
     );
+    // Timed by the host's clock, every launch ran alone: one after another, none overlapping.
+    if clock == Clock::Wall {
+        for t in &traces {
+            for w in t.kernels.windows(2) {
+                assert!(w[0].gpu_end_ns <= w[1].gpu_begin_ns, "{w:?}");
+            }
+        }
+        assert!(p.table().contains("kernels timed by the host's clock"));
+    }
     let conv2 = &p.rows.iter().find(|r| r.layer == "conv2").unwrap().kind;
     assert!(p
         .table()
@@ -129,9 +154,15 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
 
 #[test]
 fn profile_trace_parses_and_holds_cpu_and_gpu_events() {
-    let Some(b) = timing_gpu() else { return };
+    let Some(b) = gpu() else { return };
+    for clock in clocks(&b) {
+        trace_lenet5(&b, clock);
+    }
+}
+
+fn trace_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
-    let (p, traces) = profile(&b, graph, init, Precision::F16, 4, 1).unwrap();
+    let (p, traces) = profile(b, graph, init, Precision::F16, 4, 1, clock).unwrap();
     let text = serde_json::to_string(&chrome_trace(&p, &traces)).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let events = v["traceEvents"].as_array().unwrap();
@@ -178,11 +209,21 @@ fn profile_trace_parses_and_holds_cpu_and_gpu_events() {
 
 #[test]
 fn profile_cli_writes_table_json_and_trace() {
-    if timing_gpu().is_none() {
-        return;
-    }
+    let Some(b) = gpu() else { return };
+    let stamps = b.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY);
+    let cpu_driver = b.ctx.info.device_type == wgpu::DeviceType::Cpu;
+    drop(b);
     let (code, out, err) = cnngpu(&["profile", "--batch-size", "4", "--steps", "1"]);
     assert_eq!(code, 0, "{err}");
+    // Unless told, a driver that runs kernels on the CPU is timed by the host's clock.
+    assert_eq!(
+        out.contains("kernels timed by the host's clock"),
+        cpu_driver || !stamps,
+        "{out}"
+    );
+    let (code, _, err) = cnngpu(&["profile", "--clock", "sundial"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--clock") && err.contains("sundial"), "{err}");
     // conv2d, or conv2d+tanh with the activation fused.
     assert!(
         out.lines()

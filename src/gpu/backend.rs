@@ -422,9 +422,9 @@ impl GpuBackend {
         (t, v)
     }
 
-    /// Times every launch recorded from now on with timestamp queries (see [`super::timing`]).
-    pub fn arm_timer(&self) -> Result<()> {
-        self.recorder.arm_timer(&self.ctx)
+    /// Times every launch recorded from now on by `clock` (see [`super::timing`]).
+    pub fn arm_timer(&self, clock: super::timing::Clock) -> Result<()> {
+        self.recorder.arm_timer(&self.ctx, clock)
     }
 
     /// Stops timing without reading anything back.

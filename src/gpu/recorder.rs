@@ -10,7 +10,7 @@ use super::buffers::View;
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::shaders::{self, PerStep, Storage};
-use super::timing::{KernelTiming, Timer};
+use super::timing::{Clock, KernelTiming, Timer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -173,6 +173,14 @@ impl Pending {
     }
 }
 
+/// Waits until the device has run everything submitted, then checks for errors.
+fn wait(ctx: &GpuContext, during: &str) -> Result<()> {
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::gpu(during, e.to_string()))?;
+    ctx.check(during)
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -333,19 +341,51 @@ impl Recorder {
             .then(|| *lock(&self.per_step_values));
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
-        let mut pending = lock(&self.pending);
-        let pending = pending.get_or_insert_with(|| Pending::new(ctx));
-        let mut passes = 0;
-        match (query, timer.as_ref()) {
+        let mut slot = lock(&self.pending);
+        let (mut passes, mut submits) = (0, 0);
+        match (query, timer.as_mut()) {
+            (Some(_), Some(t)) if t.queries.is_none() => {
+                // Timed by the host's clock: what was recorded before runs first, then this
+                // launch alone, each waited for.
+                if let Some(earlier) = slot.take() {
+                    ctx.queue.submit(earlier.finish());
+                    submits += 1;
+                }
+                wait(ctx, "profiling")?;
+                let mut alone = Pending::new(ctx);
+                {
+                    let mut pass = alone
+                        .encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some(kernel),
+                            timestamp_writes: None,
+                        });
+                    pass.set_pipeline(&pipe.pipeline);
+                    pass.set_bind_group(0, &*group, &[]);
+                    if let Some(v) = &immediates {
+                        pass.set_immediates(0, bytemuck::cast_slice(v));
+                    }
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+                passes += 1;
+                let buffers = alone.finish();
+                let begin = Instant::now();
+                ctx.queue.submit(buffers);
+                wait(ctx, "profiling")?;
+                t.log.ran(begin, Instant::now());
+                submits += 1;
+            }
             (Some(i), Some(t)) => {
                 // A timed launch: a pass of its own with its timestamp writes.
+                let pending = slot.get_or_insert_with(|| Pending::new(ctx));
                 pending.pass.take();
+                let queries = t.queries.as_ref().expect("the timestamp clock has queries");
                 let mut pass = pending
                     .encoder
                     .begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some(kernel),
                         timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                            query_set: &t.queries,
+                            query_set: queries,
                             beginning_of_pass_write_index: Some(i),
                             end_of_pass_write_index: Some(i + 1),
                         }),
@@ -359,6 +399,7 @@ impl Recorder {
                 pass.dispatch_workgroups(x, y, 1);
             }
             _ => {
+                let pending = slot.get_or_insert_with(|| Pending::new(ctx));
                 if pending.pass.is_none() {
                     let pass = pending
                         .encoder
@@ -382,8 +423,12 @@ impl Recorder {
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
             t.log.encoded();
         }
+        if submits > 0 {
+            *lock(&self.params_epoch) += 1;
+        }
         let mut stats = lock(&self.stats);
         stats.passes += passes;
+        stats.submits += submits;
         stats.dispatches += 1;
         stats.max_workgroups = stats.max_workgroups.max(workgroups);
         stats.two_dimensional += (y > 1) as u64;
@@ -523,10 +568,7 @@ impl Recorder {
     /// Submits the pending encoder (if any) as one command buffer and waits for the device.
     pub fn submit(&self, ctx: &GpuContext, during: &str) -> Result<()> {
         self.submit_pending(ctx);
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu(during, e.to_string()))?;
-        ctx.check(during)
+        wait(ctx, during)
     }
 
     /// Turns planning on or off (see [`crate::ops::Backend::planning`]).
@@ -601,9 +643,10 @@ impl Recorder {
         *lock(&self.stats)
     }
 
-    /// Starts timing every launch recorded from now on (needs TIMESTAMP_QUERY).
-    pub fn arm_timer(&self, ctx: &GpuContext) -> Result<()> {
-        if !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+    /// Starts timing every launch recorded from now on by `clock` (timestamps need
+    /// TIMESTAMP_QUERY).
+    pub fn arm_timer(&self, ctx: &GpuContext, clock: Clock) -> Result<()> {
+        if clock == Clock::Timestamps && !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
             return Err(Error::gpu(
                 "profiling",
                 format!(
@@ -612,7 +655,7 @@ impl Recorder {
                 ),
             ));
         }
-        *lock(&self.timer) = Some(Timer::new(&ctx.device));
+        *lock(&self.timer) = Some(Timer::new(&ctx.device, clock));
         Ok(())
     }
 
@@ -633,6 +676,11 @@ impl Recorder {
         let Some(timer) = lock(&self.timer).take() else {
             return Ok(Vec::new());
         };
+        let Some(queries) = &timer.queries else {
+            self.submit(ctx, "profiling")?;
+            let origin = timer.origin();
+            return timer.log.finish_wall(origin);
+        };
         let count = 2 * timer.log.len() as u64;
         if count == 0 {
             return timer.log.finish(&[], 1.0);
@@ -651,7 +699,7 @@ impl Recorder {
             mapped_at_creation: false,
         });
         self.with_encoder(ctx, |e| {
-            e.resolve_query_set(&timer.queries, 0..count as u32, &resolve, 0);
+            e.resolve_query_set(queries, 0..count as u32, &resolve, 0);
             e.copy_buffer_to_buffer(&resolve, 0, &staging, 0, size);
         });
         self.submit(ctx, "reading timestamps")?;

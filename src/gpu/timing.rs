@@ -1,13 +1,36 @@
-//! Kernel timing with timestamp queries: while a [`Timer`] is armed, every dispatch's compute
-//! pass writes a timestamp at its start and end (pass boundaries only, so Apple GPUs time it
-//! too), tagged with the scope the model declared (a layer and a pass) and with the CPU span
-//! spent encoding it.
+//! Kernel timing: while a [`Timer`] is armed, every dispatch is timed — by timestamp queries
+//! (its compute pass writes a timestamp at its start and end: pass boundaries only, so Apple
+//! GPUs time it too) or by the host's clock (the launch submitted alone and waited for) — and
+//! tagged with the scope the model declared (a layer and a pass) and with the CPU span spent
+//! encoding it.
 
 use crate::error::{Error, Result};
 use std::time::Instant;
 
 /// Dispatches one armed timer can hold (two queries each; wgpu allows 4,096 queries a set).
 pub const MAX_TIMED_DISPATCHES: usize = 2048;
+
+/// How an armed timer times each launch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Timestamp queries written by the device at the start and end of the launch's pass.
+    Timestamps,
+    /// The host's clock around the launch submitted on its own and waited for, after the work
+    /// recorded before it has run: right on drivers that run kernels on the CPU, where
+    /// timestamps can be written outside the kernels' run (Mesa 22.3 lavapipe once a step
+    /// writes textures); each time includes one submit and wait.
+    Wall,
+}
+
+impl Clock {
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::Timestamps => "timestamps",
+            Clock::Wall => "wall",
+        }
+    }
+}
 
 /// One timed kernel launch.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,7 +40,8 @@ pub struct KernelTiming {
     /// The pass of the scope ("forward", "backward_input", ...).
     pub pass: &'static str,
     pub kernel: &'static str,
-    /// GPU begin and end in nanoseconds from the first timed pass's begin.
+    /// GPU begin and end in nanoseconds from the first timed pass's begin (timestamps), or
+    /// from the moment the timer was armed (wall clock).
     pub gpu_begin_ns: f64,
     pub gpu_end_ns: f64,
     /// CPU span spent encoding the launch (bind group, pass).
@@ -37,25 +61,35 @@ struct Pending {
     kernel: &'static str,
     cpu_begin: Instant,
     cpu_end: Instant,
+    /// The host's clock around the launch run alone (wall-clock timing only).
+    wall: Option<(Instant, Instant)>,
 }
 
-/// The armed state: a query set and the log of what each pair of queries belongs to.
+/// The armed state: a query set (timestamps only) and the log of what each launch is.
 pub(super) struct Timer {
-    pub(super) queries: wgpu::QuerySet,
+    pub(super) queries: Option<wgpu::QuerySet>,
     pub(super) log: Log,
+    origin: Instant,
 }
 
 impl Timer {
-    pub(super) fn new(device: &wgpu::Device) -> Self {
-        let queries = device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("cnngpu kernel timer"),
-            ty: wgpu::QueryType::Timestamp,
-            count: 2 * MAX_TIMED_DISPATCHES as u32,
+    pub(super) fn new(device: &wgpu::Device, clock: Clock) -> Self {
+        let queries = (clock == Clock::Timestamps).then(|| {
+            device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("cnngpu kernel timer"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * MAX_TIMED_DISPATCHES as u32,
+            })
         });
         Timer {
             queries,
             log: Log::default(),
+            origin: Instant::now(),
         }
+    }
+
+    pub(super) fn origin(&self) -> Instant {
+        self.origin
     }
 }
 
@@ -97,6 +131,7 @@ impl Log {
             kernel,
             cpu_begin,
             cpu_end: cpu_begin,
+            wall: None,
         });
         Some(2 * (self.entries.len() as u32 - 1))
     }
@@ -107,13 +142,44 @@ impl Log {
         }
     }
 
+    /// Notes the host's clock around the last launch, run alone.
+    pub(super) fn ran(&mut self, begin: Instant, end: Instant) {
+        if let Some(e) = self.entries.last_mut() {
+            e.wall = Some((begin, end));
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Pairs the resolved ticks with their launches. All-zero timestamps (an adapter that
-    /// accepts the queries but does not time passes) are an error, not a profile of zeros.
-    pub(super) fn finish(self, ticks: &[u64], period_ns: f32) -> Result<Vec<KernelTiming>> {
+    /// The launches timed by the host's clock, in nanoseconds from `origin`.
+    pub(super) fn finish_wall(self, origin: Instant) -> Result<Vec<KernelTiming>> {
+        self.check_dropped()?;
+        let ns = |t: Instant| t.saturating_duration_since(origin).as_nanos() as f64;
+        self.entries
+            .into_iter()
+            .map(|e| {
+                let (begin, end) = e.wall.ok_or_else(|| {
+                    Error::gpu(
+                        "profiling",
+                        format!("launch {} was not run alone", e.kernel),
+                    )
+                })?;
+                Ok(KernelTiming {
+                    scope: e.scope,
+                    pass: e.pass,
+                    kernel: e.kernel,
+                    gpu_begin_ns: ns(begin),
+                    gpu_end_ns: ns(end).max(ns(begin)),
+                    cpu_begin: e.cpu_begin,
+                    cpu_end: e.cpu_end,
+                })
+            })
+            .collect()
+    }
+
+    fn check_dropped(&self) -> Result<()> {
         if self.dropped > 0 {
             return Err(Error::gpu(
                 "profiling",
@@ -124,6 +190,13 @@ impl Log {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Pairs the resolved ticks with their launches. All-zero timestamps (an adapter that
+    /// accepts the queries but does not time passes) are an error, not a profile of zeros.
+    pub(super) fn finish(self, ticks: &[u64], period_ns: f32) -> Result<Vec<KernelTiming>> {
+        self.check_dropped()?;
         if !self.entries.is_empty() && ticks.iter().all(|&t| t == 0) {
             return Err(Error::gpu(
                 "profiling",
@@ -171,6 +244,21 @@ mod tests {
         assert_eq!((t[0].gpu_begin_ns, t[0].gpu_end_ns), (0.0, 1000.0));
         assert_eq!((t[1].gpu_begin_ns, t[1].gpu_ns()), (1200.0, 2000.0));
         assert_eq!((t[1].scope.as_str(), t[1].pass), ("conv1", "forward"));
+    }
+
+    #[test]
+    fn wall_clock_times_count_from_the_origin() {
+        let origin = Instant::now();
+        let mut log = Log::default();
+        log.next("conv2d_forward", origin);
+        let begin = origin + std::time::Duration::from_micros(5);
+        log.ran(begin, begin + std::time::Duration::from_micros(20));
+        let t = log.finish_wall(origin).unwrap();
+        assert_eq!((t[0].gpu_begin_ns, t[0].gpu_ns()), (5000.0, 20000.0));
+        let mut unrun = Log::default();
+        unrun.next("conv2d_forward", origin);
+        let e = unrun.finish_wall(origin).unwrap_err().to_string();
+        assert!(e.contains("was not run alone"), "{e}");
     }
 
     #[test]
