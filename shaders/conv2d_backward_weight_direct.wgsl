@@ -10,10 +10,12 @@
 // loads dy of every output channel as a vec4 and the input row segment under the four windows
 // once (as vec4s when ALIGNED), then adds COUT * CIN * KW four-term dot products.
 // Dispatch: ceil(splits * KH / 256) workgroups of 256, linearised (splits = params.splits).
-// Precision: dy, x in storage precision; f32 partial sums, accumulated in a fixed order.
+// dy and x are read through textures that texture_pack fills before the launch.
+// Precision: dy, x in storage precision (packed as f32); f32 partial sums, accumulated in a
+// fixed order.
 // CPU reference: cpu::conv2d::backward_weight.
-//#tensor4 1 dy read
-//#tensor4 2 x read
+//#texture 1 dy
+//#texture 2 x
 //#include conv2d_params
 //#include flat
 //#include conv2d_direct

@@ -15,10 +15,14 @@
 // weight is loaded once per subgroup), then runs KW * COUT vec4 FMAs; each channel's four
 // outputs are one vec4 store when OW is a multiple of 4.
 // Dispatch: ceil(N * OH * ceil(OW/4) / SG) workgroups of one subgroup, linearised.
-// Precision: x, w, b, y in storage precision; f32 accumulation in a fixed order.
+// x and w are read through textures that texture_pack fills before the launch (on Mesa 22.3
+// lavapipe a storage load runs lane by lane, a texel load is one gather: LeNet-5's conv2 at
+// batch 64 ran its weight loads at 10 a lane for every input row segment).
+// Precision: x, w, b, y in storage precision (x and w packed as f32); f32 accumulation in a
+// fixed order.
 // CPU reference: cpu::conv2d::forward (FLIP: cpu::conv2d::backward_input).
-//#tensor4 1 x read
-//#tensor 2 w read
+//#texture 1 x
+//#texture 2 w
 //#tensor 3 b read
 //#tensor4 4 y write
 //#include conv2d_params

@@ -1,5 +1,5 @@
-// Shared by conv2d_forward_direct and conv2d_backward_weight_direct (needs `x` bound as a
-// read-only tensor4): the geometry as pipeline constants (set by gpu::kernels::conv2d_direct),
+// Shared by conv2d_forward_direct and conv2d_backward_weight_direct (needs `x` bound with
+// x_ld and x_ld4: a texture of texture_pack's): the geometry as pipeline constants (set by gpu::kernels::conv2d_direct),
 // so every loop has a constant trip count and no index divides by a runtime value, and the
 // load of the input row segment under four neighbouring windows.
 override CIN: u32 = 1u;

@@ -6,7 +6,9 @@
 //! (shaders/common/<name>.wgsl). [`compose`] turns each tensor into a storage binding of the
 //! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
 //! `<name>_st(i, v)`; `//#tensor4 <binding> <name> <read|write>` binds a tensor accessed as
-//! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); everything else is plain WGSL that naga validates as written.
+//! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); `//#texture <binding> <name>` reads a tensor
+//! that texture_pack copied into a texture through the same two accessors; everything else is
+//! plain WGSL that naga validates as written.
 
 use super::gemm_sg::SgTile;
 use crate::error::{Error, Result};
@@ -119,6 +121,8 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "add_forward",
     "accumulate",
     "tensor_copy",
+    "texture_pack",
+    "texture_pack4",
     "conv_transpose2d_bias",
     "concat_forward",
     "concat_backward_input",
@@ -251,6 +255,12 @@ pub fn compose_full(
                 })?;
                 header.push_str(&tensor4_decl(binding, name, *access == "write", storage));
             }
+            ["texture", binding, name] => {
+                let binding: u32 = binding.parse().map_err(|_| {
+                    Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
+                })?;
+                header.push_str(&texture_decl(binding, name));
+            }
             ["include", "gemm_sg"] => {
                 let tile = tile.ok_or_else(|| {
                     Error::invalid(
@@ -299,6 +309,21 @@ pub fn compose_full(
         }
     }
     Ok(format!("{header}\n{includes}\n{}", kernel.source))
+}
+
+/// A tensor read through a texture that texture_pack filled (vec4 i of the tensor at texel
+/// (i % TEXTURE_ROW, i / TEXTURE_ROW), f32 in every storage precision): `<name>_ld4(i)` and
+/// `<name>_ld(i)` as for a storage tensor. On Mesa 22.3 lavapipe a texel load is a gather
+/// where a storage load runs lane by lane (see gpu::weight_textures).
+fn texture_decl(binding: u32, name: &str) -> String {
+    let row = super::backend::TEXTURE_ROW;
+    let (mask, shift) = (row - 1, row.trailing_zeros());
+    format!(
+        "@group(0) @binding({binding}) var {name}_tex: texture_2d<f32>;\n\
+         fn {name}_ld4(i: u32) -> vec4<f32> {{ \
+         return textureLoad({name}_tex, vec2<u32>(i & {mask}u, i >> {shift}u), 0); }}\n\
+         fn {name}_ld(i: u32) -> f32 {{ return {name}_ld4(i >> 2u)[i & 3u]; }}\n"
+    )
 }
 
 /// A tensor accessed four elements at a time: `<name>_ld4(i) -> vec4<f32>` returns elements

@@ -2,10 +2,12 @@
 //! conv2d_backward_weight_direct.wgsl): for convolutions with few output channels and short
 //! kernel rows, where the subgroup family's operand packing costs more than its GEMM (LeNet-5's
 //! conv1: packing the 25-tap columns of 50,000 pixels took 5x the GEMM). The geometry is
-//! pipeline constants, so the kernels have no runtime index division.
+//! pipeline constants, so the kernels have no runtime index division. Their operands (x and
+//! w, or dy and x) are copied into textures first (texture_pack): each is loaded several
+//! times, and on Mesa 22.3 lavapipe a texel load costs a fifth of a storage load.
 
 use super::conv2d::{image_bytes, ReduceUniform};
-use super::conv2d_sg;
+use super::{conv2d_sg, texture_pack};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
@@ -129,10 +131,14 @@ fn launch(
     } else {
         "conv2d_forward"
     };
-    for c in b.chunks(pass, p.batch, &[xb, yb])? {
+    let elem = x.dtype.size() as u64;
+    let wt = texture_pack::pack(b, storage, View::whole(w), w.shape.numel(), Scratch::PackB)?;
+    for c in texture_pack::chunks(b, pass, p.batch, &[xb, yb], elem)? {
+        let x_len = c.count * (xb / elem) as usize;
+        let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackA)?;
         let views = [
-            View::items(x, c, xb),
-            View::whole(w),
+            View::Texture(&xt),
+            View::Texture(&wt),
             bias.map_or(b.dummy(), View::whole),
             View::items(y, c, yb),
         ];
@@ -190,14 +196,21 @@ pub fn encode_backward_weight(
     let (xb, yb) = image_bytes(p, x);
     let constants = constants(p, false);
     let len = p.out_channels * p.in_channels * p.kernel_h * p.kernel_w;
-    for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
+    let elem = x.dtype.size() as u64;
+    for c in texture_pack::chunks(b, "conv2d_backward_weight", p.batch, &[xb, yb], elem)? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
+        let (x_len, dy_len) = (
+            c.count * (xb / elem) as usize,
+            c.count * (yb / elem) as usize,
+        );
+        let dyt = texture_pack::pack(b, storage, View::items(dy, c, yb), dy_len, Scratch::PackA)?;
+        let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
         let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
         let mut u = p.uniform(c.count, c.start > 0);
         u.splits = slices as u32;
         let views = [
-            View::items(dy, c, yb),
-            View::items(x, c, xb),
+            View::Texture(&dyt),
+            View::Texture(&xt),
             View::buffer(&partial),
         ];
         b.dispatch_with(

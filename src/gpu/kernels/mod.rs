@@ -19,6 +19,7 @@ pub mod pixel_loss;
 pub mod pool2d;
 pub mod sgd;
 pub mod softmax_cross_entropy;
+mod texture_pack;
 
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;

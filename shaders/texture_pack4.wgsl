@@ -1,0 +1,21 @@
+// texture_pack4: texture_pack for a tensor of whole vec4s (len a multiple of 4): one vector
+// load a texel.
+// One invocation: one texel. Dispatch: ceil(len / 4 / 256) workgroups, linearised.
+// Precision: src in storage precision, dst f32.
+// CPU reference: none of its own (checked through the kernels that read the texture).
+//#tensor4 1 src read
+//#include flat
+//#include elementwise_params
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+
+@compute @workgroup_size(256, 1, 1)
+fn texture_pack4(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lindex: u32,
+) {
+    let i = flat_index(wid, nwg, lindex);
+    if i * 4u < params.len {
+        textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), src_ld4(i));
+    }
+}

@@ -1,0 +1,60 @@
+//! Tensors copied into textures for kernels that read them with `//#texture`
+//! (shaders/texture_pack.wgsl, texture_pack4.wgsl). On Mesa 22.3 lavapipe a storage load runs
+//! lane by lane (about 13 ns a lane on the 2-core EPYC of 2026-12-03) where a texel load is
+//! one gather (about 2.6 ns): a kernel that loads a value several times (the direct
+//! convolutions load each input row once per kernel row and each weight once per row segment)
+//! does better to load it once into a texture.
+
+use crate::error::Result;
+use crate::gpu::backend::{Scratch, TEXTURE_ROW};
+use crate::gpu::buffers::{plan_chunks, Chunk, View};
+use crate::gpu::{GpuBackend, Storage};
+use std::sync::Arc;
+
+/// texture_pack's uniform: the values to copy.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PackUniform {
+    len: u32,
+    _pad: [u32; 3],
+}
+
+/// Records the copy of the first `len` values of `src` into the scratch texture `slot`
+/// (vec4 i at texel (i % TEXTURE_ROW, i / TEXTURE_ROW), 0 past `len`): texture_pack4 (one
+/// load a texel) when `len` is a multiple of 4, texture_pack otherwise.
+pub(crate) fn pack(
+    b: &GpuBackend,
+    storage: Storage,
+    src: View<'_>,
+    len: usize,
+    slot: Scratch,
+) -> Result<Arc<wgpu::TextureView>> {
+    let texels = len.div_ceil(4);
+    let dst = b.scratch_texture(slot, texels)?;
+    let kernel = match len.is_multiple_of(4) {
+        true => "texture_pack4",
+        false => "texture_pack",
+    };
+    let u = PackUniform {
+        len: len as u32,
+        _pad: [0; 3],
+    };
+    let views = [src, View::Texture(&dst)];
+    b.dispatch(kernel, storage, &u, &views, super::flat_workgroups(texels))?;
+    Ok(dst)
+}
+
+/// Chunks of `total` items as [`GpuBackend::chunks`] plans them, small enough besides that
+/// one chunk of each tensor (`item_bytes`, values of `elem_bytes`) fits a scratch texture.
+pub(crate) fn chunks(
+    b: &GpuBackend,
+    what: &str,
+    total: usize,
+    item_bytes: &[u64],
+    elem_bytes: u64,
+) -> Result<Vec<Chunk>> {
+    let texels = TEXTURE_ROW as u64 * b.ctx.limits.max_texture_dimension_2d as u64;
+    let limit = b.max_binding().min(texels * 4 * elem_bytes);
+    let align = b.ctx.limits.min_storage_buffer_offset_alignment as u64;
+    plan_chunks(what, total, item_bytes, limit, align)
+}
