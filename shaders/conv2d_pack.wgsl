@@ -7,13 +7,16 @@
 //   3  w^T        [G][kc][cg]      rows: (ci, kh, kw), k: output channel    (backward_input B)
 //   4  dy         [G][cg][pixels]  rows: output channel, k: output pixel    (backward_weight A)
 //   5  im2col^T   [G][kc][pixels]  rows: (ci, kh, kw), k: output pixel      (backward_weight B)
-// Images are counted from `first` (added where x and dy are read). Index math divides through f32 (div_u): the launcher keeps every packed index below 2^24.
+// src is a texture that texture_pack filled with the values read (the weights, or the
+// launch's images of x or dy): each input value is read once per tap that covers it, and on
+// Mesa 22.3 lavapipe a texel load costs a fifth of a storage load.
+// Images are counted from `first` (added where x and dy are read; 0 when src holds just them). Index math divides through f32 (div_u): the launcher keeps every packed index below 2^24.
 // One invocation: one vec4 of a packed row (4 consecutive k; the row's index math is done once
 // and the taps or pixels advance without division). Dispatch: ceil(len / 1024) workgroups,
 // linearised.
 // Precision: src in storage precision, dst f32 (an rgba32float storage texture).
 // CPU reference: none of its own (checked through the conv2d passes it feeds).
-//#tensor 1 src read
+//#texture 1 src
 //#include conv2d_sg_params
 //#include flat
 //#include div

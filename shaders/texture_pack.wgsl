@@ -1,13 +1,14 @@
-// texture_pack: copies a tensor into the rgba32float texture that kernels read with
-// `//#texture` (vec4 i at texel (i % 2048, i / 2048), TEXTURE_ROW in src/gpu/backend.rs),
-// 0 past its end: one storage load a value. texture_pack4 copies tensors of whole vec4s
+// texture_pack: copies values [start, start + len) of a tensor into the rgba32float texture
+// that kernels read with `//#texture` (vec4 i at texel (i % 2048, i / 2048), TEXTURE_ROW in
+// src/gpu/backend.rs), 0 past the end: one storage load a value. texture_pack4 copies tensors of whole vec4s
 // with one load a texel.
 // One invocation: one texel. Dispatch: ceil(ceil(len / 4) / 256) workgroups, linearised.
 // Precision: src in storage precision, dst f32.
 // CPU reference: none of its own (checked through the kernels that read the texture).
 //#tensor 1 src read
 //#include flat
-//#include elementwise_params
+struct PackUniform { len: u32, start: u32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<uniform> params: PackUniform;
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(256, 1, 1)
@@ -23,7 +24,7 @@ fn texture_pack(
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
         if i * 4u + j < params.len {
-            v[j] = src_ld(i * 4u + j);
+            v[j] = src_ld(params.start + i * 4u + j);
         }
     }
     textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), v);

@@ -1,11 +1,12 @@
-// texture_pack4: texture_pack for a tensor of whole vec4s (len a multiple of 4): one vector
-// load a texel.
+// texture_pack4: texture_pack for whole vec4s (start and len multiples of 4): one vector load
+// a texel.
 // One invocation: one texel. Dispatch: ceil(len / 4 / 256) workgroups, linearised.
 // Precision: src in storage precision, dst f32.
 // CPU reference: none of its own (checked through the kernels that read the texture).
 //#tensor4 1 src read
 //#include flat
-//#include elementwise_params
+struct PackUniform { len: u32, start: u32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<uniform> params: PackUniform;
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(256, 1, 1)
@@ -16,6 +17,6 @@ fn texture_pack4(
 ) {
     let i = flat_index(wid, nwg, lindex);
     if i * 4u < params.len {
-        textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), src_ld4(i));
+        textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), src_ld4(params.start / 4u + i));
     }
 }

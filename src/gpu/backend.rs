@@ -59,10 +59,12 @@ pub(crate) enum Scratch {
     PlaneSums = 4,
     /// The chunk sums of a long loss vector (loss_accumulate).
     LossSums = 5,
+    /// A tensor copied into a texture for the packing kernel that reads it (conv2d_pack).
+    Source = 6,
 }
 
 impl Scratch {
-    const COUNT: usize = 6;
+    const COUNT: usize = 7;
 }
 
 /// A scratch texture and the view kernels bind.

@@ -98,6 +98,23 @@ fn pack(
 ) -> Result<std::sync::Arc<wgpu::TextureView>> {
     let groups = conv.groups as usize;
     let len = packed_len(groups, rows, cols);
+    // The values the layout reads (conv.batch images from `first`, or the weights), copied
+    // into a texture first: im2col reads each input value once per tap that covers it.
+    let c = conv;
+    let (x_image, y_image) = (
+        (c.in_channels * c.in_h * c.in_w) as usize,
+        (c.out_channels * c.out_h * c.out_w) as usize,
+    );
+    let (start, values) = match mode {
+        Pack::Weights | Pack::WeightsT => (
+            0,
+            (c.out_channels * c.in_channels / c.groups * c.kernel_h * c.kernel_w) as usize,
+        ),
+        Pack::Im2col | Pack::Im2colT => (first * x_image, c.batch as usize * x_image),
+        Pack::DyByPixel | Pack::DyByChannel => (first * y_image, c.batch as usize * y_image),
+    };
+    let source =
+        super::texture_pack::pack_range(b, storage, src, (start, values), Scratch::Source)?;
     let dst = b.scratch_texture(slot, len / 4)?;
     let u = SgUniform {
         conv,
@@ -106,7 +123,7 @@ fn pack(
         cols: cols as u32,
         len: len as u32,
         mode: mode as u32,
-        first: first as u32,
+        first: 0,
         ..Default::default()
     };
     b.dispatch_with(
@@ -114,7 +131,7 @@ fn pack(
         storage,
         &[("MODE", mode as u32)],
         &u,
-        &[src, View::Texture(&dst)],
+        &[View::Texture(&source), View::Texture(&dst)],
         super::flat_workgroups(len / 4),
     )?;
     Ok(dst)

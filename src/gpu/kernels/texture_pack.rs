@@ -11,17 +11,17 @@ use crate::gpu::buffers::{plan_chunks, Chunk, View};
 use crate::gpu::{GpuBackend, Storage};
 use std::sync::Arc;
 
-/// texture_pack's uniform: the values to copy.
+/// texture_pack's uniform: the values to copy, from `start`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct PackUniform {
     len: u32,
-    _pad: [u32; 3],
+    start: u32,
+    _pad: [u32; 2],
 }
 
 /// Records the copy of the first `len` values of `src` into the scratch texture `slot`
-/// (vec4 i at texel (i % TEXTURE_ROW, i / TEXTURE_ROW), 0 past `len`): texture_pack4 (one
-/// load a texel) when `len` is a multiple of 4, texture_pack otherwise.
+/// (vec4 i at texel (i % TEXTURE_ROW, i / TEXTURE_ROW), 0 past `len`).
 pub(crate) fn pack(
     b: &GpuBackend,
     storage: Storage,
@@ -29,15 +29,30 @@ pub(crate) fn pack(
     len: usize,
     slot: Scratch,
 ) -> Result<Arc<wgpu::TextureView>> {
+    pack_range(b, storage, src, (0, len), slot)
+}
+
+/// Records the copy of values [start, start + len) of `src` into the scratch texture `slot`
+/// (value start + j at component j % 4 of texel j / 4, in rows of TEXTURE_ROW texels; 0 past
+/// `len`): texture_pack4 (one load a texel) when `start` and `len` are multiples of 4,
+/// texture_pack otherwise.
+pub(crate) fn pack_range(
+    b: &GpuBackend,
+    storage: Storage,
+    src: View<'_>,
+    (start, len): (usize, usize),
+    slot: Scratch,
+) -> Result<Arc<wgpu::TextureView>> {
     let texels = len.div_ceil(4);
     let dst = b.scratch_texture(slot, texels)?;
-    let kernel = match len.is_multiple_of(4) {
+    let kernel = match len.is_multiple_of(4) && start.is_multiple_of(4) {
         true => "texture_pack4",
         false => "texture_pack",
     };
     let u = PackUniform {
         len: len as u32,
-        _pad: [0; 3],
+        start: start as u32,
+        _pad: [0; 2],
     };
     let views = [src, View::Texture(&dst)];
     b.dispatch(kernel, storage, &u, &views, super::flat_workgroups(texels))?;
