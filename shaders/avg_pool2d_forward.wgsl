@@ -2,13 +2,37 @@
 // (oh*stride - pad, ow*stride - pad), zero padding counted (PyTorch's count_include_pad=True);
 // with ADAPTIVE, over adaptive_avg_pool2d's window of (oh, ow), divided by its size.
 // Layout: x [N, C, H, W], y [N, C, OH, OW].
-// One invocation: one output. Dispatch: ceil(N*C*OH*OW / 256) workgroups, linearised.
+// One invocation: one output; with QUADS (2x2 windows, stride 2, no padding, rows of whole
+// vec4s: LeNet-5's pool1) two outputs of a row, from two vec4 loads.
+// Dispatch: ceil(N*C*OH*OW / 256) workgroups (/ 2 with QUADS), linearised.
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::pool2d::avg_forward.
-//#tensor 1 x read
+//#tensor4 1 x read
 //#tensor 2 y write
 //#include flat
 //#include pool2d_params
+
+// The vec4 path (a pipeline constant: compiled away elsewhere).
+override QUADS: bool = false;
+
+// Outputs 2p and 2p + 1 (one row; OUT_W is even): the four input values under each window
+// summed in the scalar path's order (row by row, left to right).
+fn quad_forward(p: u32) {
+    let o = p * 2u;
+    let out_pixels = OUT_H * OUT_W;
+    if o >= params.batch * CHANNELS * out_pixels {
+        return;
+    }
+    let plane = o / out_pixels;
+    let r = o - plane * out_pixels;
+    let oh = r / OUT_W;
+    let ow = r - oh * OUT_W;
+    let at = (plane * IN_H + oh * 2u) * IN_W + ow * 2u;
+    let top = x_ld4(at / 4u);
+    let bottom = x_ld4((at + IN_W) / 4u);
+    y_st(o, (((top.x + top.y) + bottom.x) + bottom.y) / 4.0);
+    y_st(o + 1u, (((top.z + top.w) + bottom.z) + bottom.w) / 4.0);
+}
 
 @compute @workgroup_size(256, 1, 1)
 fn avg_pool2d_forward(
@@ -18,6 +42,10 @@ fn avg_pool2d_forward(
 ) {
     let i = flat_index(wid, nwg, lindex);
     let out_pixels = OUT_H * OUT_W;
+    if QUADS {
+        quad_forward(i);
+        return;
+    }
     if i >= params.batch * CHANNELS * out_pixels {
         return;
     }

@@ -297,6 +297,15 @@ pub fn edge_cases() -> Vec<Case> {
                 ..pool(2, 6, 28, 28, 2, 2, 0)
             })),
         ),
+        // The vec4 path of 2x2/2 average pooling with relu folded in, over an odd number of
+        // rows (the last row lies under no window).
+        case(
+            "avgpool_fold_relu_quads_odd_rows",
+            Op::AvgPool2d(AvgPool2d(Pool2dParams {
+                act: Act::Relu,
+                ..pool(2, 3, 7, 8, 2, 2, 0)
+            })),
+        ),
         case(
             "maxpool_fold_relu_overlap",
             Op::MaxPool2d(MaxPool2d(Pool2dParams {

@@ -28,14 +28,29 @@ fn backward_constants(p: &Pool2dParams) -> [(&'static str, u32); 9] {
     [a, b, c, d, e, f, g, h, ("ACT", p.act.code())]
 }
 
-/// Average pooling's constants: `base` and whether its windows are adaptive (ADAPTIVE).
+/// Average pooling's constants: `base`, whether its windows are adaptive (ADAPTIVE) and
+/// whether the kernels run the vec4 path (QUADS, see [`quads`]).
 fn avg<const N: usize>(
     p: &Pool2dParams,
     base: [(&'static str, u32); N],
 ) -> Vec<(&'static str, u32)> {
     let mut c = base.to_vec();
     c.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
+    c.push(("QUADS", u32::from(quads(p))));
     c
+}
+
+/// Whether average pooling runs its vec4 path: 2x2 windows with stride 2 and no padding
+/// over rows of whole vec4s (LeNet-5's pool1), where one invocation covers four input
+/// values of a row — the two windows above them — with vector loads and stores (on Mesa 22.3
+/// lavapipe each storage access runs lane by lane, so the scalar path's three accesses a value
+/// in the input gradient become one).
+fn quads(p: &Pool2dParams) -> bool {
+    p.adaptive.is_none()
+        && p.kernel == 2
+        && p.stride == 2
+        && p.padding == 0
+        && p.in_w.is_multiple_of(4)
 }
 
 /// Bytes of one image of the input, the output and the u32 indices.
@@ -115,7 +130,9 @@ pub fn encode_avg_forward(
     let (xb, yb, _) = image_bytes(p, x);
     for c in b.chunks("avg_pool2d_forward", p.batch, &[xb, yb])? {
         let views = [View::items(x, c, xb), View::items(y, c, yb)];
-        let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w());
+        // The vec4 path: one invocation per two outputs of a row.
+        let per = if quads(p) { 2 } else { 1 };
+        let wg = flat_workgroups(c.count * p.channels * p.out_h() * p.out_w() / per);
         b.dispatch_with(
             "avg_pool2d_forward",
             storage,
@@ -145,7 +162,9 @@ pub fn encode_avg_backward_input(
             View::items(dx, c, xb),
             act_out.map_or(b.dummy(), |t| View::items(t, c, xb)),
         ];
-        let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
+        // The vec4 path: one invocation per four input values of a row.
+        let per = if quads(p) { 4 } else { 1 };
+        let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w / per);
         b.dispatch_with(
             "avg_pool2d_backward_input",
             storage,
@@ -156,4 +175,41 @@ pub fn encode_avg_backward_input(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Act;
+
+    fn pool(h: usize, w: usize, kernel: usize, stride: usize, padding: usize) -> Pool2dParams {
+        Pool2dParams {
+            batch: 2,
+            channels: 3,
+            in_h: h,
+            in_w: w,
+            kernel,
+            stride,
+            padding,
+            adaptive: None,
+            act: Act::None,
+            ceil_mode: false,
+        }
+    }
+
+    /// LeNet-5's pool1 and the parity cases named for it take the vec4 path; pool2 (rows of
+    /// 10) and other windows do not.
+    #[test]
+    fn the_vec4_path_runs_2x2_windows_over_rows_of_whole_vec4s() {
+        assert!(quads(&pool(28, 28, 2, 2, 0)));
+        assert!(quads(&pool(7, 8, 2, 2, 0)));
+        assert!(!quads(&pool(10, 10, 2, 2, 0)));
+        assert!(!quads(&pool(28, 28, 3, 2, 0)));
+        assert!(!quads(&pool(28, 28, 2, 2, 1)));
+        let adaptive = Pool2dParams {
+            adaptive: Some(4),
+            ..pool(8, 8, 2, 2, 0)
+        };
+        assert!(!quads(&adaptive));
+    }
 }
