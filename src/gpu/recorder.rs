@@ -341,62 +341,55 @@ impl Recorder {
             .then(|| *lock(&self.per_step_values));
         let mut timer = lock(&self.timer);
         let query = timer.as_mut().and_then(|t| t.log.next(kernel, cpu_begin));
+        let launch = |pass: &mut wgpu::ComputePass<'_>| {
+            pass.set_pipeline(&pipe.pipeline);
+            pass.set_bind_group(0, &*group, &[]);
+            if let Some(v) = &immediates {
+                pass.set_immediates(0, bytemuck::cast_slice(v));
+            }
+            pass.dispatch_workgroups(x, y, 1);
+        };
         let mut slot = lock(&self.pending);
-        let (mut passes, mut submits) = (0, 0);
+        let mut passes = 0;
         match (query, timer.as_mut()) {
             (Some(_), Some(t)) if t.queries.is_none() => {
                 // Timed by the host's clock: what was recorded before runs first, then this
-                // launch alone, each waited for.
-                if let Some(earlier) = slot.take() {
-                    ctx.queue.submit(earlier.finish());
-                    submits += 1;
-                }
-                wait(ctx, "profiling")?;
+                // launch alone, each submitted and waited for.
+                drop(slot);
+                self.submit(ctx, "profiling")?;
                 let mut alone = Pending::new(ctx);
-                {
-                    let mut pass = alone
+                launch(
+                    &mut alone
                         .encoder
                         .begin_compute_pass(&wgpu::ComputePassDescriptor {
                             label: Some(kernel),
                             timestamp_writes: None,
-                        });
-                    pass.set_pipeline(&pipe.pipeline);
-                    pass.set_bind_group(0, &*group, &[]);
-                    if let Some(v) = &immediates {
-                        pass.set_immediates(0, bytemuck::cast_slice(v));
-                    }
-                    pass.dispatch_workgroups(x, y, 1);
-                }
+                        }),
+                );
                 passes += 1;
-                let buffers = alone.finish();
+                *lock(&self.pending) = Some(alone);
                 let begin = Instant::now();
-                ctx.queue.submit(buffers);
-                wait(ctx, "profiling")?;
+                self.submit(ctx, "profiling")?;
                 t.log.ran(begin, Instant::now());
-                submits += 1;
             }
             (Some(i), Some(t)) => {
                 // A timed launch: a pass of its own with its timestamp writes.
                 let pending = slot.get_or_insert_with(|| Pending::new(ctx));
                 pending.pass.take();
                 let queries = t.queries.as_ref().expect("the timestamp clock has queries");
-                let mut pass = pending
-                    .encoder
-                    .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some(kernel),
-                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                            query_set: queries,
-                            beginning_of_pass_write_index: Some(i),
-                            end_of_pass_write_index: Some(i + 1),
+                launch(
+                    &mut pending
+                        .encoder
+                        .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some(kernel),
+                            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                                query_set: queries,
+                                beginning_of_pass_write_index: Some(i),
+                                end_of_pass_write_index: Some(i + 1),
+                            }),
                         }),
-                    });
+                );
                 passes += 1;
-                pass.set_pipeline(&pipe.pipeline);
-                pass.set_bind_group(0, &*group, &[]);
-                if let Some(v) = &immediates {
-                    pass.set_immediates(0, bytemuck::cast_slice(v));
-                }
-                pass.dispatch_workgroups(x, y, 1);
             }
             _ => {
                 let pending = slot.get_or_insert_with(|| Pending::new(ctx));
@@ -411,24 +404,14 @@ impl Recorder {
                     pending.pass = Some(pass);
                     passes += 1;
                 }
-                let pass = pending.pass.as_mut().expect("opened above");
-                pass.set_pipeline(&pipe.pipeline);
-                pass.set_bind_group(0, &*group, &[]);
-                if let Some(v) = &immediates {
-                    pass.set_immediates(0, bytemuck::cast_slice(v));
-                }
-                pass.dispatch_workgroups(x, y, 1);
+                launch(pending.pass.as_mut().expect("opened above"));
             }
         }
         if let (Some(_), Some(t)) = (query, timer.as_mut()) {
             t.log.encoded();
         }
-        if submits > 0 {
-            *lock(&self.params_epoch) += 1;
-        }
         let mut stats = lock(&self.stats);
         stats.passes += passes;
-        stats.submits += submits;
         stats.dispatches += 1;
         stats.max_workgroups = stats.max_workgroups.max(workgroups);
         stats.two_dimensional += (y > 1) as u64;
