@@ -49,9 +49,9 @@ fn conv2d_backward_weight_direct(
         let img = r / OUT_H;
         let oh = r - img * OUT_H;
         let ih = i32(oh * STRIDE + kh) - i32(PAD);
-        if ih < 0 || ih >= i32(IN_H) {
-            continue;
-        }
+        // A row in the padding reads as zeros (a select, not a `continue`: a CPU driver would
+        // run the rest of the loop body under a lane mask anyway).
+        let row_in = (ih >= 0) & (ih < i32(IN_H));
         for (var q = 0u; q < OUT_W / PX; q++) {
             let ow0 = q * PX;
             let iw0 = i32(ow0 * STRIDE) - i32(PAD);
@@ -60,8 +60,8 @@ fn conv2d_backward_weight_direct(
                 d[co] = dy_ld4((((img * COUT + co) * OUT_H + oh) * OUT_W + ow0) / 4u);
             }
             for (var ci = 0u; ci < CIN; ci++) {
-                let base = ((img * CIN + ci) * IN_H + u32(ih)) * IN_W;
-                let row = input_row(base, iw0, true);
+                let base = ((img * CIN + ci) * IN_H + u32(clamp(ih, 0, i32(IN_H) - 1))) * IN_W;
+                let row = input_row(base, iw0, row_in);
                 for (var kw = 0u; kw < KW; kw++) {
                     let xv = windows(row, kw);
                     for (var co = 0u; co < COUT; co++) {

@@ -30,17 +30,16 @@ const MAX_ROW: u32 = 20u;
 const MAX_QUADS: u32 = 6u;
 
 // x[base + iw0 .. base + iw0 + (PX-1)*STRIDE + KW) of one input row (0 outside the row and
-// when `row_in` is false: the row lies in the padding).
+// when `row_in` is false: the row lies in the padding). Loads at clamped positions and
+// selects, no branches: a CPU driver runs every branch under a lane mask.
 fn input_row(base: u32, iw0: i32, row_in: bool) -> array<f32, MAX_ROW> {
     let row_len = (PX - 1u) * STRIDE + KW;
     var row: array<f32, MAX_ROW>;
     if ALIGNED {
         for (var j = 0u; j < row_len; j += 4u) {
             let iw = iw0 + i32(j);
-            var v = vec4<f32>(0.0);
-            if row_in && iw >= 0 && iw < i32(IN_W) {
-                v = x_ld4((base + u32(iw)) / 4u);
-            }
+            let inside = row_in & (iw >= 0) & (iw < i32(IN_W));
+            let v = select(vec4<f32>(0.0), x_ld4((base + u32(clamp(iw, 0, i32(IN_W) - 4))) / 4u), inside);
             row[j] = v.x;
             row[j + 1u] = v.y;
             row[j + 2u] = v.z;
@@ -55,18 +54,16 @@ fn input_row(base: u32, iw0: i32, row_in: bool) -> array<f32, MAX_ROW> {
         let quads = (shift + row_len + 3u) / 4u;
         var seg: array<f32, 24>;
         for (var k = 0u; k < MAX_QUADS; k++) {
-            if k < quads {
-                // The input column of the vec4's first value; only vec4s holding part of
-                // the row are read (they lie in x: images are whole vec4s).
-                let iw = (q0 + i32(k)) * 4 - i32(base);
-                var v = vec4<f32>(0.0);
-                if row_in && iw + 3 >= 0 && iw < i32(IN_W) {
-                    v = x_ld4(u32(q0 + i32(k)));
-                }
-                for (var e = 0u; e < 4u; e++) {
-                    let inside = iw + i32(e) >= 0 && iw + i32(e) < i32(IN_W);
-                    seg[k * 4u + e] = select(0.0, v[e], inside);
-                }
+            // The input column of the vec4's first value; vec4s holding part of the row are
+            // read (they lie in x: images are whole vec4s), the others (past the segment or
+            // outside the row) load a clamped vec4 of the row and are not used.
+            let iw = (q0 + i32(k)) * 4 - i32(base);
+            let used = row_in & (k < quads) & (iw + 3 >= 0) & (iw < i32(IN_W));
+            let q = clamp(iw, 0, i32(IN_W) - 1) + i32(base);
+            let v = x_ld4(u32(q) / 4u);
+            for (var e = 0u; e < 4u; e++) {
+                let inside = used & (iw + i32(e) >= 0) & (iw + i32(e) < i32(IN_W));
+                seg[k * 4u + e] = select(0.0, v[e], inside);
             }
         }
         for (var j = 0u; j < row_len; j++) {
@@ -77,11 +74,8 @@ fn input_row(base: u32, iw0: i32, row_in: bool) -> array<f32, MAX_ROW> {
     } else {
         for (var j = 0u; j < row_len; j++) {
             let iw = iw0 + i32(j);
-            var v = 0.0;
-            if row_in && iw >= 0 && iw < i32(IN_W) {
-                v = x_ld(base + u32(iw));
-            }
-            row[j] = v;
+            let inside = row_in & (iw >= 0) & (iw < i32(IN_W));
+            row[j] = select(0.0, x_ld(base + u32(clamp(iw, 0, i32(IN_W) - 1))), inside);
         }
     }
     return row;
