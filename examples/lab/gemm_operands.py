@@ -25,6 +25,21 @@
 #   Mesa 22.3     112-126   56-62     31-46
 #   Mesa 25.0     34-56     31-45     36-38
 # So the linear GEMMs read weights, x and dy as textures (src/gpu/weight_textures.rs).
+# `fake` computes each operand vec4 from its index instead of loading it: the core's
+# arithmetic alone. 2026-12-04, same host, Mesa 22.3, the 384 x 1352 x 2304 GEMM, ms (best of
+# 3 launches of ~0.5 s, two rounds; LAB_ROUNDS=3):
+#   python3 examples/lab/gemm_operands.py fake 2 4 > /tmp/g_f2x4.wgsl
+#   LAB_ROUNDS=3 cargo run --release --example kernel_lab -- /tmp/g_f2x4.wgsl gemm 1032 \
+#     2392326144 884736 3114496 519168 -- 1
+#                 2x4 (16x32)  4x4 (32x32)  4x8 (32x64)  8x8 (64x64)
+#   fake          29 / 29      30 / 29      36 / 35      45 / 58
+#   tex           70 / 74      72 / 62      60 / 62      56 / 61
+# Without loads a small tile runs at the adapter's FMA ceiling (2.39 GFLOP in 29 ms, 82
+# GFLOP/s), the 64x64 tile at half of it: lavapipe lowers fma to a multiply and an add and
+# masks every accumulator write in the k loop (vmulps, vaddps, vblendvps, a load and a store of
+# the spilled accumulator: ~11 instructions per 8 multiply-adds a lane), so the 64x64 loop body
+# is ~6,000 instructions, more than Zen 3's 4K-op cache, and the core is fetch-bound; small
+# tiles fit but pay a texel gather (~100 cycles) per 8 rows or columns a k step.
 import sys
 
 mode, rl, cl, sg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8
@@ -45,6 +60,13 @@ elif mode == "mix":
 @group(0) @binding(5) var tb: texture_2d<f32>;
 fn gemm_a4(i: u32) -> vec4<f32> { return a[i]; }
 fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(tb, vec2<u32>(i & 8191u, i >> 13u), 0); }
+"""
+elif mode == "fake":
+    s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+fn gemm_a4(i: u32) -> vec4<f32> { let f = f32(i); return vec4<f32>(f, f + 1.0, f + 2.0, f + 3.0); }
+fn gemm_b4(i: u32) -> vec4<f32> { let f = f32(i) * 0.5; return vec4<f32>(f, f + 1.0, f + 2.0, f + 3.0); }
 """
 else:
     s += """@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;

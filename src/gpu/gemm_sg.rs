@@ -9,6 +9,11 @@
 //! every row, column and accumulator unrolled for the adapter's subgroup size.
 //! Measured with examples/kernel_lab.rs on lavapipe (Mesa 22.3, 256-bit): 13.5 GFLOP/s on a
 //! 256x4096x1024 GEMM against 4.7 for 4x4 per-lane register tiles with vec4 loads.
+//! What bounds it there now is code size: lavapipe splits each fma into a multiply and an add
+//! and masks every accumulator write in the k loop, so a 64x64 tile's loop body (~6,000
+//! instructions) overflows the CPU's op cache and runs at half the FMA ceiling even with its
+//! loads removed, while small tiles reach the ceiling without loads but pay a texel gather per
+//! 8 rows or columns (examples/lab/gemm_operands.py, `fake` mode).
 //!
 //! The including kernel defines where rows start and how a vec4 is read —
 //! `gemm_a_row(g, m) -> u32`, `gemm_a4(i) -> vec4<f32>` (row m of A of problem g starts at
