@@ -40,9 +40,13 @@
 # the spilled accumulator: ~11 instructions per 8 multiply-adds a lane), so the 64x64 loop body
 # is ~6,000 instructions, more than Zen 3's 4K-op cache, and the core is fetch-bound; small
 # tiles fit but pay a texel gather (~100 cycles) per 8 rows or columns a k step.
+# GEMM_K2=1 generates two k steps an iteration (K4 even). 64x64 tile, tex, three alternating
+# pairs in a slow hour of the host: 105/102/103 ms -> 96/98/98 (a first pair read 104 -> 68-77).
+import os
 import sys
 
 mode, rl, cl, sg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8
+K2 = os.environ.get("GEMM_K2") == "1"
 M, N, K4 = (int(v) for v in sys.argv[4:7]) if len(sys.argv) > 6 else (384, 1352, 576)
 tm, tn = rl*sg, cl*sg
 s = f"const SG: u32 = {sg}u;\nconst TM: u32 = {tm}u;\nconst TN: u32 = {tn}u;\nconst M: u32 = {M}u; const N: u32 = {N}u; const K4: u32 = {K4}u;\n"
@@ -103,17 +107,33 @@ for j in range(cl):
 for j in range(cl):
     for t in range(rl*sg):
         s += f"    var c{j}_{t} = 0.0;\n"
-s += "    for (var k = k_begin; k < k_end; k++) {\n"
-for i in range(rl):
-    s += f"        let a{i} = gemm_a4(ra{i} + k);\n"
-for j in range(cl):
-    s += f"        let b{j} = gemm_b4(cb{j} + k);\n"
-for i in range(rl):
-    for l in range(sg):
-        t = i*sg+l
-        s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n"
-        for j in range(cl):
-            s += f"        c{j}_{t} = fma(s{t}.w, b{j}.w, fma(s{t}.z, b{j}.z, fma(s{t}.y, b{j}.y, fma(s{t}.x, b{j}.x, c{j}_{t}))));\n"
+if not K2:
+    s += "    for (var k = k_begin; k < k_end; k++) {\n"
+    for i in range(rl):
+        s += f"        let a{i} = gemm_a4(ra{i} + k);\n"
+    for j in range(cl):
+        s += f"        let b{j} = gemm_b4(cb{j} + k);\n"
+    for i in range(rl):
+        for l in range(sg):
+            t = i*sg+l
+            s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n"
+            for j in range(cl):
+                s += f"        c{j}_{t} = fma(s{t}.w, b{j}.w, fma(s{t}.z, b{j}.z, fma(s{t}.y, b{j}.y, fma(s{t}.x, b{j}.x, c{j}_{t}))));\n"
+else:
+    # Two k steps an iteration (K4 even): one accumulator load, blend and store per 8
+    # multiply-adds instead of per 4.
+    s += "    for (var k = k_begin; k < k_end; k += 2u) {\n"
+    for i in range(rl):
+        s += f"        let a{i} = gemm_a4(ra{i} + k);\n        let e{i} = gemm_a4(ra{i} + k + 1u);\n"
+    for j in range(cl):
+        s += f"        let b{j} = gemm_b4(cb{j} + k);\n        let d{j} = gemm_b4(cb{j} + k + 1u);\n"
+    for i in range(rl):
+        for l in range(sg):
+            t = i*sg+l
+            s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n        let r{t} = subgroupBroadcast(e{i}, {l}u);\n"
+            for j in range(cl):
+                s += (f"        c{j}_{t} = c{j}_{t} + ((s{t}.x * b{j}.x + s{t}.y * b{j}.y) + (s{t}.z * b{j}.z + s{t}.w * b{j}.w))"
+                      f" + ((r{t}.x * d{j}.x + r{t}.y * d{j}.y) + (r{t}.z * d{j}.z + r{t}.w * d{j}.w));\n")
 s += "    }\n"
 for j in range(cl):
     s += f"    let col{j} = n0 + lane + {j*sg}u;\n    if col{j} < dims.y {{\n"
