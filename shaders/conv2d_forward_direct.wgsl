@@ -60,7 +60,7 @@ fn conv2d_forward_direct(
         for (var kh = 0u; kh < KH; kh++) {
             let ih = i32(oh * STRIDE + kh) - i32(PAD);
             let row_in = (ih >= 0) & (ih < i32(IN_H));
-            let base = ((img * CIN + ci) * IN_H + u32(max(ih, 0))) * IN_W;
+            let base = ((img * CIN + ci) * IN_H + u32(clamp(ih, 0, i32(IN_H) - 1))) * IN_W;
             let row = input_row(base, iw0, row_in);
             var ws: array<f32, WSLOTS>;
             for (var s = 0u; s < WSLOTS; s++) {

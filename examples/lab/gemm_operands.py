@@ -107,33 +107,27 @@ for j in range(cl):
 for j in range(cl):
     for t in range(rl*sg):
         s += f"    var c{j}_{t} = 0.0;\n"
-if not K2:
-    s += "    for (var k = k_begin; k < k_end; k++) {\n"
-    for i in range(rl):
-        s += f"        let a{i} = gemm_a4(ra{i} + k);\n"
-    for j in range(cl):
-        s += f"        let b{j} = gemm_b4(cb{j} + k);\n"
-    for i in range(rl):
-        for l in range(sg):
-            t = i*sg+l
-            s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n"
-            for j in range(cl):
+# Each k step q of an iteration loads A's rows as a{i} (q = 0) or e{i} (q = 1), B's columns as
+# b{j} or d{j}, and broadcasts A's as s{t} or r{t}. One step: the core's fma chain; two (K4
+# even): one accumulator load, blend and store per 8 multiply-adds instead of per 4.
+steps = 2 if K2 else 1
+a_, b_, s_ = "ae"[:steps], "bd"[:steps], "sr"[:steps]
+at = ["", " + 1u"]
+s += f"    for (var k = k_begin; k < k_end; {'k++' if steps == 1 else 'k += 2u'}) {{\n"
+for i in range(rl):
+    s += "".join(f"        let {a_[q]}{i} = gemm_a4(ra{i} + k{at[q]});\n" for q in range(steps))
+for j in range(cl):
+    s += "".join(f"        let {b_[q]}{j} = gemm_b4(cb{j} + k{at[q]});\n" for q in range(steps))
+for i in range(rl):
+    for l in range(sg):
+        t = i*sg+l
+        s += "".join(f"        let {s_[q]}{t} = subgroupBroadcast({a_[q]}{i}, {l}u);\n" for q in range(steps))
+        for j in range(cl):
+            if steps == 1:
                 s += f"        c{j}_{t} = fma(s{t}.w, b{j}.w, fma(s{t}.z, b{j}.z, fma(s{t}.y, b{j}.y, fma(s{t}.x, b{j}.x, c{j}_{t}))));\n"
-else:
-    # Two k steps an iteration (K4 even): one accumulator load, blend and store per 8
-    # multiply-adds instead of per 4.
-    s += "    for (var k = k_begin; k < k_end; k += 2u) {\n"
-    for i in range(rl):
-        s += f"        let a{i} = gemm_a4(ra{i} + k);\n        let e{i} = gemm_a4(ra{i} + k + 1u);\n"
-    for j in range(cl):
-        s += f"        let b{j} = gemm_b4(cb{j} + k);\n        let d{j} = gemm_b4(cb{j} + k + 1u);\n"
-    for i in range(rl):
-        for l in range(sg):
-            t = i*sg+l
-            s += f"        let s{t} = subgroupBroadcast(a{i}, {l}u);\n        let r{t} = subgroupBroadcast(e{i}, {l}u);\n"
-            for j in range(cl):
-                s += (f"        c{j}_{t} = c{j}_{t} + ((s{t}.x * b{j}.x + s{t}.y * b{j}.y) + (s{t}.z * b{j}.z + s{t}.w * b{j}.w))"
-                      f" + ((r{t}.x * d{j}.x + r{t}.y * d{j}.y) + (r{t}.z * d{j}.z + r{t}.w * d{j}.w));\n")
+            else:
+                pair = [f"(({s_[q]}{t}.x * {b_[q]}{j}.x + {s_[q]}{t}.y * {b_[q]}{j}.y) + ({s_[q]}{t}.z * {b_[q]}{j}.z + {s_[q]}{t}.w * {b_[q]}{j}.w))" for q in range(steps)]
+                s += f"        c{j}_{t} = c{j}_{t} + " + " + ".join(pair) + ";\n"
 s += "    }\n"
 for j in range(cl):
     s += f"    let col{j} = n0 + lane + {j*sg}u;\n    if col{j} < dims.y {{\n"
