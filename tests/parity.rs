@@ -195,7 +195,8 @@ fn pixel_metrics_accumulate_matches_cpu() {
 }
 
 /// The wide subgroup family is its own variant at AlexNet's shapes (not the subgroup family
-/// under another name) and matches the CPU there.
+/// under another name) and matches the CPU there: conv3 (384 channels, whole 64-row tiles)
+/// and conv1 (96 channels, two 48-row tiles).
 #[test]
 fn the_wide_subgroup_family_runs_at_alexnet_shapes() {
     let Some(gpu) = common::gpu() else { return };
@@ -205,15 +206,16 @@ fn the_wide_subgroup_family_runs_at_alexnet_shapes() {
     }
     let cases: Vec<_> = cnngpu::parity::alexnet_layers(1)
         .into_iter()
-        .filter(|c| c.name == "alexnet_conv3")
+        .filter(|c| c.name == "alexnet_conv3" || c.name == "alexnet_conv1")
         .collect();
+    assert_eq!(cases.len(), 2);
     let outcomes = cnngpu::parity::run(&gpu, &cases, "conv2d_").expect("kernels ran");
     let wide: Vec<_> = outcomes
         .iter()
         .filter(|o| o.kernel.ends_with("[subgroup-wide]"))
         .collect();
-    // forward, input and weight gradients in every storage variant.
-    assert_eq!(wide.len(), 3 * cnngpu::parity::variants(&gpu).len());
+    // forward, input and weight gradients of both layers in every storage variant.
+    assert_eq!(wide.len(), 2 * 3 * cnngpu::parity::variants(&gpu).len());
     let failed: Vec<String> = wide
         .iter()
         .filter(|o| !o.passed())

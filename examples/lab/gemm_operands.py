@@ -42,11 +42,17 @@
 # tiles fit but pay a texel gather (~100 cycles) per 8 rows or columns a k step.
 # GEMM_K2=1 generates two k steps an iteration (K4 even). 64x64 tile, tex, three alternating
 # pairs in a slow hour of the host: 105/102/103 ms -> 96/98/98 (a first pair read 104 -> 68-77).
+# GEMM_K2=chain takes both steps in one nested fma chain, the one-step loop's order (its sums
+# bit-identical to the core's; GEMM_K2=1's tree order moved GoogLeNet's model parity past its
+# tolerance). 2026-12-04 08:00, five rounds each interleaved, best of 3 launches, ms: one step
+# 59/75/72/57/55, K2 tree 70/55/59/54/51, K2 chain 63/61/54/60/55: the chain gains nothing
+# measurable here, the tree ~5%; neither is in the core.
 import os
 import sys
 
 mode, rl, cl, sg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), 8
-K2 = os.environ.get("GEMM_K2") == "1"
+K2 = os.environ.get("GEMM_K2") in ("1", "chain")
+CHAIN = os.environ.get("GEMM_K2") == "chain"  # both steps in one nested fma chain
 M, N, K4 = (int(v) for v in sys.argv[4:7]) if len(sys.argv) > 6 else (384, 1352, 576)
 tm, tn = rl*sg, cl*sg
 s = f"const SG: u32 = {sg}u;\nconst TM: u32 = {tm}u;\nconst TN: u32 = {tn}u;\nconst M: u32 = {M}u; const N: u32 = {N}u; const K4: u32 = {K4}u;\n"
@@ -125,6 +131,12 @@ for i in range(rl):
         for j in range(cl):
             if steps == 1:
                 s += f"        c{j}_{t} = fma(s{t}.w, b{j}.w, fma(s{t}.z, b{j}.z, fma(s{t}.y, b{j}.y, fma(s{t}.x, b{j}.x, c{j}_{t}))));\n"
+            elif CHAIN:
+                inner = f"c{j}_{t}"
+                for q in range(steps):
+                    v, b = f"{s_[q]}{t}", f"{b_[q]}{j}"
+                    inner = f"fma({v}.w, {b}.w, fma({v}.z, {b}.z, fma({v}.y, {b}.y, fma({v}.x, {b}.x, {inner}))))"
+                s += f"        c{j}_{t} = {inner};\n"
             else:
                 pair = [f"(({s_[q]}{t}.x * {b_[q]}{j}.x + {s_[q]}{t}.y * {b_[q]}{j}.y) + ({s_[q]}{t}.z * {b_[q]}{j}.z + {s_[q]}{t}.w * {b_[q]}{j}.w))" for q in range(steps)]
                 s += f"        c{j}_{t} = c{j}_{t} + " + " + ".join(pair) + ";\n"

@@ -67,8 +67,13 @@ impl SgTile {
     /// 57-61 at 32x32, 51-56 at 32x64 or 64x32, 36-37 at 64x64, 43-51 at 128x64 or 64x128.
     /// Its generated text is long (about 7 s to compile a pipeline there), so the family is
     /// offered only for large GEMMs ([`crate::gpu::kernels::Gemm::families`]).
+    /// M is split into as few tiles as 64 rows allow, of equal height, so that a tile wastes
+    /// no more than a subgroup of rows: AlexNet conv1's 96 channels run as two 48-row tiles,
+    /// not a 64-row tile and a half-empty one (a quarter of the multiply-adds thrown away).
     pub fn wide(sg: u32, m: usize) -> Self {
-        let rows_per_lane = (m.div_ceil(sg as usize) as u32).clamp(1, (64 / sg).max(1));
+        let most = (64 / sg).max(1) as usize;
+        let tiles = m.div_ceil(most * sg as usize).max(1);
+        let rows_per_lane = (m.div_ceil(tiles * sg as usize) as u32).clamp(1, most as u32);
         SgTile {
             sg,
             rows_per_lane,
@@ -329,6 +334,11 @@ mod tests {
         assert_eq!((t.rows(), t.cols()), (8, 64));
         let t = SgTile::wide(8, 20);
         assert_eq!((t.rows(), t.cols()), (24, 64));
+        // 96 rows: two tiles of 48, not 64 + 64 with 32 rows wasted.
+        let t = SgTile::wide(8, 96);
+        assert_eq!((t.rows(), t.cols()), (48, 64));
+        let t = SgTile::wide(8, 130);
+        assert_eq!((t.rows(), t.cols()), (48, 64));
         let t = SgTile::wide(16, 1000);
         assert_eq!((t.rows(), t.cols()), (64, 64));
         let t = SgTile::wide(4, 1000);
