@@ -16,6 +16,7 @@
 //#tensor4 3 act_out read
 //#include flat
 //#include pool2d_params
+//#include act_derivative
 //#include act_backward
 
 // The vec4 path (a pipeline constant: compiled away elsewhere).

@@ -6,6 +6,8 @@
 // One invocation: one pixel of one image, walking its channels: step c computes s_c and t_c
 // from the window of x in registers and emits dx of channel c - LRN_BEFORE, whose windows'
 // terms are then all known; x and dy are each loaded once.
+// With ACT (common/act_derivative) the backward pass of the activation before the
+// normalisation is folded in: dx is also multiplied by its derivative at x, its output.
 // Dispatch: ceil(N*H*W / 256) workgroups, linearised.
 // Precision: storage precision in and out, f32 arithmetic.
 // CPU reference: cpu::lrn::backward_input.
@@ -14,6 +16,7 @@
 //#tensor 3 dx write
 //#include flat
 //#include lrn_params
+//#include act_derivative
 
 @compute @workgroup_size(256, 1, 1)
 fn lrn_backward_input(
@@ -62,7 +65,8 @@ fn lrn_backward_input(
             for (var t = 0u; t < SIZE; t++) {
                 cross_sum += terms[t];
             }
-            dx_st(base + (c - LRN_BEFORE) * PIXELS, own[0] - coef * win[0] * cross_sum);
+            let d = own[0] - coef * win[0] * cross_sum;
+            dx_st(base + (c - LRN_BEFORE) * PIXELS, act_backward_at(win[0], d));
         }
     }
 }

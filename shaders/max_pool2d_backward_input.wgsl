@@ -12,6 +12,7 @@
 //#tensor 4 act_out read
 //#include flat
 //#include pool2d_params
+//#include act_derivative
 //#include act_backward
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 

@@ -254,6 +254,7 @@ fn lrn_backward_matches_finite_differences() {
             alpha,
             beta,
             k,
+            act: Act::None,
         };
         // Large activations, so the normalisation term is far from negligible.
         let x: Vec<f64> = rand(&mut rng, p.shape().numel())

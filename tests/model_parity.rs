@@ -541,6 +541,23 @@ fn fused_activations_train_as_the_unfused_layers() {
     assert_close("weight", &fused.weights, &plain.weights, 1e-5);
 }
 
+/// AlexNet's relus before its two normalisations and its last pooling layer run inside those
+/// layers' backward passes (the model parity tests above check the result); relu3 and relu4
+/// feed convolutions and keep their own.
+#[test]
+fn alexnets_relus_fold_into_the_normalisations_and_pool5() {
+    let graph = models::alexnet(10, 1, 67).unwrap();
+    let folds = graph.pool_folds();
+    let folded: Vec<&str> = graph
+        .layers
+        .iter()
+        .zip(&folds)
+        .filter(|(_, a)| **a == Act::Relu)
+        .map(|(l, _)| l.name.as_str())
+        .collect();
+    assert_eq!(folded, ["features.2", "features.6", "features.14"]);
+}
+
 /// The memory the CLI checks before allocating (train::memory) is what the model allocates,
 /// with the outputs that fused layers do not keep left out, gradients shared by liveness and
 /// none for evaluation-only batch sizes.

@@ -1,16 +1,8 @@
-// The backward pass of an activation folded into the kernel that computes the gradient of its
-// output (ops::Act as the pipeline constant ACT: 0 none, 1 relu, 2 tanh). The kernel binds
-// that activation's output as `act_out` (a dummy when ACT is 0) and passes each gradient
-// value through act_backward before storing it.
-override ACT: u32 = 0u;
-
+// act_derivative's act_backward_at with the activation's output read from `act_out`, which
+// the kernel binds (a dummy when ACT is 0, never read then). Include act_derivative first.
 fn act_backward(i: u32, d: f32) -> f32 {
-    if ACT == 1u {
-        return select(0.0, d, act_out_ld(i) > 0.0);
+    if ACT == 0u {
+        return d;
     }
-    if ACT == 2u {
-        let y = act_out_ld(i);
-        return d * (1.0 - y * y);
-    }
-    return d;
+    return act_backward_at(act_out_ld(i), d);
 }

@@ -13,8 +13,9 @@ pub fn apply<F: Float>(act: Act, y: Vec<F>) -> Vec<F> {
     }
 }
 
-/// A pooling gradient `d` with the backward pass of activation `act` folded in: `d` times the
-/// activation's derivative at its output `y` (the unfused backward functions below).
+/// A pooling or normalisation gradient `d` with the backward pass of activation `act` folded
+/// in: `d` times the activation's derivative at its output `y` (the unfused backward
+/// functions below).
 pub fn fold_backward(act: Act, y: Option<&super::CpuTensor>, d: Vec<f64>) -> Vec<f64> {
     match (act, y) {
         (Act::Relu, Some(y)) => relu_backward_input(&y.f64s(), &d),

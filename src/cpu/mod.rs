@@ -403,7 +403,8 @@ impl Backend for CpuBackend {
         dx: &mut CpuTensor,
     ) -> Result<()> {
         check(p, Pass::BackwardInput, &[Some(x), Some(dy)], &[dx])?;
-        dx.store(&lrn::backward_input(p, &x.f64s(), &dy.f64s()), "lrn dx")
+        let d = lrn::backward_input(p, &x.f64s(), &dy.f64s());
+        dx.store(&activation::fold_backward(p.act, Some(x), d), "lrn dx")
     }
 
     fn linear_forward(

@@ -179,6 +179,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "softmax_cross_entropy_params",
     "flat",
     "activation",
+    "act_derivative",
     "act_backward",
 ];
 

@@ -609,17 +609,18 @@ impl Graph {
         i > 0 && fusions[i - 1] != Act::None
     }
 
-    /// Whether layer `i` is an activation whose backward pass the pooling layer after it runs
-    /// (see [`Graph::pool_folds`]).
+    /// Whether layer `i` is an activation whose backward pass the pooling or normalisation
+    /// layer after it runs (see [`Graph::pool_folds`]).
     pub fn folded_away(folds: &[Act], i: usize) -> bool {
         folds.get(i + 1).is_some_and(|a| *a != Act::None)
     }
 
     /// Per layer, the activation whose backward pass this layer's backward pass runs: a
-    /// pooling layer that alone reads a relu or tanh (not the first layer) multiplies its
-    /// input gradient by the activation's derivative and writes the activation's input
-    /// gradient (the activation's own backward pass is then not run, and the gradient of its
-    /// output is not kept); [`Act::None`] elsewhere. Off with `CNNGPU_NO_FUSION=1`.
+    /// pooling or local-response-normalisation layer that alone reads a relu or tanh (not the
+    /// first layer) multiplies its input gradient by the activation's derivative and writes
+    /// the activation's input gradient (the activation's own backward pass is then not run,
+    /// and the gradient of its output is not kept); [`Act::None`] elsewhere (AlexNet's relu1
+    /// and relu2 fold into lrn1 and lrn2, relu5 into pool5). Off with `CNNGPU_NO_FUSION=1`.
     pub fn pool_folds(&self) -> Vec<Act> {
         let off = fusion_off();
         let layers = &self.layers;
@@ -627,10 +628,10 @@ impl Graph {
             .map(|i| {
                 let pool = matches!(
                     layers[i].kind,
-                    LayerKind::AvgPool2d(_) | LayerKind::MaxPool2d(_)
+                    LayerKind::AvgPool2d(_) | LayerKind::MaxPool2d(_) | LayerKind::Lrn(_)
                 );
-                // The chain node i - 2 → activation i - 1 → pool i, the activation read by
-                // the pool alone (the fold writes node i - 2's gradient).
+                // The chain node i - 2 → activation i - 1 → pool (or lrn) i, the activation
+                // read by the pool alone (the fold writes node i - 2's gradient).
                 if off
                     || !pool
                     || i < 2

@@ -671,7 +671,12 @@ impl<B: Backend> Model<B> {
                             b.max_pool2d_backward_input(&p, dy, idx, act_out, dx)?
                         }
                         LayerKind::Lrn(p) => {
-                            b.lrn_backward_input(&LrnParams { batch, ..*p }, x, dy, dx)?
+                            let p = LrnParams {
+                                batch,
+                                act: fold,
+                                ..*p
+                            };
+                            b.lrn_backward_input(&p, x, dy, dx)?
                         }
                         LayerKind::Dropout(p) => {
                             let len = batch * layer.out_shape.iter().product::<usize>();

@@ -27,6 +27,18 @@ pub enum Act {
 }
 
 impl Act {
+    /// A drawn tensor made this activation's output (for a folded activation's backward
+    /// pass, whose kernel reads the output): relu or tanh applied, rounded to f16 values so
+    /// that every storage precision reads the same.
+    pub fn output_of_draw(self, x: &mut Value) {
+        let x = x.floats_mut();
+        match self {
+            Act::None => {}
+            Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
+        }
+        crate::tensor::round_to_f16(&mut x.data);
+    }
     /// The code the kernels' uniforms carry.
     pub fn code(self) -> u32 {
         match self {

@@ -1,6 +1,7 @@
 //! lrn: local response normalisation across channels, with PyTorch's `LocalResponseNorm` semantics.
 
-use super::spec::{arg, Arg, OpRun, OpSpec, Signature};
+use super::spec::{arg, Arg, Draw, OpRun, OpSpec, Signature, Value};
+use super::Act;
 use super::{positive, u32_of, Backend, Pass};
 use crate::error::{Error, Result};
 use crate::tensor::Shape;
@@ -17,6 +18,10 @@ pub struct LrnParams {
     pub alpha: f32,
     pub beta: f32,
     pub k: f32,
+    /// The activation whose output is this normalisation's input, when its backward pass is
+    /// folded into this one's: backward_input then also multiplies dx by the activation's
+    /// derivative at x. Forward ignores it.
+    pub act: Act,
 }
 
 /// Mirror of `LrnUniform` in shaders/common/lrn_params.wgsl.
@@ -45,6 +50,7 @@ impl LrnParams {
             alpha: 1e-4,
             beta: 0.75,
             k: 2.0,
+            act: Act::None,
         }
     }
     pub fn shape(&self) -> Shape {
@@ -114,7 +120,7 @@ impl OpSpec for LrnParams {
     fn params_json(&self) -> serde_json::Value {
         serde_json::json!({"op": "lrn", "batch": self.batch, "channels": self.channels,
             "h": self.h, "w": self.w, "size": self.size, "alpha": self.alpha,
-            "beta": self.beta, "k": self.k})
+            "beta": self.beta, "k": self.k, "act": self.act.name()})
     }
 }
 
@@ -130,5 +136,19 @@ impl OpRun for LrnParams {
             Pass::Forward => b.lrn_forward(self, arg(i, 0)?, o[0]),
             _ => b.lrn_backward_input(self, arg(i, 0)?, arg(i, 1)?, o[0]),
         }
+    }
+
+    /// With a folded activation, x (the activation's output) is that function of a draw.
+    fn relate<B: Backend>(
+        &self,
+        _reference: &B,
+        pass: Pass,
+        inputs: &mut [Value],
+        _draw: &mut Draw<'_>,
+    ) -> Result<()> {
+        if pass != Pass::Forward && self.act != Act::None {
+            self.act.output_of_draw(&mut inputs[0]);
+        }
+        Ok(())
     }
 }

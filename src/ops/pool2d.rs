@@ -171,13 +171,7 @@ impl Pool2dParams {
     }
     /// The folded activation's output (the pool's input) from a draw.
     fn act_output(&self, x: &mut Value) {
-        let x = x.floats_mut();
-        match self.act {
-            Act::None => {}
-            Act::Relu => x.data.iter_mut().for_each(|v| *v = v.max(0.0)),
-            Act::Tanh => x.data.iter_mut().for_each(|v| *v = v.tanh()),
-        }
-        crate::tensor::round_to_f16(&mut x.data);
+        self.act.output_of_draw(x);
     }
 }
 

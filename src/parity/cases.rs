@@ -147,6 +147,14 @@ pub fn alexnet_cases() -> Vec<Case> {
     alexnet_layers(2)
 }
 
+/// AlexNet's normalisation with the relu before it folded into its backward pass.
+fn lrn_after_relu(b: usize, channels: usize, hw: usize) -> LrnParams {
+    LrnParams {
+        act: Act::Relu,
+        ..LrnParams::alexnet(b, channels, hw, hw)
+    }
+}
+
 /// The AlexNet layers at batch `b`.
 pub fn alexnet_layers(b: usize) -> Vec<Case> {
     vec![
@@ -155,14 +163,15 @@ pub fn alexnet_layers(b: usize) -> Vec<Case> {
             "alexnet_relu1",
             Op::Relu(Relu(Shape::new(&[b, 96, 55, 55]))),
         ),
-        case("alexnet_lrn1", Op::Lrn(LrnParams::alexnet(b, 96, 55, 55))),
+        // lrn1 and lrn2 run relu1's and relu2's backward passes, as in the model.
+        case("alexnet_lrn1", Op::Lrn(lrn_after_relu(b, 96, 55))),
         case(
             "alexnet_pool1",
             Op::MaxPool2d(MaxPool2d(pool(b, 96, 55, 55, 3, 2, 0))),
         ),
         case("alexnet_conv2", conv(b, 96, 27, 27, 256, 5, 1, 2, 1)),
         case("alexnet_conv2_g2", conv(b, 96, 27, 27, 256, 5, 1, 2, 2)),
-        case("alexnet_lrn2", Op::Lrn(LrnParams::alexnet(b, 256, 27, 27))),
+        case("alexnet_lrn2", Op::Lrn(lrn_after_relu(b, 256, 27))),
         case(
             "alexnet_pool2",
             Op::MaxPool2d(MaxPool2d(pool(b, 256, 27, 27, 3, 2, 0))),
@@ -328,8 +337,10 @@ pub fn edge_cases() -> Vec<Case> {
                 alpha: 0.01,
                 beta: 0.75,
                 k: 1.0,
+                act: Act::None,
             }),
         ),
+        // lrn_size4_even folds relu into its backward pass, lrn_size16 tanh.
         case(
             "lrn_size4_even",
             Op::Lrn(LrnParams {
@@ -341,6 +352,7 @@ pub fn edge_cases() -> Vec<Case> {
                 alpha: 0.5,
                 beta: 0.6,
                 k: 2.0,
+                act: Act::Relu,
             }),
         ),
         // The window wider than the channels (it holds all of them, and zeros), and the
@@ -356,6 +368,7 @@ pub fn edge_cases() -> Vec<Case> {
                 alpha: 0.3,
                 beta: 0.75,
                 k: 1.0,
+                act: Act::None,
             }),
         ),
         case(
@@ -369,6 +382,7 @@ pub fn edge_cases() -> Vec<Case> {
                 alpha: 0.2,
                 beta: 0.5,
                 k: 1.5,
+                act: Act::Tanh,
             }),
         ),
         case("linear_b1_odd_nobias", linear(1, 7, 13, false)),

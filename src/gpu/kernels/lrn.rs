@@ -13,7 +13,8 @@ use crate::ops::LrnParams;
 /// The widest window the kernels hold (`MAX_SIZE` in shaders/common/lrn_params.wgsl).
 pub const MAX_SIZE: usize = 16;
 
-/// The geometry as the kernels' pipeline constants (shaders/common/lrn_params.wgsl).
+/// The geometry as the kernels' pipeline constants (shaders/common/lrn_params.wgsl), and the
+/// folded activation (ACT, shaders/common/act_derivative.wgsl; backward only).
 fn constants(p: &LrnParams) -> Result<[(&'static str, u32); 3]> {
     if p.size > MAX_SIZE {
         return Err(Error::Limit {
@@ -54,7 +55,8 @@ pub fn encode_backward_input(
     dx: &GpuTensor,
 ) -> Result<()> {
     let storage = b.storage_of("lrn_backward_input", &[x, dy, dx])?;
-    let k = constants(p)?;
+    let [channels, pixels, size] = constants(p)?;
+    let k = [channels, pixels, size, ("ACT", p.act.code())];
     let ib = image_bytes(p, x);
     for c in b.chunks("lrn_backward_input", p.batch, &[ib])? {
         let views = [
