@@ -107,11 +107,19 @@ pub fn encode_max_backward_input(
             View::items(dx, c, xb),
             act_out.map_or(b.dummy(), |t| View::items(t, c, xb)),
         ];
-        let wg = flat_workgroups(c.count * p.channels * p.in_h * p.in_w);
+        let blocks = p.stride == 2;
+        let per_plane = if blocks {
+            p.in_h.div_ceil(2) * p.in_w.div_ceil(2)
+        } else {
+            p.in_h * p.in_w
+        };
+        let wg = flat_workgroups(c.count * p.channels * per_plane);
+        let mut k = backward_constants(p).to_vec();
+        k.push(("BLOCKS", u32::from(blocks)));
         b.dispatch_with(
             "max_pool2d_backward_input",
             storage,
-            &backward_constants(p),
+            &k,
             &p.uniform(c.count),
             &views,
             wg,
