@@ -101,12 +101,16 @@ impl Family {
     }
 
     /// The default family of a device type: on CPU drivers (`DeviceType::Cpu`: lavapipe,
-    /// llvmpipe, WARP) the subgroup family where it runs, else the tiled one (barriers and
-    /// workgroup memory cost CPU drivers more than they save); on every other device type
-    /// (discrete, integrated, virtual GPUs, and unknown ones) the workgroup family.
+    /// llvmpipe, WARP) the wide subgroup family where subgroups run — the subgroup family
+    /// below [`WIDE_MIN_FLOPS`], where [`Gemm::runs`] falls back to it; tuning picks the wide
+    /// tile for most of AlexNet's GEMM passes on Mesa 22.3 and 25 alike, so untuned runs
+    /// (`--no-tune`, `bench`'s training items) run about as fast as tuned ones — else the
+    /// tiled one (barriers and workgroup memory cost CPU drivers more than they save); on
+    /// every other device type (discrete, integrated, virtual GPUs, and unknown ones) the
+    /// workgroup family.
     pub fn for_device(device_type: wgpu::DeviceType, has_subgroup_tile: bool) -> Family {
         match device_type {
-            wgpu::DeviceType::Cpu if has_subgroup_tile => Family::Subgroup,
+            wgpu::DeviceType::Cpu if has_subgroup_tile => Family::SubgroupWide,
             wgpu::DeviceType::Cpu => Family::Tiled,
             _ => Family::Workgroup,
         }
@@ -228,7 +232,10 @@ mod tests {
                 assert_eq!(Family::for_device(t, sg), Family::Workgroup, "{t:?}");
             }
         }
-        assert_eq!(Family::for_device(DeviceType::Cpu, true), Family::Subgroup);
+        assert_eq!(
+            Family::for_device(DeviceType::Cpu, true),
+            Family::SubgroupWide
+        );
         assert_eq!(Family::for_device(DeviceType::Cpu, false), Family::Tiled);
         assert_eq!(Family::parse("workgroup"), Some(Family::Workgroup));
         assert!(Family::ALL
