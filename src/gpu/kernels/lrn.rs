@@ -13,8 +13,7 @@ use crate::ops::LrnParams;
 /// The widest window the kernels hold (`MAX_SIZE` in shaders/common/lrn_params.wgsl).
 pub const MAX_SIZE: usize = 16;
 
-/// The geometry as the kernels' pipeline constants (shaders/common/lrn_params.wgsl), and the
-/// folded activation (ACT, shaders/common/act_derivative.wgsl; backward only).
+/// The geometry as the kernels' pipeline constants (shaders/common/lrn_params.wgsl).
 fn constants(p: &LrnParams) -> Result<[(&'static str, u32); 3]> {
     if p.size > MAX_SIZE {
         return Err(Error::Limit {
@@ -55,6 +54,7 @@ pub fn encode_backward_input(
     dx: &GpuTensor,
 ) -> Result<()> {
     let storage = b.storage_of("lrn_backward_input", &[x, dy, dx])?;
+    // With the folded activation (ACT, shaders/common/act_derivative.wgsl).
     let [channels, pixels, size] = constants(p)?;
     let k = [channels, pixels, size, ("ACT", p.act.code())];
     let ib = image_bytes(p, x);

@@ -100,6 +100,15 @@ pub fn encode_max_backward_input(
     ts.extend(act_out);
     let storage = b.storage_of("max_pool2d_backward_input", &ts)?;
     let (xb, yb, ib) = image_bytes(p, dx);
+    // Stride 2: an invocation a 2x2 block of inputs (BLOCKS in the kernel).
+    let blocks = p.stride == 2;
+    let per_plane = if blocks {
+        p.in_h.div_ceil(2) * p.in_w.div_ceil(2)
+    } else {
+        p.in_h * p.in_w
+    };
+    let mut k = backward_constants(p).to_vec();
+    k.push(("BLOCKS", u32::from(blocks)));
     for c in b.chunks("max_pool2d_backward_input", p.batch, &[xb, yb, ib])? {
         let views = [
             View::items(dy, c, yb),
@@ -107,15 +116,7 @@ pub fn encode_max_backward_input(
             View::items(dx, c, xb),
             act_out.map_or(b.dummy(), |t| View::items(t, c, xb)),
         ];
-        let blocks = p.stride == 2;
-        let per_plane = if blocks {
-            p.in_h.div_ceil(2) * p.in_w.div_ceil(2)
-        } else {
-            p.in_h * p.in_w
-        };
         let wg = flat_workgroups(c.count * p.channels * per_plane);
-        let mut k = backward_constants(p).to_vec();
-        k.push(("BLOCKS", u32::from(blocks)));
         b.dispatch_with(
             "max_pool2d_backward_input",
             storage,
