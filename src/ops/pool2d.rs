@@ -169,10 +169,6 @@ impl Pool2dParams {
             "stride": self.stride, "padding": self.padding, "ceil_mode": self.ceil_mode,
             "adaptive": self.adaptive, "act": self.act.name()})
     }
-    /// The folded activation's output (the pool's input) from a draw.
-    fn act_output(&self, x: &mut Value) {
-        self.act.output_of_draw(x);
-    }
 }
 
 impl OpSpec for MaxPool2d {
@@ -252,7 +248,7 @@ impl OpRun for MaxPool2d {
         } else {
             inputs[2].clone()
         };
-        p.act_output(&mut x);
+        p.act.output_of_draw(&mut x);
         let xt = reference.upload(x.floats_mut(), DType::F32)?;
         let mut y = reference.full(p.output_shape(), DType::F32, 0.0)?;
         let mut indices = reference.full(p.output_shape(), DType::U32, 0.0)?;
@@ -330,7 +326,7 @@ impl OpRun for AvgPool2d {
         _draw: &mut Draw<'_>,
     ) -> Result<()> {
         if pass != Pass::Forward && self.0.act != Act::None {
-            self.0.act_output(&mut inputs[1]);
+            self.0.act.output_of_draw(&mut inputs[1]);
         }
         Ok(())
     }
