@@ -9,3 +9,4 @@ fn gemm_a_row(g: u32, m: u32) -> u32 { return (g * params.m + m) * params.k4; }
 fn gemm_b_row(g: u32, n: u32) -> u32 { return (g * params.n + n) * params.k4; }
 fn gemm_a4(i: u32) -> vec4<f32> { return textureLoad(apack, vec2<u32>(i & 2047u, i >> 11u), 0); }
 fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(bpack, vec2<u32>(i & 2047u, i >> 11u), 0); }
+fn gemm_b_at(row: u32, k: u32) -> vec4<f32> { return gemm_b4(row + k); }

@@ -17,8 +17,10 @@
 //!
 //! The including kernel defines where rows start and how a vec4 is read —
 //! `gemm_a_row(g, m) -> u32`, `gemm_a4(i) -> vec4<f32>` (row m of A of problem g starts at
-//! vec4 index `gemm_a_row(g, m)`; `gemm_b_row`, `gemm_b4` likewise for the rows of B, which
-//! are the columns of C) — and `gemm_store(g, split, m, n, v)`; the core defines `const SG`
+//! vec4 index `gemm_a_row(g, m)`; `gemm_b_row(g, n) -> u32` likewise for the rows of B, which
+//! are the columns of C, and `gemm_b_at(row, k) -> vec4<f32>` reads vec4 k of the row that
+//! starts at `row`: `gemm_b4(row + k)` for packed rows) — and
+//! `gemm_store(g, split, m, n, v)`; the core defines `const SG`
 //! (for `@workgroup_size(SG, 1, 1)`) and `gemm_sg_run(wid, nwg, lane, dims = (M, N, K4, G),
 //! splits)`.
 
@@ -89,16 +91,17 @@ impl SgTile {
     pub fn cols(&self) -> u32 {
         self.cols_per_lane * self.sg
     }
-    /// The tile of the NN core: `rows_per_lane` rows a lane (TM = rows_per_lane x SG) and one
-    /// quad of columns a lane; each lane holds rows_per_lane x SG vec4 accumulators. On
-    /// lavapipe more rows pay although they spill: each quad of B loaded serves TM rows
-    /// (AlexNet fc7's input gradient at batch 32 ran at 13 GFLOP/s with 1 row a lane, 32 with
-    /// 4; see the callers in kernels/linear_sg.rs).
-    pub fn for_nn(sg: u32, rows_per_lane: u32) -> Self {
+    /// The tile of the NN core: `rows_per_lane` rows a lane (TM = rows_per_lane x SG) and
+    /// `quads` quads of columns a lane; each lane holds rows_per_lane x SG x quads vec4
+    /// accumulators. On lavapipe more rows and quads pay although they spill: each quad of B
+    /// loaded serves TM rows, each row broadcast `quads` quads (AlexNet fc7's input gradient at
+    /// batch 32 ran at 13 GFLOP/s with 1 row and 1 quad a lane, 32 with 4 rows, 46 with 2 rows
+    /// and 4 quads; see the callers in kernels/linear_sg.rs).
+    pub fn for_nn(sg: u32, rows_per_lane: u32, quads: u32) -> Self {
         SgTile {
             sg,
             rows_per_lane,
-            cols_per_lane: 1,
+            cols_per_lane: quads,
         }
     }
 
@@ -171,7 +174,7 @@ pub fn core(tile: SgTile) -> String {
     s += "    for (var k = k_begin; k < k_end; k++) {\n";
     s += &a_loads(tile);
     for j in 0..cl {
-        s += &format!("        let b{j} = gemm_b4(cb{j} + k);\n");
+        s += &format!("        let b{j} = gemm_b_at(cb{j}, k);\n");
     }
     for i in 0..rl {
         for l in 0..sg {
@@ -185,18 +188,24 @@ pub fn core(tile: SgTile) -> String {
         }
     }
     s += "    }\n";
+    // The stores run in a loop over a copy of the accumulators: one store site in the code,
+    // not one per accumulator (512 in the wide tile), each a lane-by-lane loop of basic
+    // blocks on CPU drivers, which made compiling a wide pipeline take minutes on Mesa 25
+    // (LLVM's coroutine frame pass, lavapipe running a workgroup as a coroutine).
+    s += &format!("    var acc: array<f32, {}>;\n", cl * rl * sg);
     for j in 0..cl {
-        s += &format!(
-            "    let col{j} = n0 + lane + {o}u;\n    if col{j} < dims.y {{\n",
-            o = j * sg
-        );
         for t in 0..rl * sg {
-            s += &format!(
-                "        if m0 + {t}u < dims.x {{ gemm_store(g, split, m0 + {t}u, col{j}, c{j}_{t}); }}\n"
-            );
+            s += &format!("    acc[{}] = c{j}_{t};\n", j * rl * sg + t);
         }
-        s += "    }\n";
     }
+    s += &format!(
+        "    for (var j = 0u; j < {cl}u; j++) {{\n\
+         \x20       let col = n0 + lane + j * SG;\n\
+         \x20       for (var t = 0u; t < TM; t++) {{\n\
+         \x20           if col < dims.y && m0 + t < dims.x {{ gemm_store(g, split, m0 + t, col, acc[j * TM + t]); }}\n\
+         \x20       }}\n\
+         \x20   }}\n"
+    );
     s += "}\n";
     s
 }
@@ -258,15 +267,21 @@ pub fn core_nn(tile: SgTile) -> String {
         }
     }
     s += "    }\n";
+    // One store site in a loop, as in [`core`].
+    s += &format!("    var acc: array<vec4<f32>, {}>;\n", cl * rl * sg);
     for j in 0..cl {
-        s += &format!("    if q{j} < dims.y {{\n");
         for t in 0..rl * sg {
-            s += &format!(
-                "        if m0 + {t}u < dims.x {{ gemm_store4(g, m0 + {t}u, q{j}, c{j}_{t}); }}\n"
-            );
+            s += &format!("    acc[{}] = c{j}_{t};\n", j * rl * sg + t);
         }
-        s += "    }\n";
     }
+    s += &format!(
+        "    for (var j = 0u; j < {cl}u; j++) {{\n\
+         \x20       let q = n0 + 4u * (lane + j * SG);\n\
+         \x20       for (var t = 0u; t < TM; t++) {{\n\
+         \x20           if q < dims.y && m0 + t < dims.x {{ gemm_store4(g, m0 + t, q, acc[j * TM + t]); }}\n\
+         \x20       }}\n\
+         \x20   }}\n"
+    );
     s += "}\n";
     s
 }
@@ -347,16 +362,20 @@ mod tests {
 
     #[test]
     fn the_nn_core_reads_four_rows_of_b_a_step_and_stores_quads() {
-        let src = core_nn(SgTile::for_nn(8, 1));
+        let src = core_nn(SgTile::for_nn(8, 1, 1));
         assert_eq!(src.matches("subgroupBroadcast(").count(), 8);
         assert_eq!(src.matches("gemm_b_quad(").count(), 4);
-        assert_eq!(src.matches("gemm_store4(").count(), 8);
+        // One store site, in a loop over the 8 accumulators.
+        assert_eq!(src.matches("gemm_store4(").count(), 1);
+        assert_eq!(src.matches("acc[").count(), 8 + 1);
     }
 
     #[test]
     fn the_core_broadcasts_every_lane_once_per_row_block() {
         let src = core(SgTile::for_subgroup(8));
         assert_eq!(src.matches("subgroupBroadcast(").count(), 16);
-        assert_eq!(src.matches("gemm_store(").count(), 32);
+        // One store site, in a loop over the 32 accumulators.
+        assert_eq!(src.matches("gemm_store(").count(), 1);
+        assert_eq!(src.matches("acc[").count(), 32 + 1);
     }
 }

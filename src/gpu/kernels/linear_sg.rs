@@ -204,8 +204,16 @@ pub fn encode_backward_input(
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
-    // M is the batch: a tile covers it (up to 8 rows a lane), so w streams through once.
-    let t = SgTile::for_nn(sg, p.batch.div_ceil(sg as usize).clamp(1, 8) as u32);
+    // M is the batch. Four quads of columns a lane, so that each row broadcast serves 16
+    // columns; rows: up to 2 a lane to 4 subgroups of batch, 4 beyond. Measured with
+    // examples/lab_linear on lavapipe (Mesa 22.3, 2-core Zen 4), AlexNet fc6 (9216 x 4096):
+    // batch 16 66-72 ms with the earlier 2 rows x 1 quad, 46-56 with 2 x 4; batch 32 74-130
+    // with 4 x 1, 52 with 2 x 4, 53-58 with 4 x 4; batch 128 190 with 8 x 1, 174 with 4 x 4.
+    let rows = match p.batch <= 4 * sg as usize {
+        true => p.batch.div_ceil(sg as usize).clamp(1, 2),
+        false => 4,
+    };
+    let t = SgTile::for_nn(sg, rows as u32, 4);
     let dyt = pack_rows(b, storage, p, dy, p.out_features, Scratch::PackA)?;
     let max_rows = b.weight_texture_rows(p.in_features);
     for (i, piece) in pieces(b, p.out_features, rb, max_rows)?
@@ -247,16 +255,14 @@ pub fn encode_backward_weight(
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * dw.dtype.size()) as u64;
     let k4 = p.batch.div_ceil(4);
-    // M is the weight's rows, K the batch: a taller tile reuses each quad of x for more rows
-    // but holds more accumulators that a short reduction must store (measured on lavapipe,
-    // fc6/fc7 shapes: 2 rows a lane best at batch 16, 4 at 32–64, 8 from 128; LeNet-5's
-    // conv3 and fc1 too).
-    let rows_per_lane = match p.batch {
-        0..32 => 2,
-        32..128 => 4,
-        _ => 8,
-    };
-    let t = SgTile::for_nn(sg, rows_per_lane);
+    // M is the weight's rows, K the batch: 2 rows and 4 quads of columns a lane, so that each
+    // row broadcast serves 16 columns and each quad of x 16 rows, with 128 accumulators a
+    // lane, which a short reduction must store. Measured with examples/lab_linear on
+    // lavapipe (Mesa 22.3, 2-core Zen 4) against the earlier tiles of one quad a lane:
+    // fc6 (9216 x 4096) at batch 32 113-118 ms with 4 rows, 100-102 with 2 x 4 (4 x 4 the
+    // same, 4 x 2 106); fc7 at batch 16 50-75 with 2 or 4 rows, 37-43 with 1 or 2 x 4; fc6 at
+    // batch 128 219 with 8 rows, 205 with 2 x 4; LeNet-5's fc1 at batch 64 within noise.
+    let t = SgTile::for_nn(sg, 2, 4);
     let xt = pack_rows(b, storage, p, x, p.in_features, Scratch::PackB)?;
     for piece in pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))? {
         let u = LinearSgUniform {
