@@ -5,8 +5,13 @@
 //   1  im2col(x)  [G][pixels][kc]  rows: output pixel, k: (ci, kh, kw), 0 in the padding (forward B)
 //   2  dy         [G][pixels][cg]  rows: output pixel, k: output channel    (backward_input A)
 //   3  w^T        [G][kc][cg]      rows: (ci, kh, kw), k: output channel    (backward_input B)
-//   4  dy         [G][cg][pixels]  rows: output channel, k: output pixel    (backward_weight A)
-//   5  im2col^T   [G][kc][pixels]  rows: (ci, kh, kw), k: output pixel      (backward_weight B)
+//   4  dy         [G][cg][pixels4] rows: output channel, k: output pixel    (backward_weight A)
+//   5  im2col^T   [G][kc][pixels4] rows: (ci, kh, kw), k: output pixel      (backward_weight B)
+//   6  as 5, for a stride-1 conv whose output is as wide as its input ("same" padding)
+// pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixels()), so
+// that a vec4 of k never spans two images: the 4 values of mode 4's vec4 are consecutive in
+// dy, and those of mode 6's in x (output pixels p..p+3 of one image read input positions
+// p + (kh - pad) * W + kw - pad when OW = W) — two texel loads (src_run4) instead of four.
 // src is a texture that texture_pack filled with the values read (the weights, or the
 // launch's images of x or dy): each input value is read once per tap that covers it, and on
 // Mesa 22.3 lavapipe a texel load costs a fifth of a storage load.
@@ -48,6 +53,32 @@ fn dy_at(g: u32, c: u32, p: Pixel) -> f32 {
     return src_ld((((params.first + p.img) * params.out_channels + co) * params.out_h + p.oh) * params.out_w + p.ow);
 }
 
+// An image's output pixels in modes 4-6: OH*OW rounded up to a multiple of 4.
+fn padded_pixels() -> u32 {
+    return (params.out_h * params.out_w + 3u) & ~3u;
+}
+
+// Texel t of src, clamped into it (src holds `values` values): what a clamped texel holds
+// lies outside the run a caller wants, and the caller masks it.
+fn src_texel(t: i32, values: u32) -> vec4<f32> {
+    let c = u32(clamp(t, 0, i32((values + 3u) / 4u) - 1));
+    return textureLoad(src_tex, vec2<u32>(c & 2047u, c >> 11u), 0);
+}
+
+// Values f..f+3 of src (f may be negative; callers mask the values outside [0, values)),
+// from the two texels that hold them: a texel load is a gather on CPU drivers, and the
+// shift is three vector selects.
+fn src_run4(f: i32, values: u32) -> vec4<f32> {
+    let t0 = src_texel(f >> 2u, values);
+    let t1 = src_texel((f >> 2u) + 1, values);
+    let s = f & 3;
+    var v = t0;
+    v = select(v, vec4<f32>(t0.yzw, t1.x), s == 1);
+    v = select(v, vec4<f32>(t0.zw, t1.xy), s == 2);
+    v = select(v, vec4<f32>(t0.w, t1.xyz), s == 3);
+    return v;
+}
+
 @compute @workgroup_size(256, 1, 1)
 fn conv2d_pack(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -82,13 +113,45 @@ fn conv2d_pack(
             for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, src_ld((g * cg + col + j) * kc + row), col + j < params.cols); }
         }
         case 4u: {
-            var p = pixel_of(col);
-            for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, dy_at(g, row, p), col + j < params.cols); p = next_pixel(p); }
+            let pixels = params.out_h * params.out_w;
+            let img = div_u(col, padded_pixels());
+            let q = col - img * padded_pixels();
+            let plane = (params.first + img) * params.out_channels + g * cg + row;
+            let values = (params.first + params.batch) * params.out_channels * pixels;
+            let run = src_run4(i32(plane * pixels + q), values);
+            v = select(vec4<f32>(0.0), run, vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(pixels));
+        }
+        case 5u: {
+            let tap = tap_of(row);
+            let img = div_u(col, padded_pixels());
+            let q = col - img * padded_pixels();
+            let oh = div_u(q, params.out_w);
+            var p = Pixel(img, oh, q - oh * params.out_w);
+            // Pixels past the image (q + j >= OH*OW) are padding: zero.
+            let real = vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.out_h * params.out_w);
+            for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, x_at(g, p, tap), real[j]); p = next_pixel(p); }
         }
         default: {
             let tap = tap_of(row);
-            var p = pixel_of(col);
-            for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, x_at(g, p, tap), col + j < params.cols); p = next_pixel(p); }
+            let img = div_u(col, padded_pixels());
+            let q = col - img * padded_pixels();
+            var oh = div_u(q, params.out_w);
+            var ow = q - oh * params.out_w;
+            let h = i32(params.in_h);
+            let w = i32(params.in_w);
+            let pad = i32(params.padding);
+            let plane = (params.first + img) * params.in_channels + g * (params.in_channels / params.groups) + tap.ci;
+            let values = (params.first + params.batch) * params.in_channels * params.in_h * params.in_w;
+            let run = src_run4(i32(plane * params.in_h * params.in_w + q) + (i32(tap.kh) - pad) * w + i32(tap.kw) - pad, values);
+            for (var j = 0u; j < 4u; j++) {
+                let ih = i32(oh + tap.kh) - pad;
+                let iw = i32(ow + tap.kw) - pad;
+                let inside = (ih >= 0) & (iw >= 0) & (ih < h) & (iw < w) & (q + j < params.out_h * params.out_w);
+                v[j] = select(0.0, run[j], inside);
+                let row_end = ow + 1u == params.out_w;
+                oh = select(oh, oh + 1u, row_end);
+                ow = select(ow + 1u, 0u, row_end);
+            }
         }
     }
     textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), v);

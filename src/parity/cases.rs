@@ -249,6 +249,10 @@ pub fn edge_cases() -> Vec<Case> {
         case("conv_1x1", conv(2, 8, 5, 5, 4, 1, 1, 0, 1)),
         case("conv_stride3_pad2", conv(2, 2, 13, 10, 3, 4, 3, 2, 1)),
         case("conv_many_channels_b1", conv(1, 70, 6, 6, 67, 3, 1, 1, 1)),
+        // The subgroup family's weight gradient pads each image's pixels to whole vec4s
+        // (35 -> 36) and reads a "same" conv's x in runs of 4 from two texels, runs that
+        // start in the padding before an image's first row.
+        case("conv_same_b3_odd_pixels", conv(3, 5, 7, 5, 6, 3, 1, 1, 1)),
         // The direct forward kernel's paths: element loads with padding, a stride, and vec4
         // row loads that start in the padding.
         case("conv_direct_rgb_pad1", conv(2, 3, 9, 12, 8, 3, 1, 1, 1)),

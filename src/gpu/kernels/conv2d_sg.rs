@@ -42,6 +42,9 @@ enum Pack {
     WeightsT = 3,
     DyByChannel = 4,
     Im2colT = 5,
+    /// Im2colT of a stride-1 conv whose output is as wide as its input: each vec4 of k is a
+    /// run of 4 values of x, read from two texels.
+    Im2colTSame = 6,
 }
 
 /// Images [first, first + count) of a bound chunk.
@@ -110,7 +113,9 @@ fn pack(
             0,
             (c.out_channels * c.in_channels / c.groups * c.kernel_h * c.kernel_w) as usize,
         ),
-        Pack::Im2col | Pack::Im2colT => (first * x_image, c.batch as usize * x_image),
+        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame => {
+            (first * x_image, c.batch as usize * x_image)
+        }
         Pack::DyByPixel | Pack::DyByChannel => (first * y_image, c.batch as usize * y_image),
     };
     let source =
@@ -337,15 +342,21 @@ pub fn encode_backward_weight(
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
     let len = p.out_channels * kc;
-    // Per image: dy by channel, im2col transposed (whole vec4 rows: 3 floats of slack a row).
-    let per_image = (g * cg).max(g * kc) * pixels;
-    let slack = g * kc.max(cg) * 4;
+    // k runs over each image's pixels padded to whole vec4s (zeros in both operands), so that
+    // no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x for "same" convs,
+    // from two texels.
+    let pixels4 = pixels.div_ceil(4) * 4;
+    let per_image = (g * cg).max(g * kc) * pixels4;
+    let im2col_t = match p.stride == 1 && p.out_w() == p.in_w {
+        true => Pack::Im2colTSame,
+        false => Pack::Im2colT,
+    };
     let mut first_launch = true;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
-        for s in subs("conv2d_backward_weight", c, per_image, slack)? {
+        for s in subs("conv2d_backward_weight", c, per_image, 0)? {
             let conv = p.uniform(s.count, !first_launch);
             first_launch = false;
-            let q = s.count * pixels;
+            let q = s.count * pixels4;
             let dyv = View::items(dy, c, yb);
             let a = pack(
                 b,
@@ -363,7 +374,7 @@ pub fn encode_backward_weight(
                 storage,
                 conv,
                 s.first,
-                Pack::Im2colT,
+                im2col_t,
                 xv,
                 Scratch::PackB,
                 (kc, q),
