@@ -13,18 +13,7 @@
 //#include conv2d_sg_operands
 //#include gemm_sg
 //#include activation
-
-fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
-    let co = g * (params.out_channels / params.groups) + m;
-    let pixels = params.out_h * params.out_w;
-    let img = div_u(n, pixels);
-    var out = v;
-    if params.has_bias != 0u {
-        out += b_ld(co);
-    }
-    out = activate(out, params.act);
-    y_st(((params.first + img) * params.out_channels + co) * pixels + n - img * pixels, out);
-}
+//#include conv2d_forward_store
 
 @compute @workgroup_size(SG, 1, 1)
 fn conv2d_forward_sg(

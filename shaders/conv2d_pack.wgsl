@@ -8,6 +8,9 @@
 //   4  dy         [G][cg][pixels4] rows: output channel, k: output pixel    (backward_weight A)
 //   5  im2col^T   [G][kc][pixels4] rows: (ci, kh, kw), k: output pixel      (backward_weight B)
 //   6  as 5, for a stride-1 conv whose output is as wide as its input ("same" padding)
+//   7  x in texel rows [images][Cin][H + 2*pad][k4] texel t of padded row r: x[r - pad][4t - pad ..
+//      4t - pad + 4], 0 in the padding                          (conv2d_forward_rows_sg B)
+//   8  w, kernel rows padded to whole vec4s [Cout][Cin][KH][KWQ*4], 0 past KW  (its A)
 // pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixels()), so
 // that a vec4 of k never spans two images: the 4 values of mode 4's vec4 are consecutive in
 // dy, and those of mode 6's in x (output pixels p..p+3 of one image read input positions
@@ -130,6 +133,24 @@ fn conv2d_pack(
             // Pixels past the image (q + j >= OH*OW) are padding: zero.
             let real = vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.out_h * params.out_w);
             for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, x_at(g, p, tap), real[j]); p = next_pixel(p); }
+        }
+        case 7u: {
+            let hp = params.in_h + 2u * params.padding;
+            let plane = div_u(row, hp);
+            let y = i32(row - plane * hp) - i32(params.padding);
+            let x = vec4<i32>(i32(col) - i32(params.padding)) + vec4<i32>(0, 1, 2, 3);
+            let values = (params.first + params.batch) * params.in_channels * params.in_h * params.in_w;
+            let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, values);
+            let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
+            v = select(vec4<f32>(0.0), run, inside);
+        }
+        case 8u: {
+            let kw4 = (params.kernel_w + 3u) & ~3u;
+            let kq = div_u(col, kw4);
+            let kw = vec4<u32>(col - kq * kw4) + vec4<u32>(0u, 1u, 2u, 3u);
+            for (var j = 0u; j < 4u; j++) {
+                v[j] = select(0.0, src_ld((g * cg + row) * kc + kq * params.kernel_w + min(kw[j], params.kernel_w - 1u)), kw[j] < params.kernel_w);
+            }
         }
         default: {
             let tap = tap_of(row);

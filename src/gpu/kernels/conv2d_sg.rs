@@ -45,6 +45,10 @@ enum Pack {
     /// Im2colT of a stride-1 conv whose output is as wide as its input: each vec4 of k is a
     /// run of 4 values of x, read from two texels.
     Im2colTSame = 6,
+    /// x in rows of texels of 4 pixels, padding included (conv2d_forward_rows_sg's B).
+    TexelRows = 7,
+    /// The weights with each kernel row padded to whole vec4s (conv2d_forward_rows_sg's A).
+    WeightsRows = 8,
 }
 
 /// Images [first, first + count) of a bound chunk.
@@ -109,11 +113,11 @@ fn pack(
         (c.out_channels * c.out_h * c.out_w) as usize,
     );
     let (start, values) = match mode {
-        Pack::Weights | Pack::WeightsT => (
+        Pack::Weights | Pack::WeightsT | Pack::WeightsRows => (
             0,
             (c.out_channels * c.in_channels / c.groups * c.kernel_h * c.kernel_w) as usize,
         ),
-        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame => {
+        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame | Pack::TexelRows => {
             (first * x_image, c.batch as usize * x_image)
         }
         Pack::DyByPixel | Pack::DyByChannel => (first * y_image, c.batch as usize * y_image),
@@ -206,6 +210,9 @@ pub fn encode_forward(
     bias: Option<&GpuTensor>,
     y: &GpuTensor,
 ) -> Result<()> {
+    if p.stride == 4 && p.groups == 1 {
+        return encode_forward_rows((family, storage), b, p, (x, w, bias, y));
+    }
     let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
     let g = p.groups;
@@ -246,6 +253,73 @@ pub fn encode_forward(
             let t = family.sg_tile(sg, cg);
             let wg = t.workgroups(cg, s.count * pixels, g, 1);
             b.dispatch_sg("conv2d_forward_sg", storage, (t, &[]), &u, &views, wg)?;
+        }
+    }
+    Ok(())
+}
+
+/// conv2d_forward of a stride-4 conv (AlexNet's conv1) without im2col: x packed in rows of
+/// texels of 4 pixels, the weights with their kernel rows padded to whole vec4s, and
+/// conv2d_forward_rows_sg reading x's texels where they lie (see its header).
+fn encode_forward_rows(
+    (family, storage): (Family, Storage),
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
+) -> Result<()> {
+    let sg = subgroup_size(b)?;
+    let (cout, _, pixels) = dims(p);
+    let kwq = p.kernel_w.div_ceil(4);
+    let (hp, wt) = (p.in_h + 2 * p.padding, p.out_w() + kwq - 1);
+    let k = p.in_channels * p.kernel_h * kwq * 4;
+    let (xb, yb) = image_bytes(p, x);
+    let a = pack(
+        b,
+        storage,
+        p.uniform(p.batch, false),
+        0,
+        Pack::WeightsRows,
+        View::whole(w),
+        Scratch::PackA,
+        (cout, k),
+    )?;
+    let constants = [
+        ("KWQ", kwq as u32),
+        ("KH", p.kernel_h as u32),
+        ("HP", hp as u32),
+        ("WT", wt as u32),
+    ];
+    let rows = p.in_channels * hp;
+    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
+        for s in subs("conv2d_forward", c, rows * wt * 4, cout * k)? {
+            let conv = p.uniform(s.count, false);
+            let bm = pack(
+                b,
+                storage,
+                conv,
+                s.first,
+                Pack::TexelRows,
+                View::items(x, c, xb),
+                Scratch::PackB,
+                (s.count * rows, wt * 4),
+            )?;
+            let u = gemm_uniform(conv, s.first, (cout, s.count * pixels, k));
+            let views = [
+                View::Texture(&a),
+                View::Texture(&bm),
+                bias.map_or(b.dummy(), View::whole),
+                View::items(y, c, yb),
+            ];
+            let t = family.sg_tile(sg, cout);
+            let wg = t.workgroups(cout, s.count * pixels, 1, 1);
+            b.dispatch_sg(
+                "conv2d_forward_rows_sg",
+                storage,
+                (t, &constants),
+                &u,
+                &views,
+                wg,
+            )?;
         }
     }
     Ok(())
