@@ -211,7 +211,7 @@ pub fn encode_forward(
     y: &GpuTensor,
 ) -> Result<()> {
     if p.stride == 4 && p.groups == 1 {
-        return encode_forward_rows((family, storage), b, p, (x, w, bias, y));
+        return encode_forward_rows(b, (family, storage), p, (x, w, bias, y));
     }
     let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
@@ -262,8 +262,8 @@ pub fn encode_forward(
 /// texels of 4 pixels, the weights with their kernel rows padded to whole vec4s, and
 /// conv2d_forward_rows_sg reading x's texels where they lie (see its header).
 fn encode_forward_rows(
-    (family, storage): (Family, Storage),
     b: &GpuBackend,
+    (family, storage): (Family, Storage),
     p: &Conv2dParams,
     (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
 ) -> Result<()> {
