@@ -10,6 +10,7 @@
 // CPU reference: cpu::conv2d::backward_input (with conv2d_col2im).
 //#include conv2d_sg_params
 //#include conv2d_sg_operands
+//#include conv2d_sg_packed_b
 //#include gemm_sg
 @group(0) @binding(3) var<storage, read_write> dcol: array<f32>;
 

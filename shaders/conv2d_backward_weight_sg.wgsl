@@ -13,6 +13,7 @@
 //#tensor 3 dw write
 //#include conv2d_sg_params
 //#include conv2d_sg_operands
+//#include conv2d_sg_packed_b
 //#include gemm_sg
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 

@@ -22,16 +22,11 @@
 //#include gemm_sg
 //#include activation
 //#include conv2d_forward_store
-@group(0) @binding(1) var apack: texture_2d<f32>;
-@group(0) @binding(2) var bpack: texture_2d<f32>;
+//#include conv2d_sg_operands
 override KWQ: u32 = 1u;
 override KH: u32 = 1u;
 override HP: u32 = 1u;
 override WT: u32 = 1u;
-
-fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
-fn gemm_a4(i: u32) -> vec4<f32> { return textureLoad(apack, vec2<u32>(i & 2047u, i >> 11u), 0); }
-fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(bpack, vec2<u32>(i & 2047u, i >> 11u), 0); }
 
 // The texel of output pixel n's first taps (ci, kh, kw) = (0, 0, 0..3).
 fn gemm_b_row(g: u32, n: u32) -> u32 {

@@ -11,6 +11,7 @@
 //#include conv2d_sg_params
 //#include div
 //#include conv2d_sg_operands
+//#include conv2d_sg_packed_b
 //#include gemm_sg
 //#include activation
 //#include conv2d_forward_store

@@ -11,7 +11,7 @@
 //   7  x in texel rows [images][Cin][H + 2*pad][k4] texel t of padded row r: x[r - pad][4t - pad ..
 //      4t - pad + 4], 0 in the padding                          (conv2d_forward_rows_sg B)
 //   8  w, kernel rows padded to whole vec4s [Cout][Cin][KH][KWQ*4], 0 past KW  (its A)
-// pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixels()), so
+// pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixel()), so
 // that a vec4 of k never spans two images: the 4 values of mode 4's vec4 are consecutive in
 // dy, and those of mode 6's in x (output pixels p..p+3 of one image read input positions
 // p + (kh - pad) * W + kw - pad when OW = W) — two texel loads (src_run4) instead of four.
@@ -56,9 +56,22 @@ fn dy_at(g: u32, c: u32, p: Pixel) -> f32 {
     return src_ld((((params.first + p.img) * params.out_channels + co) * params.out_h + p.oh) * params.out_w + p.ow);
 }
 
-// An image's output pixels in modes 4-6: OH*OW rounded up to a multiple of 4.
-fn padded_pixels() -> u32 {
-    return (params.out_h * params.out_w + 3u) & ~3u;
+// Column col of modes 4-6 as (image, pixel q of the image): each image's OH*OW pixels are
+// rounded up to a multiple of 4.
+fn padded_pixel(col: u32) -> vec2<u32> {
+    let padded = (params.out_h * params.out_w + 3u) & ~3u;
+    let img = div_u(col, padded);
+    return vec2<u32>(img, col - img * padded);
+}
+
+// Which of pixels q..q+3 lie in the image (the rest are the padding of modes 4-6).
+fn in_image(q: u32) -> vec4<bool> {
+    return vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.out_h * params.out_w);
+}
+
+// The values of x that src holds (the launch's images).
+fn x_values() -> u32 {
+    return (params.first + params.batch) * params.in_channels * params.in_h * params.in_w;
 }
 
 // Texel t of src, clamped into it (src holds `values` values): what a clamped texel holds
@@ -117,21 +130,17 @@ fn conv2d_pack(
         }
         case 4u: {
             let pixels = params.out_h * params.out_w;
-            let img = div_u(col, padded_pixels());
-            let q = col - img * padded_pixels();
-            let plane = (params.first + img) * params.out_channels + g * cg + row;
+            let at = padded_pixel(col);
+            let plane = (params.first + at.x) * params.out_channels + g * cg + row;
             let values = (params.first + params.batch) * params.out_channels * pixels;
-            let run = src_run4(i32(plane * pixels + q), values);
-            v = select(vec4<f32>(0.0), run, vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(pixels));
+            v = select(vec4<f32>(0.0), src_run4(i32(plane * pixels + at.y), values), in_image(at.y));
         }
         case 5u: {
             let tap = tap_of(row);
-            let img = div_u(col, padded_pixels());
-            let q = col - img * padded_pixels();
-            let oh = div_u(q, params.out_w);
-            var p = Pixel(img, oh, q - oh * params.out_w);
-            // Pixels past the image (q + j >= OH*OW) are padding: zero.
-            let real = vec4<u32>(q) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.out_h * params.out_w);
+            let at = padded_pixel(col);
+            let oh = div_u(at.y, params.out_w);
+            var p = Pixel(at.x, oh, at.y - oh * params.out_w);
+            let real = in_image(at.y);
             for (var j = 0u; j < 4u; j++) { v[j] = select(0.0, x_at(g, p, tap), real[j]); p = next_pixel(p); }
         }
         case 7u: {
@@ -139,8 +148,7 @@ fn conv2d_pack(
             let plane = div_u(row, hp);
             let y = i32(row - plane * hp) - i32(params.padding);
             let x = vec4<i32>(i32(col) - i32(params.padding)) + vec4<i32>(0, 1, 2, 3);
-            let values = (params.first + params.batch) * params.in_channels * params.in_h * params.in_w;
-            let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, values);
+            let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, x_values());
             let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
             v = select(vec4<f32>(0.0), run, inside);
         }
@@ -154,20 +162,19 @@ fn conv2d_pack(
         }
         default: {
             let tap = tap_of(row);
-            let img = div_u(col, padded_pixels());
-            let q = col - img * padded_pixels();
-            var oh = div_u(q, params.out_w);
-            var ow = q - oh * params.out_w;
+            let at = padded_pixel(col);
+            var oh = div_u(at.y, params.out_w);
+            var ow = at.y - oh * params.out_w;
             let h = i32(params.in_h);
             let w = i32(params.in_w);
             let pad = i32(params.padding);
-            let plane = (params.first + img) * params.in_channels + g * (params.in_channels / params.groups) + tap.ci;
-            let values = (params.first + params.batch) * params.in_channels * params.in_h * params.in_w;
-            let run = src_run4(i32(plane * params.in_h * params.in_w + q) + (i32(tap.kh) - pad) * w + i32(tap.kw) - pad, values);
+            let plane = (params.first + at.x) * params.in_channels + g * (params.in_channels / params.groups) + tap.ci;
+            let run = src_run4(i32(plane * params.in_h * params.in_w + at.y) + (i32(tap.kh) - pad) * w + i32(tap.kw) - pad, x_values());
+            let real = in_image(at.y);
             for (var j = 0u; j < 4u; j++) {
                 let ih = i32(oh + tap.kh) - pad;
                 let iw = i32(ow + tap.kw) - pad;
-                let inside = (ih >= 0) & (iw >= 0) & (ih < h) & (iw < w) & (q + j < params.out_h * params.out_w);
+                let inside = (ih >= 0) & (iw >= 0) & (ih < h) & (iw < w) & real[j];
                 v[j] = select(0.0, run[j], inside);
                 let row_end = ow + 1u == params.out_w;
                 oh = select(oh, oh + 1u, row_end);

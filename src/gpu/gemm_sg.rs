@@ -188,25 +188,37 @@ pub fn core(tile: SgTile) -> String {
         }
     }
     s += "    }\n";
-    // The stores run in a loop over a copy of the accumulators: one store site in the code,
-    // not one per accumulator (512 in the wide tile), each a lane-by-lane loop of basic
-    // blocks on CPU drivers, which made compiling a wide pipeline take minutes on Mesa 25
-    // (LLVM's coroutine frame pass, lavapipe running a workgroup as a coroutine).
-    s += &format!("    var acc: array<f32, {}>;\n", cl * rl * sg);
+    s += &store_loop(
+        tile,
+        ("f32", "n0 + lane + j * SG"),
+        "gemm_store(g, split, m0 + t, col, acc[j * TM + t])",
+    );
+    s += "}\n";
+    s
+}
+
+/// The epilogue of both cores: the accumulators `c{j}_{t}` (of WGSL type `ty`) copied into a
+/// private array and stored in a loop over column blocks j and rows t, `col` the block's
+/// column: one store site in the code, not one per accumulator (512 in the wide tile), each a
+/// lane-by-lane loop of basic blocks on CPU drivers, which made compiling a wide pipeline
+/// take minutes on Mesa 25 (LLVM's coroutine frame pass: lavapipe runs a workgroup as a
+/// coroutine).
+fn store_loop(tile: SgTile, (ty, col): (&str, &str), store: &str) -> String {
+    let (rows, cl) = (tile.rows(), tile.cols_per_lane);
+    let mut s = format!("    var acc: array<{ty}, {}>;\n", cl * rows);
     for j in 0..cl {
-        for t in 0..rl * sg {
-            s += &format!("    acc[{}] = c{j}_{t};\n", j * rl * sg + t);
+        for t in 0..rows {
+            s += &format!("    acc[{}] = c{j}_{t};\n", j * rows + t);
         }
     }
     s += &format!(
         "    for (var j = 0u; j < {cl}u; j++) {{\n\
-         \x20       let col = n0 + lane + j * SG;\n\
+         \x20       let col = {col};\n\
          \x20       for (var t = 0u; t < TM; t++) {{\n\
-         \x20           if col < dims.y && m0 + t < dims.x {{ gemm_store(g, split, m0 + t, col, acc[j * TM + t]); }}\n\
+         \x20           if col < dims.y && m0 + t < dims.x {{ {store}; }}\n\
          \x20       }}\n\
          \x20   }}\n"
     );
-    s += "}\n";
     s
 }
 
@@ -267,20 +279,10 @@ pub fn core_nn(tile: SgTile) -> String {
         }
     }
     s += "    }\n";
-    // One store site in a loop, as in [`core`].
-    s += &format!("    var acc: array<vec4<f32>, {}>;\n", cl * rl * sg);
-    for j in 0..cl {
-        for t in 0..rl * sg {
-            s += &format!("    acc[{}] = c{j}_{t};\n", j * rl * sg + t);
-        }
-    }
-    s += &format!(
-        "    for (var j = 0u; j < {cl}u; j++) {{\n\
-         \x20       let q = n0 + 4u * (lane + j * SG);\n\
-         \x20       for (var t = 0u; t < TM; t++) {{\n\
-         \x20           if q < dims.y && m0 + t < dims.x {{ gemm_store4(g, m0 + t, q, acc[j * TM + t]); }}\n\
-         \x20       }}\n\
-         \x20   }}\n"
+    s += &store_loop(
+        tile,
+        ("vec4<f32>", "n0 + 4u * (lane + j * SG)"),
+        "gemm_store4(g, m0 + t, col, acc[j * TM + t])",
     );
     s += "}\n";
     s

@@ -163,6 +163,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "div",
     "conv2d_sg_params",
     "conv2d_sg_operands",
+    "conv2d_sg_packed_b",
     "conv2d_forward_store",
     "linear_sg_params",
     "linear_sg_operands",

@@ -201,6 +201,55 @@ fn dims(p: &Conv2dParams) -> (usize, usize, usize) {
     )
 }
 
+/// How conv2d_forward's operands are packed and which kernel reads them.
+struct ForwardLayout {
+    kernel: &'static str,
+    weights: Pack,
+    x: Pack,
+    /// The reduction, in floats (the weight rows' length).
+    k: usize,
+    /// Rows of packed x an image, and floats a row.
+    x_rows: usize,
+    x_cols: usize,
+    constants: Vec<(&'static str, u32)>,
+}
+
+impl ForwardLayout {
+    /// im2col for any conv; for a stride-4 conv of one group (AlexNet's conv1), x in rows of
+    /// texels of 4 pixels, which conv2d_forward_rows_sg reads where they lie, and the weights
+    /// with each kernel row padded to whole vec4s (see its header).
+    fn of(p: &Conv2dParams) -> Self {
+        let (_, kc, pixels) = dims(p);
+        if p.stride != 4 || p.groups != 1 {
+            return ForwardLayout {
+                kernel: "conv2d_forward_sg",
+                weights: Pack::Weights,
+                x: Pack::Im2col,
+                k: kc,
+                x_rows: pixels,
+                x_cols: kc,
+                constants: Vec::new(),
+            };
+        }
+        let kwq = p.kernel_w.div_ceil(4);
+        let (hp, wt) = (p.in_h + 2 * p.padding, p.out_w() + kwq - 1);
+        ForwardLayout {
+            kernel: "conv2d_forward_rows_sg",
+            weights: Pack::WeightsRows,
+            x: Pack::TexelRows,
+            k: p.in_channels * p.kernel_h * kwq * 4,
+            x_rows: p.in_channels * hp,
+            x_cols: wt * 4,
+            constants: vec![
+                ("KWQ", kwq as u32),
+                ("KH", p.kernel_h as u32),
+                ("HP", hp as u32),
+                ("WT", wt as u32),
+            ],
+        }
+    }
+}
+
 pub fn encode_forward(
     b: &GpuBackend,
     (family, storage): (Family, Storage),
@@ -210,27 +259,25 @@ pub fn encode_forward(
     bias: Option<&GpuTensor>,
     y: &GpuTensor,
 ) -> Result<()> {
-    if p.stride == 4 && p.groups == 1 {
-        return encode_forward_rows(b, (family, storage), p, (x, w, bias, y));
-    }
     let sg = subgroup_size(b)?;
-    let (cg, kc, pixels) = dims(p);
+    let (cg, _, pixels) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
-    let weights = packed_len(g, cg, kc);
+    let l = ForwardLayout::of(p);
     // The weights do not depend on the images: packed once for every chunk.
     let a = pack(
         b,
         storage,
         p.uniform(p.batch, false),
         0,
-        Pack::Weights,
+        l.weights,
         View::whole(w),
         Scratch::PackA,
-        (cg, kc),
+        (cg, l.k),
     )?;
+    let per_image = packed_len(g, l.x_rows, l.x_cols);
     for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
-        for s in subs("conv2d_forward", c, packed_len(g, pixels, kc), weights)? {
+        for s in subs("conv2d_forward", c, per_image, packed_len(g, cg, l.k))? {
             let conv = p.uniform(s.count, false);
             let xv = View::items(x, c, xb);
             let bm = pack(
@@ -238,12 +285,12 @@ pub fn encode_forward(
                 storage,
                 conv,
                 s.first,
-                Pack::Im2col,
+                l.x,
                 xv,
                 Scratch::PackB,
-                (s.count * pixels, kc),
+                (s.count * l.x_rows, l.x_cols),
             )?;
-            let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, kc));
+            let u = gemm_uniform(conv, s.first, (cg, s.count * pixels, l.k));
             let views = [
                 View::Texture(&a),
                 View::Texture(&bm),
@@ -252,74 +299,7 @@ pub fn encode_forward(
             ];
             let t = family.sg_tile(sg, cg);
             let wg = t.workgroups(cg, s.count * pixels, g, 1);
-            b.dispatch_sg("conv2d_forward_sg", storage, (t, &[]), &u, &views, wg)?;
-        }
-    }
-    Ok(())
-}
-
-/// conv2d_forward of a stride-4 conv (AlexNet's conv1) without im2col: x packed in rows of
-/// texels of 4 pixels, the weights with their kernel rows padded to whole vec4s, and
-/// conv2d_forward_rows_sg reading x's texels where they lie (see its header).
-fn encode_forward_rows(
-    b: &GpuBackend,
-    (family, storage): (Family, Storage),
-    p: &Conv2dParams,
-    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
-) -> Result<()> {
-    let sg = subgroup_size(b)?;
-    let (cout, _, pixels) = dims(p);
-    let kwq = p.kernel_w.div_ceil(4);
-    let (hp, wt) = (p.in_h + 2 * p.padding, p.out_w() + kwq - 1);
-    let k = p.in_channels * p.kernel_h * kwq * 4;
-    let (xb, yb) = image_bytes(p, x);
-    let a = pack(
-        b,
-        storage,
-        p.uniform(p.batch, false),
-        0,
-        Pack::WeightsRows,
-        View::whole(w),
-        Scratch::PackA,
-        (cout, k),
-    )?;
-    let constants = [
-        ("KWQ", kwq as u32),
-        ("KH", p.kernel_h as u32),
-        ("HP", hp as u32),
-        ("WT", wt as u32),
-    ];
-    let rows = p.in_channels * hp;
-    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
-        for s in subs("conv2d_forward", c, rows * wt * 4, cout * k)? {
-            let conv = p.uniform(s.count, false);
-            let bm = pack(
-                b,
-                storage,
-                conv,
-                s.first,
-                Pack::TexelRows,
-                View::items(x, c, xb),
-                Scratch::PackB,
-                (s.count * rows, wt * 4),
-            )?;
-            let u = gemm_uniform(conv, s.first, (cout, s.count * pixels, k));
-            let views = [
-                View::Texture(&a),
-                View::Texture(&bm),
-                bias.map_or(b.dummy(), View::whole),
-                View::items(y, c, yb),
-            ];
-            let t = family.sg_tile(sg, cout);
-            let wg = t.workgroups(cout, s.count * pixels, 1, 1);
-            b.dispatch_sg(
-                "conv2d_forward_rows_sg",
-                storage,
-                (t, &constants),
-                &u,
-                &views,
-                wg,
-            )?;
+            b.dispatch_sg(l.kernel, storage, (t, &l.constants), &u, &views, wg)?;
         }
     }
     Ok(())
