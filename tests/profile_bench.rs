@@ -137,6 +137,13 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             }
         }
         assert!(p.table().contains("kernels timed by the host's clock"));
+        // Each launch's time is less what an empty submission took, measured once a step.
+        for t in &traces {
+            let s = t.kernels[0].submit_ns;
+            assert!(s > 0.0 && t.kernels.iter().all(|k| k.submit_ns == s), "{s}");
+        }
+        assert!(p.submit_ms > 0.0, "{}", p.submit_ms);
+        assert!(p.table().contains("less the"), "{}", p.table());
     }
     let conv2 = &p.rows.iter().find(|r| r.layer == "conv2").unwrap().kind;
     assert!(p

@@ -10,7 +10,7 @@ use super::buffers::View;
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::shaders::{self, PerStep, Storage};
-use super::timing::{Clock, KernelTiming, Timer};
+use super::timing::{self, Clock, KernelTiming, Timer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -638,8 +638,36 @@ impl Recorder {
                 ),
             ));
         }
-        *lock(&self.timer) = Some(Timer::new(&ctx.device, clock));
+        let submit_ns = match clock {
+            Clock::Wall => self.empty_submit_ns(ctx)?,
+            Clock::Timestamps => 0.0,
+        };
+        *lock(&self.timer) = Some(Timer::new(&ctx.device, clock, submit_ns));
         Ok(())
+    }
+
+    /// The least time, of [`timing::SUBMIT_SAMPLES`], that a command buffer holding one empty
+    /// compute pass takes to submit and wait for: what the host clock adds to every launch
+    /// it times alone, beyond the launch.
+    fn empty_submit_ns(&self, ctx: &GpuContext) -> Result<f64> {
+        self.submit(ctx, "profiling")?;
+        let mut least = f64::INFINITY;
+        for _ in 0..timing::SUBMIT_SAMPLES {
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("empty submission"),
+                });
+            encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("empty"),
+                timestamp_writes: None,
+            });
+            let begin = Instant::now();
+            ctx.queue.submit([encoder.finish()]);
+            wait(ctx, "profiling")?;
+            least = least.min(begin.elapsed().as_nanos() as f64);
+        }
+        Ok(least)
     }
 
     /// Tags the launches that follow with a scope (a layer name) and a pass, when armed.
@@ -662,7 +690,7 @@ impl Recorder {
         let Some(queries) = &timer.queries else {
             self.submit(ctx, "profiling")?;
             let origin = timer.origin();
-            return timer.log.finish_wall(origin);
+            return timer.log.finish_wall(origin, timer.submit_ns);
         };
         let count = 2 * timer.log.len() as u64;
         if count == 0 {

@@ -10,6 +10,11 @@ use std::time::Instant;
 /// Dispatches one armed timer can hold (two queries each; wgpu allows 4,096 queries a set).
 pub const MAX_TIMED_DISPATCHES: usize = 2048;
 
+/// Empty submissions timed when a host-clock timer is armed; the least is taken off each
+/// launch's time (the least, so that no launch is credited with more than the submission
+/// costs at its cheapest).
+pub const SUBMIT_SAMPLES: usize = 16;
+
 /// How an armed timer times each launch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -17,9 +22,10 @@ pub enum Clock {
     /// Timestamp queries written by the device at the start and end of the launch's pass.
     Timestamps,
     /// The host's clock around the launch submitted on its own and waited for, after the work
-    /// recorded before it has run: right on drivers that run kernels on the CPU, where
-    /// timestamps can be written outside the kernels' run (Mesa 22.3 lavapipe once a step
-    /// writes textures); each time includes one submit and wait.
+    /// recorded before it has run, less what an empty submission and wait took when the timer
+    /// was armed (the least of [`SUBMIT_SAMPLES`]: a step submits once, not once a launch):
+    /// right on drivers that run kernels on the CPU, where timestamps can be written outside
+    /// the kernels' run (Mesa 22.3 lavapipe once a step writes textures).
     Wall,
 }
 
@@ -47,6 +53,9 @@ pub struct KernelTiming {
     /// CPU span spent encoding the launch (bind group, pass).
     pub cpu_begin: Instant,
     pub cpu_end: Instant,
+    /// Host clock only: nanoseconds an empty submission and wait took, taken off this
+    /// launch's time (0 with timestamps).
+    pub submit_ns: f64,
 }
 
 impl KernelTiming {
@@ -70,10 +79,12 @@ pub(super) struct Timer {
     pub(super) queries: Option<wgpu::QuerySet>,
     pub(super) log: Log,
     origin: Instant,
+    /// Host clock only: what an empty submission and wait takes (see [`Clock::Wall`]).
+    pub(super) submit_ns: f64,
 }
 
 impl Timer {
-    pub(super) fn new(device: &wgpu::Device, clock: Clock) -> Self {
+    pub(super) fn new(device: &wgpu::Device, clock: Clock, submit_ns: f64) -> Self {
         let queries = (clock == Clock::Timestamps).then(|| {
             device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("cnngpu kernel timer"),
@@ -85,6 +96,7 @@ impl Timer {
             queries,
             log: Log::default(),
             origin: Instant::now(),
+            submit_ns,
         }
     }
 
@@ -153,8 +165,9 @@ impl Log {
         self.entries.len()
     }
 
-    /// The launches timed by the host's clock, in nanoseconds from `origin`.
-    pub(super) fn finish_wall(self, origin: Instant) -> Result<Vec<KernelTiming>> {
+    /// The launches timed by the host's clock, in nanoseconds from `origin`, each less
+    /// `submit_ns` (what an empty submission and wait took; a launch never goes below 0).
+    pub(super) fn finish_wall(self, origin: Instant, submit_ns: f64) -> Result<Vec<KernelTiming>> {
         self.check_dropped()?;
         let ns = |t: Instant| t.saturating_duration_since(origin).as_nanos() as f64;
         self.entries
@@ -171,9 +184,10 @@ impl Log {
                     pass: e.pass,
                     kernel: e.kernel,
                     gpu_begin_ns: ns(begin),
-                    gpu_end_ns: ns(end).max(ns(begin)),
+                    gpu_end_ns: (ns(end) - submit_ns).max(ns(begin)),
                     cpu_begin: e.cpu_begin,
                     cpu_end: e.cpu_end,
+                    submit_ns,
                 })
             })
             .collect()
@@ -218,6 +232,7 @@ impl Log {
                 gpu_end_ns: ns(ticks[2 * i + 1]).max(ns(ticks[2 * i])),
                 cpu_begin: e.cpu_begin,
                 cpu_end: e.cpu_end,
+                submit_ns: 0.0,
             })
             .collect())
     }
@@ -253,12 +268,27 @@ mod tests {
         log.next("conv2d_forward", origin);
         let begin = origin + std::time::Duration::from_micros(5);
         log.ran(begin, begin + std::time::Duration::from_micros(20));
-        let t = log.finish_wall(origin).unwrap();
+        let t = log.finish_wall(origin, 0.0).unwrap();
         assert_eq!((t[0].gpu_begin_ns, t[0].gpu_ns()), (5000.0, 20000.0));
         let mut unrun = Log::default();
         unrun.next("conv2d_forward", origin);
-        let e = unrun.finish_wall(origin).unwrap_err().to_string();
+        let e = unrun.finish_wall(origin, 0.0).unwrap_err().to_string();
         assert!(e.contains("was not run alone"), "{e}");
+    }
+
+    #[test]
+    fn wall_clock_times_are_less_an_empty_submission_and_never_negative() {
+        let origin = Instant::now();
+        let us = std::time::Duration::from_micros;
+        let mut log = Log::default();
+        log.next("conv2d_forward", origin);
+        log.ran(origin + us(5), origin + us(25));
+        log.next("tanh_forward", origin);
+        log.ran(origin + us(30), origin + us(33));
+        let t = log.finish_wall(origin, 4000.0).unwrap();
+        assert_eq!((t[0].gpu_begin_ns, t[0].gpu_ns()), (5000.0, 16000.0));
+        assert_eq!((t[1].gpu_begin_ns, t[1].gpu_ns()), (30000.0, 0.0));
+        assert_eq!(t[1].submit_ns, 4000.0);
     }
 
     #[test]
