@@ -9,15 +9,16 @@
 // One invocation: PX = 4 neighbouring output pixels of one row (the last quad of a row may be
 // partial), every output channel. For each (ci, kh) it loads the input row segment under the
 // four windows once ((PX-1)*STRIDE + KW values, 0 in the padding; as whole vec4s when ALIGNED
-// or VEC4_ROWS) and its share of the COUT * KW weights of (ci, kh) — lane l the weights
-// l, l + SG, ... — which the generated direct_taps broadcasts across the subgroup (a load
-// whose address depends on a loop counter runs lane by lane on CPU drivers; this way each
-// weight is loaded once per subgroup), then runs KW * COUT vec4 FMAs; each channel's four
-// outputs are one vec4 store when OW is a multiple of 4.
+// or VEC4_ROWS) and its share of the COUT * KW weights of (ci, kh) — lane l the texels
+// l, l + SG, ... of the (ci, kh) group conv2d_direct_weights packed, four weights each —
+// which the generated direct_taps broadcasts across the subgroup (a load whose address
+// depends on a loop counter runs lane by lane on CPU drivers; this way each weight is loaded
+// once per subgroup), then runs KW * COUT vec4 FMAs; each channel's four outputs are one vec4
+// store when OW is a multiple of 4.
 // Dispatch: ceil(N * OH * ceil(OW/4) / SG) workgroups of one subgroup, linearised.
-// x and w are read through textures that texture_pack fills before the launch (on Mesa 22.3
-// lavapipe a storage load runs lane by lane, a texel load is one gather: LeNet-5's conv2 at
-// batch 64 ran its weight loads at 10 a lane for every input row segment).
+// x is read through a texture that texture_pack fills before the launch, w through the one
+// conv2d_direct_weights fills (on Mesa 22.3 lavapipe a storage load runs lane by lane, a
+// texel load is one gather).
 // Precision: x, w, b, y in storage precision (x and w packed as f32); f32 accumulation in a
 // fixed order.
 // CPU reference: cpu::conv2d::forward (FLIP: cpu::conv2d::backward_input).
@@ -37,8 +38,7 @@ fn conv2d_forward_direct(
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
     let quads = (OUT_W + PX - 1u) / PX;
-    let per_image = OUT_H * quads;
-    let count = params.batch * per_image;
+    let count = params.batch * OUT_H * quads;
     let first = (wid.x + wid.y * nwg.x) * SG;
     if first >= count {
         return; // the same for every lane of the subgroup
@@ -46,32 +46,45 @@ fn conv2d_forward_direct(
     // Lanes past the end compute the last quad again (every lane takes part in the
     // broadcasts) and store nothing.
     let i = min(first + lane, count - 1u);
-    let img = i / per_image;
-    let r = i - img * per_image;
-    let oh = r / quads;
-    let ow0 = (r - oh * quads) * PX;
+    // Work items in the order (image, output row, quad): a subgroup's windows overlap in x.
+    // With padding, (output row, image, quad): the lanes of a subgroup share an output row
+    // (unless one ends among them), so they can skip the same kernel rows, those over the
+    // padding (the input gradient's dy is padded by KH - 1 - padding: 29% of the (output
+    // row, kernel row) pairs at LeNet-5's conv2). kh0..kh1 covers every lane's rows: the loop
+    // broadcasts. PAD is a pipeline constant, so only one order is compiled, and without
+    // padding the loop keeps its constant trip count.
+    var img: u32;
+    var oh: u32;
+    var kh0 = 0u;
+    var kh1 = KH;
+    if PAD == 0u {
+        img = i / (OUT_H * quads);
+        oh = (i - img * OUT_H * quads) / quads;
+    } else {
+        oh = i / (params.batch * quads);
+        img = (i - oh * params.batch * quads) / quads;
+        let top = i32(oh * STRIDE) - i32(PAD);
+        kh0 = subgroupMin(u32(max(-top, 0)));
+        kh1 = subgroupMax(u32(clamp(i32(IN_H) - top, 0, i32(KH))));
+    }
+    let ow0 = (i % quads) * PX;
     let iw0 = i32(ow0 * STRIDE) - i32(PAD);
+    let top = i32(oh * STRIDE) - i32(PAD);
 
     var acc: array<vec4<f32>, MAX_COUT>;
     for (var co = 0u; co < COUT; co++) {
         acc[co] = vec4<f32>(0.0);
     }
     for (var ci = 0u; ci < CIN; ci++) {
-        for (var kh = 0u; kh < KH; kh++) {
-            let ih = i32(oh * STRIDE + kh) - i32(PAD);
+        for (var kh = kh0; kh < kh1; kh++) {
+            let ih = top + i32(kh);
             let row_in = (ih >= 0) & (ih < i32(IN_H));
             let base = ((img * CIN + ci) * IN_H + u32(clamp(ih, 0, i32(IN_H) - 1))) * IN_W;
             let row = input_row(base, iw0, row_in);
-            var ws: array<f32, WSLOTS>;
+            let group = (COUT * KW + 3u) / 4u;
+            var ws: array<vec4<f32>, WSLOTS>;
             for (var s = 0u; s < WSLOTS; s++) {
-                let t = min(lane + s * SG, COUT * KW - 1u);
-                let co = t / KW;
-                let kw = t - co * KW;
-                var wi = ((co * CIN + ci) * KH + kh) * KW + kw;
-                if FLIP {
-                    wi = ((ci * COUT + co) * KH + KH - 1u - kh) * KW + KW - 1u - kw;
-                }
-                ws[s] = w_ld(wi);
+                ws[s] = w_ld4((ci * KH + kh) * group + min(lane + s * SG, group - 1u));
             }
             direct_taps(&acc, ws, row);
         }

@@ -53,7 +53,9 @@ fn input_row(base: u32, iw0: i32, row_in: bool) -> array<f32, MAX_ROW> {
         let q0 = s >> 2u;
         let quads = (shift + row_len + 3u) / 4u;
         var seg: array<f32, 24>;
-        for (var k = 0u; k < MAX_QUADS; k++) {
+        // At most ceil((3 + row_len) / 4) vec4s hold the segment: the loop's trip count is
+        // a pipeline constant, and no vec4 is loaded that no shift uses.
+        for (var k = 0u; k < min(MAX_QUADS, (row_len + 6u) / 4u); k++) {
             // The input column of the vec4's first value; vec4s holding part of the row are
             // read (they lie in x: images are whole vec4s), the others (past the segment or
             // outside the row) load a clamped vec4 of the row and are not used.

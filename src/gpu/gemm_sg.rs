@@ -300,27 +300,30 @@ pub fn direct_tile(sg: u32, cout: usize, kw: usize) -> SgTile {
 }
 
 /// The WGSL of conv2d_forward_direct's inner step for a [`direct_tile`]: `const SG`,
-/// `const WSLOTS` (weights each lane holds) and `direct_taps(acc, ws, row)`, which adds the
-/// KW windows of the input row segment `row`, each times the weight (co, kw) broadcast from
-/// the lane that loaded it (weight t = co * KW + kw is slot t / SG of lane t % SG), to the
-/// vec4 accumulator of every output channel co — in the order kw, then co, as unrolled text
-/// (a broadcast's lane must be a constant).
+/// `const WSLOTS` (texels of four weights each lane holds) and `direct_taps(acc, ws, row)`,
+/// which adds the KW windows of the input row segment `row`, each times the weight (co, kw)
+/// broadcast from the lane that loaded it (weight t = co * KW + kw is component t % 4 of
+/// texel q = t / 4, slot q / SG of lane q % SG), to the vec4 accumulator of every output
+/// channel co — in the order kw, then co, as unrolled text (a broadcast's lane must be a
+/// constant).
 pub fn direct_taps(tile: SgTile) -> String {
     let (sg, cout, kw_n) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);
-    let slots = (cout * kw_n).div_ceil(sg);
+    let slots = (cout * kw_n).div_ceil(4).div_ceil(sg);
     let mut s = format!(
         "const SG: u32 = {sg}u;\nconst WSLOTS: u32 = {slots}u;\n\n\
-         fn direct_taps(acc: ptr<function, array<vec4<f32>, MAX_COUT>>, ws: array<f32, WSLOTS>, \
-         row: array<f32, MAX_ROW>) {{\n"
+         fn direct_taps(acc: ptr<function, array<vec4<f32>, MAX_COUT>>, \
+         ws: array<vec4<f32>, WSLOTS>, row: array<f32, MAX_ROW>) {{\n"
     );
     for kw in 0..kw_n {
         s += &format!("    let x{kw} = windows(row, {kw}u);\n");
         for co in 0..cout {
-            let t = co * kw_n + kw;
+            let (t, comp) = (co * kw_n + kw, ["x", "y", "z", "w"]);
+            let q = t / 4;
             s += &format!(
-                "    (*acc)[{co}] += subgroupBroadcast(ws[{slot}], {lane}u) * x{kw};\n",
-                slot = t / sg,
-                lane = t % sg
+                "    (*acc)[{co}] += subgroupBroadcast(ws[{slot}].{c}, {lane}u) * x{kw};\n",
+                slot = q / sg,
+                c = comp[(t % 4) as usize],
+                lane = q % sg
             );
         }
     }

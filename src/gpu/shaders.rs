@@ -92,6 +92,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_forward_sg",
     "conv2d_forward_rows_sg",
     "conv2d_forward_direct",
+    "conv2d_direct_weights",
     "conv2d_backward_weight_direct",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",

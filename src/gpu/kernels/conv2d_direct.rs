@@ -14,6 +14,7 @@ use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::gemm_sg::direct_tile;
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::Conv2dParams;
+use std::sync::Arc;
 
 /// Output pixels per invocation (`PX` in the shader).
 const PX: usize = 4;
@@ -111,6 +112,48 @@ fn constants(p: &Conv2dParams, flip: bool) -> [(&'static str, u32); 13] {
     ]
 }
 
+/// conv2d_direct_weights' uniform: the texels it writes.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct WeightsUniform {
+    texels: u32,
+    _pad: [u32; 3],
+}
+
+/// Records the copy of `w` into a scratch texture in the order conv2d_forward_direct reads it
+/// (conv2d_direct_weights: per (ci, kh) of the convolution run, its COUT * KW weights four to a
+/// texel).
+fn pack_weights(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &Conv2dParams,
+    flip: bool,
+    constants: &[(&'static str, u32)],
+    w: &GpuTensor,
+) -> Result<Arc<wgpu::TextureView>> {
+    let [cin, _, _, cout, _, _, _] = geometry(p, flip);
+    let texels = cin * p.kernel_h * (cout * p.kernel_w).div_ceil(4);
+    let dst = b.scratch_texture(Scratch::PackB, texels)?;
+    let used: Vec<_> = constants
+        .iter()
+        .copied()
+        .filter(|(name, _)| ["CIN", "COUT", "KH", "KW", "FLIP"].contains(name))
+        .collect();
+    let u = WeightsUniform {
+        texels: texels as u32,
+        _pad: [0; 3],
+    };
+    b.dispatch_with(
+        "conv2d_direct_weights",
+        storage,
+        &used,
+        &u,
+        &[View::whole(w), View::Texture(&dst)],
+        super::flat_workgroups(texels),
+    )?;
+    Ok(dst)
+}
+
 /// Records conv2d_forward_direct over the images of `p` (`flip`: its input gradient).
 fn launch(
     b: &GpuBackend,
@@ -132,7 +175,7 @@ fn launch(
         "conv2d_forward"
     };
     let elem = x.dtype.size() as u64;
-    let wt = texture_pack::pack(b, storage, View::whole(w), w.shape.numel(), Scratch::PackB)?;
+    let wt = pack_weights(b, storage, p, flip, &constants, w)?;
     for c in texture_pack::chunks(b, pass, p.batch, &[xb, yb], elem)? {
         let x_len = c.count * (xb / elem) as usize;
         let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackA)?;
