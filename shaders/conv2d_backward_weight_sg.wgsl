@@ -15,24 +15,7 @@
 //#include conv2d_sg_operands
 //#include conv2d_sg_packed_b
 //#include gemm_sg
-@group(0) @binding(4) var<storage, read_write> partial: array<f32>;
-
-// Whether k is split (partial sums) or not (dw directly), as a pipeline constant so that the
-// untaken store is compiled away.
-override SPLIT: bool = false;
-
-fn gemm_store(g: u32, split: u32, m: u32, n: u32, v: f32) {
-    let i = (g * params.m + m) * params.n + n;
-    if SPLIT {
-        partial[split * params.groups * params.m * params.n + i] = v;
-        return;
-    }
-    var out = v;
-    if params.accumulate != 0u {
-        out += dw_ld(i);
-    }
-    dw_st(i, out);
-}
+//#include conv2d_backward_weight_store
 
 @compute @workgroup_size(SG, 1, 1)
 fn conv2d_backward_weight_sg(

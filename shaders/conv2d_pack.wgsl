@@ -11,6 +11,8 @@
 //   7  x in texel rows [images][Cin][H + 2*pad][k4] texel t of padded row r: x[r - pad][4t - pad ..
 //      4t - pad + 4], 0 in the padding                          (conv2d_forward_rows_sg B)
 //   8  w, kernel rows padded to whole vec4s [Cout][Cin][KH][KWQ*4], 0 past KW  (its A)
+//   9  dy by row quads [G][cg][images * OH * Q] vec4s: quad q of output row oh holds
+//      dy[..][oh][4q .. 4q + 4], 0 past OW (Q = ceil(OW / 4); conv2d_backward_weight_rows_sg A)
 // pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixel()), so
 // that a vec4 of k never spans two images: the 4 values of mode 4's vec4 are consecutive in
 // dy, and those of mode 6's in x (output pixels p..p+3 of one image read input positions
@@ -151,6 +153,17 @@ fn conv2d_pack(
             let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, x_values());
             let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
             v = select(vec4<f32>(0.0), run, inside);
+        }
+        case 9u: {
+            let quads = (params.out_w + 3u) / 4u;
+            let r = div_u(col / 4u, quads);
+            let img = div_u(r, params.out_h);
+            let ow = (col / 4u - r * quads) * 4u;
+            let plane = (params.first + img) * params.out_channels + g * cg + row;
+            let values = (params.first + params.batch) * params.out_channels * params.out_h * params.out_w;
+            let at = plane * params.out_h * params.out_w + (r - img * params.out_h) * params.out_w + ow;
+            let real = vec4<u32>(ow) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(params.out_w);
+            v = select(vec4<f32>(0.0), src_run4(i32(at), values), real);
         }
         case 8u: {
             let kw4 = (params.kernel_w + 3u) & ~3u;

@@ -96,6 +96,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_backward_weight_direct",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
+    "conv2d_backward_weight_rows_sg",
     "conv2d_forward_wg",
     "conv2d_backward_input_wg",
     "conv2d_backward_weight_wg",
@@ -157,6 +158,7 @@ macro_rules! include_table {
 
 /// Shared code that kernels pull in with `//#include`.
 const INCLUDES: &[(&str, &str)] = include_table![
+    "conv2d_backward_weight_store",
     "gemm",
     "gemm_wg",
     "conv2d_positions",

@@ -49,6 +49,9 @@ enum Pack {
     TexelRows = 7,
     /// The weights with each kernel row padded to whole vec4s (conv2d_forward_rows_sg's A).
     WeightsRows = 8,
+    /// dy by channel, k over (image, output row, quad of 4 columns), each row padded to whole
+    /// quads (conv2d_backward_weight_rows_sg's A).
+    DyRowQuads = 9,
 }
 
 /// Images [first, first + count) of a bound chunk.
@@ -120,7 +123,9 @@ fn pack(
         Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame | Pack::TexelRows => {
             (first * x_image, c.batch as usize * x_image)
         }
-        Pack::DyByPixel | Pack::DyByChannel => (first * y_image, c.batch as usize * y_image),
+        Pack::DyByPixel | Pack::DyByChannel | Pack::DyRowQuads => {
+            (first * y_image, c.batch as usize * y_image)
+        }
     };
     let source =
         super::texture_pack::pack_range(b, storage, src, (start, values), Scratch::Source)?;
@@ -383,6 +388,74 @@ fn splits(tiles: u64, k4: usize, len: usize) -> usize {
     by_work.min(by_length).min(by_memory).clamp(1, 64)
 }
 
+/// How conv2d_backward_weight's operands are packed and which kernel reads them.
+struct WeightGradLayout {
+    kernel: &'static str,
+    dy: Pack,
+    x: Pack,
+    /// Floats of k an image (both operands' row length).
+    k: usize,
+    /// Rows of packed x an image, and floats a row.
+    x_rows: usize,
+    x_cols: usize,
+    constants: Vec<(&'static str, u32)>,
+}
+
+impl WeightGradLayout {
+    /// dy and im2col^T over each image's pixels padded to whole vec4s (zeros in both
+    /// operands), so that no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x
+    /// for "same" convs, from two texels. A stride-1 conv of one group whose output rows are
+    /// narrower than its input's (LeNet-5's conv2), whose im2col^T would gather x a value at
+    /// a time: dy with each output row padded to whole quads and x in rows of texels, which
+    /// conv2d_backward_weight_rows_sg reads where they lie (see its header).
+    fn of(p: &Conv2dParams) -> Self {
+        let (_, kc, pixels) = dims(p);
+        if p.stride != 1 || p.groups != 1 || p.out_w() == p.in_w {
+            let same = p.stride == 1 && p.out_w() == p.in_w;
+            return WeightGradLayout {
+                kernel: "conv2d_backward_weight_sg",
+                dy: Pack::DyByChannel,
+                x: if same {
+                    Pack::Im2colTSame
+                } else {
+                    Pack::Im2colT
+                },
+                k: pixels.div_ceil(4) * 4,
+                x_rows: kc,
+                x_cols: 0,
+                constants: Vec::new(),
+            };
+        }
+        let quads = p.out_w().div_ceil(4);
+        let (hp, wt) = (p.in_h + 2 * p.padding, quads + (p.kernel_w - 1).div_ceil(4));
+        WeightGradLayout {
+            kernel: "conv2d_backward_weight_rows_sg",
+            dy: Pack::DyRowQuads,
+            x: Pack::TexelRows,
+            k: p.out_h() * quads * 4,
+            x_rows: p.in_channels * hp,
+            x_cols: wt * 4,
+            constants: vec![
+                ("KH", p.kernel_h as u32),
+                ("KW", p.kernel_w as u32),
+                ("Q", quads as u32),
+                ("OHQ", (p.out_h() * quads) as u32),
+                ("HP", hp as u32),
+                ("WT", wt as u32),
+            ],
+        }
+    }
+
+    /// (rows, floats a row) of packed x for `images` images: im2col^T's rows span the
+    /// images' k; texel rows are per image.
+    fn x_shape(&self, images: usize) -> (usize, usize) {
+        match self.x {
+            Pack::TexelRows => (images * self.x_rows, self.x_cols),
+            _ => (self.x_rows, images * self.k),
+        }
+    }
+}
+
 pub fn encode_backward_weight(
     b: &GpuBackend,
     (family, storage): (Family, Storage),
@@ -392,47 +465,33 @@ pub fn encode_backward_weight(
     dw: &GpuTensor,
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
-    let (cg, kc, pixels) = dims(p);
+    let (cg, kc, _) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
     let len = p.out_channels * kc;
-    // k runs over each image's pixels padded to whole vec4s (zeros in both operands), so that
-    // no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x for "same" convs,
-    // from two texels.
-    let pixels4 = pixels.div_ceil(4) * 4;
-    let per_image = (g * cg).max(g * kc) * pixels4;
-    let im2col_t = match p.stride == 1 && p.out_w() == p.in_w {
-        true => Pack::Im2colTSame,
-        false => Pack::Im2colT,
-    };
+    let l = WeightGradLayout::of(p);
+    let (x_rows, x_cols) = l.x_shape(1);
+    let per_image = (g * cg * l.k).max(packed_len(g, x_rows, x_cols));
     let mut first_launch = true;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
         for s in subs("conv2d_backward_weight", c, per_image, 0)? {
             let conv = p.uniform(s.count, !first_launch);
             first_launch = false;
-            let q = s.count * pixels4;
+            let q = s.count * l.k;
             let dyv = View::items(dy, c, yb);
             let a = pack(
                 b,
                 storage,
                 conv,
                 s.first,
-                Pack::DyByChannel,
+                l.dy,
                 dyv,
                 Scratch::PackA,
                 (cg, q),
             )?;
             let xv = View::items(x, c, xb);
-            let bm = pack(
-                b,
-                storage,
-                conv,
-                s.first,
-                im2col_t,
-                xv,
-                Scratch::PackB,
-                (kc, q),
-            )?;
+            let x_shape = l.x_shape(s.count);
+            let bm = pack(b, storage, conv, s.first, l.x, xv, Scratch::PackB, x_shape)?;
             let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
             let t = family.sg_tile(sg, cg);
             let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
@@ -445,16 +504,10 @@ pub fn encode_backward_weight(
                 partial.as_deref().map_or(b.dummy(), View::buffer),
             ];
             // SPLIT picks the store (partial sums or dw) at compile time.
-            let constants = [("SPLIT", (n > 1) as u32)];
+            let mut constants = l.constants.clone();
+            constants.push(("SPLIT", (n > 1) as u32));
             let wg = t.workgroups(cg, kc, g, n);
-            b.dispatch_sg(
-                "conv2d_backward_weight_sg",
-                storage,
-                (t, &constants),
-                &u,
-                &views,
-                wg,
-            )?;
+            b.dispatch_sg(l.kernel, storage, (t, &constants), &u, &views, wg)?;
             if let Some(partial) = &partial {
                 let r = ReduceUniform {
                     len: len as u32,
@@ -474,4 +527,52 @@ pub fn encode_backward_weight(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::Act;
+
+    fn conv(
+        cin: usize,
+        hw: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Conv2dParams {
+        Conv2dParams {
+            batch: 2,
+            in_channels: cin,
+            in_h: hw,
+            in_w: hw,
+            out_channels: cout,
+            kernel_h: k,
+            kernel_w: k,
+            stride,
+            padding: pad,
+            groups: 1,
+            bias: true,
+            act: Act::None,
+        }
+    }
+
+    /// Stride-1 convs with output rows narrower than the input's take the rows weight
+    /// gradient; "same" convs and strided ones keep im2col^T.
+    #[test]
+    fn weight_gradients_without_im2col_t_are_stride_one_and_narrower() {
+        let lenet_conv2 = WeightGradLayout::of(&conv(6, 14, 16, 5, 1, 0));
+        assert_eq!(lenet_conv2.kernel, "conv2d_backward_weight_rows_sg");
+        // 10 output columns in 3 quads, 10 rows; 14 input columns in 3 + 1 texels.
+        assert_eq!(lenet_conv2.k, 120);
+        assert_eq!((lenet_conv2.x_rows, lenet_conv2.x_cols), (6 * 14, 16));
+        assert_eq!(lenet_conv2.x_shape(3), (3 * 6 * 14, 16));
+        let same = WeightGradLayout::of(&conv(256, 13, 384, 3, 1, 1));
+        assert_eq!(same.kernel, "conv2d_backward_weight_sg");
+        assert!(matches!(same.x, Pack::Im2colTSame));
+        assert_eq!((same.k, same.x_shape(2)), (172, (256 * 9, 344)));
+        let strided = WeightGradLayout::of(&conv(3, 227, 96, 11, 4, 0));
+        assert!(matches!(strided.x, Pack::Im2colT));
+    }
 }

@@ -1,0 +1,64 @@
+// conv2d_backward_weight_rows_sg: conv2d_backward_weight_sg for a stride-1 conv of one group
+// without im2col^T (LeNet-5's conv2, whose output rows, 10 wide, are narrower than its input
+// rows, 14: im2col^T gathered x a value at a time and took twice the GEMM's time). k runs
+// over (image, output row, quad of 4 output columns), each row's columns padded to whole
+// quads with zeros in dy (conv2d_pack mode 9), so the 4 pixels of a vec4 of k lie in one row
+// and read 4 consecutive values of x under tap (ci, kh, kw): x is packed in rows of texels,
+// its padding included (mode 7: padded row r holds x[r - pad][c - pad] at column c, zero
+// outside), and the run starts at column 4q + kw of padded row oh + kh — two texel loads and
+// three selects, at an offset that is the column's part (set once) plus k's part (the same
+// in every lane; divisions by pipeline constants compile to multiplications).
+// dw[m][(ci, kh, kw)] = sum over k of dy4[m][k] * x4[(ci, kh, kw)][k], the long sum split into
+// `splits` slices as conv2d_backward_weight_sg's.
+// Layout: apack = conv2d_pack mode 9 [Cout][k4] vec4, bpack = mode 7 [N][Cin][HP][WT] texels,
+// dw [Cout, Cin, KH, KW]; with accumulate = 1 the result is added to dw (batch chunks).
+// Pipeline constants: KH, KW, Q = ceil(OW / 4) quads a row, OHQ = OH * Q, HP = H + 2 * pad
+// padded rows a plane, WT texels a padded row (at least Q + ceil((KW - 1) / 4)).
+// GEMM: M = Cout, N = Cin * KH * KW, K = images * OHQ vec4s (see the generated gemm_sg core).
+// One workgroup: one subgroup, a TM x TN tile. Dispatch: splits * ceil(M/TM) * ceil(N/TN).
+// Precision: packed operands and partials f32, dw in storage precision, f32 accumulation.
+// CPU reference: cpu::conv2d::backward_weight.
+//#tensor 3 dw write
+//#include conv2d_sg_params
+//#include conv2d_sg_operands
+//#include gemm_sg
+//#include conv2d_backward_weight_store
+override KH: u32 = 1u;
+override KW: u32 = 1u;
+override Q: u32 = 1u;
+override OHQ: u32 = 1u;
+override HP: u32 = 1u;
+override WT: u32 = 1u;
+
+// The float of packed x where column n = (ci, kh, kw)'s runs start: tap (kh, kw) of plane ci.
+fn gemm_b_row(g: u32, n: u32) -> u32 {
+    let ci = n / (KH * KW);
+    let t = n - ci * KH * KW;
+    let kh = t / KW;
+    return (ci * HP + kh) * WT * 4u + t - kh * KW;
+}
+
+// Vec4 k = (image, output row, quad) of the column whose runs start at float `row`.
+fn gemm_b_at(row: u32, k: u32) -> vec4<f32> {
+    let img = k / OHQ;
+    let r = k - img * OHQ;
+    let oh = r / Q;
+    let f = row + (img * params.in_channels * HP + oh) * WT * 4u + (r - oh * Q) * 4u;
+    let t0 = gemm_b4(f >> 2u);
+    let t1 = gemm_b4((f >> 2u) + 1u);
+    let s = f & 3u;
+    var v = t0;
+    v = select(v, vec4<f32>(t0.yzw, t1.x), s == 1u);
+    v = select(v, vec4<f32>(t0.zw, t1.xy), s == 2u);
+    v = select(v, vec4<f32>(t0.w, t1.xyz), s == 3u);
+    return v;
+}
+
+@compute @workgroup_size(SG, 1, 1)
+fn conv2d_backward_weight_rows_sg(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(subgroup_invocation_id) lane: u32,
+) {
+    gemm_sg_run(wid, nwg, lane, vec4<u32>(params.m, params.n, params.k4, 1u), params.splits);
+}
