@@ -11,6 +11,13 @@
 //   7  x in texel rows [images][Cin][H + 2*pad][k4] texel t of padded row r: x[r - pad][4t - pad ..
 //      4t - pad + 4], 0 in the padding                          (conv2d_forward_rows_sg B)
 //   8  w, kernel rows padded to whole vec4s [Cout][Cin][KH][KWQ*4], 0 past KW  (its A)
+//  10  x channels-last [images][HP][WP][Cin/4] texels, padding included: texel
+//      ((img * HP + py) * WP + px) * C4 + cq holds x[4cq .. 4cq + 4][py - pad][px - pad]
+//      (rows: padded pixels, k: channels; conv2d_forward_nhwc_sg B)
+//  11  w with k in the order (kh, kw, ci) [Cout][KH * KW * Cin]     (its A)
+//  12  for a stride-1 conv's input gradient run as a conv (params: that conv's, whose input
+//      channels are w's output channels): w with channels swapped and taps turned 180
+//      degrees, k in the order (kh, kw, co) [Cin][KH * KW * Cout]   (its A)
 //   9  dy by row quads [G][cg][images * OH * Q] vec4s: quad q of output row oh holds
 //      dy[..][oh][4q .. 4q + 4], 0 past OW (Q = ceil(OW / 4); conv2d_backward_weight_rows_sg A)
 // pixels4: each image's OH*OW pixels padded with zeros to whole vec4s (padded_pixel()), so
@@ -153,6 +160,37 @@ fn conv2d_pack(
             let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, x_values());
             let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
             v = select(vec4<f32>(0.0), run, inside);
+        }
+        case 10u: {
+            let hp = params.in_h + 2u * params.padding;
+            let wp = params.in_w + 2u * params.padding;
+            let img = div_u(row, hp * wp);
+            let r = row - img * hp * wp;
+            let py = div_u(r, wp);
+            let ih = i32(py) - i32(params.padding);
+            let iw = i32(r - py * wp) - i32(params.padding);
+            let inside = (ih >= 0) & (ih < i32(params.in_h)) & (iw >= 0) & (iw < i32(params.in_w));
+            let at = u32(clamp(ih, 0, i32(params.in_h) - 1)) * params.in_w + u32(clamp(iw, 0, i32(params.in_w) - 1));
+            let plane = params.in_h * params.in_w;
+            for (var j = 0u; j < 4u; j++) {
+                v[j] = select(0.0, src_ld(((params.first + img) * params.in_channels + col + j) * plane + at), inside);
+            }
+        }
+        case 11u: {
+            let taps = params.kernel_h * params.kernel_w;
+            for (var j = 0u; j < 4u; j++) {
+                let t = div_u(col + j, params.in_channels);
+                let ci = col + j - t * params.in_channels;
+                v[j] = src_ld((row * params.in_channels + ci) * taps + t);
+            }
+        }
+        case 12u: {
+            let taps = params.kernel_h * params.kernel_w;
+            for (var j = 0u; j < 4u; j++) {
+                let t = div_u(col + j, params.in_channels);
+                let co = col + j - t * params.in_channels;
+                v[j] = src_ld((co * params.out_channels + row) * taps + taps - 1u - t);
+            }
         }
         case 9u: {
             let quads = (params.out_w + 3u) / 4u;

@@ -91,6 +91,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_col2im",
     "conv2d_forward_sg",
     "conv2d_forward_rows_sg",
+    "conv2d_forward_nhwc_sg",
     "conv2d_forward_direct",
     "conv2d_direct_weights",
     "conv2d_backward_weight_direct",

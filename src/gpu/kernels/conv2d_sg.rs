@@ -52,6 +52,13 @@ enum Pack {
     /// dy by channel, k over (image, output row, quad of 4 columns), each row padded to whole
     /// quads (conv2d_backward_weight_rows_sg's A).
     DyRowQuads = 9,
+    /// x channels-last, padding included, a texel 4 channels (conv2d_forward_nhwc_sg's B).
+    ChannelsLast = 10,
+    /// The weights with k in the order (kh, kw, ci) (conv2d_forward_nhwc_sg's A).
+    WeightsChannelsLast = 11,
+    /// The weights of a stride-1 conv's input gradient as a conv: channels swapped, taps
+    /// turned 180 degrees, k in the order (kh, kw, co) (conv2d_forward_nhwc_sg's A).
+    WeightsFlippedChannelsLast = 12,
 }
 
 /// Images [first, first + count) of a bound chunk.
@@ -116,11 +123,15 @@ fn pack(
         (c.out_channels * c.out_h * c.out_w) as usize,
     );
     let (start, values) = match mode {
-        Pack::Weights | Pack::WeightsT | Pack::WeightsRows => (
+        Pack::Weights
+        | Pack::WeightsT
+        | Pack::WeightsRows
+        | Pack::WeightsChannelsLast
+        | Pack::WeightsFlippedChannelsLast => (
             0,
             (c.out_channels * c.in_channels / c.groups * c.kernel_h * c.kernel_w) as usize,
         ),
-        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame | Pack::TexelRows => {
+        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame | Pack::TexelRows | Pack::ChannelsLast => {
             (first * x_image, c.batch as usize * x_image)
         }
         Pack::DyByPixel | Pack::DyByChannel | Pack::DyRowQuads => {
@@ -220,11 +231,30 @@ struct ForwardLayout {
 }
 
 impl ForwardLayout {
-    /// im2col for any conv; for a stride-4 conv of one group (AlexNet's conv1), x in rows of
-    /// texels of 4 pixels, which conv2d_forward_rows_sg reads where they lie, and the weights
-    /// with each kernel row padded to whole vec4s (see its header).
+    /// For a conv of one group with input channels in fours (not stride 4), x channels-last,
+    /// which conv2d_forward_nhwc_sg reads where it lies, and the weights in the same k order;
+    /// for a stride-4 conv of one group (AlexNet's conv1), x in rows of texels of 4 pixels,
+    /// which conv2d_forward_rows_sg reads where they lie, and the weights with each kernel row
+    /// padded to whole vec4s (see their headers); im2col for any other conv.
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
+        if p.groups == 1 && p.stride != 4 && p.in_channels.is_multiple_of(4) {
+            let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
+            return ForwardLayout {
+                kernel: "conv2d_forward_nhwc_sg",
+                weights: Pack::WeightsChannelsLast,
+                x: Pack::ChannelsLast,
+                k: kc,
+                x_rows: hp * wp,
+                x_cols: p.in_channels,
+                constants: vec![
+                    ("C4", (p.in_channels / 4) as u32),
+                    ("KW", p.kernel_w as u32),
+                    ("HP", hp as u32),
+                    ("WP", wp as u32),
+                ],
+            };
+        }
         if p.stride != 4 || p.groups != 1 {
             return ForwardLayout {
                 kernel: "conv2d_forward_sg",
@@ -264,11 +294,22 @@ pub fn encode_forward(
     bias: Option<&GpuTensor>,
     y: &GpuTensor,
 ) -> Result<()> {
+    let l = ForwardLayout::of(p);
+    forward_gemm(b, (family, storage), p, &l, (x, w, bias, y))
+}
+
+/// Records the forward GEMM of `p` in layout `l`: y = conv(x, w) (+ bias).
+fn forward_gemm(
+    b: &GpuBackend,
+    (family, storage): (Family, Storage),
+    p: &Conv2dParams,
+    l: &ForwardLayout,
+    (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
+) -> Result<()> {
     let sg = subgroup_size(b)?;
     let (cg, _, pixels) = dims(p);
     let g = p.groups;
     let (xb, yb) = image_bytes(p, x);
-    let l = ForwardLayout::of(p);
     // The weights do not depend on the images: packed once for every chunk.
     let a = pack(
         b,
@@ -310,6 +351,28 @@ pub fn encode_forward(
     Ok(())
 }
 
+/// The input gradient of a stride-1 conv as the forward conv it is — dx = conv(dy padded by
+/// KH - 1 - padding, the weights with channels swapped and taps turned 180 degrees) — when
+/// that conv runs channels-last (one group, output channels in fours, a square kernel wider
+/// than the padding): no column gradient, no col2im.
+fn flipped(p: &Conv2dParams) -> Option<Conv2dParams> {
+    let eligible = p.stride == 1
+        && p.groups == 1
+        && p.out_channels.is_multiple_of(4)
+        && p.kernel_h == p.kernel_w
+        && p.padding < p.kernel_h;
+    eligible.then(|| Conv2dParams {
+        in_channels: p.out_channels,
+        in_h: p.out_h(),
+        in_w: p.out_w(),
+        out_channels: p.in_channels,
+        padding: p.kernel_h - 1 - p.padding,
+        bias: false,
+        act: crate::ops::Act::None,
+        ..*p
+    })
+}
+
 pub fn encode_backward_input(
     b: &GpuBackend,
     (family, storage): (Family, Storage),
@@ -318,6 +381,13 @@ pub fn encode_backward_input(
     w: &GpuTensor,
     dx: &GpuTensor,
 ) -> Result<()> {
+    if let Some(f) = flipped(p) {
+        let l = ForwardLayout {
+            weights: Pack::WeightsFlippedChannelsLast,
+            ..ForwardLayout::of(&f)
+        };
+        return forward_gemm(b, (family, storage), &f, &l, (dy, w, None, dx));
+    }
     let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
     let g = p.groups;
@@ -556,6 +626,38 @@ mod tests {
             bias: true,
             act: Act::None,
         }
+    }
+
+    /// Convs of one group with input channels in fours run forward channels-last (not
+    /// stride 4: AlexNet's conv1 keeps its texel rows), and so do the input gradients of
+    /// stride-1 ones whose output channels come in fours; the rest keep im2col.
+    #[test]
+    fn channels_last_forward_and_input_gradient_where_channels_come_in_fours() {
+        let alexnet_conv3 = conv(256, 13, 384, 3, 1, 1);
+        assert_eq!(
+            ForwardLayout::of(&alexnet_conv3).kernel,
+            "conv2d_forward_nhwc_sg"
+        );
+        let l = ForwardLayout::of(&conv(64, 32, 128, 3, 2, 1));
+        assert_eq!(
+            (l.kernel, l.k, l.x_rows, l.x_cols),
+            ("conv2d_forward_nhwc_sg", 576, 34 * 34, 64)
+        );
+        assert_eq!(
+            ForwardLayout::of(&conv(3, 227, 96, 11, 4, 0)).kernel,
+            "conv2d_forward_rows_sg"
+        );
+        assert_eq!(
+            ForwardLayout::of(&conv(3, 32, 64, 3, 1, 1)).kernel,
+            "conv2d_forward_sg"
+        );
+        let f = flipped(&alexnet_conv3).expect("stride 1, 384 output channels");
+        assert_eq!((f.in_channels, f.out_channels, f.padding), (384, 256, 1));
+        assert_eq!((f.out_h(), f.out_w()), (13, 13));
+        let valid = flipped(&conv(6, 14, 16, 5, 1, 0)).expect("16 output channels");
+        assert_eq!((valid.in_h, valid.padding, valid.out_h()), (10, 4, 14));
+        assert!(flipped(&conv(64, 32, 128, 3, 2, 1)).is_none());
+        assert!(flipped(&conv(16, 14, 6, 5, 1, 0)).is_none());
     }
 
     /// Stride-1 convs with output rows narrower than the input's take the rows weight
