@@ -98,6 +98,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
     "conv2d_backward_weight_rows_sg",
+    "conv2d_backward_weight_nhwc_sg",
     "conv2d_forward_wg",
     "conv2d_backward_input_wg",
     "conv2d_backward_weight_wg",

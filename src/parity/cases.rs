@@ -254,10 +254,11 @@ pub fn edge_cases() -> Vec<Case> {
         // start in the padding before an image's first row.
         case("conv_same_b3_odd_pixels", conv(3, 5, 7, 5, 6, 3, 1, 1, 1)),
         // Stride-1 weight gradients whose output rows are narrower than the input's run
-        // without im2col^T (conv2d_backward_weight_rows_sg): output rows padded to whole
-        // quads (7 -> 8, 8), x in padded texel rows (padding 1, kernel rows of 5 and 3).
+        // without im2col^T (conv2d_backward_weight_rows_sg; input channels not in fours,
+        // which run channels-last): output rows padded to whole quads (7 -> 8, 8), x in
+        // padded texel rows (padding 1, kernel rows of 5 and 3).
         case("conv_rows_wgrad_pad1", conv(3, 3, 11, 9, 5, 5, 1, 1, 1)),
-        case("conv_rows_wgrad_k3", conv(2, 4, 8, 10, 6, 3, 1, 0, 1)),
+        case("conv_rows_wgrad_k3", conv(2, 5, 8, 10, 6, 3, 1, 0, 1)),
         // The direct forward kernel's paths: element loads with padding, a stride, and vec4
         // row loads that start in the padding.
         case("conv_direct_rgb_pad1", conv(2, 3, 9, 12, 8, 3, 1, 1, 1)),

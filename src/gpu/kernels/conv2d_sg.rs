@@ -11,6 +11,7 @@ use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{Chunk, GpuTensor, View};
+use crate::gpu::gemm_sg::SgTile;
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::conv2d::Conv2dUniform;
 use crate::ops::Conv2dParams;
@@ -461,6 +462,8 @@ fn splits(tiles: u64, k4: usize, len: usize) -> usize {
 /// How conv2d_backward_weight's operands are packed and which kernel reads them.
 struct WeightGradLayout {
     kernel: &'static str,
+    /// Whether the kernel is on the NN core (B read along its rows; no split-k).
+    nn: bool,
     dy: Pack,
     x: Pack,
     /// Floats of k an image (both operands' row length).
@@ -472,6 +475,9 @@ struct WeightGradLayout {
 }
 
 impl WeightGradLayout {
+    /// For a conv of one group with input channels in fours, dy over each image's pixels
+    /// padded to whole vec4s and x channels-last, which conv2d_backward_weight_nhwc_sg (the
+    /// NN core) reads where it lies. Otherwise
     /// dy and im2col^T over each image's pixels padded to whole vec4s (zeros in both
     /// operands), so that no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x
     /// for "same" convs, from two texels. A stride-1 conv of one group whose output rows are
@@ -480,10 +486,31 @@ impl WeightGradLayout {
     /// conv2d_backward_weight_rows_sg reads where they lie (see its header).
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
+        if p.groups == 1 && p.in_channels.is_multiple_of(4) {
+            let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
+            let pix4 = pixels.div_ceil(4) * 4;
+            return WeightGradLayout {
+                kernel: "conv2d_backward_weight_nhwc_sg",
+                nn: true,
+                dy: Pack::DyByChannel,
+                x: Pack::ChannelsLast,
+                k: pix4,
+                x_rows: hp * wp,
+                x_cols: p.in_channels,
+                constants: vec![
+                    ("C4", (p.in_channels / 4) as u32),
+                    ("KW", p.kernel_w as u32),
+                    ("HP", hp as u32),
+                    ("WP", wp as u32),
+                    ("PIX4", pix4 as u32),
+                ],
+            };
+        }
         if p.stride != 1 || p.groups != 1 || p.out_w() == p.in_w {
             let same = p.stride == 1 && p.out_w() == p.in_w;
             return WeightGradLayout {
                 kernel: "conv2d_backward_weight_sg",
+                nn: false,
                 dy: Pack::DyByChannel,
                 x: if same {
                     Pack::Im2colTSame
@@ -500,6 +527,7 @@ impl WeightGradLayout {
         let (hp, wt) = (p.in_h + 2 * p.padding, quads + (p.kernel_w - 1).div_ceil(4));
         WeightGradLayout {
             kernel: "conv2d_backward_weight_rows_sg",
+            nn: false,
             dy: Pack::DyRowQuads,
             x: Pack::TexelRows,
             k: p.out_h() * quads * 4,
@@ -520,7 +548,7 @@ impl WeightGradLayout {
     /// images' k; texel rows are per image.
     fn x_shape(&self, images: usize) -> (usize, usize) {
         match self.x {
-            Pack::TexelRows => (images * self.x_rows, self.x_cols),
+            Pack::TexelRows | Pack::ChannelsLast => (images * self.x_rows, self.x_cols),
             _ => (self.x_rows, images * self.k),
         }
     }
@@ -563,6 +591,14 @@ pub fn encode_backward_weight(
             let x_shape = l.x_shape(s.count);
             let bm = pack(b, storage, conv, s.first, l.x, xv, Scratch::PackB, x_shape)?;
             let mut u = gemm_uniform(conv, s.first, (cg, kc, q));
+            if l.nn {
+                // The NN tile of linear's weight gradient (2 rows, 4 quads of columns a lane).
+                let t = SgTile::for_nn(sg, 2, 4);
+                let views = [View::Texture(&a), View::Texture(&bm), View::whole(dw)];
+                let wg = t.workgroups_nn(cg, kc);
+                b.dispatch_sg(l.kernel, storage, (t, &l.constants), &u, &views, wg)?;
+                continue;
+            }
             let t = family.sg_tile(sg, cg);
             let n = splits(t.workgroups(cg, kc, g, 1), q.div_ceil(4), len);
             u.conv.splits = n as u32;
@@ -660,8 +696,9 @@ mod tests {
         assert!(flipped(&conv(16, 14, 6, 5, 1, 0)).is_none());
     }
 
-    /// Stride-1 convs with output rows narrower than the input's take the rows weight
-    /// gradient; "same" convs and strided ones keep im2col^T.
+    /// Convs of one group with input channels in fours take the channels-last weight
+    /// gradient; other stride-1 convs with output rows narrower than the input's the rows
+    /// one; "same" convs and strided ones keep im2col^T.
     #[test]
     fn weight_gradients_without_im2col_t_are_stride_one_and_narrower() {
         let lenet_conv2 = WeightGradLayout::of(&conv(6, 14, 16, 5, 1, 0));
@@ -670,10 +707,16 @@ mod tests {
         assert_eq!(lenet_conv2.k, 120);
         assert_eq!((lenet_conv2.x_rows, lenet_conv2.x_cols), (6 * 14, 16));
         assert_eq!(lenet_conv2.x_shape(3), (3 * 6 * 14, 16));
-        let same = WeightGradLayout::of(&conv(256, 13, 384, 3, 1, 1));
+        let same = WeightGradLayout::of(&conv(3, 13, 384, 3, 1, 1));
         assert_eq!(same.kernel, "conv2d_backward_weight_sg");
         assert!(matches!(same.x, Pack::Im2colTSame));
-        assert_eq!((same.k, same.x_shape(2)), (172, (256 * 9, 344)));
+        assert_eq!((same.k, same.x_shape(2)), (172, (3 * 9, 344)));
+        let nhwc = WeightGradLayout::of(&conv(256, 13, 384, 3, 1, 1));
+        assert_eq!(
+            (nhwc.kernel, nhwc.nn, nhwc.k),
+            ("conv2d_backward_weight_nhwc_sg", true, 172)
+        );
+        assert_eq!(nhwc.x_shape(2), (2 * 15 * 15, 256));
         let strided = WeightGradLayout::of(&conv(3, 227, 96, 11, 4, 0));
         assert!(matches!(strided.x, Pack::Im2colT));
     }
