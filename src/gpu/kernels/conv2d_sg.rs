@@ -475,9 +475,12 @@ struct WeightGradLayout {
 }
 
 impl WeightGradLayout {
-    /// For a conv of one group with input channels in fours, dy over each image's pixels
-    /// padded to whole vec4s and x channels-last, which conv2d_backward_weight_nhwc_sg (the
-    /// NN core) reads where it lies. Otherwise
+    /// For a conv of one group with input channels in fours and at most 128 output channels,
+    /// dy over each image's pixels padded to whole vec4s and x channels-last, which
+    /// conv2d_backward_weight_nhwc_sg (the NN core) reads where it lies: im2col^T's cost
+    /// against the GEMM's goes as 1 / Cout, and with more output channels (AlexNet conv2–5:
+    /// 256, 384) the NT core on im2col^T measured faster (AlexNet b32 conv3–5 weight
+    /// gradients at 11–15% of the FMA ceiling on the NN core, 24–33% before). Otherwise
     /// dy and im2col^T over each image's pixels padded to whole vec4s (zeros in both
     /// operands), so that no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x
     /// for "same" convs, from two texels. A stride-1 conv of one group whose output rows are
@@ -486,7 +489,7 @@ impl WeightGradLayout {
     /// conv2d_backward_weight_rows_sg reads where they lie (see its header).
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
-        if p.groups == 1 && p.in_channels.is_multiple_of(4) {
+        if p.groups == 1 && p.in_channels.is_multiple_of(4) && p.out_channels <= 128 {
             let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
             let pix4 = pixels.div_ceil(4) * 4;
             return WeightGradLayout {
@@ -711,7 +714,9 @@ mod tests {
         assert_eq!(same.kernel, "conv2d_backward_weight_sg");
         assert!(matches!(same.x, Pack::Im2colTSame));
         assert_eq!((same.k, same.x_shape(2)), (172, (3 * 9, 344)));
-        let nhwc = WeightGradLayout::of(&conv(256, 13, 384, 3, 1, 1));
+        let alexnet_conv3 = WeightGradLayout::of(&conv(256, 13, 384, 3, 1, 1));
+        assert!(matches!(alexnet_conv3.x, Pack::Im2colTSame));
+        let nhwc = WeightGradLayout::of(&conv(256, 13, 128, 3, 1, 1));
         assert_eq!(
             (nhwc.kernel, nhwc.nn, nhwc.k),
             ("conv2d_backward_weight_nhwc_sg", true, 172)
