@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct ProfileArgs {
-    /// lenet5, alexnet, resnet18, resnet34, resnet50 or googlenet.
+    /// lenet5, alexnet, resnet18, resnet34, resnet50, googlenet or unet.
     #[arg(long, default_value = "lenet5")]
     pub model: String,
     #[arg(long, default_value_t = 64)]
