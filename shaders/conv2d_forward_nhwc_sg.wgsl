@@ -18,6 +18,7 @@
 //#tensor 4 y write
 //#include conv2d_sg_params
 //#include div
+//#include conv2d_positions
 //#include gemm_sg
 //#include activation
 //#include conv2d_forward_store
@@ -29,12 +30,8 @@ override WP: u32 = 1u;
 
 // The texel of output pixel n's first tap (kh, kw, cq) = (0, 0, 0).
 fn gemm_b_row(g: u32, n: u32) -> u32 {
-    let pixels = params.out_h * params.out_w;
-    let img = div_u(n, pixels);
-    let p = n - img * pixels;
-    let oh = div_u(p, params.out_w);
-    let ow = p - oh * params.out_w;
-    return ((img * HP + oh * params.stride) * WP + ow * params.stride) * C4;
+    let p = pixel_of(n);
+    return ((p.img * HP + p.oh * params.stride) * WP + p.ow * params.stride) * C4;
 }
 
 // Vec4 k = (kh, kw, cq) of the column whose first texel is `row`.

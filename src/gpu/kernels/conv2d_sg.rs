@@ -218,6 +218,19 @@ fn dims(p: &Conv2dParams) -> (usize, usize, usize) {
     )
 }
 
+/// Padded pixels an image of x channels-last (conv2d_pack mode 10), and the pipeline
+/// constants of the kernels that read it (C4, KW, HP, WP).
+fn channels_last(p: &Conv2dParams) -> (usize, Vec<(&'static str, u32)>) {
+    let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
+    let constants = vec![
+        ("C4", (p.in_channels / 4) as u32),
+        ("KW", p.kernel_w as u32),
+        ("HP", hp as u32),
+        ("WP", wp as u32),
+    ];
+    (hp * wp, constants)
+}
+
 /// How conv2d_forward's operands are packed and which kernel reads them.
 struct ForwardLayout {
     kernel: &'static str,
@@ -240,20 +253,15 @@ impl ForwardLayout {
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
         if p.groups == 1 && p.stride != 4 && p.in_channels.is_multiple_of(4) {
-            let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
+            let (x_rows, constants) = channels_last(p);
             return ForwardLayout {
                 kernel: "conv2d_forward_nhwc_sg",
                 weights: Pack::WeightsChannelsLast,
                 x: Pack::ChannelsLast,
                 k: kc,
-                x_rows: hp * wp,
+                x_rows,
                 x_cols: p.in_channels,
-                constants: vec![
-                    ("C4", (p.in_channels / 4) as u32),
-                    ("KW", p.kernel_w as u32),
-                    ("HP", hp as u32),
-                    ("WP", wp as u32),
-                ],
+                constants,
             };
         }
         if p.stride != 4 || p.groups != 1 {
@@ -490,23 +498,18 @@ impl WeightGradLayout {
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
         if p.groups == 1 && p.in_channels.is_multiple_of(4) && p.out_channels <= 128 {
-            let (hp, wp) = (p.in_h + 2 * p.padding, p.in_w + 2 * p.padding);
             let pix4 = pixels.div_ceil(4) * 4;
+            let (x_rows, mut constants) = channels_last(p);
+            constants.push(("PIX4", pix4 as u32));
             return WeightGradLayout {
                 kernel: "conv2d_backward_weight_nhwc_sg",
                 nn: true,
                 dy: Pack::DyByChannel,
                 x: Pack::ChannelsLast,
                 k: pix4,
-                x_rows: hp * wp,
+                x_rows,
                 x_cols: p.in_channels,
-                constants: vec![
-                    ("C4", (p.in_channels / 4) as u32),
-                    ("KW", p.kernel_w as u32),
-                    ("HP", hp as u32),
-                    ("WP", wp as u32),
-                    ("PIX4", pix4 as u32),
-                ],
+                constants,
             };
         }
         if p.stride != 1 || p.groups != 1 || p.out_w() == p.in_w {
