@@ -271,7 +271,9 @@ pub fn encode_backward_bias(
             )?;
             continue;
         }
-        if subgroup && pixels.is_multiple_of(4) {
+        // The sg kernel binds dy as whole vec4s: an image's planes must be (its scalar path
+        // sums planes that are not, such as AlexNet's 55 x 55).
+        if subgroup && (p.out_channels * pixels).is_multiple_of(4) {
             let planes = c.count * p.out_channels;
             let sums = b.scratch(Scratch::PlaneSums, (planes * 4) as u64);
             for (mode, n) in [(0, planes), (1, p.out_channels)] {
