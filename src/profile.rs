@@ -18,7 +18,15 @@ use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The passes of a step in the order rows are printed.
-pub const PASSES: [&str; 4] = ["forward", "backward_input", "backward_weight", "optimizer"];
+/// The bias gradient is a pass of its own (a channel sum, not a GEMM: the issue's
+/// "bias passes aside").
+pub const PASSES: [&str; 5] = [
+    "forward",
+    "backward_input",
+    "backward_weight",
+    "backward_bias",
+    "optimizer",
+];
 
 /// One (layer, pass) of the profile, averaged over the profiled steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,8 +207,8 @@ impl Profile {
 }
 
 /// Useful FLOPs and compulsory bytes of one layer's profiled pass at `batch`, `elem` bytes
-/// per value, from its op's description ([`crate::ops::OpSpec`]): `backward_weight` covers
-/// the weight and bias gradients; an `add` copies its gradient to both inputs.
+/// per value, from its op's description ([`crate::ops::OpSpec`]); an `add` copies its
+/// gradient to both inputs.
 pub fn layer_cost(
     kind: &LayerKind,
     out_shape: [usize; 3],
@@ -212,12 +220,11 @@ pub fn layer_cost(
     let passes: Vec<Pass> = match pass {
         "forward" => vec![Pass::Forward],
         "backward_input" => vec![Pass::BackwardInput; kind.arity().unwrap_or(1)],
-        "backward_weight" => op
+        _ => op
             .passes()
             .into_iter()
-            .filter(|q| matches!(q, Pass::BackwardWeight | Pass::BackwardBias))
+            .filter(|q| q.name() == pass)
             .collect(),
-        _ => vec![],
     };
     passes.iter().fold((0, 0), |(f, b), &q| {
         (f + op.flops(q), b + op.bytes(q, elem))

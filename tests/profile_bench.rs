@@ -8,7 +8,7 @@ use cnngpu::bench::suite::{run_suite, suite};
 use cnngpu::gpu::timing::Clock;
 use cnngpu::nn::{models, Graph, LayerKind};
 use cnngpu::ops::Act;
-use cnngpu::profile::{chrome_trace, profile};
+use cnngpu::profile::{chrome_trace, profile, PASSES};
 use cnngpu::tensor::Precision;
 use common::{cnngpu, gpu};
 use std::path::Path;
@@ -59,9 +59,10 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             passes.push("backward_input");
         }
         if matches!(layer.kind, LayerKind::Conv2d(_) | LayerKind::Linear(_)) {
-            passes.push("backward_weight");
+            // LeNet-5's convolutions and linear layers all have biases: a pass of their own.
+            passes.extend(["backward_weight", "backward_bias"]);
         }
-        for pass in ["forward", "backward_input", "backward_weight", "optimizer"] {
+        for pass in PASSES {
             let row = p
                 .rows
                 .iter()
@@ -87,12 +88,26 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             .iter()
             .find(|r| r.layer == "conv3" && r.pass == pass)
             .unwrap();
-        let gemm: Vec<&String> = row.kernels.iter().filter(|k| !k.contains("bias")).collect();
         assert!(
-            gemm.iter().all(|k| k.starts_with("linear_")),
-            "conv3 {pass}: {gemm:?}"
+            row.kernels
+                .iter()
+                .all(|k| k.starts_with("linear_") && !k.contains("bias")),
+            "conv3 {pass}: {:?}",
+            row.kernels
         );
     }
+    // The bias gradient's row holds just the channel sums; its FLOPs are one add a value of dy.
+    let bias = p
+        .rows
+        .iter()
+        .find(|r| r.layer == "conv1" && r.pass == "backward_bias")
+        .unwrap();
+    assert!(
+        bias.kernels.iter().all(|k| k.contains("backward_bias")),
+        "{:?}",
+        bias.kernels
+    );
+    assert_eq!(bias.flops, 8 * 6 * 28 * 28);
     // LeNet-5: tanh1 and tanh2 run inside conv1/conv2 and pool1/pool2, and the rows say so
     // (unless CNNGPU_NO_FUSION turned fusion off).
     if fusions[0] != Act::None {

@@ -579,6 +579,7 @@ impl<B: Backend> Model<B> {
                     b.scope(&layer.name, "backward_weight");
                     b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
                     if let Some(bi) = bi {
+                        b.scope(&layer.name, "backward_bias");
                         b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
                     }
                     if let Some(dx) = dx {
@@ -592,6 +593,7 @@ impl<B: Backend> Model<B> {
                     b.scope(&layer.name, "backward_weight");
                     b.conv_transpose2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
                     if let Some(bi) = bi {
+                        b.scope(&layer.name, "backward_bias");
                         b.conv_transpose2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
                     }
                     if let Some(dx) = dx {
@@ -606,6 +608,7 @@ impl<B: Backend> Model<B> {
                     b.scope(&layer.name, "backward_weight");
                     b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
                     if let Some(bi) = bi {
+                        b.scope(&layer.name, "backward_bias");
                         b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
                     }
                     if let Some(dx) = dx {

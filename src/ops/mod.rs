@@ -166,7 +166,8 @@ pub trait Backend {
         None
     }
     /// Names what the following calls compute — a layer (or "loss") and a pass ("forward",
-    /// "backward_input", "backward_weight", "optimizer") — for profilers; others ignore it.
+    /// "backward_input", "backward_weight", "backward_bias", "optimizer") — for profilers;
+    /// others ignore it.
     fn scope(&self, _layer: &str, _pass: &'static str) {}
 
     fn conv2d_forward(
