@@ -8,12 +8,17 @@
 // outside), and the run starts at column 4q + kw of padded row oh + kh — two texel loads and
 // three selects, at an offset that is the column's part (set once) plus k's part (the same
 // in every lane; divisions by pipeline constants compile to multiplications).
+// At stride S > 1 (AlexNet's conv1) the 4 pixels of a vec4 read x every S columns: x is packed
+// split by phase (mode 13: padded row r has S phase rows, phase ph holding x[r - pad][S * c +
+// ph - pad] at column c), and tap (kh, kw)'s run starts at column 4q + kw / S of phase kw % S
+// of padded row S * oh + kh — im2col^T copied each value up to (KW / S)^2 times, this once.
 // dw[m][(ci, kh, kw)] = sum over k of dy4[m][k] * x4[(ci, kh, kw)][k], the long sum split into
 // `splits` slices as conv2d_backward_weight_sg's.
-// Layout: apack = conv2d_pack mode 9 [Cout][k4] vec4, bpack = mode 7 [N][Cin][HP][WT] texels,
+// Layout: apack = conv2d_pack mode 9 [Cout][k4] vec4, bpack = mode 7 [N][Cin][HP][WT] texels
+// (mode 13 [N][Cin][HP][S][WT] at stride S > 1),
 // dw [Cout, Cin, KH, KW]; with accumulate = 1 the result is added to dw (batch chunks).
-// Pipeline constants: KH, KW, Q = ceil(OW / 4) quads a row, OHQ = OH * Q, HP = H + 2 * pad
-// padded rows a plane, WT texels a padded row (at least Q + ceil((KW - 1) / 4)).
+// Pipeline constants: KH, KW, S the stride, Q = ceil(OW / 4) quads a row, OHQ = OH * Q,
+// HP = H + 2 * pad padded rows a plane, WT texels a phase row (Q + ceil(((KW - 1) / S) / 4)).
 // GEMM: M = Cout, N = Cin * KH * KW, K = images * OHQ vec4s (see the generated gemm_sg core).
 // One workgroup: one subgroup, a TM x TN tile. Dispatch: splits * ceil(M/TM) * ceil(N/TN).
 // Precision: packed operands and partials f32, dw in storage precision, f32 accumulation.
@@ -25,6 +30,7 @@
 //#include conv2d_backward_weight_store
 override KH: u32 = 1u;
 override KW: u32 = 1u;
+override S: u32 = 1u;
 override Q: u32 = 1u;
 override OHQ: u32 = 1u;
 override HP: u32 = 1u;
@@ -35,7 +41,8 @@ fn gemm_b_row(g: u32, n: u32) -> u32 {
     let ci = n / (KH * KW);
     let t = n - ci * KH * KW;
     let kh = t / KW;
-    return (ci * HP + kh) * WT * 4u + t - kh * KW;
+    let kw = t - kh * KW;
+    return ((ci * HP + kh) * S + kw % S) * WT * 4u + kw / S;
 }
 
 // Vec4 k = (image, output row, quad) of the column whose runs start at float `row`.
@@ -43,7 +50,7 @@ fn gemm_b_at(row: u32, k: u32) -> vec4<f32> {
     let img = k / OHQ;
     let r = k - img * OHQ;
     let oh = r / Q;
-    let f = row + (img * params.in_channels * HP + oh) * WT * 4u + (r - oh * Q) * 4u;
+    let f = row + (img * params.in_channels * HP + S * oh) * S * WT * 4u + (r - oh * Q) * 4u;
     let t0 = gemm_b4(f >> 2u);
     let t1 = gemm_b4((f >> 2u) + 1u);
     let s = f & 3u;

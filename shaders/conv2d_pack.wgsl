@@ -11,6 +11,9 @@
 //   7  x in texel rows [images][Cin][H + 2*pad][k4] texel t of padded row r: x[r - pad][4t - pad ..
 //      4t - pad + 4], 0 in the padding                          (conv2d_forward_rows_sg B)
 //   8  w, kernel rows padded to whole vec4s [Cout][Cin][KH][KWQ*4], 0 past KW  (its A)
+//  13  as 7 split by stride phase S > 1 [images][Cin][H + 2*pad][S][k4]: texel t of phase ph of
+//      padded row r: x[r - pad][S * (4t + j) + ph - pad] for j = 0..3, 0 in the padding
+//      (conv2d_backward_weight_rows_sg B at stride S)
 //  10  x channels-last [images][HP][WP][Cin/4] texels, padding included: texel
 //      ((img * HP + py) * WP + px) * C4 + cq holds x[4cq .. 4cq + 4][py - pad][px - pad]
 //      (rows: padded pixels, k: channels; conv2d_forward_nhwc_sg B)
@@ -160,6 +163,19 @@ fn conv2d_pack(
             let run = src_run4(i32((params.first * params.in_channels + plane) * params.in_h * params.in_w) + y * i32(params.in_w) + x.x, x_values());
             let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
             v = select(vec4<f32>(0.0), run, inside);
+        }
+        case 13u: {
+            let hp = params.in_h + 2u * params.padding;
+            let rr = div_u(row, params.stride);
+            let ph = row - rr * params.stride;
+            let plane = div_u(rr, hp);
+            let y = i32(rr - plane * hp) - i32(params.padding);
+            let x = vec4<i32>(i32(params.stride * col + ph) - i32(params.padding)) + vec4<i32>(0, 1, 2, 3) * i32(params.stride);
+            let inside = (x >= vec4<i32>(0)) & (x < vec4<i32>(i32(params.in_w))) & vec4<bool>((y >= 0) & (y < i32(params.in_h)));
+            let base = ((params.first * params.in_channels + plane) * params.in_h + u32(clamp(y, 0, i32(params.in_h) - 1))) * params.in_w;
+            for (var j = 0u; j < 4u; j++) {
+                v[j] = select(0.0, src_ld(base + u32(clamp(x[j], 0, i32(params.in_w) - 1))), inside[j]);
+            }
         }
         case 10u: {
             let hp = params.in_h + 2u * params.padding;

@@ -60,6 +60,10 @@ enum Pack {
     /// The weights of a stride-1 conv's input gradient as a conv: channels swapped, taps
     /// turned 180 degrees, k in the order (kh, kw, co) (conv2d_forward_nhwc_sg's A).
     WeightsFlippedChannelsLast = 12,
+    /// x in rows of texels split by stride phase, padding included: phase row (y, ph) holds
+    /// x[y - pad][S * c + ph - pad] at column c (conv2d_backward_weight_rows_sg's B at stride
+    /// S > 1, where the 4 pixels of a vec4 of k read x every S columns).
+    PhaseRows = 13,
 }
 
 /// Images [first, first + count) of a bound chunk.
@@ -132,9 +136,12 @@ fn pack(
             0,
             (c.out_channels * c.in_channels / c.groups * c.kernel_h * c.kernel_w) as usize,
         ),
-        Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame | Pack::TexelRows | Pack::ChannelsLast => {
-            (first * x_image, c.batch as usize * x_image)
-        }
+        Pack::Im2col
+        | Pack::Im2colT
+        | Pack::Im2colTSame
+        | Pack::TexelRows
+        | Pack::PhaseRows
+        | Pack::ChannelsLast => (first * x_image, c.batch as usize * x_image),
         Pack::DyByPixel | Pack::DyByChannel | Pack::DyRowQuads => {
             (first * y_image, c.batch as usize * y_image)
         }
@@ -493,8 +500,11 @@ impl WeightGradLayout {
     /// operands), so that no vec4 spans two images: conv2d_pack reads a vec4 of dy, and of x
     /// for "same" convs, from two texels. A stride-1 conv of one group whose output rows are
     /// narrower than its input's (LeNet-5's conv2), whose im2col^T would gather x a value at
-    /// a time: dy with each output row padded to whole quads and x in rows of texels, which
-    /// conv2d_backward_weight_rows_sg reads where they lie (see its header).
+    /// a time, or a strided conv of one group with a kernel of 5 or more (AlexNet's conv1, whose
+    /// im2col^T holds each value of x up to 9 times: the pass at batch 16 took 172 ms with it,
+    /// 106 without, on Mesa 22.3 lavapipe): dy with each output row padded to whole quads and x
+    /// in rows of texels (split by stride phase), which conv2d_backward_weight_rows_sg reads
+    /// where they lie (see its header).
     fn of(p: &Conv2dParams) -> Self {
         let (_, kc, pixels) = dims(p);
         if p.groups == 1 && p.in_channels.is_multiple_of(4) && p.out_channels <= 128 {
@@ -512,7 +522,11 @@ impl WeightGradLayout {
                 constants,
             };
         }
-        if p.stride != 1 || p.groups != 1 || p.out_w() == p.in_w {
+        // Strided convs with wide kernels (AlexNet's conv1, 11 x 11 at stride 4; ResNet's and
+        // GoogLeNet's 7 x 7 at stride 2), whose im2col^T copies each value of x up to
+        // (KW / S)^2 times: texel rows split by stride phase instead.
+        let phases = p.groups == 1 && p.stride > 1 && p.kernel_w >= 5;
+        if !phases && (p.stride != 1 || p.groups != 1 || p.out_w() == p.in_w) {
             let same = p.stride == 1 && p.out_w() == p.in_w;
             return WeightGradLayout {
                 kernel: "conv2d_backward_weight_sg",
@@ -530,18 +544,25 @@ impl WeightGradLayout {
             };
         }
         let quads = p.out_w().div_ceil(4);
-        let (hp, wt) = (p.in_h + 2 * p.padding, quads + (p.kernel_w - 1).div_ceil(4));
+        let st = p.stride;
+        let hp = p.in_h + 2 * p.padding;
+        let wt = quads + ((p.kernel_w - 1) / st).div_ceil(4);
         WeightGradLayout {
             kernel: "conv2d_backward_weight_rows_sg",
             nn: false,
             dy: Pack::DyRowQuads,
-            x: Pack::TexelRows,
+            x: if st == 1 {
+                Pack::TexelRows
+            } else {
+                Pack::PhaseRows
+            },
             k: p.out_h() * quads * 4,
-            x_rows: p.in_channels * hp,
+            x_rows: p.in_channels * hp * st,
             x_cols: wt * 4,
             constants: vec![
                 ("KH", p.kernel_h as u32),
                 ("KW", p.kernel_w as u32),
+                ("S", st as u32),
                 ("Q", quads as u32),
                 ("OHQ", (p.out_h() * quads) as u32),
                 ("HP", hp as u32),
@@ -554,7 +575,9 @@ impl WeightGradLayout {
     /// images' k; texel rows are per image.
     fn x_shape(&self, images: usize) -> (usize, usize) {
         match self.x {
-            Pack::TexelRows | Pack::ChannelsLast => (images * self.x_rows, self.x_cols),
+            Pack::TexelRows | Pack::PhaseRows | Pack::ChannelsLast => {
+                (images * self.x_rows, self.x_cols)
+            }
             _ => (self.x_rows, images * self.k),
         }
     }
@@ -703,8 +726,9 @@ mod tests {
     }
 
     /// Convs of one group with input channels in fours take the channels-last weight
-    /// gradient; other stride-1 convs with output rows narrower than the input's the rows
-    /// one; "same" convs and strided ones keep im2col^T.
+    /// gradient; other stride-1 convs with output rows narrower than the input's, and strided
+    /// ones with kernels of 5 or more, the rows one; "same" convs and other strided ones keep
+    /// im2col^T.
     #[test]
     fn weight_gradients_without_im2col_t_are_stride_one_and_narrower() {
         let lenet_conv2 = WeightGradLayout::of(&conv(6, 14, 16, 5, 1, 0));
@@ -725,7 +749,16 @@ mod tests {
             ("conv2d_backward_weight_nhwc_sg", true, 172)
         );
         assert_eq!(nhwc.x_shape(2), (2 * 15 * 15, 256));
-        let strided = WeightGradLayout::of(&conv(3, 227, 96, 11, 4, 0));
+        // AlexNet's conv1: 55 output columns in 14 quads; phase rows of 14 + 1 texels (the
+        // widest tap starts 10 / 4 = 2 columns in), 4 phases of each of 227 rows.
+        let phases = WeightGradLayout::of(&conv(3, 227, 96, 11, 4, 0));
+        assert_eq!(phases.kernel, "conv2d_backward_weight_rows_sg");
+        assert!(matches!(phases.x, Pack::PhaseRows));
+        assert_eq!(
+            (phases.k, phases.x_rows, phases.x_cols),
+            (55 * 14 * 4, 3 * 227 * 4, 60)
+        );
+        let strided = WeightGradLayout::of(&conv(3, 32, 64, 3, 2, 1));
         assert!(matches!(strided.x, Pack::Im2colT));
     }
 }
