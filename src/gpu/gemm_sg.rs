@@ -331,6 +331,56 @@ pub fn direct_taps(tile: SgTile) -> String {
     s
 }
 
+/// The key of conv2d_backward_weight_direct_taps' generated text (the kernel runs no subgroup
+/// operations; the tile's three numbers are its shape): `sg` the input rows under a kernel,
+/// Cin * KH; `rows_per_lane` the output channels; `cols_per_lane` the taps of a kernel row, KW.
+pub fn direct_wgrad_tile(rows: usize, cout: usize, kw: usize) -> SgTile {
+    SgTile {
+        sg: rows as u32,
+        rows_per_lane: cout as u32,
+        cols_per_lane: kw as u32,
+    }
+}
+
+/// The WGSL of conv2d_backward_weight_direct_taps' inner step for a [`direct_wgrad_tile`]:
+/// `const NACC` (Cout * Cin * KH * KW sums) and `wgrad_quad(acc, d, img, oh, iw0)`, which
+/// loads the input row under each (ci, kh) once and adds, for every tap and output channel
+/// co, the dot product of dy's quad `d[co]` with the tap's four windows to its sum (index
+/// (co, ci, kh, kw), dw's order); and `wgrad_store(acc, s)`, the sums' stores into slice s of
+/// `partial`. Unrolled text, so that every index is a constant and the compiler keeps the sums
+/// as scalars: a loop over a 150-sum array indexed at run time went to the stack (LeNet-5's
+/// conv1, 1.55 -> 3.42 ms). The row decomposition (ci = g / KH, kh = g % KH) and the geometry
+/// are the kernel's pipeline constants.
+pub fn direct_wgrad_taps(tile: SgTile) -> String {
+    let (rows, cout, kw_n) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);
+    let n = cout * rows * kw_n;
+    let mut s = format!(
+        "const NACC: u32 = {n}u;\n\n\
+         fn wgrad_quad(acc: ptr<function, array<f32, NACC>>, d: array<vec4<f32>, MAX_COUT>, \
+         img: u32, oh: u32, iw0: i32) {{\n"
+    );
+    for g in 0..rows {
+        s += &format!(
+            "    let ih{g} = i32(oh * STRIDE + {g}u % KH) - i32(PAD);\n\
+             \x20   let row{g} = input_row(((img * CIN + {g}u / KH) * IN_H + \
+             u32(clamp(ih{g}, 0, i32(IN_H) - 1))) * IN_W, iw0, (ih{g} >= 0) & (ih{g} < i32(IN_H)));\n"
+        );
+        for kw in 0..kw_n {
+            s += &format!("    let x{g}_{kw} = windows(row{g}, {kw}u);\n");
+            for co in 0..cout {
+                let k = (co * rows + g) * kw_n + kw;
+                s += &format!("    (*acc)[{k}] += dot(d[{co}], x{g}_{kw});\n");
+            }
+        }
+    }
+    s += "}\n\nfn wgrad_store(acc: ptr<function, array<f32, NACC>>, s: u32) {\n";
+    for k in 0..n {
+        s += &format!("    partial[s * NACC + {k}u] = (*acc)[{k}];\n");
+    }
+    s += "}\n";
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

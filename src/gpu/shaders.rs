@@ -95,6 +95,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_forward_direct",
     "conv2d_direct_weights",
     "conv2d_backward_weight_direct",
+    "conv2d_backward_weight_direct_taps",
     "conv2d_backward_input_sg",
     "conv2d_backward_weight_sg",
     "conv2d_backward_weight_rows_sg",
@@ -299,6 +300,16 @@ pub fn compose_full(
                     )
                 })?;
                 includes.push_str(&super::gemm_sg::direct_taps(tile));
+                includes.push('\n');
+            }
+            ["include", "conv2d_wgrad_taps"] => {
+                let tile = tile.ok_or_else(|| {
+                    Error::invalid(
+                        kernel.name,
+                        "needs its generated taps, and no tile was given",
+                    )
+                })?;
+                includes.push_str(&super::gemm_sg::direct_wgrad_taps(tile));
                 includes.push('\n');
             }
             ["include", "per_step"] => includes.push_str(&per_step_decl(per_step)),

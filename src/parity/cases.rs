@@ -264,6 +264,12 @@ pub fn edge_cases() -> Vec<Case> {
         case("conv_direct_rgb_pad1", conv(2, 3, 9, 12, 8, 3, 1, 1, 1)),
         case("conv_direct_stride2", conv(2, 1, 16, 16, 5, 3, 2, 1, 1)),
         case("conv_direct_aligned_pad4", conv(1, 1, 6, 8, 4, 5, 1, 4, 1)),
+        // The direct weight gradient a kernel row an invocation (200 weights, over what
+        // conv2d_backward_weight_direct_taps holds; the cases above take that one).
+        case(
+            "conv_direct_wgrad_by_row",
+            conv(2, 1, 12, 12, 8, 5, 1, 2, 1),
+        ),
         // Fused epilogues (bias, then the activation) of every forward kernel, against the
         // unfused CPU reference: the direct kernel, the packed GEMM, a strided gather, and
         // linear with and without split-k.

@@ -11,7 +11,7 @@ use super::{conv2d_sg, texture_pack};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
-use crate::gpu::gemm_sg::direct_tile;
+use crate::gpu::gemm_sg::{direct_tile, direct_wgrad_tile};
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::Conv2dParams;
 use std::sync::Arc;
@@ -58,8 +58,23 @@ pub fn eligible_backward_weight(p: &Conv2dParams) -> bool {
 }
 
 /// Slices of output rows the weight gradient is split into (its split-k): enough invocations
-/// (slices x KH) for every core, few enough that the reduction stays short.
+/// (slices x KH, or slices with every tap in one) for every core, few enough that the
+/// reduction stays short.
 const MAX_SLICES: usize = 256;
+
+/// The most weights conv2d_backward_weight_direct_taps takes (its sums are scalars an
+/// invocation holds): LeNet-5's conv1 has 150.
+const MAX_SUMS: usize = 160;
+
+/// Whether the weight gradient runs with every tap in one invocation
+/// (conv2d_backward_weight_direct_taps): dy read once from its buffer instead of once per
+/// kernel row from a texture copy (on Mesa 22.3 lavapipe a texture copy costs a storage
+/// load and a texel store, about 2.5x what the load alone costs: examples/kernel_lab.rs on
+/// the 2-core Zen 4). LeNet-5's conv1 at batch 64 (`examples/lab_item.rs`, three alternating
+/// rounds): 2.31-2.43 ms a kernel row an invocation, 1.19-1.27 with every tap in one.
+fn all_taps(p: &Conv2dParams) -> bool {
+    p.out_channels * p.in_channels * p.kernel_h * p.kernel_w <= MAX_SUMS
+}
 
 /// The geometry of the convolution the kernels run: `p`'s, or with `flip` its input
 /// gradient's (see conv2d_forward_direct): (Cin, H, W, Cout, OH, OW, padding).
@@ -242,6 +257,30 @@ pub fn encode_backward_weight(
     let elem = x.dtype.size() as u64;
     for c in texture_pack::chunks(b, "conv2d_backward_weight", p.batch, &[xb, yb], elem)? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
+        if all_taps(p) {
+            let x_len = c.count * (xb / elem) as usize;
+            let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
+            let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
+            let mut u = p.uniform(c.count, c.start > 0);
+            u.splits = slices as u32;
+            let views = [
+                View::items(dy, c, yb),
+                View::Texture(&xt),
+                View::buffer(&partial),
+            ];
+            let rows = p.in_channels * p.kernel_h;
+            let tile = direct_wgrad_tile(rows, p.out_channels, p.kernel_w);
+            b.dispatch_sg(
+                "conv2d_backward_weight_direct_taps",
+                storage,
+                (tile, &constants),
+                &u,
+                &views,
+                slices.div_ceil(16) as u64,
+            )?;
+            reduce(b, storage, &partial, (len, slices, u.accumulate), dw)?;
+            continue;
+        }
         let (x_len, dy_len) = (
             c.count * (xb / elem) as usize,
             c.count * (yb / elem) as usize,
@@ -264,21 +303,33 @@ pub fn encode_backward_weight(
             &views,
             super::flat_workgroups(slices * p.kernel_h),
         )?;
-        let r = ReduceUniform {
-            len: len as u32,
-            splits: slices as u32,
-            accumulate: u.accumulate,
-            _pad0: 0,
-        };
-        b.dispatch(
-            "conv2d_backward_weight_reduce",
-            storage,
-            &r,
-            &[View::buffer(&partial), View::whole(dw)],
-            super::flat_workgroups(len),
-        )?;
+        reduce(b, storage, &partial, (len, slices, u.accumulate), dw)?;
     }
     Ok(())
+}
+
+/// Records conv2d_backward_weight_reduce: dw (+)= the sum of `slices` partial sums of `len`
+/// weights, in order.
+fn reduce(
+    b: &GpuBackend,
+    storage: Storage,
+    partial: &wgpu::Buffer,
+    (len, slices, accumulate): (usize, usize, u32),
+    dw: &GpuTensor,
+) -> Result<()> {
+    let r = ReduceUniform {
+        len: len as u32,
+        splits: slices as u32,
+        accumulate,
+        _pad0: 0,
+    };
+    b.dispatch(
+        "conv2d_backward_weight_reduce",
+        storage,
+        &r,
+        &[View::buffer(partial), View::whole(dw)],
+        super::flat_workgroups(len),
+    )
 }
 
 #[cfg(test)]
@@ -329,6 +380,13 @@ mod tests {
         }
         // 8 channels x 3 inputs x 3 taps a row: 72 sums, over MAX_ACC.
         assert!(!eligible_backward_weight(&rgb_pad1));
+        // Every tap in one invocation up to MAX_SUMS weights (LeNet-5's conv1: 150); the
+        // parity case conv_direct_wgrad_by_row (200) runs a kernel row an invocation.
+        for p in [lenet_conv1, stride2, aligned_pad4] {
+            assert!(all_taps(&p), "{p:?}");
+        }
+        let by_row = conv(1, (12, 12), 8, 5, 1, 2);
+        assert!(eligible_backward_weight(&by_row) && !all_taps(&by_row));
         assert_eq!(row_loads(&lenet_conv1, false), (true, false));
         assert_eq!(row_loads(&aligned_pad4, false), (true, false));
         assert_eq!(row_loads(&rgb_pad1, false), (false, true));
