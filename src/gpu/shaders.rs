@@ -194,10 +194,13 @@ const INCLUDES: &[(&str, &str)] = include_table![
 
 impl Kernel {
     /// Whether the kernel is built on the subgroup GEMM core (`//#include gemm_sg`), which is
-    /// generated for a subgroup size: such kernels compose only with an [`SgTile`].
+    /// generated for a subgroup size, or on other text generated for a tile (the direct
+    /// convolutions' taps): such kernels compose only with an [`SgTile`], and run in the
+    /// subgroup families.
     pub fn needs_subgroups(&self) -> bool {
         self.source.contains("//#include gemm_sg")
             || self.source.contains("//#include conv2d_direct_sg")
+            || self.source.contains("//#include conv2d_wgrad_taps")
     }
 
     /// Whether the kernel reads the per-step values (`//#include per_step`).
