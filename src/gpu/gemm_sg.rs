@@ -190,35 +190,40 @@ pub fn core(tile: SgTile) -> String {
     s += "    }\n";
     s += &store_loop(
         tile,
-        ("f32", "n0 + lane + j * SG"),
-        "gemm_store(g, split, m0 + t, col, acc[j * TM + t])",
+        ("f32", "n0 + lane + {j}u * SG"),
+        "gemm_store(g, split, m0 + t, col{j}, acc{j}[t])",
     );
     s += "}\n";
     s
 }
 
-/// The epilogue of both cores: the accumulators `c{j}_{t}` (of WGSL type `ty`) copied into a
-/// private array and stored in a loop over column blocks j and rows t, `col` the block's
-/// column: one store site in the code, not one per accumulator (512 in the wide tile), each a
-/// lane-by-lane loop of basic blocks on CPU drivers, which made compiling a wide pipeline
-/// take minutes on Mesa 25 (LLVM's coroutine frame pass: lavapipe runs a workgroup as a
-/// coroutine).
+/// The epilogue of both cores: the accumulators `c{j}_{t}` (of WGSL type `ty`) copied into
+/// one private array per column block j and stored in a loop over rows t, `col(j)` the
+/// block's column: one store site per column block, not one per accumulator (512 in the wide
+/// tile), each a lane-by-lane loop of basic blocks on CPU drivers, which made compiling a wide
+/// pipeline take minutes on Mesa 25 (LLVM's coroutine frame pass: lavapipe runs a workgroup
+/// as a coroutine). An array per block, not one for the tile: a private array read at a run
+/// time index compiles to a chain of selects over its length on lavapipe, and with one array
+/// of 64 vec4 sums the epilogue of linear's weight gradient (AlexNet fc6 at batch 16, 4 steps
+/// of k) took as long as its k loop: 72-93 ms with one array, 57-73 with an array per block.
 fn store_loop(tile: SgTile, (ty, col): (&str, &str), store: &str) -> String {
     let (rows, cl) = (tile.rows(), tile.cols_per_lane);
-    let mut s = format!("    var acc: array<{ty}, {}>;\n", cl * rows);
+    let mut s = String::new();
     for j in 0..cl {
+        s += &format!("    var acc{j}: array<{ty}, {rows}>;\n");
         for t in 0..rows {
-            s += &format!("    acc[{}] = c{j}_{t};\n", j * rows + t);
+            s += &format!("    acc{j}[{t}] = c{j}_{t};\n");
         }
     }
-    s += &format!(
-        "    for (var j = 0u; j < {cl}u; j++) {{\n\
-         \x20       let col = {col};\n\
-         \x20       for (var t = 0u; t < TM; t++) {{\n\
-         \x20           if col < dims.y && m0 + t < dims.x {{ {store}; }}\n\
-         \x20       }}\n\
-         \x20   }}\n"
-    );
+    s += "    for (var t = 0u; t < TM; t++) {\n        if m0 + t < dims.x {\n";
+    for j in 0..cl {
+        let col = col.replace("{j}", &j.to_string());
+        let store = store.replace("{j}", &j.to_string());
+        s += &format!(
+            "            let col{j} = {col};\n            if col{j} < dims.y {{ {store}; }}\n"
+        );
+    }
+    s += "        }\n    }\n";
     s
 }
 
@@ -281,8 +286,8 @@ pub fn core_nn(tile: SgTile) -> String {
     s += "    }\n";
     s += &store_loop(
         tile,
-        ("vec4<f32>", "n0 + 4u * (lane + j * SG)"),
-        "gemm_store4(g, m0 + t, col, acc[j * TM + t])",
+        ("vec4<f32>", "n0 + 4u * (lane + {j}u * SG)"),
+        "gemm_store4(g, m0 + t, col{j}, acc{j}[t])",
     );
     s += "}\n";
     s
@@ -420,17 +425,21 @@ mod tests {
         let src = core_nn(SgTile::for_nn(8, 1, 1));
         assert_eq!(src.matches("subgroupBroadcast(").count(), 8);
         assert_eq!(src.matches("gemm_b_quad(").count(), 4);
-        // One store site, in a loop over the 8 accumulators.
+        // One store site (one column block), in a loop over the 8 rows.
         assert_eq!(src.matches("gemm_store4(").count(), 1);
-        assert_eq!(src.matches("acc[").count(), 8 + 1);
+        assert_eq!(src.matches("acc0[").count(), 8 + 1);
+        let src = core_nn(SgTile::for_nn(8, 2, 4));
+        assert_eq!(src.matches("gemm_store4(").count(), 4);
+        assert_eq!(src.matches("array<vec4<f32>, 16>").count(), 4);
     }
 
     #[test]
     fn the_core_broadcasts_every_lane_once_per_row_block() {
         let src = core(SgTile::for_subgroup(8));
         assert_eq!(src.matches("subgroupBroadcast(").count(), 16);
-        // One store site, in a loop over the 32 accumulators.
-        assert_eq!(src.matches("gemm_store(").count(), 1);
-        assert_eq!(src.matches("acc[").count(), 32 + 1);
+        // A store site per column block (2), in a loop over the 16 rows.
+        assert_eq!(src.matches("gemm_store(").count(), 2);
+        assert_eq!(src.matches("acc0[").count(), 16 + 1);
+        assert_eq!(src.matches("acc1[").count(), 16 + 1);
     }
 }
