@@ -96,6 +96,21 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             row.kernels
         );
     }
+    // conv2's weight gradient (the subgroup family's rows kernel) packs dy and x straight
+    // from their buffers, each value read once: no texture copies first.
+    let conv2 = p
+        .rows
+        .iter()
+        .find(|r| r.layer == "conv2" && r.pass == "backward_weight")
+        .unwrap();
+    if conv2
+        .kernels
+        .iter()
+        .any(|k| k == "conv2d_backward_weight_rows_sg")
+    {
+        assert!(conv2.kernels.iter().any(|k| k == "conv2d_pack_buf"));
+        assert!(!conv2.kernels.iter().any(|k| k.starts_with("texture_pack")));
+    }
     // The bias gradient's row holds just the channel sums; its FLOPs are one add a value of dy.
     let bias = p
         .rows

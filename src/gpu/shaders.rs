@@ -88,6 +88,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_backward_bias",
     "conv2d_backward_bias_sg",
     "conv2d_pack",
+    "conv2d_pack_buf",
     "conv2d_col2im",
     "conv2d_forward_sg",
     "conv2d_forward_rows_sg",
@@ -161,6 +162,7 @@ macro_rules! include_table {
 
 /// Shared code that kernels pull in with `//#include`.
 const INCLUDES: &[(&str, &str)] = include_table![
+    "conv2d_pack_modes",
     "conv2d_backward_weight_store",
     "gemm",
     "gemm_wg",

@@ -120,8 +120,8 @@ fn pack(
 ) -> Result<std::sync::Arc<wgpu::TextureView>> {
     let groups = conv.groups as usize;
     let len = packed_len(groups, rows, cols);
-    // The values the layout reads (conv.batch images from `first`, or the weights), copied
-    // into a texture first: im2col reads each input value once per tap that covers it.
+    // The values the layout reads (conv.batch images from `first`, or the weights); im2col
+    // reads each input value once per tap that covers it, from a texture copy.
     let c = conv;
     let (x_image, y_image) = (
         (c.in_channels * c.in_h * c.in_w) as usize,
@@ -146,10 +146,7 @@ fn pack(
             (first * y_image, c.batch as usize * y_image)
         }
     };
-    let source =
-        super::texture_pack::pack_range(b, storage, src, (start, values), Scratch::Source)?;
-    let dst = b.scratch_texture(slot, len / 4)?;
-    let u = SgUniform {
+    let mut u = SgUniform {
         conv,
         k4: cols.div_ceil(4) as u32,
         rows: rows as u32,
@@ -159,14 +156,25 @@ fn pack(
         first: 0,
         ..Default::default()
     };
-    b.dispatch_with(
-        "conv2d_pack",
-        storage,
-        &[("MODE", mode as u32)],
-        &u,
-        &[View::Texture(&source), View::Texture(&dst)],
-        super::flat_workgroups(len / 4),
-    )?;
+    let constants = [("MODE", mode as u32)];
+    let wg = super::flat_workgroups(len / 4);
+    // Layouts that read each value once or twice read the buffer (conv2d_pack_buf, the
+    // images counted from `first`), when it binds as whole vec4s; im2col's copy src into a
+    // texture first.
+    let once = !matches!(mode, Pack::Im2col | Pack::Im2colT | Pack::Im2colTSame);
+    let whole_vec4s = matches!(src, View::Buffer { size, .. } if size.is_none_or(|s| s % 16 == 0));
+    if once && whole_vec4s {
+        let dst = b.scratch_texture(slot, len / 4)?;
+        u.first = first as u32;
+        let views = [src, View::Texture(&dst)];
+        b.dispatch_with("conv2d_pack_buf", storage, &constants, &u, &views, wg)?;
+        return Ok(dst);
+    }
+    let source =
+        super::texture_pack::pack_range(b, storage, src, (start, values), Scratch::Source)?;
+    let dst = b.scratch_texture(slot, len / 4)?;
+    let views = [View::Texture(&source), View::Texture(&dst)];
+    b.dispatch_with("conv2d_pack", storage, &constants, &u, &views, wg)?;
     Ok(dst)
 }
 
