@@ -1,8 +1,9 @@
 // linear_forward_sg: linear_forward as a GEMM on textures (the subgroup family):
 // y[b][row0 + o] = sum over i of x[b][i] * w[o][i] (+ bias[row0 + o]) for the weight rows
-// [row0, row0 + rows); x packed by linear_pack, w the rows' weight texture
-// (common/linear_sg_operands). Needs in_features % 4 == 0 (rows of whole vec4s).
-// Layout: x [batch, in] and w [rows, in] (this chunk) as textures, b [out], y [batch, out].
+// [row0, row0 + rows); x read from its buffer as vec4s (each lane loads a row that the
+// subgroup broadcasts: a few loads per tile, and no packing launch), w the rows' weight
+// texture (common/linear_sg_operands). Needs in_features % 4 == 0 (rows of whole vec4s).
+// Layout: x [batch, in], w [rows, in] (this chunk) as a texture, b [out], y [batch, out].
 // GEMM: M = batch, N = rows, K = in (see the generated gemm_sg core).
 // One workgroup: one subgroup, a TM x TN tile. Dispatch: ceil(M/TM) * ceil(N/TN), linearised.
 // Precision: storage precision in and out, f32 accumulation.
@@ -10,13 +11,14 @@
 //#tensor 3 b read
 //#tensor 4 y write
 //#include linear_sg_params
+//#tensor4 1 x read
 //#include linear_sg_operands
 //#include gemm_sg
 //#include activation
 
 fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
 fn gemm_b_row(g: u32, n: u32) -> u32 { return n * params.k4; }
-fn gemm_a4(i: u32) -> vec4<f32> { return operand_a4(i); }
+fn gemm_a4(i: u32) -> vec4<f32> { return x_ld4(i); }
 fn gemm_b4(i: u32) -> vec4<f32> { return operand_b4(i); }
 fn gemm_b_at(row: u32, k: u32) -> vec4<f32> { return gemm_b4(row + k); }
 

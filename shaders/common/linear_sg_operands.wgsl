@@ -1,9 +1,8 @@
-// The operands of the subgroup-family linear GEMMs, read as textures (vec4 i at texel
-// (i % 2048, i / 2048), TEXTURE_ROW in src/gpu/backend.rs): A is x, dy or dy^T packed by
-// linear_pack; B is the weight rows of the launch (gpu::weight_textures: rgba32float for f32
-// weights, rgba16float for f16 ones) or x packed by linear_pack. On Mesa 22.3 lavapipe a
-// texture load is a gather where a storage load runs lane by lane (gpu::weight_textures).
-@group(0) @binding(1) var apack: texture_2d<f32>;
+// B of the subgroup-family linear GEMMs, read as a texture (vec4 i at texel (i % 2048,
+// i / 2048), TEXTURE_ROW in src/gpu/backend.rs): the weight rows of the launch
+// (gpu::weight_textures: rgba32float for f32 weights, rgba16float for f16 ones) or x packed by
+// linear_pack. On Mesa 22.3 lavapipe a texture load is a gather where a storage load runs lane
+// by lane (gpu::weight_textures). A — x or dy as they are, or dy^T packed by linear_pack — is
+// the kernel's: `operand_a4(i)`.
 @group(0) @binding(2) var bpack: texture_2d<f32>;
-fn operand_a4(i: u32) -> vec4<f32> { return textureLoad(apack, vec2<u32>(i & 2047u, i >> 11u), 0); }
 fn operand_b4(i: u32) -> vec4<f32> { return textureLoad(bpack, vec2<u32>(i & 2047u, i >> 11u), 0); }

@@ -1,8 +1,11 @@
 //! Launchers of the subgroup family's linear passes (see [`super::Family::Subgroup`]): the
-//! subgroup GEMMs read every operand as a texture — the weights from their weight textures
-//! ([`crate::gpu::weight_textures`]), x and dy packed by linear_pack (forward on the NT
-//! core; backward_input and backward_weight on the NN core, which reads w and x along their
-//! rows), dy transposed for backward_weight so that the batch is the reduction. Measured on
+//! subgroup GEMMs read the weights from their weight textures
+//! ([`crate::gpu::weight_textures`]) and the rows the subgroup broadcasts — x forward, dy for
+//! the input gradient — straight from their buffers (a lane loads one row's vec4 a step, so
+//! a packing launch cost more than it saved: LeNet-5's conv3 forward, 0.11 ms of packing
+//! beside a 0.27 ms GEMM); backward_weight packs x and dy transposed (linear_pack) so that the
+//! batch is the reduction (forward on the NT core; backward_input and backward_weight on the
+//! NN core, which reads w and x along their rows). Measured on
 //! Mesa 22.3 lavapipe (`CNNGPU_KERNELS=subgroup-wide cnngpu bench --filter linear_`, two
 //! alternating runs against buffer operands), AlexNet fc6 at batch 16: forward 194-210 ->
 //! 49-82 ms, input gradient 280-333 -> 40-41, weight gradient 274-336 -> 80-81; fc7 82-86 ->
@@ -170,7 +173,6 @@ pub fn encode_forward(
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * w.dtype.size()) as u64;
     let t = family.sg_tile(sg, p.batch);
-    let xt = pack_rows(b, storage, p, x, p.in_features, Scratch::PackA)?;
     let max_rows = b.weight_texture_rows(p.in_features);
     for piece in pieces(b, p.out_features, rb, max_rows)? {
         let u = LinearSgUniform {
@@ -183,7 +185,7 @@ pub fn encode_forward(
         };
         let wt = b.weight_texture(w, piece, p.in_features)?;
         let views = [
-            View::Texture(&xt),
+            View::whole(x),
             View::Texture(&wt),
             bias.map_or(b.dummy(), View::whole),
             View::whole(y),
@@ -214,7 +216,6 @@ pub fn encode_backward_input(
         false => 4,
     };
     let t = SgTile::for_nn(sg, rows as u32, 4);
-    let dyt = pack_rows(b, storage, p, dy, p.out_features, Scratch::PackA)?;
     let max_rows = b.weight_texture_rows(p.in_features);
     for (i, piece) in pieces(b, p.out_features, rb, max_rows)?
         .into_iter()
@@ -229,7 +230,7 @@ pub fn encode_backward_input(
             ..base(p)
         };
         let wt = b.weight_texture(w, piece, p.in_features)?;
-        let views = [View::Texture(&dyt), View::Texture(&wt), View::whole(dx)];
+        let views = [View::whole(dy), View::Texture(&wt), View::whole(dx)];
         let constants = [("ACCUMULATE", (i > 0) as u32)];
         let wg = t.workgroups_nn(p.batch, p.in_features);
         b.dispatch_sg(
