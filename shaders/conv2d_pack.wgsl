@@ -56,9 +56,5 @@ fn conv2d_pack(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lindex: u32,
 ) {
-    let i = flat_index(wid, nwg, lindex);
-    if i * 4u >= params.len {
-        return;
-    }
-    textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), pack_vec4(i));
+    conv2d_pack_run(wid, nwg, lindex);
 }

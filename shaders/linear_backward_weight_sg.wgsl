@@ -11,11 +11,11 @@
 // CPU reference: cpu::linear::backward_weight.
 //#tensor4 3 dw write
 //#include linear_sg_params
+//#texture 1 dyt
 //#include linear_sg_operands
-@group(0) @binding(1) var apack: texture_2d<f32>;
 //#include gemm_sg_nn
 fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
-fn gemm_a4(i: u32) -> vec4<f32> { return textureLoad(apack, vec2<u32>(i & 2047u, i >> 11u), 0); }
+fn gemm_a4(i: u32) -> vec4<f32> { return dyt_ld4(i); }
 // Rows past the batch (the last vec4 of k) are zeros in both packed operands.
 fn gemm_b_quad(g: u32, k: u32, n: u32) -> vec4<f32> {
     return operand_b4((k * params.in_features + n) / 4u);

@@ -196,3 +196,12 @@ fn pack_vec4(i: u32) -> vec4<f32> {
     }
     return v;
 }
+
+// The kernels' body: vec4 i of the packed operand into dst.
+fn conv2d_pack_run(wid: vec3<u32>, nwg: vec3<u32>, lindex: u32) {
+    let i = flat_index(wid, nwg, lindex);
+    if i * 4u >= params.len {
+        return;
+    }
+    textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), pack_vec4(i));
+}

@@ -160,6 +160,33 @@ macro_rules! include_table {
     };
 }
 
+/// Includes generated for a subgroup tile (src/gpu/gemm_sg.rs): name, what the text is (for
+/// the error when no tile is given) and its generator.
+type Generator = fn(SgTile) -> String;
+const GENERATED: &[(&str, &str, Generator)] = &[
+    ("gemm_sg", "the subgroup GEMM core", super::gemm_sg::core),
+    (
+        "gemm_sg_nn",
+        "the subgroup GEMM core",
+        super::gemm_sg::core_nn,
+    ),
+    (
+        "conv2d_direct_sg",
+        "the direct kernel's broadcasts",
+        super::gemm_sg::direct_taps,
+    ),
+    (
+        "conv2d_wgrad_taps",
+        "the direct weight gradient's taps",
+        super::gemm_sg::direct_wgrad_taps,
+    ),
+];
+
+/// The generated include named `name`, if it is one.
+fn generated(name: &str) -> Option<&'static (&'static str, &'static str, Generator)> {
+    GENERATED.iter().find(|(n, _, _)| *n == name)
+}
+
 /// Shared code that kernels pull in with `//#include`.
 const INCLUDES: &[(&str, &str)] = include_table![
     "conv2d_pack_modes",
@@ -200,9 +227,10 @@ impl Kernel {
     /// convolutions' taps): such kernels compose only with an [`SgTile`], and run in the
     /// subgroup families.
     pub fn needs_subgroups(&self) -> bool {
-        self.source.contains("//#include gemm_sg")
-            || self.source.contains("//#include conv2d_direct_sg")
-            || self.source.contains("//#include conv2d_wgrad_taps")
+        self.source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("//#include "))
+            .any(|name| generated(name.trim()).is_some())
     }
 
     /// Whether the kernel reads the per-step values (`//#include per_step`).
@@ -276,45 +304,18 @@ pub fn compose_full(
                 })?;
                 header.push_str(&texture_decl(binding, name));
             }
-            ["include", "gemm_sg"] => {
+            ["include", name] if generated(name).is_some() => {
+                let (_, what, text) = generated(name).expect("tested by the guard");
                 let tile = tile.ok_or_else(|| {
                     Error::invalid(
                         kernel.name,
-                        "needs the subgroup GEMM core, and no subgroup tile was given \
-                         (the adapter has no fixed subgroup size)",
+                        format!(
+                            "needs {what}, generated for a subgroup tile, and none was given \
+                             (the adapter has no fixed subgroup size)"
+                        ),
                     )
                 })?;
-                includes.push_str(&super::gemm_sg::core(tile));
-                includes.push('\n');
-            }
-            ["include", "gemm_sg_nn"] => {
-                let tile = tile.ok_or_else(|| {
-                    Error::invalid(
-                        kernel.name,
-                        "needs the subgroup GEMM core, and no subgroup tile was given",
-                    )
-                })?;
-                includes.push_str(&super::gemm_sg::core_nn(tile));
-                includes.push('\n');
-            }
-            ["include", "conv2d_direct_sg"] => {
-                let tile = tile.ok_or_else(|| {
-                    Error::invalid(
-                        kernel.name,
-                        "needs the direct kernel's broadcasts, and no subgroup tile was given",
-                    )
-                })?;
-                includes.push_str(&super::gemm_sg::direct_taps(tile));
-                includes.push('\n');
-            }
-            ["include", "conv2d_wgrad_taps"] => {
-                let tile = tile.ok_or_else(|| {
-                    Error::invalid(
-                        kernel.name,
-                        "needs its generated taps, and no tile was given",
-                    )
-                })?;
-                includes.push_str(&super::gemm_sg::direct_wgrad_taps(tile));
+                includes.push_str(&text(tile));
                 includes.push('\n');
             }
             ["include", "per_step"] => includes.push_str(&per_step_decl(per_step)),

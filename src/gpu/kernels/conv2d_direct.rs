@@ -257,12 +257,12 @@ pub fn encode_backward_weight(
     let elem = x.dtype.size() as u64;
     for c in texture_pack::chunks(b, "conv2d_backward_weight", p.batch, &[xb, yb], elem)? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
+        let x_len = c.count * (xb / elem) as usize;
+        let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
+        let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
+        let mut u = p.uniform(c.count, c.start > 0);
+        u.splits = slices as u32;
         if all_taps(p) {
-            let x_len = c.count * (xb / elem) as usize;
-            let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
-            let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
-            let mut u = p.uniform(c.count, c.start > 0);
-            u.splits = slices as u32;
             let views = [
                 View::items(dy, c, yb),
                 View::Texture(&xt),
@@ -278,58 +278,39 @@ pub fn encode_backward_weight(
                 &views,
                 slices.div_ceil(16) as u64,
             )?;
-            reduce(b, storage, &partial, (len, slices, u.accumulate), dw)?;
-            continue;
+        } else {
+            let dy_len = c.count * (yb / elem) as usize;
+            let dyt =
+                texture_pack::pack(b, storage, View::items(dy, c, yb), dy_len, Scratch::PackA)?;
+            let views = [
+                View::Texture(&dyt),
+                View::Texture(&xt),
+                View::buffer(&partial),
+            ];
+            b.dispatch_with(
+                "conv2d_backward_weight_direct",
+                storage,
+                &constants,
+                &u,
+                &views,
+                super::flat_workgroups(slices * p.kernel_h),
+            )?;
         }
-        let (x_len, dy_len) = (
-            c.count * (xb / elem) as usize,
-            c.count * (yb / elem) as usize,
-        );
-        let dyt = texture_pack::pack(b, storage, View::items(dy, c, yb), dy_len, Scratch::PackA)?;
-        let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
-        let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
-        let mut u = p.uniform(c.count, c.start > 0);
-        u.splits = slices as u32;
-        let views = [
-            View::Texture(&dyt),
-            View::Texture(&xt),
-            View::buffer(&partial),
-        ];
-        b.dispatch_with(
-            "conv2d_backward_weight_direct",
+        let r = ReduceUniform {
+            len: len as u32,
+            splits: slices as u32,
+            accumulate: u.accumulate,
+            _pad0: 0,
+        };
+        b.dispatch(
+            "conv2d_backward_weight_reduce",
             storage,
-            &constants,
-            &u,
-            &views,
-            super::flat_workgroups(slices * p.kernel_h),
+            &r,
+            &[View::buffer(&partial), View::whole(dw)],
+            super::flat_workgroups(len),
         )?;
-        reduce(b, storage, &partial, (len, slices, u.accumulate), dw)?;
     }
     Ok(())
-}
-
-/// Records conv2d_backward_weight_reduce: dw (+)= the sum of `slices` partial sums of `len`
-/// weights, in order.
-fn reduce(
-    b: &GpuBackend,
-    storage: Storage,
-    partial: &wgpu::Buffer,
-    (len, slices, accumulate): (usize, usize, u32),
-    dw: &GpuTensor,
-) -> Result<()> {
-    let r = ReduceUniform {
-        len: len as u32,
-        splits: slices as u32,
-        accumulate,
-        _pad0: 0,
-    };
-    b.dispatch(
-        "conv2d_backward_weight_reduce",
-        storage,
-        &r,
-        &[View::buffer(partial), View::whole(dw)],
-        super::flat_workgroups(len),
-    )
 }
 
 #[cfg(test)]
