@@ -119,6 +119,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "linear_forward_sg",
     "linear_backward_input_sg",
     "linear_backward_weight_sg",
+    "linear_backward_weight_short_sg",
     "linear_forward_wg",
     "linear_backward_input_wg",
     "linear_backward_weight_wg",
@@ -179,6 +180,11 @@ const GENERATED: &[(&str, &str, Generator)] = &[
         "conv2d_wgrad_taps",
         "the direct weight gradient's taps",
         super::gemm_sg::direct_wgrad_taps,
+    ),
+    (
+        "linear_wgrad_short",
+        "the short weight gradient's sums",
+        super::gemm_sg::short_wgrad,
     ),
 ];
 

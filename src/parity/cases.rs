@@ -407,6 +407,10 @@ pub fn edge_cases() -> Vec<Case> {
         // rows and batch.
         case("linear_b40", linear(40, 72, 36, true)),
         case("linear_b130", linear(130, 36, 132, true)),
+        // linear_backward_weight_short_sg at a batch that is not a multiple of the subgroup,
+        // a partial last column tile (250 of 256 quads at 8 lanes) and a partial last block
+        // of rows (516 = 8 x 64 + 4).
+        case("linear_short_wgrad_edges", linear(13, 1000, 516, true)),
         case("relu_odd", Op::Relu(Relu(Shape::new(&[1001])))),
         case("tanh_odd", Op::Tanh(Tanh(Shape::new(&[3, 7, 11])))),
         case(

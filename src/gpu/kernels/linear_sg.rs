@@ -3,9 +3,11 @@
 //! ([`crate::gpu::weight_textures`]) and the rows the subgroup broadcasts — x forward, dy for
 //! the input gradient — straight from their buffers (a lane loads one row's vec4 a step, so
 //! a packing launch cost more than it saved: LeNet-5's conv3 forward, 0.11 ms of packing
-//! beside a 0.27 ms GEMM); backward_weight packs x and dy transposed (linear_pack) so that the
-//! batch is the reduction (forward on the NT core; backward_input and backward_weight on the
-//! NN core, which reads w and x along their rows). Measured on
+//! beside a 0.27 ms GEMM); backward_weight reads them from their buffers too where the batch
+//! is short and the weight large (linear_backward_weight_short_sg: AlexNet's fc6 and fc7 up
+//! to batch 64), and elsewhere packs x and dy transposed (linear_pack) so that the batch is
+//! the reduction (forward on the NT core; backward_input and backward_weight on the NN core,
+//! which reads w and x along their rows). Measured on
 //! Mesa 22.3 lavapipe (`CNNGPU_KERNELS=subgroup-wide cnngpu bench --filter linear_`, two
 //! alternating runs against buffer operands), AlexNet fc6 at batch 16: forward 194-210 ->
 //! 49-82 ms, input gradient 280-333 -> 40-41, weight gradient 274-336 -> 80-81; fc7 82-86 ->
@@ -20,6 +22,7 @@ use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
 use crate::gpu::buffers::{GpuTensor, View};
+use crate::gpu::gemm_sg::{short_wgrad_tile, SHORT_WGRAD_MAX_BATCH};
 use crate::gpu::{GpuBackend, SgTile, Storage};
 use crate::ops::LinearParams;
 use std::sync::Arc;
@@ -255,6 +258,9 @@ pub fn encode_backward_weight(
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * dw.dtype.size()) as u64;
+    if takes_short_wgrad(sg, p) {
+        return encode_backward_weight_short(b, storage, p, (dy, x, dw), sg);
+    }
     let k4 = p.batch.div_ceil(4);
     // M is the weight's rows, K the batch: 2 rows and 4 quads of columns a lane, so that each
     // row broadcast serves 16 columns and each quad of x 16 rows, with 128 accumulators a
@@ -302,4 +308,103 @@ pub fn encode_backward_weight(
         )?;
     }
     Ok(())
+}
+
+/// The rows a workgroup of linear_backward_weight_short_sg runs down: 512 (its x columns
+/// loaded once serve many rows), fewer where that would leave fewer than 64 workgroups.
+fn short_rows_per_workgroup(rows: usize, column_tiles: usize) -> usize {
+    let mut per = 512;
+    while per > 4 && rows.div_ceil(per) * column_tiles < 64 {
+        per /= 2;
+    }
+    per
+}
+
+/// Column tiles of linear_backward_weight_short_sg (SG * Q quads each).
+fn short_column_tiles(sg: u32, p: &LinearParams) -> usize {
+    let q = short_wgrad_tile(sg, p.batch).cols_per_lane;
+    (p.in_features / 4).div_ceil((sg * q) as usize)
+}
+
+/// Whether backward_weight runs linear_backward_weight_short_sg: a batch of at most
+/// [`SHORT_WGRAD_MAX_BATCH`] and enough rows that a workgroup runs down 64 or more (its x
+/// columns, K * Q loads a lane, must serve many rows: LeNet-5's conv3 as a GEMM, 400 x 120 at
+/// batch 64, took 0.48-0.72 ms with 8 rows a workgroup against 0.39-0.41 on the NN core).
+fn takes_short_wgrad(sg: u32, p: &LinearParams) -> bool {
+    p.batch <= SHORT_WGRAD_MAX_BATCH
+        && short_rows_per_workgroup(p.out_features, short_column_tiles(sg, p)) >= 64
+}
+
+/// backward_weight for a batch of at most [`SHORT_WGRAD_MAX_BATCH`]: no packs, x and dy
+/// read from their buffers by linear_backward_weight_short_sg. Measured with
+/// examples/lab_linear on lavapipe (Mesa 22.3, 2-core Zen 4), AlexNet fc6's rows in two
+/// pieces of 2,048: batch 16 28.6 -> 18.8 ms a piece, 32 39-45 -> 25-27, 64 56-57 -> 44-45.
+fn encode_backward_weight_short(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    (dy, x, dw): (&GpuTensor, &GpuTensor, &GpuTensor),
+    sg: u32,
+) -> Result<()> {
+    let rb = (p.in_features * dw.dtype.size()) as u64;
+    let tile = short_wgrad_tile(sg, p.batch);
+    let column_tiles = short_column_tiles(sg, p);
+    for piece in pieces(b, p.out_features, rb, usize::MAX)? {
+        let u = LinearSgUniform {
+            row0: piece.0 as u32,
+            rows: piece.1 as u32,
+            ..base(p)
+        };
+        let per = short_rows_per_workgroup(piece.1, column_tiles);
+        let views = [View::whole(dy), View::whole(x), rows_view(dw, piece, rb)];
+        let constants = [("ROWS_PER_WG", per as u32)];
+        let wg = (piece.1.div_ceil(per) * column_tiles) as u64;
+        b.dispatch_sg(
+            "linear_backward_weight_short_sg",
+            storage,
+            (tile, &constants),
+            &u,
+            &views,
+            wg,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_weight_gradients_keep_64_workgroups_where_they_can() {
+        // AlexNet fc6's 4,096 rows over 72 column tiles: 512 rows a workgroup.
+        assert_eq!(short_rows_per_workgroup(4096, 72), 512);
+        // LeNet-5 fc1 (84 rows, 2 column tiles): 4 rows a workgroup, 42 workgroups.
+        assert_eq!(short_rows_per_workgroup(84, 2), 4);
+        assert_eq!(short_rows_per_workgroup(256, 1), 4);
+        assert_eq!(short_rows_per_workgroup(1024, 4), 64);
+    }
+
+    #[test]
+    fn alexnet_fc6_and_fc7_take_the_short_weight_gradient_and_lenet5_does_not() {
+        let lin = |batch, i, o| LinearParams {
+            batch,
+            in_features: i,
+            out_features: o,
+            bias: true,
+            act: crate::ops::Act::None,
+        };
+        assert!(takes_short_wgrad(8, &lin(32, 9216, 4096)));
+        assert!(takes_short_wgrad(8, &lin(64, 4096, 4096)));
+        assert!(takes_short_wgrad(16, &lin(1, 4096, 4096)));
+        assert!(!takes_short_wgrad(8, &lin(128, 4096, 4096)));
+        assert!(!takes_short_wgrad(8, &lin(64, 400, 120)));
+        assert!(!takes_short_wgrad(8, &lin(64, 120, 84)));
+        // The parity case linear_short_wgrad_edges.
+        assert!(takes_short_wgrad(8, &lin(13, 1000, 516)));
+        assert_eq!(
+            short_rows_per_workgroup(516, short_column_tiles(8, &lin(13, 1000, 516))),
+            64
+        );
+    }
 }
