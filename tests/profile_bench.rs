@@ -147,6 +147,13 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     let in_rows: usize = p.rows.iter().map(|r| r.launches).sum();
     assert_eq!(in_rows * 2, launches);
     assert!(p.step_ms > 0.0 && p.fma_gflops > 0.0);
+    // The ceiling was measured before and after the steps, and the percentages divide by the
+    // higher of the two.
+    let [before, after] = p.fma_gflops_runs[..] else {
+        panic!("two ceiling runs, got {:?}", p.fma_gflops_runs)
+    };
+    assert!(before > 0.0 && after > 0.0);
+    assert_eq!(p.fma_gflops, before.max(after));
     // The kernels run inside the profiled steps, so they cannot take longer than them (10% for
     // clock skew).
     let profiled_ms = traces
