@@ -97,8 +97,8 @@ pub fn run_profile(
 pub struct BenchArgs {
     #[command(subcommand)]
     pub action: Option<BenchAction>,
-    /// A shorter suite (AlexNet kernels at batch 1, no AlexNet training): under two minutes
-    /// on a software adapter.
+    /// A shorter suite: AlexNet's kernels at batch 1, ResNet-18's at batch 8, no AlexNet
+    /// training (ResNet-18, GoogLeNet and U-Net still train: minutes on a software adapter).
     #[arg(long)]
     pub quick: bool,
     /// Write the results as JSON (schema cnngpu-bench/1) to this file.
