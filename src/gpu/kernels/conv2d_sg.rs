@@ -319,15 +319,22 @@ pub fn encode_forward(
     y: &GpuTensor,
 ) -> Result<()> {
     let l = ForwardLayout::of(p);
-    forward_gemm(b, (family, storage), p, &l, (x, w, bias, y))
+    forward_gemm(
+        b,
+        (family, storage),
+        p,
+        ("conv2d_forward", &l),
+        (x, w, bias, y),
+    )
 }
 
-/// Records the forward GEMM of `p` in layout `l`: y = conv(x, w) (+ bias).
+/// Records the forward GEMM of `p` in layout `l`: y = conv(x, w) (+ bias); `pass` names the
+/// pass in chunking errors (conv2d_backward_input where it runs the flipped convolution).
 fn forward_gemm(
     b: &GpuBackend,
     (family, storage): (Family, Storage),
     p: &Conv2dParams,
-    l: &ForwardLayout,
+    (pass, l): (&'static str, &ForwardLayout),
     (x, w, bias, y): (&GpuTensor, &GpuTensor, Option<&GpuTensor>, &GpuTensor),
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
@@ -346,8 +353,8 @@ fn forward_gemm(
         (cg, l.k),
     )?;
     let per_image = packed_len(g, l.x_rows, l.x_cols);
-    for c in b.chunks("conv2d_forward", p.batch, &[xb, yb])? {
-        for s in subs("conv2d_forward", c, per_image, packed_len(g, cg, l.k))? {
+    for c in b.chunks(pass, p.batch, &[xb, yb])? {
+        for s in subs(pass, c, per_image, packed_len(g, cg, l.k))? {
             let conv = p.uniform(s.count, false);
             let xv = View::items(x, c, xb);
             let bm = pack(
@@ -410,7 +417,8 @@ pub fn encode_backward_input(
             weights: Pack::WeightsFlippedChannelsLast,
             ..ForwardLayout::of(&f)
         };
-        return forward_gemm(b, (family, storage), &f, &l, (dy, w, None, dx));
+        let pass = "conv2d_backward_input";
+        return forward_gemm(b, (family, storage), &f, (pass, &l), (dy, w, None, dx));
     }
     let sg = subgroup_size(b)?;
     let (cg, kc, pixels) = dims(p);
