@@ -257,10 +257,10 @@ pub fn encode_backward_weight(
     dw: &GpuTensor,
 ) -> Result<()> {
     let sg = subgroup_size(b)?;
-    let rb = (p.in_features * dw.dtype.size()) as u64;
     if takes_short_wgrad(sg, p) {
         return encode_backward_weight_short(b, storage, p, (dy, x, dw), sg);
     }
+    let rb = (p.in_features * dw.dtype.size()) as u64;
     let k4 = p.batch.div_ceil(4);
     // M is the weight's rows, K the batch: 2 rows and 4 quads of columns a lane, so that each
     // row broadcast serves 16 columns and each quad of x 16 rows, with 128 accumulators a
