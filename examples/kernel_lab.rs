@@ -72,7 +72,8 @@ fn main() {
         });
     }
     // LAB_TEX=BINDING:WIDTH:HEIGHT[,BINDING:WIDTH:HEIGHT...] adds rgba32float textures; a
-    // fourth field `:s` makes one a write-only storage texture.
+    // fourth field `:s` gives one storage usage instead of sampled (for a write-only or a
+    // read-only storage texture).
     let texes: Vec<(u32, wgpu::TextureView)> = std::env::var("LAB_TEX")
         .ok()
         .into_iter()

@@ -47,7 +47,7 @@
 // lies outside the run a caller wants, and the caller masks it.
 fn src_texel(t: i32, values: u32) -> vec4<f32> {
     let c = u32(clamp(t, 0, i32((values + 3u) / 4u) - 1));
-    return textureLoad(src_tex, vec2<u32>(c & 2047u, c >> 11u), 0);
+    return textureLoad(src_tex, vec2<u32>(c & 2047u, c >> 11u));
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -10,6 +10,7 @@
 // Precision: x and dw in storage precision, f32 accumulation.
 // CPU reference: cpu::linear::backward_weight.
 //#tensor4 3 dw write
+//#texture 2 bpack
 //#include linear_sg_params
 //#texture 1 dyt
 //#include linear_sg_operands

@@ -10,6 +10,7 @@
 // CPU reference: cpu::linear::forward.
 //#tensor 3 b read
 //#tensor 4 y write
+//#texture 2 bpack weights
 //#include linear_sg_params
 //#tensor4 1 x read
 //#include linear_sg_operands

@@ -397,7 +397,8 @@ impl GpuBackend {
     }
 
     /// A texture of `rows` rows of [`TEXTURE_ROW`] texels that kernels read with textureLoad
-    /// (and `usage` besides), and its view; counted as two wgpu objects.
+    /// as a read-only storage texture (see `shaders::texture_decl`), and `usage` besides, and
+    /// its view; counted as two wgpu objects.
     pub(crate) fn row_texture(
         &self,
         label: &'static str,
@@ -417,7 +418,7 @@ impl GpuBackend {
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
             format,
-            usage: usage | wgpu::TextureUsages::TEXTURE_BINDING,
+            usage: usage | wgpu::TextureUsages::STORAGE_BINDING,
             view_formats: &[],
         });
         let v = Arc::new(t.create_view(&Default::default()));

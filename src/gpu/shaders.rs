@@ -7,7 +7,8 @@
 //! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
 //! `<name>_st(i, v)`; `//#tensor4 <binding> <name> <read|write>` binds a tensor accessed as
 //! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); `//#texture <binding> <name>` reads a tensor
-//! that texture_pack copied into a texture through the same two accessors; everything else is
+//! that texture_pack copied into a texture through the same two accessors (`//#texture
+//! <binding> <name> weights`: a weight texture, f16 texels in the f16 storages); everything else is
 //! plain WGSL that naga validates as written.
 
 use super::gemm_sg::SgTile;
@@ -304,11 +305,11 @@ pub fn compose_full(
                 })?;
                 header.push_str(&tensor4_decl(binding, name, *access == "write", storage));
             }
-            ["texture", binding, name] => {
+            ["texture", binding, name, rest @ ..] if matches!(rest, [] | ["weights"]) => {
                 let binding: u32 = binding.parse().map_err(|_| {
                     Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
                 })?;
-                header.push_str(&texture_decl(binding, name));
+                header.push_str(&texture_decl(binding, name, !rest.is_empty(), storage));
             }
             ["include", name] if generated(name).is_some() => {
                 let (_, what, text) = generated(name).expect("tested by the guard");
@@ -344,16 +345,25 @@ pub fn compose_full(
 }
 
 /// A tensor read through a texture that texture_pack filled (vec4 i of the tensor at texel
-/// (i % TEXTURE_ROW, i / TEXTURE_ROW), f32 in every storage precision): `<name>_ld4(i)` and
+/// (i % TEXTURE_ROW, i / TEXTURE_ROW), f32 in every storage precision) or, with `weights`, a
+/// weight texture (gpu::weight_textures: f16 texels in the f16 storages): `<name>_ld4(i)` and
 /// `<name>_ld(i)` as for a storage tensor. On Mesa 22.3 lavapipe a texel load is a gather
-/// where a storage load runs lane by lane (see gpu::weight_textures).
-fn texture_decl(binding: u32, name: &str) -> String {
+/// where a storage load runs lane by lane (see gpu::weight_textures). Read as a read-only
+/// storage texture, not a sampled one: lavapipe's sampled texel fetch computes the mip level's
+/// size and offset lane by lane, and a storage-texture load took half its time on Mesa 22.3,
+/// Mesa 25 and llvmpipe's GL (examples/kernel_lab.rs, 2-core Zen 4: 0.24 against 0.50 ms for
+/// the same 51,200 subgroup loads on Mesa 22.3).
+fn texture_decl(binding: u32, name: &str, weights: bool, storage: Storage) -> String {
     let row = super::backend::TEXTURE_ROW;
     let (mask, shift) = (row - 1, row.trailing_zeros());
+    let format = match (weights, storage) {
+        (true, Storage::F16Native | Storage::F16Packed) => "rgba16float",
+        _ => "rgba32float",
+    };
     format!(
-        "@group(0) @binding({binding}) var {name}_tex: texture_2d<f32>;\n\
+        "@group(0) @binding({binding}) var {name}_tex: texture_storage_2d<{format}, read>;\n\
          fn {name}_ld4(i: u32) -> vec4<f32> {{ \
-         return textureLoad({name}_tex, vec2<u32>(i & {mask}u, i >> {shift}u), 0); }}\n\
+         return textureLoad({name}_tex, vec2<u32>(i & {mask}u, i >> {shift}u)); }}\n\
          fn {name}_ld(i: u32) -> f32 {{ return {name}_ld4(i >> 2u)[i & 3u]; }}\n"
     )
 }
