@@ -211,7 +211,8 @@ pub fn prepare<'a>(b: &'a GpuBackend, work: &Work) -> Result<Runner<'a>> {
 }
 
 /// Seconds per repetition: untimed warm-up repetitions until one stops getting faster (see
-/// [`warm_up`]), then repetitions until `min_secs` have passed (at least one), each waited for.
+/// [`warm_up`]), then rounds of repetitions, each until `min_secs` have passed (at least one
+/// repetition, each waited for), of which the median is taken (see [`median_of_rounds`]).
 pub fn measure(b: &GpuBackend, runner: &mut Runner<'_>, min_secs: f64) -> Result<f64> {
     warm_up(|| {
         let start = Instant::now();
@@ -219,14 +220,38 @@ pub fn measure(b: &GpuBackend, runner: &mut Runner<'_>, min_secs: f64) -> Result
         b.sync()?;
         Ok(start.elapsed().as_secs_f64())
     })?;
-    let start = Instant::now();
-    let mut reps = 0u32;
-    while reps == 0 || (start.elapsed().as_secs_f64() < min_secs && reps < 1000) {
-        (runner.step)()?;
-        b.sync()?;
-        reps += 1;
+    median_of_rounds(|| {
+        let start = Instant::now();
+        let mut reps = 0u32;
+        while reps == 0 || (start.elapsed().as_secs_f64() < min_secs && reps < 1000) {
+            (runner.step)()?;
+            b.sync()?;
+            reps += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        Ok((secs / reps as f64, secs))
+    })
+}
+
+/// The most rounds [`median_of_rounds`] takes, and the seconds after which it starts no more.
+const ROUNDS: usize = 5;
+const ROUNDS_SECS: f64 = 3.0;
+
+/// The median of up to [`ROUNDS`] results of `round` (which returns its seconds a repetition
+/// and its own seconds), no new round starting once [`ROUNDS_SECS`] have been spent: a
+/// LeNet-5 step takes about 10 ms on lavapipe, so one round of 0.3 s was about 25 steps,
+/// and this host's speed moves by a third within seconds (three runs of the same f16 item
+/// read 4,560-5,964 images/s). A long step (AlexNet's, seconds) is still one round.
+fn median_of_rounds(mut round: impl FnMut() -> Result<(f64, f64)>) -> Result<f64> {
+    let (mut results, mut spent) = (Vec::with_capacity(ROUNDS), 0.0);
+    while results.len() < ROUNDS && (results.is_empty() || spent < ROUNDS_SECS) {
+        let (per_rep, secs) = round()?;
+        results.push(per_rep);
+        spent += secs;
     }
-    Ok(start.elapsed().as_secs_f64() / reps as f64)
+    results.sort_by(f64::total_cmp);
+    let n = results.len();
+    Ok((results[(n - 1) / 2] + results[n / 2]) / 2.0)
 }
 
 /// The most untimed repetitions before an item is timed.
@@ -416,6 +441,33 @@ mod tests {
         // Never settling: capped.
         let halving: Vec<f64> = (0..10).map(|i| 0.5f64.powi(i)).collect();
         assert_eq!(run(&halving), MAX_WARM_UP);
+    }
+
+    #[test]
+    fn rounds_give_their_median_and_stop_when_the_time_is_spent() {
+        let run = |rounds: &[(f64, f64)]| {
+            let mut it = rounds.iter().copied();
+            let mut taken = 0;
+            let m = median_of_rounds(|| {
+                taken += 1;
+                Ok(it.next().expect("no more than the list"))
+            })
+            .unwrap();
+            (m, taken)
+        };
+        // Short rounds: all five, and one slow round does not move the median.
+        let short = [
+            (0.010, 0.3),
+            (0.011, 0.3),
+            (0.030, 0.3),
+            (0.009, 0.3),
+            (0.010, 0.3),
+        ];
+        assert_eq!(run(&short), (0.010, ROUNDS));
+        // A round over the time: one.
+        assert_eq!(run(&[(4.0, 4.0)]), (4.0, 1));
+        // Two rounds spend the time: the mean of the two.
+        assert_eq!(run(&[(2.0, 2.0), (1.5, 1.5)]), (1.75, 2));
     }
 
     #[test]
