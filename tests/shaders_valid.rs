@@ -192,3 +192,35 @@ fn per_step_kernels_validate_with_immediates() {
         }
     }
 }
+
+/// Kernels read textures as read-only storage textures, never sampled ones (lavapipe's
+/// sampled fetch took twice the time: gpu::shaders' `texture_decl`), and a weight texture in
+/// its storage's texel format: rgba16float in the f16 storages, where gpu::weight_textures
+/// copies f16 weights as they are.
+#[test]
+fn textures_are_read_only_storage_textures_in_the_weights_format() {
+    for (name, storage, tile) in builds() {
+        let k = cnngpu::gpu::shaders::kernel(name).unwrap();
+        let src = compose_with(k, storage, tile).unwrap();
+        assert!(!src.contains("texture_2d<"), "{name} ({})", storage.name());
+    }
+    let tile = Some(SgTile::for_subgroup(8));
+    let bpack = |name: &str, s: Storage| {
+        let src = compose_with(cnngpu::gpu::shaders::kernel(name).unwrap(), s, tile).unwrap();
+        let decl = src.lines().find(|l| l.contains("var bpack_tex")).unwrap();
+        decl.to_string()
+    };
+    for weights in ["linear_forward_sg", "linear_backward_input_sg"] {
+        assert!(bpack(weights, Storage::F32).contains("<rgba32float, read>"));
+        for s in [Storage::F16Native, Storage::F16Packed] {
+            assert!(
+                bpack(weights, s).contains("<rgba16float, read>"),
+                "{weights}"
+            );
+        }
+    }
+    // linear_backward_weight_sg's B is x packed by linear_pack: f32 in every storage.
+    for s in Storage::ALL {
+        assert!(bpack("linear_backward_weight_sg", s).contains("<rgba32float, read>"));
+    }
+}
