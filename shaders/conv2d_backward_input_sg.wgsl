@@ -9,6 +9,8 @@
 // Precision: f32 throughout (storage precision is read by the pack and written by col2im).
 // CPU reference: cpu::conv2d::backward_input (with conv2d_col2im).
 //#include conv2d_sg_params
+//#texture 1 apack
+//#texture 2 bpack
 //#include conv2d_sg_operands
 //#include conv2d_sg_packed_b
 //#include gemm_sg

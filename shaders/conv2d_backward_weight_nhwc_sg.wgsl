@@ -18,6 +18,8 @@
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor 3 dw write
 //#include conv2d_sg_params
+//#texture 1 apack
+//#texture 2 bpack
 //#include conv2d_sg_operands
 //#include gemm_sg_nn
 override C4: u32 = 1u;

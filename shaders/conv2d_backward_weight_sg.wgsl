@@ -12,6 +12,8 @@
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor 3 dw write
 //#include conv2d_sg_params
+//#texture 1 apack
+//#texture 2 bpack
 //#include conv2d_sg_operands
 //#include conv2d_sg_packed_b
 //#include gemm_sg

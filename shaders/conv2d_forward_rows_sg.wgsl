@@ -22,6 +22,8 @@
 //#include gemm_sg
 //#include activation
 //#include conv2d_forward_store
+//#texture 1 apack
+//#texture 2 bpack
 //#include conv2d_sg_operands
 override KWQ: u32 = 1u;
 override KH: u32 = 1u;

@@ -10,6 +10,8 @@
 //#tensor 4 y write
 //#include conv2d_sg_params
 //#include div
+//#texture 1 apack
+//#texture 2 bpack
 //#include conv2d_sg_operands
 //#include conv2d_sg_packed_b
 //#include gemm_sg

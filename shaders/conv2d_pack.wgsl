@@ -46,8 +46,7 @@
 // Texel t of src, clamped into it (src holds `values` values): what a clamped texel holds
 // lies outside the run a caller wants, and the caller masks it.
 fn src_texel(t: i32, values: u32) -> vec4<f32> {
-    let c = u32(clamp(t, 0, i32((values + 3u) / 4u) - 1));
-    return textureLoad(src_tex, vec2<u32>(c & 2047u, c >> 11u));
+    return src_ld4(u32(clamp(t, 0, i32((values + 3u) / 4u) - 1)));
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -5,8 +5,7 @@
 // Textures, not storage buffers: lavapipe runs a texture load 2.5x (Mesa 22.3) and 1.5x
 // (Mesa 25) faster in this GEMM (examples/lab/gemm_operands.py); read-only storage textures,
 // not sampled ones: half the cost of a sampled texel fetch there (gpu::shaders::texture_decl).
-@group(0) @binding(1) var apack: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var bpack: texture_storage_2d<rgba32float, read>;
+// The kernel binds them at 1 and 2 as `apack` and `bpack` (`//#texture`).
 fn gemm_a_row(g: u32, m: u32) -> u32 { return (g * params.m + m) * params.k4; }
-fn gemm_a4(i: u32) -> vec4<f32> { return textureLoad(apack, vec2<u32>(i & 2047u, i >> 11u)); }
-fn gemm_b4(i: u32) -> vec4<f32> { return textureLoad(bpack, vec2<u32>(i & 2047u, i >> 11u)); }
+fn gemm_a4(i: u32) -> vec4<f32> { return apack_ld4(i); }
+fn gemm_b4(i: u32) -> vec4<f32> { return bpack_ld4(i); }
