@@ -59,6 +59,9 @@ pub fn run_profile(
         b.ctx.describe(),
         a.steps
     );
+    if let Some(note) = b.ctx.threads_note() {
+        eprintln!("{note}");
+    }
     let clock = match a.clock.as_str() {
         "auto" => default_clock(b),
         "timestamps" => Clock::Timestamps,
@@ -154,6 +157,9 @@ pub fn run_bench(b: &GpuBackend, a: &BenchArgs) -> Result<u8> {
         if a.quick { " --quick" } else { "" },
         b.ctx.describe()
     );
+    if let Some(note) = b.ctx.threads_note() {
+        eprintln!("{note}");
+    }
     let report = run_suite(b, a.quick, &a.filter, |e| {
         let what = match (&e.skipped, e.value) {
             (Some(why), _) => format!("skipped ({why})"),

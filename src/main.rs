@@ -283,6 +283,9 @@ fn check(adapter: &str, quick: bool, kernel: &str) -> Result<ExitCode> {
     }
     let gpu = GpuBackend::open(adapter)?;
     println!("adapter: {}", gpu.ctx.describe());
+    if let Some(note) = gpu.ctx.threads_note() {
+        println!("{note}");
+    }
     let mut cases = parity::lenet5_cases();
     if !quick {
         cases.extend(parity::alexnet_cases());

@@ -125,3 +125,39 @@ fn profile_and_bench_on_the_cpu_backend_say_why_not() {
         );
     }
 }
+
+/// On a CPU adapter (Linux), opening it pins the driver's pool of compute workers one per CPU:
+/// each pinned thread may run on its CPU only, a pool's threads are on different CPUs, and
+/// `CNNGPU_PIN_THREADS=0` leaves them alone.
+#[test]
+fn cpu_driver_workers_are_pinned_one_per_cpu_unless_turned_off() {
+    use cnngpu::gpu::pinning;
+    let Some(gpu) = common::gpu() else { return };
+    let cpu_adapter = gpu.ctx.info.device_type == wgpu::DeviceType::Cpu;
+    let cpus = pinning::affinity(0).unwrap_or_default();
+    if !cpu_adapter || !cfg!(target_os = "linux") || cpus.len() < 2 {
+        assert!(gpu.ctx.pinned.threads.is_empty(), "{:?}", gpu.ctx.pinned);
+        eprintln!("SKIPPED: pinning applies to CPU adapters on Linux with 2 or more CPUs");
+        return;
+    }
+    let pinned = &gpu.ctx.pinned.threads;
+    assert!(pinned.len() >= 2, "{}", gpu.ctx.pinned.describe());
+    for &(tid, cpu) in pinned {
+        assert_eq!(pinning::affinity(tid), Some(vec![cpu]), "thread {tid}");
+    }
+    for pair in pinned.windows(2) {
+        if pair[1].0 == pair[0].0 + 1 {
+            assert_ne!(pair[0].1, pair[1].1, "one pool, one CPU: {pinned:?}");
+        }
+    }
+    let run = |pin: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+            .args(["check", "--quick", "--kernel", "sgd_update"])
+            .env("CNNGPU_PIN_THREADS", pin)
+            .output()
+            .expect("the binary runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run("1").contains("driver workers pinned one per CPU"));
+    assert!(run("0").contains("driver threads not pinned: CNNGPU_PIN_THREADS=0"));
+}

@@ -58,7 +58,8 @@ impl crate::ops::Backend for GpuBackend {
     type Tensor = GpuTensor;
 
     fn describe(&self) -> String {
-        self.ctx.describe()
+        let note = self.ctx.threads_note().map(|n| format!("; {n}"));
+        format!("{}{}", self.ctx.describe(), note.unwrap_or_default())
     }
 
     fn upload(&self, host: &HostTensor, dtype: DType) -> Result<GpuTensor> {

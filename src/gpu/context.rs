@@ -1,6 +1,7 @@
 //! Adapter choice, device creation with the adapter's real limits and our features, and the
 //! error plumbing that turns wgpu's validation errors, out-of-memory and device loss into `Err`.
 
+use super::pinning::{self, Pinned};
 use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex};
 
@@ -171,13 +172,21 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
+    /// The CPU driver's worker threads this context pinned (see [`pinning`]).
+    pub pinned: Pinned,
     errors: Arc<Mutex<Vec<String>>>,
 }
 
 impl GpuContext {
     /// Opens the adapter `spec` names (see [`choose`]); `CNNGPU_ADAPTER` is the caller's default.
+    /// On a CPU adapter, pins the driver's worker threads that opening it started.
     pub fn open(spec: &str) -> Result<Self> {
-        Self::from_adapter(choose(adapters(), spec)?)
+        let before = pinning::Threads::now();
+        let mut ctx = Self::from_adapter(choose(adapters(), spec)?)?;
+        if ctx.info.device_type == wgpu::DeviceType::Cpu {
+            ctx.pinned = pinning::pin_new_pools(&before);
+        }
+        Ok(ctx)
     }
 
     /// Opens a device on `adapter` with its full limits and the features we use that it has.
@@ -210,6 +219,14 @@ impl GpuContext {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(format!("device lost ({reason:?}): {message}"));
         });
+        let pinned = Pinned {
+            threads: Vec::new(),
+            why_not: Some(if info.device_type == wgpu::DeviceType::Cpu {
+                "opened without GpuContext::open".into()
+            } else {
+                "not a CPU adapter".into()
+            }),
+        };
         Ok(GpuContext {
             adapter,
             device,
@@ -217,6 +234,7 @@ impl GpuContext {
             info,
             limits,
             features,
+            pinned,
             errors,
         })
     }
@@ -250,6 +268,11 @@ impl GpuContext {
             self.info.device_type,
             self.info.driver
         )
+    }
+
+    /// On a CPU adapter, which of the driver's threads were pinned (or why none was).
+    pub fn threads_note(&self) -> Option<String> {
+        (self.info.device_type == wgpu::DeviceType::Cpu).then(|| self.pinned.describe())
     }
 
     /// Whether this device runs f16 natively.

@@ -8,6 +8,7 @@ pub mod buffers;
 pub mod context;
 pub mod gemm_sg;
 pub mod kernels;
+pub mod pinning;
 pub mod recorder;
 pub mod shaders;
 pub mod timing;
