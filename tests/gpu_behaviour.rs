@@ -345,6 +345,9 @@ fn the_overflow_check_finds_a_bad_value_in_any_gradient() {
         (Some((5, 8, f32::NAN)), 1),
         (Some((6, 512, f32::NEG_INFINITY)), 1),
         (Some((6, 0, f32::NAN)), 1),
+        // The last value of a tensor that is not whole vec4s, and a tensor of one value.
+        (Some((1, 299, f32::NAN)), 1),
+        (Some((2, 0, f32::INFINITY)), 1),
     ];
     for (bad, want) in cases {
         assert_eq!(found(&CpuBackend, DType::F32, bad), want, "cpu {bad:?}");
@@ -355,6 +358,18 @@ fn the_overflow_check_finds_a_bad_value_in_any_gradient() {
             assert_eq!(found(&*gpu, dtype, bad), want, "gpu {dtype:?} {bad:?}");
         }
     }
+    // The packed f16 storage reads its vec4s as pairs of words.
+    let original = gpu.f16_storage();
+    gpu.set_f16_storage(cnngpu::gpu::Storage::F16Packed)
+        .unwrap();
+    for (bad, want) in cases {
+        assert_eq!(
+            found(&*gpu, DType::F16, bad),
+            want,
+            "gpu f16-packed {bad:?}"
+        );
+    }
+    gpu.set_f16_storage(original).unwrap();
 }
 
 /// The parameters of an arena: on the GPU the optimizer updates all of them in one launch and

@@ -343,12 +343,12 @@ impl crate::ops::Backend for GpuBackend {
             }
         }
         for group in pieces.chunks(6) {
-            // [len0 .. len5, total, pad]
+            // [len0 .. len5, total, pad] in vec4s (a tensor's last one runs into its padding).
             let mut u = [0u32; 8];
             for (k, (_, n)) in group.iter().enumerate() {
-                u[k] = *n as u32;
+                u[k] = n.div_ceil(4) as u32;
             }
-            let total: usize = group.iter().map(|(_, n)| n).sum();
+            let total: usize = group.iter().map(|(_, n)| n.div_ceil(4)).sum();
             u[6] = total as u32;
             let mut bound: Vec<View<'_>> = group.iter().map(|(v, _)| *v).collect();
             bound.resize(6, self.dummy());
