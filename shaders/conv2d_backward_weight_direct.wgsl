@@ -11,11 +11,11 @@
 // once (as vec4s when ALIGNED), then adds COUT * CIN * KW four-term dot products.
 // Dispatch: ceil(splits * KH / 256) workgroups of 256, linearised (splits = params.splits).
 // dy and x are read through textures that texture_pack fills before the launch.
-// Precision: dy, x in storage precision (packed as f32); f32 partial sums, accumulated in a
-// fixed order.
+// Precision: dy, x in storage precision (in textures of their precision); f32 partial sums,
+// accumulated in a fixed order.
 // CPU reference: cpu::conv2d::backward_weight.
-//#texture 1 dy
-//#texture 2 x
+//#texture 1 dy storage
+//#texture 2 x storage
 //#include conv2d_params
 //#include flat
 //#include conv2d_direct

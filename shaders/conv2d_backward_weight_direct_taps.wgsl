@@ -11,10 +11,11 @@
 // (gemm_sg::direct_wgrad_taps: every sum a scalar).
 // One invocation: one slice of output rows. Dispatch: ceil(splits / 16) workgroups of 16
 // (workgroups for both cores: lavapipe runs a workgroup on one thread).
-// Precision: dy, x in storage precision (x packed as f32); f32 sums, in a fixed order.
+// Precision: dy, x in storage precision (x in a texture of its precision); f32 sums, in a
+// fixed order.
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor4 1 dy read
-//#texture 2 x
+//#texture 2 x storage
 //#include conv2d_params
 //#include conv2d_direct
 //#include conv2d_wgrad_taps

@@ -19,10 +19,10 @@
 // x is read through a texture that texture_pack fills before the launch, w through the one
 // conv2d_direct_weights fills (on Mesa 22.3 lavapipe a storage load runs lane by lane, a
 // texel load is one gather).
-// Precision: x, w, b, y in storage precision (x and w packed as f32); f32 accumulation in a
-// fixed order.
+// Precision: x, w, b, y in storage precision (x in a texture of its precision, w packed as f32);
+// f32 accumulation in a fixed order.
 // CPU reference: cpu::conv2d::forward (FLIP: cpu::conv2d::backward_input).
-//#texture 1 x
+//#texture 1 x storage
 //#texture 2 w
 //#tensor 3 b read
 //#tensor4 4 y write

@@ -34,9 +34,10 @@
 // One invocation: one vec4 of a packed row (4 consecutive k; the row's index math is done once
 // and the taps or pixels advance without division). Dispatch: ceil(len / 1024) workgroups,
 // linearised.
-// Precision: src in storage precision, dst f32 (an rgba32float storage texture).
+// Precision: src in storage precision (a texture of its precision), dst f32 (an rgba32float
+// storage texture).
 // CPU reference: none of its own (checked through the conv2d passes it feeds).
-//#texture 1 src
+//#texture 1 src storage
 //#include conv2d_sg_params
 //#include flat
 //#include div

@@ -10,7 +10,7 @@
 // Precision: storage precision in and out, f32 accumulation.
 // CPU reference: cpu::linear::backward_input.
 //#tensor4 3 dx write
-//#texture 2 bpack weights
+//#texture 2 bpack storage
 //#include linear_sg_params
 //#tensor4 1 dy read
 //#include linear_sg_operands

@@ -10,7 +10,7 @@
 // CPU reference: cpu::linear::forward.
 //#tensor 3 b read
 //#tensor 4 y write
-//#texture 2 bpack weights
+//#texture 2 bpack storage
 //#include linear_sg_params
 //#tensor4 1 x read
 //#include linear_sg_operands

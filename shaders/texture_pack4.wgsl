@@ -1,13 +1,14 @@
 // texture_pack4: texture_pack for whole vec4s (start and len multiples of 4): one vector load
 // a texel.
 // One invocation: one texel. Dispatch: ceil(len / 4 / 256) workgroups, linearised.
-// Precision: src in storage precision, dst f32.
+// Precision: src and dst in storage precision (dst rgba16float in the f16 storages: the values
+// are copied as they are).
 // CPU reference: none of its own (checked through the kernels that read the texture).
 //#tensor4 1 src read
 //#include flat
 struct PackUniform { len: u32, start: u32, _pad0: u32, _pad1: u32 }
 @group(0) @binding(0) var<uniform> params: PackUniform;
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+//#texture_out 2 dst
 
 @compute @workgroup_size(256, 1, 1)
 fn texture_pack4(

@@ -536,3 +536,85 @@ fn a_linear_pass_after_an_update_in_the_same_submit_reads_the_new_weights() {
         "the update changed the weights"
     );
 }
+
+/// An operand that no launch recorded since the last submit writes (the network's input)
+/// reaches the direct convolution as a texture copied before that work: one launch fewer than
+/// packing it with texture_pack4, and the same output. Once a launch of the same submit
+/// writes it, it is packed again, so the convolution reads the new values — in f32 and f16.
+#[test]
+fn an_unwritten_operand_is_copied_into_its_texture_and_a_written_one_packed() {
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&Family::Subgroup) {
+        eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
+        return;
+    }
+    // LeNet-5's conv1 at batch 4: the direct kernel.
+    let p = Conv2dParams {
+        batch: 4,
+        in_channels: 1,
+        in_h: 32,
+        in_w: 32,
+        out_channels: 6,
+        kernel_h: 5,
+        kernel_w: 5,
+        stride: 1,
+        padding: 0,
+        groups: 1,
+        bias: true,
+        act: Act::Tanh,
+    };
+    let host = |shape: &[usize], salt: f32| {
+        let shape = Shape::new(shape);
+        let data = (0..shape.numel())
+            .map(|i| (i as f32 * 0.37 + salt).sin())
+            .collect();
+        HostTensor { shape, data }
+    };
+    for dtype in [DType::F32, DType::F16] {
+        let src = gpu.upload(&host(&[4, 1, 32, 32], 0.0), dtype).unwrap();
+        let w = gpu.upload(&host(&[6, 1, 5, 5], 1.0), dtype).unwrap();
+        let b = gpu.upload(&host(&[6], 2.0), dtype).unwrap();
+        let mut x = gpu.full(Shape::new(&[4, 1, 32, 32]), dtype, 0.0).unwrap();
+        let mut y = gpu.full(Shape::new(&[4, 6, 28, 28]), dtype, 0.0).unwrap();
+        let mut run = |copies: bool, relu_first: bool| {
+            gpu.set_tensor_copies(copies);
+            let before = gpu.stats().dispatches;
+            gpu.with_family(Family::Subgroup, || {
+                if relu_first {
+                    gpu.relu_forward(&src, &mut x)?;
+                } else {
+                    gpu.sync()?;
+                }
+                gpu.conv2d_forward(&p, &x, &w, Some(&b), &mut y)
+            })
+            .unwrap();
+            let launches = gpu.stats().dispatches - before;
+            gpu.set_tensor_copies(true);
+            (launches, gpu.download(&y).unwrap().data)
+        };
+        // x = relu(src) written in the submit of the convolution: packed.
+        let (written, fresh) = run(true, true);
+        // The same x, now unwritten since the last submit: copied, one launch fewer.
+        let (copied, again) = run(true, false);
+        let (packed, reference) = run(false, false);
+        assert_eq!(
+            written,
+            packed + 1,
+            "{dtype:?}: relu, then the packed launches"
+        );
+        assert_eq!(
+            copied + 1,
+            packed,
+            "{dtype:?}: the copy saves texture_pack4"
+        );
+        assert_eq!(
+            again, reference,
+            "{dtype:?}: copied and packed operands agree"
+        );
+        assert_eq!(
+            fresh, reference,
+            "{dtype:?}: the convolution read relu's output"
+        );
+    }
+}

@@ -223,3 +223,33 @@ fn the_wide_subgroup_family_runs_at_alexnet_shapes() {
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// Operands that no pending launch writes reach the convolutions as copies
+/// (`GpuBackend::tensor_texture`), so the table's conv2d cases mostly take that path; with
+/// copies off, the packing kernels (texture_pack4, texture_pack) feed them instead and still
+/// match the CPU: LeNet-5's convolutions and the direct kernel's edge cases, every pass and
+/// storage variant.
+#[test]
+fn conv2d_passes_match_cpu_with_packed_operands() {
+    let Some(gpu) = common::gpu() else { return };
+    let cases: Vec<_> = cnngpu::parity::all_cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("lenet5_conv") || c.name.starts_with("conv_direct"))
+        .collect();
+    assert!(cases.len() >= 6, "{} cases", cases.len());
+    gpu.set_tensor_copies(false);
+    let outcomes = cnngpu::parity::run(&gpu, &cases, "conv2d_");
+    gpu.set_tensor_copies(true);
+    let outcomes = outcomes.expect("kernels ran");
+    assert!(
+        outcomes.len() >= cases.len() * 3,
+        "{} outcomes",
+        outcomes.len()
+    );
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| o.report())
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

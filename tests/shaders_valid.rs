@@ -194,11 +194,11 @@ fn per_step_kernels_validate_with_immediates() {
 }
 
 /// Kernels read textures as read-only storage textures, never sampled ones (lavapipe's
-/// sampled fetch took twice the time: gpu::shaders' `texture_decl`), and a weight texture in
-/// its storage's texel format: rgba16float in the f16 storages, where gpu::weight_textures
-/// copies f16 weights as they are.
+/// sampled fetch took twice the time: gpu::shaders' `texture_decl`), and weight textures and
+/// tensors copied or packed as they are in their storage's texel format: rgba16float in the
+/// f16 storages, where gpu::weight_textures copies f16 values as they are.
 #[test]
-fn textures_are_read_only_storage_textures_in_the_weights_format() {
+fn textures_are_read_only_storage_textures_in_the_storage_format() {
     for (name, storage, tile) in builds() {
         let k = cnngpu::gpu::shaders::kernel(name).unwrap();
         let src = compose_with(k, storage, tile).unwrap();
@@ -222,5 +222,22 @@ fn textures_are_read_only_storage_textures_in_the_weights_format() {
     // linear_backward_weight_sg's B is x packed by linear_pack: f32 in every storage.
     for s in Storage::ALL {
         assert!(bpack("linear_backward_weight_sg", s).contains("<rgba32float, read>"));
+    }
+    // texture_pack writes, and the direct convolution reads, x in the storage's format.
+    let decl = |name: &str, var: &str, s: Storage| {
+        let src = compose_with(cnngpu::gpu::shaders::kernel(name).unwrap(), s, tile).unwrap();
+        src.lines().find(|l| l.contains(var)).unwrap().to_string()
+    };
+    for (s, format) in [
+        (Storage::F32, "rgba32float"),
+        (Storage::F16Native, "rgba16float"),
+        (Storage::F16Packed, "rgba16float"),
+    ] {
+        for pack in ["texture_pack", "texture_pack4"] {
+            let dst = decl(pack, "var dst", s);
+            assert!(dst.contains(&format!("<{format}, write>")), "{pack}: {dst}");
+        }
+        let x = decl("conv2d_forward_direct", "var x_tex", s);
+        assert!(x.contains(&format!("<{format}, read>")), "{x}");
     }
 }

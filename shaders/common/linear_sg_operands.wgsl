@@ -4,5 +4,5 @@
 // linear_pack. On Mesa 22.3 lavapipe a texture load is a gather where a storage load runs lane
 // by lane (gpu::weight_textures). A — x or dy as they are, or dy^T packed by linear_pack — is
 // the kernel's: `operand_a4(i)`.
-// The kernel binds it at 2 as `bpack` (`//#texture 2 bpack weights` for a weight texture).
+// The kernel binds it at 2 as `bpack` (`//#texture 2 bpack storage` for a weight texture).
 fn operand_b4(i: u32) -> vec4<f32> { return bpack_ld4(i); }

@@ -29,8 +29,9 @@ pub struct GpuBackend {
     /// f32 scratch buffers (split-k partial sums, packed GEMM operands, column gradients),
     /// one per [`Scratch`] slot, grown on first need and then reused.
     scratch: std::sync::Mutex<[Option<Arc<wgpu::Buffer>>; Scratch::COUNT]>,
-    /// Scratch textures, one per [`Scratch`] slot, grown on first need and then reused.
-    textures: std::sync::Mutex<[Option<ScratchTexture>; Scratch::COUNT]>,
+    /// Scratch textures, one per [`Scratch`] slot and texel format (rgba32float, then
+    /// rgba16float), grown on first need and then reused.
+    textures: std::sync::Mutex<[Option<ScratchTexture>; 2 * Scratch::COUNT]>,
     /// The subgroup GEMM tile for this adapter (None without a fixed subgroup size).
     tile: Option<SgTile>,
     family: std::sync::Mutex<Family>,
@@ -69,6 +70,15 @@ impl Scratch {
 
 /// A scratch texture and the view kernels bind.
 type ScratchTexture = (wgpu::Texture, Arc<wgpu::TextureView>);
+
+/// The texel format of a texture in `storage`'s precision, its bytes a texel and whether it
+/// is half precision.
+pub(crate) fn storage_texels(storage: Storage) -> (wgpu::TextureFormat, u64, bool) {
+    match storage {
+        Storage::F32 => (wgpu::TextureFormat::Rgba32Float, 16, false),
+        Storage::F16Native | Storage::F16Packed => (wgpu::TextureFormat::Rgba16Float, 8, true),
+    }
+}
 
 /// Texels a row of a scratch texture: texel i is at (i % TEXTURE_ROW, i / TEXTURE_ROW). 2048
 /// (the smallest max_texture_dimension_2d of any adapter) rows of 2048 hold 2^24 floats, the
@@ -370,24 +380,36 @@ impl GpuBackend {
         slot: Scratch,
         texels: usize,
     ) -> Result<Arc<wgpu::TextureView>> {
+        self.scratch_texture_in(slot, texels, Storage::F32)
+    }
+
+    /// [`Self::scratch_texture`] in the texel format of `storage`'s precision
+    /// ([`super::shaders::texel_format`]: rgba16float in the f16 storages).
+    pub(crate) fn scratch_texture_in(
+        &self,
+        slot: Scratch,
+        texels: usize,
+        storage: Storage,
+    ) -> Result<Arc<wgpu::TextureView>> {
+        let (format, bytes, half) = storage_texels(storage);
         let rows = texels.div_ceil(TEXTURE_ROW as usize).max(1) as u32;
         let limit = self.ctx.limits.max_texture_dimension_2d;
         if rows > limit || TEXTURE_ROW > limit {
             return Err(Error::Limit {
-                what: "a packed GEMM operand (a texture of rgba32float)".into(),
-                needed: texels as u64 * 16,
-                limit: limit.min(TEXTURE_ROW) as u64 * limit as u64 * 16,
+                what: format!("a packed operand (a texture of {format:?})"),
+                needed: texels as u64 * bytes,
+                limit: limit.min(TEXTURE_ROW) as u64 * limit as u64 * bytes,
             });
         }
         let mut slots = self.textures.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = &mut slots[slot as usize];
+        let slot = &mut slots[slot as usize + half as usize * Scratch::COUNT];
         match slot.as_ref() {
             Some((t, v)) if t.height() >= rows => Ok(v.clone()),
             _ => {
                 let (t, v) = self.row_texture(
                     "scratch texture",
                     rows,
-                    wgpu::TextureFormat::Rgba32Float,
+                    format,
                     wgpu::TextureUsages::STORAGE_BINDING,
                 );
                 *slot = Some((t, v.clone()));
@@ -446,6 +468,19 @@ impl GpuBackend {
         self.recorder.with_encoder(&self.ctx, |e| {
             e.copy_buffer_to_buffer(&src.buffer, src.offset, &dst.buffer, dst.offset, size)
         });
+        let end = dst.offset + size;
+        self.recorder
+            .note_written(&self.ctx, &dst.buffer, dst.offset, end);
+    }
+
+    /// Records the clearing of `t` to zeros, after the work recorded before.
+    pub(crate) fn clear(&self, t: &GpuTensor) {
+        self.recorder.with_encoder(&self.ctx, |e| {
+            e.clear_buffer(&t.buffer, t.offset, Some(t.size))
+        });
+        let end = t.offset + t.size;
+        self.recorder
+            .note_written(&self.ctx, &t.buffer, t.offset, end);
     }
 
     /// Records one launch (see [`Recorder::dispatch`]).

@@ -236,9 +236,7 @@ impl crate::ops::Backend for GpuBackend {
     fn zero(&self, t: &mut GpuTensor) -> Result<()> {
         if self.recorder.has_pending() {
             // Recorded work must see the old contents: clear in order, after it.
-            self.recorder.with_encoder(&self.ctx, |e| {
-                e.clear_buffer(&t.buffer, t.offset, Some(t.size))
-            });
+            self.clear(t);
         } else {
             // Nothing is pending (after a read-back): a queue write lands before the next
             // submit, so the next step's encoder needs no clear and keeps one compute pass.

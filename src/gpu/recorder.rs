@@ -10,12 +10,14 @@ use super::buffers::View;
 use super::context::GpuContext;
 use super::gemm_sg::SgTile;
 use super::shaders::{self, PerStep, Storage};
-use super::timing::{self, Clock, KernelTiming, Timer};
+use super::timing::Timer;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
+
+mod timer_ops;
 
 /// The most workgroups one dispatch dimension may have (WebGPU's guaranteed limit).
 pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
@@ -26,6 +28,28 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
     /// Whether the kernel reads the per-step values.
     pub per_step: bool,
+    /// The bindings the kernel can write (read_write storage buffers).
+    pub writes: Vec<u32>,
+}
+
+/// The bindings of the storage buffers `source` declares read_write (none if it does not
+/// parse: the pipeline's creation reports that).
+fn written_bindings(source: &str) -> Vec<u32> {
+    let Ok(module) = naga::front::wgsl::parse_str(source) else {
+        return Vec::new();
+    };
+    module
+        .global_variables
+        .iter()
+        .filter_map(|(_, g)| match (g.space, &g.binding) {
+            (naga::AddressSpace::Storage { access }, Some(b))
+                if access.contains(naga::StorageAccess::STORE) =>
+            {
+                Some(b.binding)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether kernels keep naga's bounds checks: `CNNGPU_CHECKED_SHADERS=1` turns them back on
@@ -134,6 +158,8 @@ pub struct Recorder {
     /// Bumped by every submit and every optimizer update recorded: copies of the parameters
     /// made in the same epoch are still current ([`Recorder::params_epoch`]).
     params_epoch: Mutex<u64>,
+    /// Bumped by every submit ([`Recorder::submit_id`]).
+    submit_id: Mutex<u64>,
 }
 
 /// The work recorded for the next submit.
@@ -147,6 +173,8 @@ struct Pending {
     prologue: Option<wgpu::CommandEncoder>,
     /// Whether `encoder` holds an optimizer update (parameters written).
     params_written: bool,
+    /// The buffer ranges the recorded work writes: (buffer, start, end) in bytes.
+    written: Vec<(wgpu::Buffer, u64, u64)>,
 }
 
 impl Pending {
@@ -160,6 +188,7 @@ impl Pending {
                 }),
             prologue: None,
             params_written: false,
+            written: Vec::new(),
         }
     }
 
@@ -208,6 +237,7 @@ impl Recorder {
             per_step_values: Mutex::new([0; 4]),
             per_step_buffer: Mutex::new(None),
             params_epoch: Mutex::new(0),
+            submit_id: Mutex::new(0),
             pipelines: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             pending: Mutex::new(None),
@@ -234,6 +264,7 @@ impl Recorder {
         }
         let k = shaders::kernel(kernel)?;
         let source = shaders::compose_full(k, storage, tile, self.per_step)?;
+        let writes = written_bindings(&source);
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor {
             label: Some(kernel),
@@ -281,6 +312,7 @@ impl Recorder {
             pipeline,
             layout,
             per_step: k.uses_per_step(),
+            writes,
         });
         lock(&self.pipelines).insert(key, p.clone());
         Ok(p)
@@ -349,6 +381,21 @@ impl Recorder {
             }
             pass.dispatch_workgroups(x, y, 1);
         };
+        // What the launch writes, for the copies that may run before the pending work
+        // ([`Recorder::unwritten`]).
+        for (i, v) in views.iter().enumerate() {
+            if let View::Buffer {
+                buffer,
+                offset,
+                size,
+            } = *v
+            {
+                if pipe.writes.contains(&(i as u32 + 1)) {
+                    let end = size.map_or(buffer.size(), |s| offset + s);
+                    self.note_written(ctx, buffer, offset, end);
+                }
+            }
+        }
         let mut slot = lock(&self.pending);
         let mut passes = 0;
         match (query, timer.as_mut()) {
@@ -510,6 +557,52 @@ impl Recorder {
         self.with_encoder(ctx, f)
     }
 
+    /// Notes that the work recorded next writes bytes [start, end) of `buffer`.
+    pub fn note_written(&self, ctx: &GpuContext, buffer: &wgpu::Buffer, start: u64, end: u64) {
+        if *lock(&self.planning) {
+            return;
+        }
+        lock(&self.pending)
+            .get_or_insert_with(|| Pending::new(ctx))
+            .written
+            .push((buffer.clone(), start, end));
+    }
+
+    /// Whether no work recorded since the last submit writes any of bytes [start, end) of
+    /// `buffer`: a copy of them made before that work ([`Recorder::in_prologue`]) holds what
+    /// a launch recorded now would read.
+    pub fn unwritten(&self, buffer: &wgpu::Buffer, start: u64, end: u64) -> bool {
+        lock(&self.pending).as_ref().is_none_or(|p| {
+            !p.written
+                .iter()
+                .any(|(b, s, e)| b == buffer && *s < end && start < *e)
+        })
+    }
+
+    /// Records `f` (copies) to run before all the pending work, outside the compute pass;
+    /// for copies of buffer ranges that work does not write ([`Recorder::unwritten`]).
+    pub fn in_prologue<R>(
+        &self,
+        ctx: &GpuContext,
+        f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
+    ) -> R {
+        let mut guard = lock(&self.pending);
+        let pending = guard.get_or_insert_with(|| Pending::new(ctx));
+        let prologue = pending.prologue.get_or_insert_with(|| {
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step copies"),
+                })
+        });
+        f(prologue)
+    }
+
+    /// Counts submits: a copy made in the prologue of submit n serves the launches recorded
+    /// until it is submitted.
+    pub fn submit_id(&self) -> u64 {
+        *lock(&self.submit_id)
+    }
+
     /// Notes that an optimizer update (a write of parameters) is being recorded: copies of
     /// parameters made before it are stale from here on.
     pub fn note_params_written(&self, ctx: &GpuContext) {
@@ -539,6 +632,7 @@ impl Recorder {
             ctx.queue.submit(pending.finish());
             lock(&self.stats).submits += 1;
             *lock(&self.params_epoch) += 1;
+            *lock(&self.submit_id) += 1;
         }
     }
 
@@ -624,113 +718,6 @@ impl Recorder {
 
     pub fn stats(&self) -> DispatchStats {
         *lock(&self.stats)
-    }
-
-    /// Starts timing every launch recorded from now on by `clock` (timestamps need
-    /// TIMESTAMP_QUERY).
-    pub fn arm_timer(&self, ctx: &GpuContext, clock: Clock) -> Result<()> {
-        if clock == Clock::Timestamps && !ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY) {
-            return Err(Error::gpu(
-                "profiling",
-                format!(
-                    "{} has no timestamp queries (TIMESTAMP_QUERY), so kernels cannot be timed",
-                    ctx.describe()
-                ),
-            ));
-        }
-        let submit_ns = match clock {
-            Clock::Wall => self.empty_submit_ns(ctx)?,
-            Clock::Timestamps => 0.0,
-        };
-        *lock(&self.timer) = Some(Timer::new(&ctx.device, clock, submit_ns));
-        Ok(())
-    }
-
-    /// The least time, of [`timing::SUBMIT_SAMPLES`], that a command buffer holding one empty
-    /// compute pass takes to submit and wait for: what the host clock adds to every launch
-    /// it times alone, beyond the launch.
-    fn empty_submit_ns(&self, ctx: &GpuContext) -> Result<f64> {
-        self.submit(ctx, "profiling")?;
-        let mut least = f64::INFINITY;
-        for _ in 0..timing::SUBMIT_SAMPLES {
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("empty submission"),
-                });
-            encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("empty"),
-                timestamp_writes: None,
-            });
-            let begin = Instant::now();
-            ctx.queue.submit([encoder.finish()]);
-            wait(ctx, "profiling")?;
-            least = least.min(begin.elapsed().as_nanos() as f64);
-        }
-        Ok(least)
-    }
-
-    /// Tags the launches that follow with a scope (a layer name) and a pass, when armed.
-    pub fn set_scope(&self, scope: &str, pass: &'static str) {
-        if let Some(t) = lock(&self.timer).as_mut() {
-            t.log.set_scope(scope, pass);
-        }
-    }
-
-    /// Stops timing without reading anything back (after an error).
-    pub fn disarm_timer(&self) {
-        lock(&self.timer).take();
-    }
-
-    /// Runs what is pending, disarms the timer and returns one timing per timed launch.
-    pub fn finish_timer(&self, ctx: &GpuContext) -> Result<Vec<KernelTiming>> {
-        let Some(timer) = lock(&self.timer).take() else {
-            return Ok(Vec::new());
-        };
-        let Some(queries) = &timer.queries else {
-            self.submit(ctx, "profiling")?;
-            let origin = timer.origin();
-            return timer.log.finish_wall(origin, timer.submit_ns);
-        };
-        let count = 2 * timer.log.len() as u64;
-        if count == 0 {
-            return timer.log.finish(&[], 1.0);
-        }
-        let size = count * 8;
-        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timestamps"),
-            size,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("timestamps readback"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.with_encoder(ctx, |e| {
-            e.resolve_query_set(queries, 0..count as u32, &resolve, 0);
-            e.copy_buffer_to_buffer(&resolve, 0, &staging, 0, size);
-        });
-        self.submit(ctx, "reading timestamps")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?;
-        rx.recv()
-            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?
-            .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?;
-        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(
-            &staging
-                .get_mapped_range(..)
-                .map_err(|e| Error::gpu("reading timestamps", e.to_string()))?[..],
-        );
-        staging.unmap();
-        timer.log.finish(&ticks, ctx.queue.get_timestamp_period())
     }
 }
 

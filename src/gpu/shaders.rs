@@ -6,10 +6,12 @@
 //! (shaders/common/<name>.wgsl). [`compose`] turns each tensor into a storage binding of the
 //! variant's element type plus two accessors the kernel body uses, `<name>_ld(i) -> f32` and
 //! `<name>_st(i, v)`; `//#tensor4 <binding> <name> <read|write>` binds a tensor accessed as
-//! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); `//#texture <binding> <name>` reads a tensor
-//! that texture_pack copied into a texture through the same two accessors (`//#texture
-//! <binding> <name> weights`: a weight texture, f16 texels in the f16 storages); everything else is
-//! plain WGSL that naga validates as written.
+//! vec4s (`<name>_ld4(i)`, `<name>_st4(i, v)`); `//#texture <binding> <name>` reads a packed
+//! operand (rgba32float) through the same two accessors, `//#texture <binding> <name> storage`
+//! a texture in the storage's precision (rgba16float in the f16 storages: a weight texture, a
+//! tensor texture_pack or a copy filled as it is), and `//#texture_out <binding> <name>`
+//! declares such a texture written; everything else is plain WGSL that naga validates as
+//! written.
 
 use super::gemm_sg::SgTile;
 use crate::error::{Error, Result};
@@ -305,11 +307,21 @@ pub fn compose_full(
                 })?;
                 header.push_str(&tensor4_decl(binding, name, *access == "write", storage));
             }
-            ["texture", binding, name, rest @ ..] if matches!(rest, [] | ["weights"]) => {
+            ["texture", binding, name, rest @ ..] if matches!(rest, [] | ["storage"]) => {
                 let binding: u32 = binding.parse().map_err(|_| {
                     Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
                 })?;
                 header.push_str(&texture_decl(binding, name, !rest.is_empty(), storage));
+            }
+            ["texture_out", binding, name] => {
+                let binding: u32 = binding.parse().map_err(|_| {
+                    Error::invalid(kernel.name, format!("bad binding in directive '{line}'"))
+                })?;
+                let format = texel_format(true, storage);
+                header.push_str(&format!(
+                    "@group(0) @binding({binding}) var {name}: \
+                     texture_storage_2d<{format}, write>;\n"
+                ));
             }
             ["include", name] if generated(name).is_some() => {
                 let (_, what, text) = generated(name).expect("tested by the guard");
@@ -344,22 +356,29 @@ pub fn compose_full(
     Ok(format!("{header}\n{includes}\n{}", kernel.source))
 }
 
-/// A tensor read through a texture that texture_pack filled (vec4 i of the tensor at texel
-/// (i % TEXTURE_ROW, i / TEXTURE_ROW), f32 in every storage precision) or, with `weights`, a
-/// weight texture (gpu::weight_textures: f16 texels in the f16 storages): `<name>_ld4(i)` and
+/// The texel format of a texture a kernel reads or writes: rgba32float, or with `in_storage`
+/// the storage's own precision (rgba16float in the f16 storages: a weight texture, a tensor
+/// copied as it is).
+pub fn texel_format(in_storage: bool, storage: Storage) -> &'static str {
+    match (in_storage, storage) {
+        (true, Storage::F16Native | Storage::F16Packed) => "rgba16float",
+        _ => "rgba32float",
+    }
+}
+
+/// A tensor read through a texture (vec4 i of the tensor at texel (i % TEXTURE_ROW,
+/// i / TEXTURE_ROW)): a packed operand, f32 in every storage precision, or with `in_storage`
+/// one in the storage's precision ([`texel_format`]): `<name>_ld4(i)` and
 /// `<name>_ld(i)` as for a storage tensor. On Mesa 22.3 lavapipe a texel load is a gather
 /// where a storage load runs lane by lane (see gpu::weight_textures). Read as a read-only
 /// storage texture, not a sampled one: lavapipe's sampled texel fetch computes the mip level's
 /// size and offset lane by lane, and a storage-texture load took half its time on Mesa 22.3,
 /// Mesa 25 and llvmpipe's GL (examples/kernel_lab.rs, 2-core Zen 4: 0.24 against 0.50 ms for
 /// the same 51,200 subgroup loads on Mesa 22.3).
-fn texture_decl(binding: u32, name: &str, weights: bool, storage: Storage) -> String {
+fn texture_decl(binding: u32, name: &str, in_storage: bool, storage: Storage) -> String {
     let row = super::backend::TEXTURE_ROW;
     let (mask, shift) = (row - 1, row.trailing_zeros());
-    let format = match (weights, storage) {
-        (true, Storage::F16Native | Storage::F16Packed) => "rgba16float",
-        _ => "rgba32float",
-    };
+    let format = texel_format(in_storage, storage);
     format!(
         "@group(0) @binding({binding}) var {name}_tex: texture_storage_2d<{format}, read>;\n\
          fn {name}_ld4(i: u32) -> vec4<f32> {{ \

@@ -20,8 +20,7 @@ struct PackUniform {
     _pad: [u32; 2],
 }
 
-/// Records the copy of the first `len` values of `src` into the scratch texture `slot`
-/// (vec4 i at texel (i % TEXTURE_ROW, i / TEXTURE_ROW), 0 past `len`).
+/// The first `len` values of `src` as a texture, as [`pack_range`] makes it.
 pub(crate) fn pack(
     b: &GpuBackend,
     storage: Storage,
@@ -32,9 +31,11 @@ pub(crate) fn pack(
     pack_range(b, storage, src, (0, len), slot)
 }
 
-/// Records the copy of values [start, start + len) of `src` into the scratch texture `slot`
-/// (value start + j at component j % 4 of texel j / 4, in rows of TEXTURE_ROW texels; 0 past
-/// `len`): texture_pack4 (one load a texel) when `start` and `len` are multiples of 4,
+/// Values [start, start + len) of `src` as a texture in the storage's precision (value
+/// start + j at component j % 4 of texel j / 4, in rows of TEXTURE_ROW texels): a copy made
+/// before the pending work where that work does not write them
+/// ([`GpuBackend::tensor_texture`]), else packed into the scratch texture `slot` (0 past
+/// `len`) by texture_pack4 (one load a texel) when `start` and `len` are multiples of 4,
 /// texture_pack otherwise.
 pub(crate) fn pack_range(
     b: &GpuBackend,
@@ -44,7 +45,14 @@ pub(crate) fn pack_range(
     slot: Scratch,
 ) -> Result<Arc<wgpu::TextureView>> {
     let texels = len.div_ceil(4);
-    let dst = b.scratch_texture(slot, texels)?;
+    if let View::Buffer { buffer, offset, .. } = src {
+        let elem = if storage == Storage::F32 { 4 } else { 2 };
+        let at = (offset + (start * elem) as u64, len as u64);
+        if let Some(copy) = b.tensor_texture(buffer, at, storage) {
+            return Ok(copy);
+        }
+    }
+    let dst = b.scratch_texture_in(slot, texels, storage)?;
     let kernel = match len.is_multiple_of(4) && start.is_multiple_of(4) {
         true => "texture_pack4",
         false => "texture_pack",
