@@ -59,8 +59,11 @@ fn grad_check_finite(
 ) {
     let i = flat_index(wid, nwg, lindex);
     if i < params.total {
-        // Comparisons with NaN are false: this catches NaN and both infinities.
-        if !all(abs(value4(i)) <= vec4<f32>(3.4028235e38)) {
+        // Infinities and NaNs are the values whose exponent bits are all set. Tested on the
+        // bits: a float comparison can be rewritten by the driver's compiler in a way that
+        // NaN breaks (llvmpipe's GL turned `!all(abs(v) <= max)` into one that missed it).
+        let exponent = vec4<u32>(0x7f800000u);
+        if any((bitcast<vec4<u32>>(value4(i)) & exponent) == exponent) {
             atomicOr(&scale_state[2], 1u);
         }
     }
