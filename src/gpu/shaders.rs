@@ -119,6 +119,7 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "linear_backward_bias",
     "linear_backward_bias_sg",
     "linear_pack",
+    "linear_pack_pair",
     "linear_forward_sg",
     "linear_backward_input_sg",
     "linear_backward_weight_sg",

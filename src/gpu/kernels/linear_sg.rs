@@ -139,29 +139,59 @@ fn pack(
     Ok(dst)
 }
 
-/// x or dy ([batch][features]) packed as they are into scratch `slot`, rows past the batch
-/// zero up to a multiple of 4.
-fn pack_rows(
+/// Mirror of `PackPairUniform` in shaders/linear_pack_pair.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PackPairUniform {
+    batch: u32,
+    out_features: u32,
+    in_features: u32,
+    row0: u32,
+    k4_dy: u32,
+    len_dy: u32,
+    k4_x: u32,
+    len_x: u32,
+    groups_dy: u32,
+    _pad: [u32; 3],
+}
+
+/// Records linear_pack_pair: dy^T's weight rows `piece` into scratch PackA and x into PackB
+/// (dy^T as [`pack`] transposes it; x as it is, rows past the batch zero up to a multiple
+/// of 4) in one launch; (dy^T, x).
+fn pack_pair(
     b: &GpuBackend,
     storage: Storage,
     p: &LinearParams,
-    t: &GpuTensor,
-    features: usize,
-    slot: Scratch,
-) -> Result<Arc<wgpu::TextureView>> {
-    let u = LinearSgUniform {
-        features: features as u32,
-        ..base(p)
+    (dy, x): (&GpuTensor, &GpuTensor),
+    (row0, rows): (usize, usize),
+) -> Result<(Arc<wgpu::TextureView>, Arc<wgpu::TextureView>)> {
+    let k4_dy = p.batch.div_ceil(4);
+    let k4_x = p.in_features.div_ceil(4);
+    let (texels_dy, texels_x) = (rows * k4_dy, p.batch.next_multiple_of(4) * k4_x);
+    let dyt = b.scratch_texture(Scratch::PackA, texels_dy)?;
+    let xt = b.scratch_texture(Scratch::PackB, texels_x)?;
+    let groups_dy = super::flat_workgroups(texels_dy);
+    let u = PackPairUniform {
+        batch: p.batch as u32,
+        out_features: p.out_features as u32,
+        in_features: p.in_features as u32,
+        row0: row0 as u32,
+        k4_dy: k4_dy as u32,
+        len_dy: (texels_dy * 4) as u32,
+        k4_x: k4_x as u32,
+        len_x: (texels_x * 4) as u32,
+        groups_dy: groups_dy as u32,
+        _pad: [0; 3],
     };
-    let rows = p.batch.next_multiple_of(4);
-    pack(
-        b,
-        (storage, false),
-        u,
-        View::whole(t),
-        slot,
-        (rows, features),
-    )
+    let views = [
+        View::whole(dy),
+        View::Texture(&dyt),
+        View::whole(x),
+        View::Texture(&xt),
+    ];
+    let wg = groups_dy + super::flat_workgroups(texels_x);
+    b.dispatch("linear_pack_pair", storage, &u, &views, wg)?;
+    Ok((dyt, xt))
 }
 
 pub fn encode_forward(
@@ -270,22 +300,27 @@ pub fn encode_backward_weight(
     // same, 4 x 2 106); fc7 at batch 16 50-75 with 2 or 4 rows, 37-43 with 1 or 2 x 4; fc6 at
     // batch 128 219 with 8 rows, 205 with 2 x 4; LeNet-5's fc1 at batch 64 within noise.
     let t = SgTile::for_nn(sg, 2, 4);
-    let xt = pack_rows(b, storage, p, x, p.in_features, Scratch::PackB)?;
-    for piece in pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))? {
+    let pieces = pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))?;
+    // x and the first piece of dy^T in one launch; each further piece packs dy^T alone.
+    let (first, xt) = pack_pair(b, storage, p, (dy, x), pieces[0])?;
+    for (n, piece) in pieces.into_iter().enumerate() {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
             rows: piece.1 as u32,
             features: p.out_features as u32,
             ..base(p)
         };
-        let dyt = pack(
-            b,
-            (storage, true),
-            u,
-            View::whole(dy),
-            Scratch::PackA,
-            (piece.1, p.batch),
-        )?;
+        let dyt = match n {
+            0 => first.clone(),
+            _ => pack(
+                b,
+                (storage, true),
+                u,
+                View::whole(dy),
+                Scratch::PackA,
+                (piece.1, p.batch),
+            )?,
+        };
         let u = LinearSgUniform {
             m: piece.1 as u32,
             n: p.in_features as u32,
