@@ -1,9 +1,8 @@
 // linear_pack: copies a linear operand into the rgba32float texture the subgroup GEMMs read
 // (common/linear_sg_operands: vec4 i at texel (i % 2048, i / 2048)): `prows` rows of k4 vec4s,
 // zero past `pcols` columns.
-// Layouts (TRANSPOSE), from a [batch][features]:
-//   true   a^T: dst[f][b] = a[b][row0 + f]   (backward_weight's A = dy^T, the batch as k)
-//   false  a:   dst[b][c] = a[b][c], rows past the batch 0   (x and dy as the GEMMs' rows)
+// Layout, from a [batch][features]: dst[f][b] = a[b][row0 + f] (backward_weight's A = dy^T,
+// the batch as k): the pieces of dy^T after the first, which linear_pack_pair packs with x.
 // One invocation: one vec4 of a packed row. Dispatch: ceil(prows * k4 / 256) workgroups,
 // linearised. Index math divides through f32 (div_u): packed operands hold at most 2^24
 // floats (gpu::kernels::linear_sg::supports).
@@ -14,7 +13,6 @@
 //#include flat
 //#include div
 @group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
-override TRANSPOSE: bool = true;
 
 @compute @workgroup_size(256, 1, 1)
 fn linear_pack(
@@ -31,11 +29,7 @@ fn linear_pack(
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j++) {
         if col + j < params.pcols {
-            if TRANSPOSE {
-                v[j] = src_ld((col + j) * params.features + params.row0 + row);
-            } else if row < params.batch {
-                v[j] = src_ld(row * params.features + col + j);
-            }
+            v[j] = src_ld((col + j) * params.features + params.row0 + row);
         }
     }
     textureStore(dst, vec2<u32>(i & 2047u, i >> 11u), v);

@@ -1,8 +1,8 @@
 // linear_pack_pair: both operands of the subgroup family's linear weight gradient in one launch
-// — linear_pack's two layouts, dy^T (TRANSPOSE) into dyt and x as it is into xt (see
-// linear_pack.wgsl) — so that LeNet-5's conv3 and fc1 weight gradients pay one launch for
-// their packs, not two: a launch costs a wake-up of every worker thread on CPU drivers, and
-// the two packs are small (conv3 at batch 64: 1,920 and 6,400 texels).
+// — dy^T into dyt (linear_pack's layout) and x as it is into xt — so that LeNet-5's conv3 and
+// fc1 weight gradients pay one launch for their packs, not two: a launch costs a wake-up of
+// every worker thread on CPU drivers, and the two packs are small (conv3 at batch 64: 1,920
+// and 6,400 texels).
 //   dyt[f][b] = dy[b][row0 + f]   for f < prows_dy, b < batch (zero to k4_dy * 4)
 //   xt[b][c]  = x[b][c]           for b < batch, c < in_features (rows to prows_x zero)
 // One invocation: one vec4 of a packed row. Dispatch: groups_dy workgroups for dy^T, then

@@ -5,7 +5,7 @@
 //! a packing launch cost more than it saved: LeNet-5's conv3 forward, 0.11 ms of packing
 //! beside a 0.27 ms GEMM); backward_weight reads them from their buffers too where the batch
 //! is short and the weight large (linear_backward_weight_short_sg: AlexNet's fc6 and fc7 up
-//! to batch 64), and elsewhere packs x and dy transposed (linear_pack) so that the batch is
+//! to batch 64), and elsewhere packs dy transposed and x (linear_pack_pair) so that the batch is
 //! the reduction (forward on the NT core; backward_input and backward_weight on the NN core,
 //! which reads w and x along their rows). Measured on
 //! Mesa 22.3 lavapipe (`CNNGPU_KERNELS=subgroup-wide cnngpu bench --filter linear_`, two
@@ -115,11 +115,11 @@ fn rows_view(t: &GpuTensor, (start, count): (usize, usize), row_bytes: u64) -> V
     }
 }
 
-/// Records linear_pack of `src` ([batch][features], transposed or not) into the scratch
-/// texture `slot`: `prows` rows of `pcols` floats (zero past them, and past the batch).
+/// Records linear_pack of `src` ([batch][features]) transposed into the scratch texture
+/// `slot`: `prows` rows of `pcols` floats (zero past them).
 fn pack(
     b: &GpuBackend,
-    (storage, transpose): (Storage, bool),
+    storage: Storage,
     mut u: LinearSgUniform,
     src: View<'_>,
     slot: Scratch,
@@ -134,8 +134,7 @@ fn pack(
     u.len = len as u32;
     let views = [src, View::Texture(&dst)];
     let wg = super::flat_workgroups(len / 4);
-    let constants = [("TRANSPOSE", transpose as u32)];
-    b.dispatch_with("linear_pack", storage, &constants, &u, &views, wg)?;
+    b.dispatch("linear_pack", storage, &u, &views, wg)?;
     Ok(dst)
 }
 
@@ -314,7 +313,7 @@ pub fn encode_backward_weight(
             0 => first.clone(),
             _ => pack(
                 b,
-                (storage, true),
+                storage,
                 u,
                 View::whole(dy),
                 Scratch::PackA,
