@@ -327,6 +327,9 @@ fn bench_report_round_trips_through_its_schema() {
     let report = run_suite(&b, true, "lenet5_fc2", |_| {}).unwrap();
     assert_eq!(report.schema, SCHEMA);
     assert!(!report.system.adapter.is_empty() && !report.system.cpu.is_empty());
+    // On a CPU adapter the report says what became of the driver's worker threads.
+    let cpu = b.ctx.info.device_type == wgpu::DeviceType::Cpu;
+    assert_eq!(!report.system.driver_threads.is_empty(), cpu);
     // fc2: forward, backward_input, backward_weight, backward_bias in f32 and f16.
     assert_eq!(report.results.len(), 8);
     for e in &report.results {

@@ -93,6 +93,10 @@ pub struct System {
     pub device_type: String,
     pub os: String,
     pub cpu: String,
+    /// On a CPU adapter, which of the driver's threads were pinned (or why none was); empty
+    /// elsewhere and in reports written before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub driver_threads: String,
 }
 
 impl System {
@@ -108,6 +112,7 @@ impl System {
             device_type: format!("{:?}", info.device_type),
             os: os_name(),
             cpu: cpu_name(),
+            driver_threads: b.ctx.threads_note().unwrap_or_default(),
         }
     }
 }
@@ -271,12 +276,16 @@ pub fn compare_table(reports: &[Report]) -> String {
     let mut out = String::new();
     for (i, r) in reports.iter().enumerate() {
         out.push_str(&format!(
-            "{}: {} — {} ({}, driver {}), {} {}, {}, commit {}{}\n",
+            "{}: {} — {} ({}, driver {}{}), {} {}, {}, commit {}{}\n",
             (b'A' + i as u8) as char,
             r.label(),
             r.system.adapter,
             r.system.device_type,
             r.system.driver,
+            match r.system.driver_threads.as_str() {
+                "" => String::new(),
+                note => format!("; {note}"),
+            },
             r.tool,
             r.version,
             r.created,
