@@ -118,6 +118,15 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // Output piped into a reader that stops early (`cnngpu check | head`) ends the process
+    // quietly, as with other command-line tools, instead of a panic in println! (Rust
+    // ignores SIGPIPE, so each write would fail). Checkpoints are written whole or not at all,
+    // so a run stopped this way loses nothing saved.
+    #[cfg(target_os = "linux")]
+    // SAFETY: restoring the default action of a signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {

@@ -161,3 +161,19 @@ fn cpu_driver_workers_are_pinned_one_per_cpu_unless_turned_off() {
     assert!(run("1").contains("driver workers pinned one per CPU"));
     assert!(run("0").contains("driver threads not pinned: CNNGPU_PIN_THREADS=0"));
 }
+
+/// Output piped into a reader that stops early ends the process without a panic (`adapters`
+/// lists the adapters, which takes a while, before it prints: the pipe is closed by then).
+#[test]
+fn a_closed_output_pipe_is_not_a_panic() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cnngpu"))
+        .arg("adapters")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("it ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
