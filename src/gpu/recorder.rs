@@ -194,6 +194,16 @@ impl Pending {
 
     /// Ends the open pass, if any, and finishes the prologue (if any) and the encoder, in the
     /// order they run.
+    /// The prologue encoder: copies that run before everything in `encoder`.
+    fn prologue(&mut self, ctx: &GpuContext) -> &mut wgpu::CommandEncoder {
+        self.prologue.get_or_insert_with(|| {
+            ctx.device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("cnngpu step copies"),
+                })
+        })
+    }
+
     fn finish(mut self) -> Vec<wgpu::CommandBuffer> {
         self.pass.take();
         let mut buffers: Vec<_> = self.prologue.map(|p| p.finish()).into_iter().collect();
@@ -545,13 +555,7 @@ impl Recorder {
         let mut guard = lock(&self.pending);
         let pending = guard.get_or_insert_with(|| Pending::new(ctx));
         if !pending.params_written {
-            let prologue = pending.prologue.get_or_insert_with(|| {
-                ctx.device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some("cnngpu step copies"),
-                    })
-            });
-            return f(prologue);
+            return f(pending.prologue(ctx));
         }
         drop(guard);
         self.with_encoder(ctx, f)
@@ -587,14 +591,7 @@ impl Recorder {
         f: impl FnOnce(&mut wgpu::CommandEncoder) -> R,
     ) -> R {
         let mut guard = lock(&self.pending);
-        let pending = guard.get_or_insert_with(|| Pending::new(ctx));
-        let prologue = pending.prologue.get_or_insert_with(|| {
-            ctx.device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("cnngpu step copies"),
-                })
-        });
-        f(prologue)
+        f(guard.get_or_insert_with(|| Pending::new(ctx)).prologue(ctx))
     }
 
     /// Counts submits: a copy made in the prologue of submit n serves the launches recorded

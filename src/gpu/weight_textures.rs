@@ -93,26 +93,7 @@ impl GpuBackend {
             .entries
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if !entries.contains_key(&key) {
-            let held: u64 = entries.values().map(|e| e.bytes).sum();
-            if held + bytes > BUDGET {
-                entries.clear();
-            }
-            let (texture, view) = self.row_texture(
-                "weight texture",
-                rows,
-                format,
-                wgpu::TextureUsages::COPY_DST,
-            );
-            let entry = Entry {
-                texture,
-                view,
-                bytes,
-                filled: None,
-            };
-            entries.insert(key.clone(), entry);
-        }
-        let entry = entries.get_mut(&key).expect("inserted above");
+        let entry = self.cached(&mut entries, key, rows, format, "weight texture");
         let epoch = self.recorder.params_epoch();
         if self.recorder.planning() || entry.filled == Some(epoch) {
             return Ok(entry.view.clone());
@@ -123,6 +104,36 @@ impl GpuBackend {
             copy_rows(e, (&w.buffer, offset), texture, texels, texel_bytes)
         });
         Ok(entry.view.clone())
+    }
+
+    /// The entry of `key` (buffer, offset, bytes) in `entries`: a texture of `rows` rows made
+    /// on first use (unfilled); past [`BUDGET`] the map starts again. (A buffer hashes and
+    /// compares by its id, which never changes, whatever clippy infers from its interior.)
+    #[allow(clippy::mutable_key_type)]
+    fn cached<'a>(
+        &self,
+        entries: &'a mut HashMap<Key, Entry>,
+        key: Key,
+        rows: u32,
+        format: wgpu::TextureFormat,
+        label: &'static str,
+    ) -> &'a mut Entry {
+        if !entries.contains_key(&key) {
+            let held: u64 = entries.values().map(|e| e.bytes).sum();
+            if held + key.2 > BUDGET {
+                entries.clear();
+            }
+            let (texture, view) =
+                self.row_texture(label, rows, format, wgpu::TextureUsages::COPY_DST);
+            let entry = Entry {
+                texture,
+                view,
+                bytes: key.2,
+                filled: None,
+            };
+            entries.insert(key.clone(), entry);
+        }
+        entries.get_mut(&key).expect("inserted above")
     }
 
     /// Turns the copies of [`Self::tensor_texture`] off (None from it) or back on, so that
@@ -167,26 +178,7 @@ impl GpuBackend {
             .copies
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if !entries.contains_key(&key) {
-            let held: u64 = entries.values().map(|e| e.bytes).sum();
-            if held + bytes > BUDGET {
-                entries.clear();
-            }
-            let (texture, view) = self.row_texture(
-                "tensor texture",
-                rows as u32,
-                format,
-                wgpu::TextureUsages::COPY_DST,
-            );
-            let entry = Entry {
-                texture,
-                view,
-                bytes,
-                filled: None,
-            };
-            entries.insert(key.clone(), entry);
-        }
-        let entry = entries.get_mut(&key).expect("inserted above");
+        let entry = self.cached(&mut entries, key, rows as u32, format, "tensor texture");
         let submit = self.recorder.submit_id();
         if self.recorder.planning() || entry.filled == Some(submit) {
             return Some(entry.view.clone());

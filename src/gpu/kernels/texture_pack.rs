@@ -46,8 +46,8 @@ pub(crate) fn pack_range(
 ) -> Result<Arc<wgpu::TextureView>> {
     let texels = len.div_ceil(4);
     if let View::Buffer { buffer, offset, .. } = src {
-        let elem = if storage == Storage::F32 { 4 } else { 2 };
-        let at = (offset + (start * elem) as u64, len as u64);
+        let elem = crate::gpu::backend::storage_texels(storage).1 / 4;
+        let at = (offset + start as u64 * elem, len as u64);
         if let Some(copy) = b.tensor_texture(buffer, at, storage) {
             return Ok(copy);
         }
