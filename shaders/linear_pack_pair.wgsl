@@ -3,25 +3,42 @@
 // fc1 weight gradients pay one launch for their packs, not two: a launch costs a wake-up of
 // every worker thread on CPU drivers, and the two packs are small (conv3 at batch 64: 1,920
 // and 6,400 texels).
-//   dyt[f][b] = dy[b][row0 + f]   for f < prows_dy, b < batch (zero to k4_dy * 4)
-//   xt[b][c]  = x[b][c]           for b < batch, c < in_features (rows to prows_x zero)
-// One invocation: one vec4 of a packed row. Dispatch: groups_dy workgroups for dy^T, then
-// ceil(prows_x * k4_x / 256) for x, linearised. Index math divides through f32 (div_u):
-// packed operands hold at most 2^24 floats (gpu::kernels::linear_sg::supports).
+//   dyt[f][b] = dy[b][row0 + f]   for f < rows, b < batch (zero to k4_dy * 4)
+//   xt[b][c]  = x[b][c]           for b < batch, c < in_features (rows to a multiple of 4 zero)
+// Every load is a vec4 (out_features, in_features, row0 and rows are multiples of 4: see
+// gpu::kernels::linear_sg::supports): an invocation of the dy^T part loads a 4 x 4 block of
+// dy — four rows of the batch, four features — and stores its transpose as four texels; one of
+// the x part copies one texel. On Mesa 22.3 lavapipe, where a load at a per-lane address runs
+// lane by lane, this took the pack of LeNet-5's conv3 at batch 64 from 16 scalar loads for
+// four dy^T texels and 4 for each x texel to 4 and 1.
+// Dispatch: groups_dy workgroups for the dy^T blocks ((rows / 4) * k4_dy), then
+// ceil(texels_x / 256) for x, linearised. Index math divides through f32 (div_u): packed
+// operands hold at most 2^24 floats.
 // Precision: dy and x in storage precision, dyt and xt f32.
 // CPU reference: none of its own (checked through linear_backward_weight's parity cases).
-//#tensor 1 dy read
-//#tensor 3 x read
-//#include flat
+//#tensor4 1 dy read
+//#tensor4 3 x read
 //#include div
 struct PackPairUniform {
-    batch: u32, out_features: u32, in_features: u32, row0: u32,
-    k4_dy: u32, len_dy: u32, k4_x: u32, len_x: u32,
-    groups_dy: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    batch: u32, out4: u32, in4: u32, row0: u32,
+    k4_dy: u32, blocks_dy: u32, texels_x: u32, groups_dy: u32,
 }
 @group(0) @binding(0) var<uniform> params: PackPairUniform;
 @group(0) @binding(2) var dyt: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(4) var xt: texture_storage_2d<rgba32float, write>;
+
+fn texel(i: u32) -> vec2<u32> {
+    return vec2<u32>(i & 2047u, i >> 11u);
+}
+
+// Row b of dy at the features [f, f + 4) of this piece (zero past the batch).
+fn dy_quad(b: u32, f: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if b < params.batch {
+        v = dy_ld4(b * params.out4 + (params.row0 + f) / 4u);
+    }
+    return v;
+}
 
 @compute @workgroup_size(256, 1, 1)
 fn linear_pack_pair(
@@ -30,33 +47,32 @@ fn linear_pack_pair(
     @builtin(local_invocation_index) lindex: u32,
 ) {
     let group = wid.x + wid.y * nwg.x;
-    var v = vec4<f32>(0.0);
     if group < params.groups_dy {
         // The same for every invocation of the workgroup.
         let i = group * 256u + lindex;
-        if i * 4u >= params.len_dy {
+        if i >= params.blocks_dy {
             return;
         }
-        let row = div_u(i, params.k4_dy);
-        let col = (i - row * params.k4_dy) * 4u;
-        for (var j = 0u; j < 4u; j++) {
-            if col + j < params.batch {
-                v[j] = dy_ld((col + j) * params.out_features + params.row0 + row);
-            }
-        }
-        textureStore(dyt, vec2<u32>(i & 2047u, i >> 11u), v);
+        let fb = div_u(i, params.k4_dy);
+        let c4 = i - fb * params.k4_dy;
+        let r0 = dy_quad(c4 * 4u, fb * 4u);
+        let r1 = dy_quad(c4 * 4u + 1u, fb * 4u);
+        let r2 = dy_quad(c4 * 4u + 2u, fb * 4u);
+        let r3 = dy_quad(c4 * 4u + 3u, fb * 4u);
+        let t = fb * 4u * params.k4_dy + c4;
+        textureStore(dyt, texel(t), vec4<f32>(r0.x, r1.x, r2.x, r3.x));
+        textureStore(dyt, texel(t + params.k4_dy), vec4<f32>(r0.y, r1.y, r2.y, r3.y));
+        textureStore(dyt, texel(t + 2u * params.k4_dy), vec4<f32>(r0.z, r1.z, r2.z, r3.z));
+        textureStore(dyt, texel(t + 3u * params.k4_dy), vec4<f32>(r0.w, r1.w, r2.w, r3.w));
         return;
     }
     let i = (group - params.groups_dy) * 256u + lindex;
-    if i * 4u >= params.len_x {
+    if i >= params.texels_x {
         return;
     }
-    let row = div_u(i, params.k4_x);
-    let col = (i - row * params.k4_x) * 4u;
-    for (var j = 0u; j < 4u; j++) {
-        if col + j < params.in_features && row < params.batch {
-            v[j] = x_ld(row * params.in_features + col + j);
-        }
+    var v = vec4<f32>(0.0);
+    if i < params.batch * params.in4 {
+        v = x_ld4(i);
     }
-    textureStore(xt, vec2<u32>(i & 2047u, i >> 11u), v);
+    textureStore(xt, texel(i), v);
 }

@@ -143,20 +143,18 @@ fn pack(
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct PackPairUniform {
     batch: u32,
-    out_features: u32,
-    in_features: u32,
+    out4: u32,
+    in4: u32,
     row0: u32,
     k4_dy: u32,
-    len_dy: u32,
-    k4_x: u32,
-    len_x: u32,
+    blocks_dy: u32,
+    texels_x: u32,
     groups_dy: u32,
-    _pad: [u32; 3],
 }
 
 /// Records linear_pack_pair: dy^T's weight rows `piece` into scratch PackA and x into PackB
 /// (dy^T as [`pack`] transposes it; x as it is, rows past the batch zero up to a multiple
-/// of 4) in one launch; (dy^T, x).
+/// of 4) in one launch; (dy^T, x). The piece's start and length are multiples of 4 ([`pieces`]).
 fn pack_pair(
     b: &GpuBackend,
     storage: Storage,
@@ -169,18 +167,17 @@ fn pack_pair(
     let (texels_dy, texels_x) = (rows * k4_dy, p.batch.next_multiple_of(4) * k4_x);
     let dyt = b.scratch_texture(Scratch::PackA, texels_dy)?;
     let xt = b.scratch_texture(Scratch::PackB, texels_x)?;
-    let groups_dy = super::flat_workgroups(texels_dy);
+    let blocks_dy = rows.div_ceil(4) * k4_dy;
+    let groups_dy = super::flat_workgroups(blocks_dy);
     let u = PackPairUniform {
         batch: p.batch as u32,
-        out_features: p.out_features as u32,
-        in_features: p.in_features as u32,
+        out4: (p.out_features / 4) as u32,
+        in4: k4_x as u32,
         row0: row0 as u32,
         k4_dy: k4_dy as u32,
-        len_dy: (texels_dy * 4) as u32,
-        k4_x: k4_x as u32,
-        len_x: (texels_x * 4) as u32,
+        blocks_dy: blocks_dy as u32,
+        texels_x: texels_x as u32,
         groups_dy: groups_dy as u32,
-        _pad: [0; 3],
     };
     let views = [
         View::whole(dy),
