@@ -5,8 +5,12 @@
 // partial[s][co][ci][kh][kw] = sum over the output rows (image, oh) of slice s, and every ow, of
 // dy[n, co, oh, ow] * x[n, ci, oh*STRIDE + kh - PAD, ow*STRIDE + kw - PAD];
 // conv2d_backward_weight_reduce then adds the slices in order (fixed-order split-k).
+// With BIAS, the bias gradient rides along: the dy quads already loaded are also summed per
+// output channel (four running sums a channel, added as (x + y) + (z + w) at the end) into
+// partial[s][NACC + co], so that dy is not read a second time by conv2d_backward_bias (LeNet-5's
+// conv1 at batch 64: two launches that read its 301,056 values lane by lane).
 // Layout: dy [N, Cout, OH, OW] (OW a multiple of 4), x [N, Cin, H, W] (a texture that
-// texture_pack fills), partial [splits, Cout*Cin*KH*KW] f32.
+// texture_pack fills), partial [splits, Cout*Cin*KH*KW (+ Cout with BIAS)] f32.
 // The geometry is pipeline constants (common/conv2d_direct); the taps are generated text
 // (gemm_sg::direct_wgrad_taps: every sum a scalar).
 // One invocation: one slice of output rows. Dispatch: ceil(splits / 16) workgroups of 16
@@ -20,6 +24,7 @@
 //#include conv2d_direct
 //#include conv2d_wgrad_taps
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
+override BIAS: bool = false;
 
 @compute @workgroup_size(16, 1, 1)
 fn conv2d_backward_weight_direct_taps(
@@ -34,6 +39,7 @@ fn conv2d_backward_weight_direct_taps(
     let r0 = s * rows / slices;
     let r1 = (s + 1u) * rows / slices;
     var acc: array<f32, NACC>;
+    var bias: array<vec4<f32>, MAX_COUT>;
     for (var r = r0; r < r1; r++) {
         let img = r / OUT_H;
         let oh = r - img * OUT_H;
@@ -44,7 +50,19 @@ fn conv2d_backward_weight_direct_taps(
                 d[co] = dy_ld4((((img * COUT + co) * OUT_H + oh) * OUT_W + ow0) / 4u);
             }
             wgrad_quad(&acc, d, img, oh, i32(ow0 * STRIDE) - i32(PAD));
+            if BIAS {
+                for (var co = 0u; co < COUT; co++) {
+                    bias[co] += d[co];
+                }
+            }
         }
     }
-    wgrad_store(&acc, s);
+    let stride = NACC + select(0u, COUT, BIAS);
+    wgrad_store(&acc, s * stride);
+    if BIAS {
+        for (var co = 0u; co < COUT; co++) {
+            let b = bias[co];
+            partial[s * stride + NACC + co] = (b.x + b.y) + (b.z + b.w);
+        }
+    }
 }

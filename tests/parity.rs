@@ -253,3 +253,145 @@ fn conv2d_passes_match_cpu_with_packed_operands() {
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// Runs conv2d_backward_weight_bias (the weight and bias gradients from one read of dy) on
+/// `gpu` in the subgroup family for each conv case with a bias, in every storage variant,
+/// outputs NaN-prefilled, against the CPU's two passes. Returns the names of the cases the
+/// backend fused and the dispatches each storage variant of them took.
+fn fused_bias_gradients(
+    gpu: &cnngpu::gpu::GpuBackend,
+    cases: &[cnngpu::parity::Case],
+) -> Vec<(String, u64)> {
+    use cnngpu::gpu::Family;
+    use cnngpu::ops::{Backend, Op, Pass};
+    use cnngpu::parity::{compare, make_inputs, reference, variants, Output};
+    use cnngpu::tensor::{DType, Shape};
+    let mut fused = Vec::new();
+    let original = gpu.f16_storage();
+    for case in cases {
+        let Op::Conv2d(p) = case.op else { continue };
+        if !p.bias {
+            continue;
+        }
+        // The weight pass's inputs (dy, x) and CPU result; the bias pass's on the same dy.
+        let inputs = make_inputs(case, Pass::BackwardWeight).unwrap();
+        let mut want = reference(case, Pass::BackwardWeight, &inputs).unwrap();
+        let host = |i: usize| match &inputs.values[i] {
+            cnngpu::ops::spec::Value::Floats(t) => t.clone(),
+            _ => panic!("{}: input {i} is not floats", case.name),
+        };
+        let (dy, x) = (host(0), host(1));
+        let dy64: Vec<f64> = dy.data.iter().map(|&v| v as f64).collect();
+        let db = cnngpu::cpu::conv2d::backward_bias(&p, &dy64);
+        want.push(Output {
+            name: "db",
+            shape: Shape::new(&[p.out_channels]),
+            dtype: DType::F32,
+            floats: db.iter().map(|&v| v as f32).collect(),
+            ints: vec![],
+        });
+        for v in variants(gpu) {
+            let dtype = match v {
+                cnngpu::gpu::Storage::F32 => DType::F32,
+                s => {
+                    gpu.set_f16_storage(s).unwrap();
+                    DType::F16
+                }
+            };
+            let (gdy, gx) = (
+                gpu.upload(&dy, dtype).unwrap(),
+                gpu.upload(&x, dtype).unwrap(),
+            );
+            let wshape = want[0].shape.clone();
+            let mut dw = gpu.full(wshape, dtype, f32::NAN).unwrap();
+            let mut gdb = gpu
+                .full(Shape::new(&[p.out_channels]), dtype, f32::NAN)
+                .unwrap();
+            let before = gpu.stats().dispatches;
+            let ran = gpu.with_family(Family::Subgroup, || {
+                gpu.conv2d_backward_weight_bias(&p, (&gdy, &gx), &mut dw, &mut gdb)
+            });
+            if !ran.unwrap() {
+                continue;
+            }
+            let launches = gpu.stats().dispatches - before;
+            let got = [(&dw, "dw"), (&gdb, "db")].map(|(t, name)| Output {
+                name,
+                shape: t.shape.clone(),
+                dtype,
+                floats: gpu.download(t).unwrap().data,
+                ints: vec![],
+            });
+            for (g, w) in got.iter().zip(&want) {
+                let c = compare(g, w);
+                assert_eq!(c.failures, 0, "{} / {}: {}", case.name, v.name(), c.detail);
+            }
+            fused.push((format!("{}/{}", case.name, v.name()), launches));
+        }
+    }
+    gpu.set_f16_storage(original).unwrap();
+    fused
+}
+
+/// The weight gradient's direct kernel with every tap in one invocation sums the bias gradient
+/// too (LeNet-5's conv1 in a training step): both match the CPU at LeNet-5's conv1 (batch 4
+/// and 64) and the direct kernel's edge cases, and it is the path those cases take.
+#[test]
+fn conv2d_weight_and_bias_gradients_in_one_pass_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&cnngpu::gpu::Family::Subgroup) {
+        eprintln!("SKIPPED: the adapter has no subgroup family (the fused pass is its kernel)");
+        return;
+    }
+    let mut cases: Vec<_> = cnngpu::parity::all_cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("lenet5_conv") || c.name.starts_with("conv_direct"))
+        .collect();
+    cases.extend(
+        cnngpu::parity::lenet5_layers(64)
+            .into_iter()
+            .filter(|c| c.name == "lenet5_conv1")
+            .map(|c| cnngpu::parity::Case {
+                name: "lenet5_conv1_b64".into(),
+                ..c
+            }),
+    );
+    let fused = fused_bias_gradients(&gpu, &cases);
+    for name in ["lenet5_conv1/f32", "lenet5_conv1_b64/f32"] {
+        assert!(
+            fused.iter().any(|(n, _)| n == name),
+            "{name} not fused: {fused:?}"
+        );
+    }
+    // conv2 (16 x 6 x 5 x 5 weights) is past the kernel's 160 sums: never fused.
+    assert!(!fused.iter().any(|(n, _)| n.starts_with("lenet5_conv2")));
+}
+
+/// With the binding limit lowered to 32 KiB, LeNet-5's conv1 at batch 8 runs the fused pass
+/// in batch chunks (each a reduce launch that adds to the last chunk's dw and db) and still
+/// matches the CPU.
+#[test]
+fn conv2d_weight_and_bias_gradients_in_chunks_match_cpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let spec = std::env::var("CNNGPU_ADAPTER").unwrap_or_default();
+    let gpu = cnngpu::gpu::GpuBackend::open(&spec)
+        .expect("second device")
+        .with_max_binding(32 * 1024);
+    if !gpu.families().contains(&cnngpu::gpu::Family::Subgroup) {
+        eprintln!("SKIPPED: the adapter has no subgroup family (the fused pass is its kernel)");
+        return;
+    }
+    let cases: Vec<_> = cnngpu::parity::lenet5_layers(8)
+        .into_iter()
+        .filter(|c| c.name == "lenet5_conv1")
+        .collect();
+    let fused = fused_bias_gradients(&gpu, &cases);
+    assert!(!fused.is_empty(), "not fused");
+    // One chunk is a copy or pack of x, the taps and the reduce; dy (8 x 6 x 28 x 28 floats)
+    // does not fit 32 KiB, so there are several.
+    for (name, launches) in &fused {
+        assert!(*launches >= 6, "{name}: {launches} launches, not chunked");
+    }
+}

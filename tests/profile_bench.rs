@@ -40,6 +40,18 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
     }
 }
 
+/// Whether `layer`'s weight-gradient row ran the direct kernel that also sums the bias
+/// gradient (the subgroup family's conv2d_backward_weight_direct_taps, in a training step).
+fn bias_in_weight_pass(p: &cnngpu::profile::Profile, layer: &str) -> bool {
+    p.rows.iter().any(|r| {
+        r.layer == layer
+            && r.pass == "backward_weight"
+            && r.kernels
+                .iter()
+                .any(|k| k == "conv2d_backward_weight_direct_taps")
+    })
+}
+
 fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
     let (p, traces) = profile(b, graph.clone(), init, Precision::F32, 8, 2, clock).unwrap();
@@ -59,8 +71,12 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             passes.push("backward_input");
         }
         if matches!(layer.kind, LayerKind::Conv2d(_) | LayerKind::Linear(_)) {
-            // LeNet-5's convolutions and linear layers all have biases: a pass of their own.
-            passes.extend(["backward_weight", "backward_bias"]);
+            // LeNet-5's convolutions and linear layers all have biases: a pass of their own,
+            // unless the weight gradient's kernel sums them (conv1's direct kernel).
+            passes.push("backward_weight");
+            if !bias_in_weight_pass(&p, &layer.name) {
+                passes.push("backward_bias");
+            }
         }
         for pass in PASSES {
             let row = p
@@ -111,18 +127,25 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
         assert!(conv2.kernels.iter().any(|k| k == "conv2d_pack_buf"));
         assert!(!conv2.kernels.iter().any(|k| k.starts_with("texture_pack")));
     }
-    // The bias gradient's row holds just the channel sums; its FLOPs are one add a value of dy.
-    let bias = p
-        .rows
-        .iter()
-        .find(|r| r.layer == "conv1" && r.pass == "backward_bias")
-        .unwrap();
-    assert!(
-        bias.kernels.iter().all(|k| k.contains("backward_bias")),
-        "{:?}",
-        bias.kernels
-    );
-    assert_eq!(bias.flops, 8 * 6 * 28 * 28);
+    // The bias gradient's row holds just the channel sums; its FLOPs are one add a value of
+    // dy. conv2's has one in every family; conv1's only where its weight gradient does not
+    // sum the bias too.
+    for (layer, values) in [("conv1", 8 * 6 * 28 * 28), ("conv2", 8 * 16 * 10 * 10)] {
+        let Some(bias) = p
+            .rows
+            .iter()
+            .find(|r| r.layer == layer && r.pass == "backward_bias")
+        else {
+            assert!(layer == "conv1" && bias_in_weight_pass(&p, layer));
+            continue;
+        };
+        assert!(
+            bias.kernels.iter().all(|k| k.contains("backward_bias")),
+            "{:?}",
+            bias.kernels
+        );
+        assert_eq!(bias.flops, values);
+    }
     // LeNet-5: tanh1 and tanh2 run inside conv1/conv2 and pool1/pool2, and the rows say so
     // (unless CNNGPU_NO_FUSION turned fusion off).
     if fusions[0] != Act::None {

@@ -1,6 +1,7 @@
 //! The [`Backend`](crate::ops::Backend) trait on [`GpuBackend`]: validate shapes and types,
 //! then hand each pass to its launcher in [`super::kernels`] (which only records).
 
+use super::backend_check::{check, expect, expect_dtype};
 use super::buffers::{arena_spans, span_tensor, GpuTensor, View};
 use super::kernels;
 use super::shaders::Storage;
@@ -8,51 +9,6 @@ use super::GpuBackend;
 use crate::error::{Error, Result};
 use crate::ops::*;
 use crate::tensor::{arena_layout, decode, encode, DType, HostTensor, Shape};
-
-/// Checks that a tensor has the element count an op expects of it.
-fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
-    expect_len(what, t.shape.numel(), shape)
-}
-
-/// Checks a pass's arguments against its op's signature ([`OpSpec::signature`]): the op's
-/// parameters, element counts, and the stored type where the signature fixes one (integers,
-/// f32 state). Returns the inputs as the launch is to use them (unused optional ones `None`).
-fn check<'a>(
-    op: &dyn OpSpec,
-    pass: Pass,
-    inputs: &[Option<&'a GpuTensor>],
-    outputs: &[&GpuTensor],
-) -> Result<Vec<Option<&'a GpuTensor>>> {
-    op.validate()?;
-    let sig = op.signature(pass);
-    let used = sig.check(op.stem(), inputs, outputs, |t| t.shape.numel())?;
-    let given = used.iter().zip(&sig.inputs);
-    let given = given.filter_map(|(t, arg)| t.map(|t| (t, arg)));
-    for (t, arg) in given.chain(outputs.iter().copied().zip(&sig.outputs)) {
-        let what = || format!("{} {}", op.stem(), arg.name);
-        match arg.ty {
-            spec::Ty::Float if t.dtype == DType::U32 => {
-                return Err(Error::invalid(what(), "must be F32 or F16, is U32"));
-            }
-            spec::Ty::Float => {}
-            ty if t.dtype != ty.dtype(DType::F32) => {
-                expect_dtype(t, ty.dtype(DType::F32), &what())?
-            }
-            _ => {}
-        }
-    }
-    Ok(used)
-}
-
-fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
-    if t.dtype != dtype {
-        return Err(Error::invalid(
-            what,
-            format!("must be {}, is {}", dtype.name(), t.dtype.name()),
-        ));
-    }
-    Ok(())
-}
 
 impl crate::ops::Backend for GpuBackend {
     type Tensor = GpuTensor;
@@ -416,6 +372,18 @@ impl crate::ops::Backend for GpuBackend {
     ) -> Result<()> {
         check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
         kernels::conv2d::encode_backward_bias(self, p, dy, db)
+    }
+
+    fn conv2d_backward_weight_bias(
+        &self,
+        p: &Conv2dParams,
+        (dy, x): (&GpuTensor, &GpuTensor),
+        dw: &mut GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<bool> {
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
+        kernels::conv2d::encode_backward_weight_bias(self, p, (dy, x), dw, db)
     }
 
     fn conv_transpose2d_forward(

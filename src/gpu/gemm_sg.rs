@@ -351,8 +351,8 @@ pub fn direct_wgrad_tile(rows: usize, cout: usize, kw: usize) -> SgTile {
 /// `const NACC` (Cout * Cin * KH * KW sums) and `wgrad_quad(acc, d, img, oh, iw0)`, which
 /// loads the input row under each (ci, kh) once and adds, for every tap and output channel
 /// co, the dot product of dy's quad `d[co]` with the tap's four windows to its sum (index
-/// (co, ci, kh, kw), dw's order); and `wgrad_store(acc, s)`, the sums' stores into slice s of
-/// `partial`. Unrolled text, so that every index is a constant and the compiler keeps the sums
+/// (co, ci, kh, kw), dw's order); and `wgrad_store(acc, base)`, the sums' stores into
+/// `partial` from index `base` (its slice's first). Unrolled text, so that every index is a constant and the compiler keeps the sums
 /// as scalars: a loop over a 150-sum array indexed at run time went to the stack (LeNet-5's
 /// conv1, 1.55 -> 3.42 ms). The row decomposition (ci = g / KH, kh = g % KH) and the geometry
 /// are the kernel's pipeline constants.
@@ -378,9 +378,9 @@ pub fn direct_wgrad_taps(tile: SgTile) -> String {
             }
         }
     }
-    s += "}\n\nfn wgrad_store(acc: ptr<function, array<f32, NACC>>, s: u32) {\n";
+    s += "}\n\nfn wgrad_store(acc: ptr<function, array<f32, NACC>>, base: u32) {\n";
     for k in 0..n {
-        s += &format!("    partial[s * NACC + {k}u] = (*acc)[{k}];\n");
+        s += &format!("    partial[base + {k}u] = (*acc)[{k}];\n");
     }
     s += "}\n";
     s

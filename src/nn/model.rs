@@ -577,10 +577,24 @@ impl<B: Backend> Model<B> {
                     let p = Conv2dParams { batch, ..*p };
                     let wi = wi.expect("conv has weights");
                     b.scope(&layer.name, "backward_weight");
-                    b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
-                    if let Some(bi) = bi {
-                        b.scope(&layer.name, "backward_bias");
-                        b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                    // The bias gradient from the weight gradient's reads of dy where the
+                    // backend can (the profile then shows no backward_bias row).
+                    let fused = match bi {
+                        Some(bi) => {
+                            let [w, bias] = self
+                                .params
+                                .get_disjoint_mut([wi, bi])
+                                .expect("a weight and its bias are two parameters");
+                            b.conv2d_backward_weight_bias(&p, (dy, x), &mut w.grad, &mut bias.grad)?
+                        }
+                        None => false,
+                    };
+                    if !fused {
+                        b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
+                        if let Some(bi) = bi {
+                            b.scope(&layer.name, "backward_bias");
+                            b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                        }
                     }
                     if let Some(dx) = dx {
                         b.scope(&layer.name, "backward_input");

@@ -198,6 +198,18 @@ pub trait Backend {
         dy: &Self::Tensor,
         db: &mut Self::Tensor,
     ) -> Result<()>;
+    /// Both of the above from one read of dy, where the backend has a kernel that sums the
+    /// bias gradient while it computes the weight gradient: true then; false, computing
+    /// nothing, where it has none for `p` (the default), and the caller runs the two passes.
+    fn conv2d_backward_weight_bias(
+        &self,
+        _p: &Conv2dParams,
+        _dy_x: (&Self::Tensor, &Self::Tensor),
+        _dw: &mut Self::Tensor,
+        _db: &mut Self::Tensor,
+    ) -> Result<bool> {
+        Ok(false)
+    }
 
     fn conv_transpose2d_forward(
         &self,

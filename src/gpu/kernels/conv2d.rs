@@ -159,13 +159,37 @@ pub fn weight_gradient_splits(p: &Conv2dParams, k: usize, max_binding: u64) -> u
     by_work.min(by_length).min(by_memory).clamp(1, 64)
 }
 
+/// Mirror of `ReduceUniform` in shaders/conv2d_backward_weight_reduce.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-pub(super) struct ReduceUniform {
-    pub len: u32,
-    pub splits: u32,
-    pub accumulate: u32,
-    pub _pad0: u32,
+struct ReduceUniform {
+    len: u32,
+    splits: u32,
+    accumulate: u32,
+    bias: u32,
+}
+
+/// Records conv2d_backward_weight_reduce: dw's `len` values (+)= the sum of the `splits`
+/// slices of `partial` in order, and db (+)= the bias sums after the weights' in each slice
+/// where given.
+pub(super) fn encode_reduce(
+    b: &GpuBackend,
+    storage: crate::gpu::Storage,
+    (partial, splits, len): (View<'_>, usize, usize),
+    accumulate: bool,
+    dw: &GpuTensor,
+    db: Option<&GpuTensor>,
+) -> Result<()> {
+    let bias = db.map_or(0, |t| t.shape.numel());
+    let r = ReduceUniform {
+        len: len as u32,
+        splits: splits as u32,
+        accumulate: accumulate as u32,
+        bias: bias as u32,
+    };
+    let views = [partial, View::whole(dw), db.map_or(b.dummy(), View::whole)];
+    let wg = super::flat_workgroups(len + bias);
+    b.dispatch("conv2d_backward_weight_reduce", storage, &r, &views, wg)
 }
 
 pub fn encode_backward_weight(
@@ -185,7 +209,7 @@ pub fn encode_backward_weight(
     let gemm = Gemm::Conv2d(*p);
     match gemm.runs(b.family_for("conv2d_backward_weight", gemm, storage)) {
         Family::Subgroup if conv2d_direct::eligible_backward_weight(p) => {
-            return conv2d_direct::encode_backward_weight(b, storage, p, dy, x, dw)
+            return conv2d_direct::encode_backward_weight(b, storage, p, (dy, x), dw, None)
         }
         f @ (Family::Subgroup | Family::SubgroupWide) => {
             return conv2d_sg::encode_backward_weight(b, (f, storage), p, dy, x, dw)
@@ -211,19 +235,14 @@ pub fn encode_backward_weight(
         u.splits = splits as u32;
         b.dispatch("conv2d_backward_weight", storage, &u, &views, wg)?;
         if let Some(s) = &scratch {
-            let r = ReduceUniform {
-                len: len as u32,
-                splits: splits as u32,
-                accumulate: u.accumulate,
-                _pad0: 0,
-            };
-            let views = [View::buffer(s), View::whole(dw)];
-            b.dispatch(
-                "conv2d_backward_weight_reduce",
+            let accumulate = u.accumulate != 0;
+            encode_reduce(
+                b,
                 storage,
-                &r,
-                &views,
-                super::flat_workgroups(len),
+                (View::buffer(s), splits, len),
+                accumulate,
+                dw,
+                None,
             )?;
         }
     }
@@ -238,6 +257,30 @@ pub struct ChannelSumUniform {
     pub channels: u32,
     pub pixels: u32,
     pub accumulate: u32,
+}
+
+/// The weight and bias gradients from one read of dy where the weight gradient's kernel sums
+/// the bias too (the subgroup family's direct kernel with every tap in one invocation:
+/// LeNet-5's conv1); false, recording nothing, elsewhere.
+pub fn encode_backward_weight_bias(
+    b: &GpuBackend,
+    p: &Conv2dParams,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    dw: &GpuTensor,
+    db: &GpuTensor,
+) -> Result<bool> {
+    let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw, db])?;
+    let direct = conv2d_direct::eligible_backward_weight(p) && conv2d_direct::all_taps(p);
+    if !direct || as_linear(b, p, x).is_some() {
+        return Ok(false);
+    }
+    let gemm = Gemm::Conv2d(*p);
+    if gemm.runs(b.family_for("conv2d_backward_weight", gemm, storage)) != Family::Subgroup {
+        return Ok(false);
+    }
+    b.fits("conv2d weight gradient", dw)?;
+    conv2d_direct::encode_backward_weight(b, storage, p, (dy, x), dw, Some(db))?;
+    Ok(true)
 }
 
 pub fn encode_backward_bias(

@@ -6,7 +6,7 @@
 //! w, or dy and x) are copied into textures first (texture_pack): each is loaded several
 //! times, and on Mesa 22.3 lavapipe a texel load costs a fifth of a storage load.
 
-use super::conv2d::{image_bytes, ReduceUniform};
+use super::conv2d::{encode_reduce, image_bytes};
 use super::{conv2d_sg, texture_pack};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
@@ -72,7 +72,7 @@ const MAX_SUMS: usize = 160;
 /// load and a texel store, about 2.5x what the load alone costs: examples/kernel_lab.rs on
 /// the 2-core Zen 4). LeNet-5's conv1 at batch 64 (`examples/lab_item.rs`, three alternating
 /// rounds): 2.31-2.43 ms a kernel row an invocation, 1.19-1.27 with every tap in one.
-fn all_taps(p: &Conv2dParams) -> bool {
+pub fn all_taps(p: &Conv2dParams) -> bool {
     p.out_channels * p.in_channels * p.kernel_h * p.kernel_w <= MAX_SUMS
 }
 
@@ -243,23 +243,31 @@ pub fn encode_backward_input(
     launch(b, storage, &p, true, (dy, w, None, dx))
 }
 
+/// The weight gradient, and with `db` (only where [`all_taps`]) the bias gradient from the
+/// same reads of dy (conv2d_backward_weight_direct_taps with BIAS): LeNet-5's conv1 at batch
+/// 64 then needs no conv2d_backward_bias, two launches that read dy again.
 pub fn encode_backward_weight(
     b: &GpuBackend,
     storage: Storage,
     p: &Conv2dParams,
-    dy: &GpuTensor,
-    x: &GpuTensor,
+    (dy, x): (&GpuTensor, &GpuTensor),
     dw: &GpuTensor,
+    db: Option<&GpuTensor>,
 ) -> Result<()> {
     let (xb, yb) = image_bytes(p, x);
     let constants = constants(p, false);
     let len = p.out_channels * p.in_channels * p.kernel_h * p.kernel_w;
+    debug_assert!(
+        db.is_none() || all_taps(p),
+        "bias sums need every tap in one invocation"
+    );
+    let bias = db.map_or(0, |_| p.out_channels);
     let elem = x.dtype.size() as u64;
     for c in texture_pack::chunks(b, "conv2d_backward_weight", p.batch, &[xb, yb], elem)? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
         let x_len = c.count * (xb / elem) as usize;
         let xt = texture_pack::pack(b, storage, View::items(x, c, xb), x_len, Scratch::PackB)?;
-        let partial = b.scratch(Scratch::Partial, (slices * len * 4) as u64);
+        let partial = b.scratch(Scratch::Partial, (slices * (len + bias) * 4) as u64);
         let mut u = p.uniform(c.count, c.start > 0);
         u.splits = slices as u32;
         if all_taps(p) {
@@ -270,6 +278,8 @@ pub fn encode_backward_weight(
             ];
             let rows = p.in_channels * p.kernel_h;
             let tile = direct_wgrad_tile(rows, p.out_channels, p.kernel_w);
+            let mut constants = constants.to_vec();
+            constants.push(("BIAS", (bias > 0) as u32));
             b.dispatch_sg(
                 "conv2d_backward_weight_direct_taps",
                 storage,
@@ -296,19 +306,8 @@ pub fn encode_backward_weight(
                 super::flat_workgroups(slices * p.kernel_h),
             )?;
         }
-        let r = ReduceUniform {
-            len: len as u32,
-            splits: slices as u32,
-            accumulate: u.accumulate,
-            _pad0: 0,
-        };
-        b.dispatch(
-            "conv2d_backward_weight_reduce",
-            storage,
-            &r,
-            &[View::buffer(&partial), View::whole(dw)],
-            super::flat_workgroups(len),
-        )?;
+        let partial = (View::buffer(&partial), slices, len);
+        encode_reduce(b, storage, partial, u.accumulate != 0, dw, db)?;
     }
     Ok(())
 }

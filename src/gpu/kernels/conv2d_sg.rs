@@ -6,7 +6,7 @@
 //! images go in sub-chunks whose packed operands fit [`SCRATCH_FLOATS`] (which also keeps the
 //! packed indices below 2^24 for the kernels' f32 index division).
 
-use super::conv2d::{image_bytes, ReduceUniform};
+use super::conv2d::{encode_reduce, image_bytes};
 use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
@@ -660,20 +660,8 @@ pub fn encode_backward_weight(
             let wg = t.workgroups(cg, kc, g, n);
             b.dispatch_sg(l.kernel, storage, (t, &constants), &u, &views, wg)?;
             if let Some(partial) = &partial {
-                let r = ReduceUniform {
-                    len: len as u32,
-                    splits: n as u32,
-                    accumulate: u.conv.accumulate,
-                    _pad0: 0,
-                };
-                let views = [View::buffer(partial), View::whole(dw)];
-                b.dispatch(
-                    "conv2d_backward_weight_reduce",
-                    storage,
-                    &r,
-                    &views,
-                    super::flat_workgroups(len),
-                )?;
+                let (partial, accumulate) = (View::buffer(partial), u.conv.accumulate != 0);
+                encode_reduce(b, storage, (partial, n, len), accumulate, dw, None)?;
             }
         }
     }

@@ -5,7 +5,7 @@
 //! reductions over k when its output has too few tiles to fill a GPU ([`splits`]) and adds
 //! the partial sums in a fixed order.
 
-use super::conv2d::{image_bytes, ReduceUniform};
+use super::conv2d::{encode_reduce, image_bytes};
 use super::conv2d_sg::{col2im, subs, SgUniform};
 use super::{wg_threads_m, wg_workgroups};
 use crate::error::Result;
@@ -142,20 +142,8 @@ pub fn encode_backward_weight(
             wg_workgroups(cg, kc, p.groups, n),
         )?;
         if let Some(partial) = &partial {
-            let r = ReduceUniform {
-                len: len as u32,
-                splits: n as u32,
-                accumulate: u.accumulate,
-                _pad0: 0,
-            };
-            let views = [View::buffer(partial), View::whole(dw)];
-            b.dispatch(
-                "conv2d_backward_weight_reduce",
-                storage,
-                &r,
-                &views,
-                super::flat_workgroups(len),
-            )?;
+            let (partial, accumulate) = (View::buffer(partial), u.accumulate != 0);
+            encode_reduce(b, storage, (partial, n, len), accumulate, dw, None)?;
         }
     }
     Ok(())

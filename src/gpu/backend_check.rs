@@ -1,0 +1,52 @@
+//! Argument checks of the [`Backend`](crate::ops::Backend) passes on [`GpuBackend`](super::GpuBackend)
+//! (backend_ops.rs): element counts and stored types against each op's signature.
+
+use super::buffers::GpuTensor;
+use crate::error::{Error, Result};
+use crate::ops::*;
+use crate::tensor::{DType, Shape};
+
+/// Checks that a tensor has the element count an op expects of it.
+pub(super) fn expect(t: &GpuTensor, shape: &Shape, what: &str) -> Result<()> {
+    expect_len(what, t.shape.numel(), shape)
+}
+
+/// Checks a pass's arguments against its op's signature ([`OpSpec::signature`]): the op's
+/// parameters, element counts, and the stored type where the signature fixes one (integers,
+/// f32 state). Returns the inputs as the launch is to use them (unused optional ones `None`).
+pub(super) fn check<'a>(
+    op: &dyn OpSpec,
+    pass: Pass,
+    inputs: &[Option<&'a GpuTensor>],
+    outputs: &[&GpuTensor],
+) -> Result<Vec<Option<&'a GpuTensor>>> {
+    op.validate()?;
+    let sig = op.signature(pass);
+    let used = sig.check(op.stem(), inputs, outputs, |t| t.shape.numel())?;
+    let given = used.iter().zip(&sig.inputs);
+    let given = given.filter_map(|(t, arg)| t.map(|t| (t, arg)));
+    for (t, arg) in given.chain(outputs.iter().copied().zip(&sig.outputs)) {
+        let what = || format!("{} {}", op.stem(), arg.name);
+        match arg.ty {
+            spec::Ty::Float if t.dtype == DType::U32 => {
+                return Err(Error::invalid(what(), "must be F32 or F16, is U32"));
+            }
+            spec::Ty::Float => {}
+            ty if t.dtype != ty.dtype(DType::F32) => {
+                expect_dtype(t, ty.dtype(DType::F32), &what())?
+            }
+            _ => {}
+        }
+    }
+    Ok(used)
+}
+
+pub(super) fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()> {
+    if t.dtype != dtype {
+        return Err(Error::invalid(
+            what,
+            format!("must be {}, is {}", dtype.name(), t.dtype.name()),
+        ));
+    }
+    Ok(())
+}
