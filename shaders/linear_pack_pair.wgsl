@@ -6,26 +6,31 @@
 //   dyt[f][b] = dy[b][row0 + f]   for f < rows, b < batch (zero to k4_dy * 4)
 //   xt[b][c]  = x[b][c]           for b < batch, c < in_features (rows to a multiple of 4 zero)
 // Every load is a vec4 (out_features, in_features, row0 and rows are multiples of 4: see
-// gpu::kernels::linear_sg::supports): an invocation of the dy^T part loads a 4 x 4 block of
-// dy — four rows of the batch, four features — and stores its transpose as four texels; one of
-// the x part copies one texel. On Mesa 22.3 lavapipe, where a load at a per-lane address runs
-// lane by lane, this took the pack of LeNet-5's conv3 at batch 64 from 16 scalar loads for
-// four dy^T texels and 4 for each x texel to 4 and 1.
-// Dispatch: groups_dy workgroups for the dy^T blocks ((rows / 4) * k4_dy), then
-// ceil(texels_x / 256) for x, linearised. Index math divides through f32 (div_u): packed
-// operands hold at most 2^24 floats.
-// Precision: dy and x in storage precision, dyt and xt f32.
-// CPU reference: none of its own (checked through linear_backward_weight's parity cases).
+// gpu::kernels::linear_sg::supports): an invocation of the dy^T part runs down the batch for
+// four features, loading a 4 x 4 block of dy — four rows of the batch, four features — a step
+// and storing its transpose as four texels; one of the x part copies one texel. On Mesa 22.3
+// lavapipe, where a load at a per-lane address runs lane by lane, this took the pack of
+// LeNet-5's conv3 at batch 64 from 16 scalar loads for four dy^T texels and 4 for each x
+// texel to 4 and 1.
+// With BIAS the dy^T part also sums its four features over the batch (a vec4 of running sums,
+// each block's rows added as (r0 + r1) + (r2 + r3)) and stores them to db[row0 + f]: the
+// layer's bias gradient, from the loads the pack makes anyway (no linear_backward_bias launch).
+// Dispatch: groups_dy workgroups for the dy^T feature quads (rows / 4), then
+// ceil(texels_x / 256) for x, linearised.
+// Precision: dy, x and db in storage precision, dyt and xt f32.
+// CPU reference: none of its own (checked through linear_backward_weight's parity cases, and
+// with BIAS against cpu::linear::backward_bias).
 //#tensor4 1 dy read
 //#tensor4 3 x read
-//#include div
+//#tensor4 5 db write
 struct PackPairUniform {
     batch: u32, out4: u32, in4: u32, row0: u32,
-    k4_dy: u32, blocks_dy: u32, texels_x: u32, groups_dy: u32,
+    k4_dy: u32, quads_dy: u32, texels_x: u32, groups_dy: u32,
 }
 @group(0) @binding(0) var<uniform> params: PackPairUniform;
 @group(0) @binding(2) var dyt: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(4) var xt: texture_storage_2d<rgba32float, write>;
+override BIAS: bool = false;
 
 fn texel(i: u32) -> vec2<u32> {
     return vec2<u32>(i & 2047u, i >> 11u);
@@ -49,21 +54,29 @@ fn linear_pack_pair(
     let group = wid.x + wid.y * nwg.x;
     if group < params.groups_dy {
         // The same for every invocation of the workgroup.
-        let i = group * 256u + lindex;
-        if i >= params.blocks_dy {
+        let fq = group * 256u + lindex;
+        if fq >= params.quads_dy {
             return;
         }
-        let fb = div_u(i, params.k4_dy);
-        let c4 = i - fb * params.k4_dy;
-        let r0 = dy_quad(c4 * 4u, fb * 4u);
-        let r1 = dy_quad(c4 * 4u + 1u, fb * 4u);
-        let r2 = dy_quad(c4 * 4u + 2u, fb * 4u);
-        let r3 = dy_quad(c4 * 4u + 3u, fb * 4u);
-        let t = fb * 4u * params.k4_dy + c4;
-        textureStore(dyt, texel(t), vec4<f32>(r0.x, r1.x, r2.x, r3.x));
-        textureStore(dyt, texel(t + params.k4_dy), vec4<f32>(r0.y, r1.y, r2.y, r3.y));
-        textureStore(dyt, texel(t + 2u * params.k4_dy), vec4<f32>(r0.z, r1.z, r2.z, r3.z));
-        textureStore(dyt, texel(t + 3u * params.k4_dy), vec4<f32>(r0.w, r1.w, r2.w, r3.w));
+        let f = fq * 4u;
+        var sum = vec4<f32>(0.0);
+        for (var c4 = 0u; c4 < params.k4_dy; c4++) {
+            let r0 = dy_quad(c4 * 4u, f);
+            let r1 = dy_quad(c4 * 4u + 1u, f);
+            let r2 = dy_quad(c4 * 4u + 2u, f);
+            let r3 = dy_quad(c4 * 4u + 3u, f);
+            let t = f * params.k4_dy + c4;
+            textureStore(dyt, texel(t), vec4<f32>(r0.x, r1.x, r2.x, r3.x));
+            textureStore(dyt, texel(t + params.k4_dy), vec4<f32>(r0.y, r1.y, r2.y, r3.y));
+            textureStore(dyt, texel(t + 2u * params.k4_dy), vec4<f32>(r0.z, r1.z, r2.z, r3.z));
+            textureStore(dyt, texel(t + 3u * params.k4_dy), vec4<f32>(r0.w, r1.w, r2.w, r3.w));
+            if BIAS {
+                sum += (r0 + r1) + (r2 + r3);
+            }
+        }
+        if BIAS {
+            db_st4((params.row0 + f) / 4u, sum);
+        }
         return;
     }
     let i = (group - params.groups_dy) * 256u + lindex;

@@ -254,14 +254,16 @@ fn conv2d_passes_match_cpu_with_packed_operands() {
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
 
-/// Runs conv2d_backward_weight_bias (the weight and bias gradients from one read of dy) on
-/// `gpu` in the subgroup family for each conv case with a bias, in every storage variant,
-/// outputs NaN-prefilled, against the CPU's two passes. Returns the names of the cases the
-/// backend fused and the dispatches each storage variant of them took.
+/// Runs conv2d_backward_weight_bias or linear_backward_weight_bias (the weight and bias
+/// gradients from one read of dy) on `gpu` in the subgroup family for each conv or linear
+/// case with a bias, in every storage variant, outputs NaN-prefilled, against the CPU's two
+/// passes. Returns the names (`case/variant`) of the cases the backend fused and the
+/// dispatches each took.
 fn fused_bias_gradients(
     gpu: &cnngpu::gpu::GpuBackend,
     cases: &[cnngpu::parity::Case],
 ) -> Vec<(String, u64)> {
+    use cnngpu::cpu::{conv2d, linear};
     use cnngpu::gpu::Family;
     use cnngpu::ops::{Backend, Op, Pass};
     use cnngpu::parity::{compare, make_inputs, reference, variants, Output};
@@ -269,8 +271,12 @@ fn fused_bias_gradients(
     let mut fused = Vec::new();
     let original = gpu.f16_storage();
     for case in cases {
-        let Op::Conv2d(p) = case.op else { continue };
-        if !p.bias {
+        let (bias, channels) = match case.op {
+            Op::Conv2d(p) => (p.bias, p.out_channels),
+            Op::Linear(p) => (p.bias, p.out_features),
+            _ => continue,
+        };
+        if !bias {
             continue;
         }
         // The weight pass's inputs (dy, x) and CPU result; the bias pass's on the same dy.
@@ -282,10 +288,14 @@ fn fused_bias_gradients(
         };
         let (dy, x) = (host(0), host(1));
         let dy64: Vec<f64> = dy.data.iter().map(|&v| v as f64).collect();
-        let db = cnngpu::cpu::conv2d::backward_bias(&p, &dy64);
+        let db = match &case.op {
+            Op::Conv2d(p) => conv2d::backward_bias(p, &dy64),
+            Op::Linear(p) => linear::backward_bias(p, &dy64),
+            _ => unreachable!(),
+        };
         want.push(Output {
             name: "db",
-            shape: Shape::new(&[p.out_channels]),
+            shape: Shape::new(&[channels]),
             dtype: DType::F32,
             floats: db.iter().map(|&v| v as f32).collect(),
             ints: vec![],
@@ -304,12 +314,12 @@ fn fused_bias_gradients(
             );
             let wshape = want[0].shape.clone();
             let mut dw = gpu.full(wshape, dtype, f32::NAN).unwrap();
-            let mut gdb = gpu
-                .full(Shape::new(&[p.out_channels]), dtype, f32::NAN)
-                .unwrap();
+            let mut gdb = gpu.full(Shape::new(&[channels]), dtype, f32::NAN).unwrap();
             let before = gpu.stats().dispatches;
-            let ran = gpu.with_family(Family::Subgroup, || {
-                gpu.conv2d_backward_weight_bias(&p, (&gdy, &gx), &mut dw, &mut gdb)
+            let ran = gpu.with_family(Family::Subgroup, || match &case.op {
+                Op::Conv2d(p) => gpu.conv2d_backward_weight_bias(p, (&gdy, &gx), &mut dw, &mut gdb),
+                Op::Linear(p) => gpu.linear_backward_weight_bias(p, (&gdy, &gx), &mut dw, &mut gdb),
+                _ => unreachable!(),
             });
             if !ran.unwrap() {
                 continue;
@@ -333,37 +343,49 @@ fn fused_bias_gradients(
     fused
 }
 
-/// The weight gradient's direct kernel with every tap in one invocation sums the bias gradient
-/// too (LeNet-5's conv1 in a training step): both match the CPU at LeNet-5's conv1 (batch 4
-/// and 64) and the direct kernel's edge cases, and it is the path those cases take.
+/// The weight gradient's kernels sum the bias gradient too where they read all of dy anyway
+/// — the direct kernel with every tap in one invocation (LeNet-5's conv1) and the linear
+/// packing of dy^T (conv3 as a GEMM, fc1): both match the CPU at LeNet-5's layers (batch 4 and
+/// 64), the direct kernel's edge cases and linear cases with a batch and rows that are not
+/// whole subgroups, and it is the path those cases take.
 #[test]
-fn conv2d_weight_and_bias_gradients_in_one_pass_match_cpu() {
+fn weight_and_bias_gradients_in_one_pass_match_cpu() {
     let Some(gpu) = common::gpu() else { return };
     if !gpu.families().contains(&cnngpu::gpu::Family::Subgroup) {
         eprintln!("SKIPPED: the adapter has no subgroup family (the fused pass is its kernel)");
         return;
     }
+    let names = [
+        "lenet5_",
+        "conv_direct",
+        "linear_b",
+        "linear_odd",
+        "linear_fused",
+    ];
     let mut cases: Vec<_> = cnngpu::parity::all_cases()
         .into_iter()
-        .filter(|c| c.name.starts_with("lenet5_conv") || c.name.starts_with("conv_direct"))
+        .filter(|c| names.iter().any(|n| c.name.starts_with(n)))
         .collect();
     cases.extend(
         cnngpu::parity::lenet5_layers(64)
             .into_iter()
-            .filter(|c| c.name == "lenet5_conv1")
+            .filter(|c| ["lenet5_conv1", "lenet5_conv3", "lenet5_fc1"].contains(&&*c.name))
             .map(|c| cnngpu::parity::Case {
-                name: "lenet5_conv1_b64".into(),
+                name: format!("{}_b64", c.name),
                 ..c
             }),
     );
     let fused = fused_bias_gradients(&gpu, &cases);
-    for name in ["lenet5_conv1/f32", "lenet5_conv1_b64/f32"] {
+    let layers = ["conv1", "conv3", "fc1", "conv1_b64", "conv3_b64", "fc1_b64"];
+    let mut expected: Vec<String> = layers.iter().map(|l| format!("lenet5_{l}/f32")).collect();
+    expected.extend(["linear_b130/f32".into(), "linear_fused_tanh/f32".into()]);
+    for name in &expected {
         assert!(
             fused.iter().any(|(n, _)| n == name),
             "{name} not fused: {fused:?}"
         );
     }
-    // conv2 (16 x 6 x 5 x 5 weights) is past the kernel's 160 sums: never fused.
+    // conv2 (16 x 6 x 5 x 5 weights) is past the direct kernel's 160 sums: never fused.
     assert!(!fused.iter().any(|(n, _)| n.starts_with("lenet5_conv2")));
 }
 

@@ -40,15 +40,16 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
     }
 }
 
-/// Whether `layer`'s weight-gradient row ran the direct kernel that also sums the bias
-/// gradient (the subgroup family's conv2d_backward_weight_direct_taps, in a training step).
+/// Whether `layer`'s weight-gradient row ran a kernel that sums the bias gradient too in a
+/// training step (the subgroup family's conv2d_backward_weight_direct_taps and
+/// linear_pack_pair, whose weights are one piece at LeNet-5's sizes): the layer then has no
+/// bias row.
 fn bias_in_weight_pass(p: &cnngpu::profile::Profile, layer: &str) -> bool {
+    let fusing = ["conv2d_backward_weight_direct_taps", "linear_pack_pair"];
     p.rows.iter().any(|r| {
         r.layer == layer
             && r.pass == "backward_weight"
-            && r.kernels
-                .iter()
-                .any(|k| k == "conv2d_backward_weight_direct_taps")
+            && r.kernels.iter().any(|k| fusing.contains(&k.as_str()))
     })
 }
 
@@ -136,7 +137,7 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
             .iter()
             .find(|r| r.layer == layer && r.pass == "backward_bias")
         else {
-            assert!(layer == "conv1" && bias_in_weight_pass(&p, layer));
+            assert!(bias_in_weight_pass(&p, layer), "{layer}: no bias row");
             continue;
         };
         assert!(

@@ -535,6 +535,18 @@ impl crate::ops::Backend for GpuBackend {
         kernels::linear::encode_backward_bias(self, p, dy, db)
     }
 
+    fn linear_backward_weight_bias(
+        &self,
+        p: &LinearParams,
+        (dy, x): (&GpuTensor, &GpuTensor),
+        dw: &mut GpuTensor,
+        db: &mut GpuTensor,
+    ) -> Result<bool> {
+        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
+        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
+        kernels::linear::encode_backward_weight_bias(self, p, (dy, x), dw, db)
+    }
+
     fn relu_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {
         check(&Relu(x.shape.clone()), Pass::Forward, &[Some(x)], &[y])?;
         kernels::elementwise::encode(self, "relu_forward", &[x], y)

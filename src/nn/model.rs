@@ -159,6 +159,9 @@ pub struct Model<B: Backend> {
 
 /// `v[read]` to read and `v[write]` to write, which [`Graph::gradient_plan`] keeps apart (a
 /// node's gradient and its input's are live together).
+/// A weight and its bias are two parameters.
+const TWO: &str = "a weight and its bias are two parameters";
+
 fn read_write<T>(v: &mut [T], read: usize, write: usize) -> (&T, &mut T) {
     assert_ne!(
         read, write,
@@ -581,10 +584,7 @@ impl<B: Backend> Model<B> {
                     // backend can (the profile then shows no backward_bias row).
                     let fused = match bi {
                         Some(bi) => {
-                            let [w, bias] = self
-                                .params
-                                .get_disjoint_mut([wi, bi])
-                                .expect("a weight and its bias are two parameters");
+                            let [w, bias] = self.params.get_disjoint_mut([wi, bi]).expect(TWO);
                             b.conv2d_backward_weight_bias(&p, (dy, x), &mut w.grad, &mut bias.grad)?
                         }
                         None => false,
@@ -620,10 +620,19 @@ impl<B: Backend> Model<B> {
                     let p = LinearParams { batch, ..*p };
                     let wi = wi.expect("linear has weights");
                     b.scope(&layer.name, "backward_weight");
-                    b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
-                    if let Some(bi) = bi {
-                        b.scope(&layer.name, "backward_bias");
-                        b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                    let fused = match bi {
+                        Some(bi) => {
+                            let [w, bias] = self.params.get_disjoint_mut([wi, bi]).expect(TWO);
+                            b.linear_backward_weight_bias(&p, (dy, x), &mut w.grad, &mut bias.grad)?
+                        }
+                        None => false,
+                    };
+                    if !fused {
+                        b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
+                        if let Some(bi) = bi {
+                            b.scope(&layer.name, "backward_bias");
+                            b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
+                        }
                     }
                     if let Some(dx) = dx {
                         b.scope(&layer.name, "backward_input");

@@ -311,6 +311,16 @@ pub trait Backend {
         dy: &Self::Tensor,
         db: &mut Self::Tensor,
     ) -> Result<()>;
+    /// As [`Backend::conv2d_backward_weight_bias`], for a linear layer.
+    fn linear_backward_weight_bias(
+        &self,
+        _p: &LinearParams,
+        _dy_x: (&Self::Tensor, &Self::Tensor),
+        _dw: &mut Self::Tensor,
+        _db: &mut Self::Tensor,
+    ) -> Result<bool> {
+        Ok(false)
+    }
 
     fn relu_forward(&self, x: &Self::Tensor, y: &mut Self::Tensor) -> Result<()>;
     /// Uses the forward input `x`.

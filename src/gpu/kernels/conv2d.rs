@@ -259,9 +259,10 @@ pub struct ChannelSumUniform {
     pub accumulate: u32,
 }
 
-/// The weight and bias gradients from one read of dy where the weight gradient's kernel sums
+/// The weight and bias gradients from one read of dy where the weight gradient's kernels sum
 /// the bias too (the subgroup family's direct kernel with every tap in one invocation:
-/// LeNet-5's conv1); false, recording nothing, elsewhere.
+/// LeNet-5's conv1; a conv run as a linear layer whose packing sums it: conv3); false,
+/// recording nothing, elsewhere.
 pub fn encode_backward_weight_bias(
     b: &GpuBackend,
     p: &Conv2dParams,
@@ -270,8 +271,12 @@ pub fn encode_backward_weight_bias(
     db: &GpuTensor,
 ) -> Result<bool> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw, db])?;
-    let direct = conv2d_direct::eligible_backward_weight(p) && conv2d_direct::all_taps(p);
-    if !direct || as_linear(b, p, x).is_some() {
+    if let Some(lp) = as_linear(b, p, x) {
+        return as_conv(b, "conv2d_backward_weight", p, storage, || {
+            linear::encode_backward_weight_bias(b, &lp, (dy, x), dw, db)
+        });
+    }
+    if !(conv2d_direct::eligible_backward_weight(p) && conv2d_direct::all_taps(p)) {
         return Ok(false);
     }
     let gemm = Gemm::Conv2d(*p);

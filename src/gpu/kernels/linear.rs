@@ -116,6 +116,26 @@ pub fn encode_backward_weight(
     Ok(())
 }
 
+/// The weight and bias gradients in one pass where the subgroup family's packing sums the
+/// bias ([`linear_sg::encode_backward_weight_bias`]); false, recording nothing, elsewhere.
+pub fn encode_backward_weight_bias(
+    b: &GpuBackend,
+    p: &LinearParams,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    dw: &GpuTensor,
+    db: &GpuTensor,
+) -> Result<bool> {
+    let storage = b.storage_of("linear_backward_weight", &[dy, x, dw, db])?;
+    b.fits("linear output gradient", dy)?;
+    b.fits("linear input", x)?;
+    match family(b, "linear_backward_weight", p, storage) {
+        Family::Subgroup | Family::SubgroupWide => {
+            linear_sg::encode_backward_weight_bias(b, storage, p, (dy, x), dw, db)
+        }
+        _ => Ok(false),
+    }
+}
+
 pub fn encode_backward_bias(
     b: &GpuBackend,
     p: &LinearParams,

@@ -147,19 +147,20 @@ struct PackPairUniform {
     in4: u32,
     row0: u32,
     k4_dy: u32,
-    blocks_dy: u32,
+    quads_dy: u32,
     texels_x: u32,
     groups_dy: u32,
 }
 
 /// Records linear_pack_pair: dy^T's weight rows `piece` into scratch PackA and x into PackB
 /// (dy^T as [`pack`] transposes it; x as it is, rows past the batch zero up to a multiple
-/// of 4) in one launch; (dy^T, x). The piece's start and length are multiples of 4 ([`pieces`]).
+/// of 4) in one launch, and with `db` the bias gradient of those rows; (dy^T, x). The piece's
+/// start and length are multiples of 4 ([`pieces`]).
 fn pack_pair(
     b: &GpuBackend,
     storage: Storage,
     p: &LinearParams,
-    (dy, x): (&GpuTensor, &GpuTensor),
+    (dy, x, db): (&GpuTensor, &GpuTensor, Option<&GpuTensor>),
     (row0, rows): (usize, usize),
 ) -> Result<(Arc<wgpu::TextureView>, Arc<wgpu::TextureView>)> {
     let k4_dy = p.batch.div_ceil(4);
@@ -167,15 +168,15 @@ fn pack_pair(
     let (texels_dy, texels_x) = (rows * k4_dy, p.batch.next_multiple_of(4) * k4_x);
     let dyt = b.scratch_texture(Scratch::PackA, texels_dy)?;
     let xt = b.scratch_texture(Scratch::PackB, texels_x)?;
-    let blocks_dy = rows.div_ceil(4) * k4_dy;
-    let groups_dy = super::flat_workgroups(blocks_dy);
+    let quads_dy = rows.div_ceil(4);
+    let groups_dy = super::flat_workgroups(quads_dy);
     let u = PackPairUniform {
         batch: p.batch as u32,
         out4: (p.out_features / 4) as u32,
         in4: k4_x as u32,
         row0: row0 as u32,
         k4_dy: k4_dy as u32,
-        blocks_dy: blocks_dy as u32,
+        quads_dy: quads_dy as u32,
         texels_x: texels_x as u32,
         groups_dy: groups_dy as u32,
     };
@@ -184,9 +185,11 @@ fn pack_pair(
         View::Texture(&dyt),
         View::whole(x),
         View::Texture(&xt),
+        db.map_or(b.dummy(), View::whole),
     ];
     let wg = groups_dy + super::flat_workgroups(texels_x);
-    b.dispatch("linear_pack_pair", storage, &u, &views, wg)?;
+    let constants = [("BIAS", db.is_some() as u32)];
+    b.dispatch_with("linear_pack_pair", storage, &constants, &u, &views, wg)?;
     Ok((dyt, xt))
 }
 
@@ -286,6 +289,41 @@ pub fn encode_backward_weight(
     if takes_short_wgrad(sg, p) {
         return encode_backward_weight_short(b, storage, p, (dy, x, dw), sg);
     }
+    encode_packed_weight(b, storage, p, (dy, x), dw, None)
+}
+
+/// The weight gradient and the bias gradient in one pass where the weight's rows are one
+/// piece on the packed path (linear_pack_pair sums the bias as it packs dy^T: LeNet-5's conv3
+/// and fc1); false, recording nothing, elsewhere.
+pub fn encode_backward_weight_bias(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    dw: &GpuTensor,
+    db: &GpuTensor,
+) -> Result<bool> {
+    let sg = subgroup_size(b)?;
+    let rb = (p.in_features * dw.dtype.size()) as u64;
+    let k4 = p.batch.div_ceil(4);
+    let one_piece = pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))?.len() == 1;
+    if takes_short_wgrad(sg, p) || !one_piece {
+        return Ok(false);
+    }
+    encode_packed_weight(b, storage, p, (dy, x), dw, Some(db))?;
+    Ok(true)
+}
+
+/// backward_weight on the NN core from packed operands (linear_pack_pair, then linear_pack
+/// for each further piece of rows); `db` (one piece only) filled by the first pack.
+fn encode_packed_weight(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    dw: &GpuTensor,
+    db: Option<&GpuTensor>,
+) -> Result<()> {
     let rb = (p.in_features * dw.dtype.size()) as u64;
     let k4 = p.batch.div_ceil(4);
     // M is the weight's rows, K the batch: 2 rows and 4 quads of columns a lane, so that each
@@ -295,10 +333,14 @@ pub fn encode_backward_weight(
     // fc6 (9216 x 4096) at batch 32 113-118 ms with 4 rows, 100-102 with 2 x 4 (4 x 4 the
     // same, 4 x 2 106); fc7 at batch 16 50-75 with 2 or 4 rows, 37-43 with 1 or 2 x 4; fc6 at
     // batch 128 219 with 8 rows, 205 with 2 x 4; LeNet-5's fc1 at batch 64 within noise.
-    let t = SgTile::for_nn(sg, 2, 4);
+    let t = SgTile::for_nn(subgroup_size(b)?, 2, 4);
     let pieces = pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))?;
     // x and the first piece of dy^T in one launch; each further piece packs dy^T alone.
-    let (first, xt) = pack_pair(b, storage, p, (dy, x), pieces[0])?;
+    debug_assert!(
+        db.is_none() || pieces.len() == 1,
+        "bias sums need one piece"
+    );
+    let (first, xt) = pack_pair(b, storage, p, (dy, x, db), pieces[0])?;
     for (n, piece) in pieces.into_iter().enumerate() {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
