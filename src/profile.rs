@@ -127,9 +127,11 @@ pub struct StepCounts {
 }
 
 impl Profile {
-    /// The share of the step's wall time not spent in kernels.
+    /// The share of the step's wall time not spent in kernels: negative where the kernels,
+    /// each timed alone, sum to more than the step (the host's pace moved between them), as
+    /// the overhead in ms then is.
     pub fn overhead_share(&self) -> f64 {
-        ((self.step_ms - self.kernel_ms) / self.step_ms).max(0.0)
+        (self.step_ms - self.kernel_ms) / self.step_ms
     }
 
     /// Whether the kernels' timestamps account for at least half of a step run without
