@@ -5,8 +5,9 @@
 // Layout: partial [splits, len + bias] f32, dw [len] (len = Cout * Cin/G * KH * KW), db [bias]
 // (the dummy buffer where bias is 0).
 // One invocation: one weight or bias. Dispatch: ceil((len + bias) / 256) workgroups, linearised.
-// Precision: partials f32, dw in storage precision.
-// CPU reference: cpu::conv2d::backward_weight (through conv2d_backward_weight).
+// Precision: partials f32, dw and db in storage precision.
+// CPU reference: cpu::conv2d::backward_weight (through conv2d_backward_weight) and
+// cpu::conv2d::backward_bias (through conv2d_backward_weight_bias).
 //#tensor 2 dw write
 //#tensor 3 db write
 //#include flat

@@ -5,8 +5,8 @@
 // and 6,400 texels).
 //   dyt[f][b] = dy[b][row0 + f]   for f < rows, b < batch (zero to k4_dy * 4)
 //   xt[b][c]  = x[b][c]           for b < batch, c < in_features (rows to a multiple of 4 zero)
-// Every load is a vec4 (out_features, in_features, row0 and rows are multiples of 4: see
-// gpu::kernels::linear_sg::supports): an invocation of the dy^T part runs down the batch for
+// Every load is a vec4 (out_features and in_features are multiples of 4, gpu::kernels::
+// linear_sg::supports; row0 and rows too, linear_sg::pieces): an invocation of the dy^T part runs down the batch for
 // four features, loading a 4 x 4 block of dy — four rows of the batch, four features — a step
 // and storing its transpose as four texels; one of the x part copies one texel. On Mesa 22.3
 // lavapipe, where a load at a per-lane address runs lane by lane, this took the pack of

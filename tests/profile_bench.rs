@@ -73,7 +73,8 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
         }
         if matches!(layer.kind, LayerKind::Conv2d(_) | LayerKind::Linear(_)) {
             // LeNet-5's convolutions and linear layers all have biases: a pass of their own,
-            // unless the weight gradient's kernel sums them (conv1's direct kernel).
+            // unless the weight gradient's kernels sum them (the subgroup family: conv1's
+            // direct kernel, conv3's and fc1's packing).
             passes.push("backward_weight");
             if !bias_in_weight_pass(&p, &layer.name) {
                 passes.push("backward_bias");

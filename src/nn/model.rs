@@ -157,11 +157,11 @@ pub struct Model<B: Backend> {
     trainable: bool,
 }
 
-/// `v[read]` to read and `v[write]` to write, which [`Graph::gradient_plan`] keeps apart (a
-/// node's gradient and its input's are live together).
-/// A weight and its bias are two parameters.
+/// The message of a weight and its bias taken as two parameters at once.
 const TWO: &str = "a weight and its bias are two parameters";
 
+/// `v[read]` to read and `v[write]` to write, which [`Graph::gradient_plan`] keeps apart (a
+/// node's gradient and its input's are live together).
 fn read_write<T>(v: &mut [T], read: usize, write: usize) -> (&T, &mut T) {
     assert_ne!(
         read, write,

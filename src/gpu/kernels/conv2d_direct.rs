@@ -262,6 +262,10 @@ pub fn encode_backward_weight(
         "bias sums need every tap in one invocation"
     );
     let bias = db.map_or(0, |_| p.out_channels);
+    debug_assert!(
+        db.is_none_or(|t| t.shape.numel() == bias),
+        "db holds Cout values"
+    );
     let elem = x.dtype.size() as u64;
     for c in texture_pack::chunks(b, "conv2d_backward_weight", p.batch, &[xb, yb], elem)? {
         let slices = (c.count * p.out_h()).min(MAX_SLICES);
