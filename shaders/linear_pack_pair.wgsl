@@ -15,14 +15,22 @@
 // With BIAS the dy^T part also sums its four features over the batch (a vec4 of running sums,
 // each block's rows added as (r0 + r1) + (r2 + r3)) and stores them to db[row0 + f]: the
 // layer's bias gradient, from the loads the pack makes anyway (no linear_backward_bias launch).
+// With ACT (common/act_derivative: the activation the layer's forward fused), dy is the gradient
+// of the activation's output y: each value is first multiplied by the activation's derivative
+// at y, as tanh_backward_input / relu_backward_input would, and stored to g (the gradient of the
+// layer's output, which its input-gradient pass then reads) — that activation's backward pass
+// needs no launch of its own.
 // Dispatch: groups_dy workgroups for the dy^T feature quads (rows / 4), then
 // ceil(texels_x / 256) for x, linearised.
-// Precision: dy, x and db in storage precision, dyt and xt f32.
+// Precision: dy, x, db, y and g in storage precision, dyt and xt f32.
 // CPU reference: none of its own (checked through linear_backward_weight's parity cases, and
 // with BIAS against cpu::linear::backward_bias).
 //#tensor4 1 dy read
 //#tensor4 3 x read
 //#tensor4 5 db write
+//#tensor4 6 y read
+//#tensor4 7 g write
+//#include act_derivative
 struct PackPairUniform {
     batch: u32, out4: u32, in4: u32, row0: u32,
     k4_dy: u32, quads_dy: u32, texels_x: u32, groups_dy: u32,
@@ -36,11 +44,23 @@ fn texel(i: u32) -> vec2<u32> {
     return vec2<u32>(i & 2047u, i >> 11u);
 }
 
-// Row b of dy at the features [f, f + 4) of this piece (zero past the batch).
+// Row b of dy at the features [f, f + 4) of this piece (zero past the batch); with ACT times
+// the activation's derivative, and stored to g.
 fn dy_quad(b: u32, f: u32) -> vec4<f32> {
     var v = vec4<f32>(0.0);
     if b < params.batch {
-        v = dy_ld4(b * params.out4 + (params.row0 + f) / 4u);
+        let at = b * params.out4 + (params.row0 + f) / 4u;
+        v = dy_ld4(at);
+        if ACT != 0u {
+            let y = y_ld4(at);
+            v = vec4<f32>(
+                act_backward_at(y.x, v.x),
+                act_backward_at(y.y, v.y),
+                act_backward_at(y.z, v.z),
+                act_backward_at(y.w, v.w),
+            );
+            g_st4(at, v);
+        }
     }
     return v;
 }

@@ -256,18 +256,21 @@ fn conv2d_passes_match_cpu_with_packed_operands() {
 
 /// Runs conv2d_backward_weight_bias or linear_backward_weight_bias (the weight and bias
 /// gradients from one read of dy) on `gpu` in the subgroup family for each conv or linear
-/// case with a bias, in every storage variant, outputs NaN-prefilled, against the CPU's two
-/// passes; where the backend declines, it must have recorded nothing. Returns the names
+/// case with a bias, in every storage variant, outputs NaN-prefilled, against the CPU's
+/// passes; where the backend declines, it must have recorded nothing. With `act`, dy is the
+/// gradient of the output y of that activation (drawn: tanh values within ±0.9, relu's half
+/// zero) folded in, and the gradient the fold writes is compared too. Returns the names
 /// (`case/variant`) of the cases the backend fused and the dispatches each took.
 fn fused_bias_gradients(
     gpu: &cnngpu::gpu::GpuBackend,
     cases: &[cnngpu::parity::Case],
+    act: cnngpu::ops::Act,
 ) -> Vec<(String, u64)> {
     use cnngpu::cpu::{conv2d, linear};
     use cnngpu::gpu::Family;
-    use cnngpu::ops::{Backend, Op, Pass};
-    use cnngpu::parity::{compare, make_inputs, reference, variants, Output};
-    use cnngpu::tensor::{DType, Shape};
+    use cnngpu::ops::{Act, ActFold, Backend, Op, Pass};
+    use cnngpu::parity::{compare, make_inputs, variants, Output};
+    use cnngpu::tensor::{round_to_f16, DType, HostTensor, Shape};
     let mut fused = Vec::new();
     let original = gpu.f16_storage();
     for case in cases {
@@ -279,27 +282,54 @@ fn fused_bias_gradients(
         if !bias {
             continue;
         }
-        // The weight pass's inputs (dy, x) and CPU result; the bias pass's on the same dy.
+        // The weight pass's inputs (dy, x); y and the gradient before the activation.
         let inputs = make_inputs(case, Pass::BackwardWeight).unwrap();
-        let mut want = reference(case, Pass::BackwardWeight, &inputs).unwrap();
         let host = |i: usize| match &inputs.values[i] {
             cnngpu::ops::spec::Value::Floats(t) => t.clone(),
             _ => panic!("{}: input {i} is not floats", case.name),
         };
         let (dy, x) = (host(0), host(1));
-        let dy64: Vec<f64> = dy.data.iter().map(|&v| v as f64).collect();
-        let db = match &case.op {
-            Op::Conv2d(p) => conv2d::backward_bias(p, &dy64),
-            Op::Linear(p) => linear::backward_bias(p, &dy64),
+        let mut y: Vec<f32> = (0..dy.data.len())
+            .map(|k| match act {
+                Act::Relu => (k as f32 * 0.37 + 1.0).sin().max(0.0),
+                _ => 0.9 * (k as f32 * 0.37 + 1.0).sin(),
+            })
+            .collect();
+        round_to_f16(&mut y);
+        let g: Vec<f64> = (dy.data.iter().zip(&y))
+            .map(|(&d, &y)| match act {
+                Act::None => d as f64,
+                Act::Relu => [0.0, d as f64][(y > 0.0) as usize],
+                Act::Tanh => d as f64 * (1.0 - y as f64 * y as f64),
+            })
+            .collect();
+        let x64: Vec<f64> = x.data.iter().map(|&v| v as f64).collect();
+        let (dw, db) = match &case.op {
+            Op::Conv2d(p) => (
+                conv2d::backward_weight(p, &g, &x64),
+                conv2d::backward_bias(p, &g),
+            ),
+            Op::Linear(p) => (
+                linear::backward_weight(p, &g, &x64),
+                linear::backward_bias(p, &g),
+            ),
             _ => unreachable!(),
         };
-        want.push(Output {
-            name: "db",
-            shape: Shape::new(&[channels]),
+        let output = |name, values: &[f64]| Output {
+            name,
+            shape: Shape::new(&[values.len()]),
             dtype: DType::F32,
-            floats: db.iter().map(|&v| v as f32).collect(),
+            floats: values.iter().map(|&v| v as f32).collect(),
             ints: vec![],
-        });
+        };
+        let mut want = vec![output("dw", &dw), output("db", &db)];
+        if act != Act::None {
+            want.push(output("g", &g));
+        }
+        let y = HostTensor {
+            shape: dy.shape.clone(),
+            data: y,
+        };
         for v in variants(gpu) {
             let dtype = match v {
                 cnngpu::gpu::Storage::F32 => DType::F32,
@@ -308,31 +338,31 @@ fn fused_bias_gradients(
                     DType::F16
                 }
             };
-            let (gdy, gx) = (
-                gpu.upload(&dy, dtype).unwrap(),
-                gpu.upload(&x, dtype).unwrap(),
-            );
-            let wshape = want[0].shape.clone();
-            let mut dw = gpu.full(wshape, dtype, f32::NAN).unwrap();
-            let mut gdb = gpu.full(Shape::new(&[channels]), dtype, f32::NAN).unwrap();
+            let upload = |t: &HostTensor| gpu.upload(t, dtype).unwrap();
+            let (gdy, gx, gy) = (upload(&dy), upload(&x), upload(&y));
+            let nan = |n: usize| gpu.full(Shape::new(&[n]), dtype, f32::NAN).unwrap();
+            let (mut gdw, mut gdb, mut gg) = (nan(dw.len()), nan(channels), nan(g.len()));
             let before = gpu.stats().dispatches;
-            let ran = gpu.with_family(Family::Subgroup, || match &case.op {
-                Op::Conv2d(p) => gpu.conv2d_backward_weight_bias(p, (&gdy, &gx), &mut dw, &mut gdb),
-                Op::Linear(p) => gpu.linear_backward_weight_bias(p, (&gdy, &gx), &mut dw, &mut gdb),
-                _ => unreachable!(),
+            let ran = gpu.with_family(Family::Subgroup, || {
+                let fold = (act != Act::None).then_some(ActFold {
+                    act,
+                    y: &gy,
+                    dx: &mut gg,
+                });
+                let (dw, db) = (&mut gdw, &mut gdb);
+                match &case.op {
+                    Op::Conv2d(p) => gpu.conv2d_backward_weight_bias(p, (&gdy, &gx), dw, db, fold),
+                    Op::Linear(p) => gpu.linear_backward_weight_bias(p, (&gdy, &gx), dw, db, fold),
+                    _ => unreachable!(),
+                }
             });
             let launches = gpu.stats().dispatches - before;
+            let (case, variant) = (&case.name, v.name());
             if !ran.unwrap() {
-                assert_eq!(
-                    launches,
-                    0,
-                    "{} / {}: declined, yet recorded",
-                    case.name,
-                    v.name()
-                );
+                assert_eq!(launches, 0, "{case} / {variant}: declined, yet recorded");
                 continue;
             }
-            let got = [(&dw, "dw"), (&gdb, "db")].map(|(t, name)| Output {
+            let got = [(&gdw, "dw"), (&gdb, "db"), (&gg, "g")].map(|(t, name)| Output {
                 name,
                 shape: t.shape.clone(),
                 dtype,
@@ -341,9 +371,13 @@ fn fused_bias_gradients(
             });
             for (g, w) in got.iter().zip(&want) {
                 let c = compare(g, w);
-                assert_eq!(c.failures, 0, "{} / {}: {}", case.name, v.name(), c.detail);
+                assert_eq!(
+                    c.failures, 0,
+                    "{case} / {variant} / {}: {}",
+                    w.name, c.detail
+                );
             }
-            fused.push((format!("{}/{}", case.name, v.name()), launches));
+            fused.push((format!("{case}/{variant}"), launches));
         }
     }
     gpu.set_f16_storage(original).unwrap();
@@ -382,7 +416,7 @@ fn weight_and_bias_gradients_in_one_pass_match_cpu() {
                 ..c
             }),
     );
-    let fused = fused_bias_gradients(&gpu, &cases);
+    let fused = fused_bias_gradients(&gpu, &cases, cnngpu::ops::Act::None);
     let layers = ["conv1", "conv3", "fc1", "conv1_b64", "conv3_b64", "fc1_b64"];
     let mut expected: Vec<String> = layers.iter().map(|l| format!("lenet5_{l}")).collect();
     let others = [
@@ -437,7 +471,7 @@ fn weight_and_bias_gradients_in_chunks_match_cpu() {
             .into_iter()
             .filter(|c| c.name == "lenet5_fc1"),
     );
-    let fused = fused_bias_gradients(&gpu, &cases);
+    let fused = fused_bias_gradients(&gpu, &cases, cnngpu::ops::Act::None);
     for v in cnngpu::parity::variants(&gpu) {
         let fc1 = format!("lenet5_fc1/{}", v.name());
         let f32 = v == cnngpu::gpu::Storage::F32;
@@ -454,5 +488,53 @@ fn weight_and_bias_gradients_in_chunks_match_cpu() {
             launches >= Some(6),
             "{conv1}: {launches:?} launches, not chunked"
         );
+    }
+}
+
+/// The backward pass of the activation a layer's forward fused (LeNet-5's tanh3 after conv3,
+/// tanh4 after fc1; relu in general) run by that layer's fused weight and bias pass: the
+/// gradient it writes, dw and db match the CPU's activation backward then weight and bias
+/// passes, for tanh and relu, at LeNet-5's conv3 and fc1 (batch 4 and 64) and linear cases
+/// that are not whole subgroups, in every storage variant; the direct kernel (conv1) declines.
+#[test]
+fn activation_backward_in_the_weight_and_bias_pass_matches_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&cnngpu::gpu::Family::Subgroup) {
+        eprintln!("SKIPPED: the adapter has no subgroup family (the fused pass is its kernel)");
+        return;
+    }
+    let names = [
+        "lenet5_conv1",
+        "lenet5_conv3",
+        "lenet5_fc1",
+        "linear_b130",
+        "linear_b40",
+    ];
+    let mut cases: Vec<_> = cnngpu::parity::all_cases()
+        .into_iter()
+        .filter(|c| names.contains(&&*c.name))
+        .collect();
+    cases.extend(
+        cnngpu::parity::lenet5_layers(64)
+            .into_iter()
+            .filter(|c| ["lenet5_conv3", "lenet5_fc1"].contains(&&*c.name))
+            .map(|c| cnngpu::parity::Case {
+                name: format!("{}_b64", c.name),
+                ..c
+            }),
+    );
+    for act in [cnngpu::ops::Act::Tanh, cnngpu::ops::Act::Relu] {
+        let fused = fused_bias_gradients(&gpu, &cases, act);
+        let names = ["conv3", "fc1", "conv3_b64", "fc1_b64"].map(|n| format!("lenet5_{n}"));
+        for name in names.iter().chain(&["linear_b130".to_string()]) {
+            for v in cnngpu::parity::variants(&gpu) {
+                let name = format!("{name}/{}", v.name());
+                assert!(
+                    fused.iter().any(|(n, _)| *n == name),
+                    "{act:?} {name}: {fused:?}"
+                );
+            }
+        }
+        assert!(!fused.iter().any(|(n, _)| n.starts_with("lenet5_conv1/")));
     }
 }

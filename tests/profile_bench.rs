@@ -53,6 +53,16 @@ fn bias_in_weight_pass(p: &cnngpu::profile::Profile, layer: &str) -> bool {
     })
 }
 
+/// Whether `layer`'s weight-gradient row packed dy in a kernel that runs the backward pass of
+/// the activation the layer's forward fused (linear_pack_pair: LeNet-5's conv3 and fc1).
+fn packs_dy(p: &cnngpu::profile::Profile, layer: &str) -> bool {
+    p.rows.iter().any(|r| {
+        r.layer == layer
+            && r.pass == "backward_weight"
+            && r.kernels.iter().any(|k| k == "linear_pack_pair")
+    })
+}
+
 fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     let (graph, init) = models::by_name("lenet5", 10, 1, None).unwrap();
     let (p, traces) = profile(b, graph.clone(), init, Precision::F32, 8, 2, clock).unwrap();
@@ -60,15 +70,17 @@ fn profile_lenet5(b: &cnngpu::gpu::GpuBackend, clock: Clock) {
     assert_eq!(p.steps, 2);
     assert_eq!(traces.len(), 2);
     // Every pass that runs has a row; an activation fused into the conv2d or linear layer
-    // before it has no forward row, and one whose backward a pool runs no backward row.
+    // before it has no forward row, and one whose backward a pool runs no backward row, nor
+    // one whose backward that layer's packing of dy runs (tanh3, tanh4 in the subgroup family).
     let (fusions, folds) = (graph.fusions(), graph.pool_folds());
     for (i, layer) in graph.layers.iter().enumerate() {
         let mut passes = vec![];
-        let folded = Graph::folded_away(&folds, i);
-        if !Graph::fused_away(&fusions, i) {
+        let fused = Graph::fused_away(&fusions, i);
+        let packed = fused && packs_dy(&p, &graph.layers[i - 1].name);
+        if !fused {
             passes.push("forward");
         }
-        if i > 0 && !folded {
+        if i > 0 && !Graph::folded_away(&folds, i) && !packed {
             passes.push("backward_input");
         }
         if matches!(layer.kind, LayerKind::Conv2d(_) | LayerKind::Linear(_)) {

@@ -50,3 +50,31 @@ pub(super) fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()
     }
     Ok(())
 }
+
+/// An activation fold as the launchers take it: the activation, its output y, and the tensor
+/// that receives the gradient before it (see [`ActFold`]).
+pub type Fold<'a> = (Act, &'a GpuTensor, &'a GpuTensor);
+
+/// Checks an activation fold's tensors against the pass's dy: its output and the gradient it
+/// writes have dy's element count. Returns (act, y, dx) for the launchers.
+pub(super) fn check_fold<'a>(
+    dy: &GpuTensor,
+    fold: Option<ActFold<'a, GpuTensor>>,
+) -> Result<Option<Fold<'a>>> {
+    let Some(ActFold { act, y, dx }) = fold else {
+        return Ok(None);
+    };
+    let dx: &'a GpuTensor = dx;
+    for (t, what) in [
+        (y, "the folded activation's output"),
+        (dx, "its input gradient"),
+    ] {
+        if t.shape.numel() != dy.shape.numel() {
+            return Err(Error::invalid(
+                what,
+                format!("has {} values, dy {}", t.shape.numel(), dy.shape.numel()),
+            ));
+        }
+    }
+    Ok(Some((act, y, dx)))
+}

@@ -1,7 +1,7 @@
 //! The [`Backend`](crate::ops::Backend) trait on [`GpuBackend`]: validate shapes and types,
 //! then hand each pass to its launcher in [`super::kernels`] (which only records).
 
-use super::backend_check::{check, expect, expect_dtype};
+use super::backend_check::{check, check_fold, expect, expect_dtype};
 use super::buffers::{arena_spans, span_tensor, GpuTensor, View};
 use super::kernels;
 use super::shaders::Storage;
@@ -380,10 +380,12 @@ impl crate::ops::Backend for GpuBackend {
         (dy, x): (&GpuTensor, &GpuTensor),
         dw: &mut GpuTensor,
         db: &mut GpuTensor,
+        fold: Option<ActFold<'_, GpuTensor>>,
     ) -> Result<bool> {
         check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
-        kernels::conv2d::encode_backward_weight_bias(self, p, (dy, x), dw, db)
+        let fold = check_fold(dy, fold)?;
+        kernels::conv2d::encode_backward_weight_bias(self, p, (dy, x), (dw, db), fold)
     }
 
     fn conv_transpose2d_forward(
@@ -541,10 +543,12 @@ impl crate::ops::Backend for GpuBackend {
         (dy, x): (&GpuTensor, &GpuTensor),
         dw: &mut GpuTensor,
         db: &mut GpuTensor,
+        fold: Option<ActFold<'_, GpuTensor>>,
     ) -> Result<bool> {
         check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
         check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
-        kernels::linear::encode_backward_weight_bias(self, p, (dy, x), dw, db)
+        let fold = check_fold(dy, fold)?;
+        kernels::linear::encode_backward_weight_bias(self, p, (dy, x), (dw, db), fold)
     }
 
     fn relu_forward(&self, x: &GpuTensor, y: &mut GpuTensor) -> Result<()> {

@@ -3,7 +3,7 @@
 //! ([`recorder`]), the launchers that encode each kernel ([`kernels`]) and [`GpuBackend`].
 
 pub mod backend;
-mod backend_check;
+pub(crate) mod backend_check;
 mod backend_ops;
 pub mod buffers;
 pub mod context;

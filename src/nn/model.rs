@@ -2,9 +2,11 @@
 //! step — forward, loss, top-k, backward, overflow check, optimizer — recorded as one unit.
 
 mod head;
+mod params_backward;
 mod plan;
 mod state;
 
+use params_backward::{weight_and_bias, WeightLayer};
 use plan::Plan;
 
 use super::graph::{Graph, LayerKind};
@@ -502,6 +504,8 @@ impl<B: Backend> Model<B> {
         // and added: a fixed order, so reruns are bit-identical.
         let mut written = vec![false; n];
         written[n - 1] = true;
+        // Layers whose weight and bias gradients the activation after them recorded.
+        let mut params_done = vec![false; n];
         for i in (0..n).rev() {
             if Graph::folded_away(&self.folds, i) {
                 continue; // the pooling layer after it ran this activation's backward pass
@@ -579,22 +583,10 @@ impl<B: Backend> Model<B> {
                 LayerKind::Conv2d(p) => {
                     let p = Conv2dParams { batch, ..*p };
                     let wi = wi.expect("conv has weights");
-                    b.scope(&layer.name, "backward_weight");
-                    // The bias gradient from the weight gradient's reads of dy where the
-                    // backend can (the profile then shows no backward_bias row).
-                    let fused = match bi {
-                        Some(bi) => {
-                            let [w, bias] = self.params.get_disjoint_mut([wi, bi]).expect(TWO);
-                            b.conv2d_backward_weight_bias(&p, (dy, x), &mut w.grad, &mut bias.grad)?
-                        }
-                        None => false,
-                    };
-                    if !fused {
-                        b.conv2d_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
-                        if let Some(bi) = bi {
-                            b.scope(&layer.name, "backward_bias");
-                            b.conv2d_backward_bias(&p, dy, &mut self.params[bi].grad)?;
-                        }
+                    if !params_done[i] {
+                        let layer_p = WeightLayer::Conv(p);
+                        let params = &mut self.params;
+                        weight_and_bias(b, &layer.name, layer_p, params, (wi, bi), (dy, x), None)?;
                     }
                     if let Some(dx) = dx {
                         b.scope(&layer.name, "backward_input");
@@ -619,20 +611,10 @@ impl<B: Backend> Model<B> {
                 LayerKind::Linear(p) => {
                     let p = LinearParams { batch, ..*p };
                     let wi = wi.expect("linear has weights");
-                    b.scope(&layer.name, "backward_weight");
-                    let fused = match bi {
-                        Some(bi) => {
-                            let [w, bias] = self.params.get_disjoint_mut([wi, bi]).expect(TWO);
-                            b.linear_backward_weight_bias(&p, (dy, x), &mut w.grad, &mut bias.grad)?
-                        }
-                        None => false,
-                    };
-                    if !fused {
-                        b.linear_backward_weight(&p, dy, x, &mut self.params[wi].grad)?;
-                        if let Some(bi) = bi {
-                            b.scope(&layer.name, "backward_bias");
-                            b.linear_backward_bias(&p, dy, &mut self.params[bi].grad)?;
-                        }
+                    if !params_done[i] {
+                        let layer_p = WeightLayer::Linear(p);
+                        let params = &mut self.params;
+                        weight_and_bias(b, &layer.name, layer_p, params, (wi, bi), (dy, x), None)?;
                     }
                     if let Some(dx) = dx {
                         b.scope(&layer.name, "backward_input");
@@ -670,6 +652,27 @@ impl<B: Backend> Model<B> {
                 }
                 kind => {
                     let Some(dx) = dx else { continue };
+                    // The backward pass of an activation (a relu or a tanh) the layer before
+                    // it fused, run by that layer's weight-gradient kernels where they can.
+                    let fused = Graph::fused_away(&self.fusions, i).then(|| i - 1);
+                    let prev = fused.map(|j| (j, &self.graph.layers[j]));
+                    if let Some((j, l, wl)) =
+                        prev.and_then(|(j, l)| WeightLayer::of(&l.kind, batch).map(|wl| (j, l, wl)))
+                    {
+                        let act = [Act::Relu, Act::Tanh][(*kind == LayerKind::Tanh) as usize];
+                        let xj = l.inputs[0].map_or(&plan.x, |k| &plan.outs[k]);
+                        let slots = (self.slots[j].0.expect("weights"), self.slots[j].1);
+                        let fold = Some(ActFold {
+                            act,
+                            y,
+                            dx: &mut *dx,
+                        });
+                        let params = &mut self.params;
+                        if weight_and_bias(b, &l.name, wl, params, slots, (dy, xj), fold)? {
+                            params_done[j] = true;
+                            continue;
+                        }
+                    }
                     b.scope(&layer.name, "backward_input");
                     match kind {
                         LayerKind::Tanh => b.tanh_backward_input(y, dy, dx)?,

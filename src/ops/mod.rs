@@ -68,6 +68,17 @@ impl Pass {
     }
 }
 
+/// The backward pass of the activation a conv2d or linear layer's forward fused, run by that
+/// layer's weight-gradient kernels ([`Backend::linear_backward_weight_bias`]): `y` is the
+/// activation's output, the pass's dy the gradient of `y`, and `dx` receives dy times the
+/// activation's derivative at `y` — the gradient of the layer's output, which its weight, bias
+/// and input gradients then use (relu: 1 where y > 0; tanh: 1 - y^2).
+pub struct ActFold<'a, T> {
+    pub act: Act,
+    pub y: &'a T,
+    pub dx: &'a mut T,
+}
+
 /// A compute backend: the CPU reference or a wgpu device. Every op pass is one method.
 ///
 /// Argument order follows the kernels: parameters, inputs, then outputs (`&mut`). Outputs are
@@ -201,12 +212,15 @@ pub trait Backend {
     /// Both of the above from one read of dy, where the backend has a kernel that sums the
     /// bias gradient while it computes the weight gradient: true then; false, computing
     /// nothing, where it has none for `p` (the default), and the caller runs the two passes.
+    /// With `fold`, dy is the gradient of the output of the activation the layer's forward
+    /// fused, and the kernels run that activation's backward pass too ([`ActFold`]).
     fn conv2d_backward_weight_bias(
         &self,
         _p: &Conv2dParams,
         _dy_x: (&Self::Tensor, &Self::Tensor),
         _dw: &mut Self::Tensor,
         _db: &mut Self::Tensor,
+        _fold: Option<ActFold<'_, Self::Tensor>>,
     ) -> Result<bool> {
         Ok(false)
     }
@@ -318,6 +332,7 @@ pub trait Backend {
         _dy_x: (&Self::Tensor, &Self::Tensor),
         _dw: &mut Self::Tensor,
         _db: &mut Self::Tensor,
+        _fold: Option<ActFold<'_, Self::Tensor>>,
     ) -> Result<bool> {
         Ok(false)
     }

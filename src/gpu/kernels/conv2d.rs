@@ -6,6 +6,7 @@
 use super::{conv2d_direct, conv2d_sg, conv2d_wg, gemm_workgroups, linear, Family, Gemm};
 use crate::error::Result;
 use crate::gpu::backend::Scratch;
+use crate::gpu::backend_check::Fold;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::GpuBackend;
 use crate::ops::{Conv2dParams, LinearParams};
@@ -261,22 +262,24 @@ pub struct ChannelSumUniform {
 
 /// The weight and bias gradients from one read of dy where the weight gradient's kernels sum
 /// the bias too (the subgroup family's direct kernel with every tap in one invocation:
-/// LeNet-5's conv1; a conv run as a linear layer whose packing sums it: conv3); false,
-/// recording nothing, elsewhere.
+/// LeNet-5's conv1; a conv run as a linear layer whose packing sums it: conv3), with `fold`
+/// (the linear path only) running the fused activation's backward as well; false, recording
+/// nothing, elsewhere.
 pub fn encode_backward_weight_bias(
     b: &GpuBackend,
     p: &Conv2dParams,
     (dy, x): (&GpuTensor, &GpuTensor),
-    dw: &GpuTensor,
-    db: &GpuTensor,
+    (dw, db): (&GpuTensor, &GpuTensor),
+    fold: Option<Fold<'_>>,
 ) -> Result<bool> {
     let storage = b.storage_of("conv2d_backward_weight", &[dy, x, dw, db])?;
     if let Some(lp) = as_linear(b, p, x) {
         return as_conv(b, "conv2d_backward_weight", p, storage, || {
-            linear::encode_backward_weight_bias(b, &lp, (dy, x), dw, db)
+            linear::encode_backward_weight_bias(b, &lp, (dy, x), (dw, db), fold)
         });
     }
-    if !(conv2d_direct::eligible_backward_weight(p) && conv2d_direct::all_taps(p)) {
+    let direct = conv2d_direct::eligible_backward_weight(p) && conv2d_direct::all_taps(p);
+    if !direct || fold.is_some() {
         return Ok(false);
     }
     let gemm = Gemm::Conv2d(*p);

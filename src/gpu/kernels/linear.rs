@@ -7,6 +7,7 @@
 use super::conv2d::ChannelSumUniform;
 use super::{gemm_workgroups, linear_sg, linear_wg, Family, Gemm};
 use crate::error::Result;
+use crate::gpu::backend_check::Fold;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::{GpuBackend, Storage};
 use crate::ops::LinearParams;
@@ -117,20 +118,23 @@ pub fn encode_backward_weight(
 }
 
 /// The weight and bias gradients in one pass where the subgroup family's packing sums the
-/// bias ([`linear_sg::encode_backward_weight_bias`]); false, recording nothing, elsewhere.
+/// bias, and with `fold` runs the fused activation's backward
+/// ([`linear_sg::encode_backward_weight_bias`]); false, recording nothing, elsewhere.
 pub fn encode_backward_weight_bias(
     b: &GpuBackend,
     p: &LinearParams,
     (dy, x): (&GpuTensor, &GpuTensor),
-    dw: &GpuTensor,
-    db: &GpuTensor,
+    (dw, db): (&GpuTensor, &GpuTensor),
+    fold: Option<Fold<'_>>,
 ) -> Result<bool> {
-    let storage = b.storage_of("linear_backward_weight", &[dy, x, dw, db])?;
+    let mut ts = vec![dy, x, dw, db];
+    ts.extend(fold.iter().flat_map(|&(_, y, g)| [y, g]));
+    let storage = b.storage_of("linear_backward_weight", &ts)?;
     b.fits("linear output gradient", dy)?;
     b.fits("linear input", x)?;
     match family(b, "linear_backward_weight", p, storage) {
         Family::Subgroup | Family::SubgroupWide => {
-            linear_sg::encode_backward_weight_bias(b, storage, p, (dy, x), dw, db)
+            linear_sg::encode_backward_weight_bias(b, storage, p, (dy, x), (dw, db), fold)
         }
         _ => Ok(false),
     }

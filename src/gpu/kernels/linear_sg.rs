@@ -21,6 +21,7 @@ use super::conv2d_sg::{subgroup_size, SCRATCH_FLOATS};
 use super::Family;
 use crate::error::{Error, Result};
 use crate::gpu::backend::Scratch;
+use crate::gpu::backend_check::Fold;
 use crate::gpu::buffers::{GpuTensor, View};
 use crate::gpu::gemm_sg::{short_wgrad_tile, SHORT_WGRAD_MAX_BATCH};
 use crate::gpu::{GpuBackend, SgTile, Storage};
@@ -154,15 +155,18 @@ struct PackPairUniform {
 
 /// Records linear_pack_pair: dy^T's weight rows `piece` into scratch PackA and x into PackB
 /// (dy^T as [`pack`] transposes it; x as it is, rows past the batch zero up to a multiple
-/// of 4) in one launch, and with `db` the bias gradient of those rows; (dy^T, x). The piece's
+/// of 4) in one launch, and with `bias` the bias gradient of those rows, after the folded
+/// activation's backward (which also writes its gradient) where one is given; (dy^T, x). The piece's
 /// start and length are multiples of 4 ([`pieces`]).
 fn pack_pair(
     b: &GpuBackend,
     storage: Storage,
     p: &LinearParams,
-    (dy, x, db): (&GpuTensor, &GpuTensor, Option<&GpuTensor>),
+    (dy, x, bias): (&GpuTensor, &GpuTensor, Option<BiasFold<'_>>),
     (row0, rows): (usize, usize),
 ) -> Result<(Arc<wgpu::TextureView>, Arc<wgpu::TextureView>)> {
+    let db = bias.map(|(db, _)| db);
+    let fold = bias.and_then(|(_, fold)| fold);
     let k4_dy = p.batch.div_ceil(4);
     let k4_x = p.in_features.div_ceil(4);
     let (texels_dy, texels_x) = (rows * k4_dy, p.batch.next_multiple_of(4) * k4_x);
@@ -186,9 +190,14 @@ fn pack_pair(
         View::whole(x),
         View::Texture(&xt),
         db.map_or(b.dummy(), View::whole),
+        // Without a fold: y's binding is unread, and dy (read here too) fills it, as the
+        // dummy, written through g's and db's, may not be bound read-only beside them.
+        View::whole(fold.map_or(dy, |(_, y, _)| y)),
+        fold.map_or(b.dummy(), |(_, _, g)| View::whole(g)),
     ];
     let wg = groups_dy + super::flat_workgroups(texels_x);
-    let constants = [("BIAS", db.is_some() as u32)];
+    let act = fold.map_or(0, |(act, _, _)| act.code());
+    let constants = [("BIAS", db.is_some() as u32), ("ACT", act)];
     b.dispatch_with("linear_pack_pair", storage, &constants, &u, &views, wg)?;
     Ok((dyt, xt))
 }
@@ -292,16 +301,21 @@ pub fn encode_backward_weight(
     encode_packed_weight(b, storage, p, (dy, x), dw, None)
 }
 
+/// The bias gradient a first pack sums, and the activation fold it runs (see
+/// [`encode_backward_weight_bias`]).
+type BiasFold<'a> = (&'a GpuTensor, Option<Fold<'a>>);
+
 /// The weight gradient and the bias gradient in one pass where the weight's rows are one
 /// piece on the packed path (linear_pack_pair sums the bias as it packs dy^T: LeNet-5's conv3
-/// and fc1); false, recording nothing, elsewhere.
+/// and fc1), with `fold` running the fused activation's backward on dy first (tanh3, tanh4);
+/// false, recording nothing, elsewhere.
 pub fn encode_backward_weight_bias(
     b: &GpuBackend,
     storage: Storage,
     p: &LinearParams,
     (dy, x): (&GpuTensor, &GpuTensor),
-    dw: &GpuTensor,
-    db: &GpuTensor,
+    (dw, db): (&GpuTensor, &GpuTensor),
+    fold: Option<Fold<'_>>,
 ) -> Result<bool> {
     let sg = subgroup_size(b)?;
     let rb = (p.in_features * dw.dtype.size()) as u64;
@@ -310,7 +324,7 @@ pub fn encode_backward_weight_bias(
     if takes_short_wgrad(sg, p) || !one_piece {
         return Ok(false);
     }
-    encode_packed_weight(b, storage, p, (dy, x), dw, Some(db))?;
+    encode_packed_weight(b, storage, p, (dy, x), dw, Some((db, fold)))?;
     Ok(true)
 }
 
@@ -322,7 +336,7 @@ fn encode_packed_weight(
     p: &LinearParams,
     (dy, x): (&GpuTensor, &GpuTensor),
     dw: &GpuTensor,
-    db: Option<&GpuTensor>,
+    bias: Option<BiasFold<'_>>,
 ) -> Result<()> {
     let rb = (p.in_features * dw.dtype.size()) as u64;
     let k4 = p.batch.div_ceil(4);
@@ -337,10 +351,10 @@ fn encode_packed_weight(
     let pieces = pieces(b, p.out_features, rb, SCRATCH_FLOATS / (k4 * 4))?;
     // x and the first piece of dy^T in one launch; each further piece packs dy^T alone.
     debug_assert!(
-        db.is_none() || pieces.len() == 1,
+        bias.is_none() || pieces.len() == 1,
         "bias sums need one piece"
     );
-    let (first, xt) = pack_pair(b, storage, p, (dy, x, db), pieces[0])?;
+    let (first, xt) = pack_pair(b, storage, p, (dy, x, bias), pieces[0])?;
     for (n, piece) in pieces.into_iter().enumerate() {
         let u = LinearSgUniform {
             row0: piece.0 as u32,
