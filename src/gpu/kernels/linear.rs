@@ -52,6 +52,11 @@ pub fn encode_forward(
             View::whole(y),
         ];
         let u = p.uniform(c.start, c.count, false);
+        if few_outputs(p) {
+            let wg = super::flat_workgroups(p.batch * c.count);
+            b.dispatch("linear_forward_dot", storage, &u, &views, wg)?;
+            continue;
+        }
         b.dispatch(
             "linear_forward",
             storage,
@@ -61,6 +66,15 @@ pub fn encode_forward(
         )?;
     }
     Ok(())
+}
+
+/// Whether the tiled family runs a layer's forward and weight gradient as dot products
+/// (linear_forward_dot, linear_backward_weight_dot): few outputs — a classifier head — and
+/// rows of x and w in whole vec4s. Measured on Mesa 22.3 lavapipe (`cnngpu profile --model
+/// lenet5`, 2-core Zen 4): LeNet-5's fc2 at batch 64 forward 0.20 -> 0.09-0.12 ms, weight
+/// gradient 0.18 -> 0.10-0.12 (the tiled GEMM gave it one workgroup reading scalars).
+fn few_outputs(p: &LinearParams) -> bool {
+    p.out_features <= 16 && p.in_features.is_multiple_of(4)
 }
 
 pub fn encode_backward_input(
@@ -111,6 +125,11 @@ pub fn encode_backward_weight(
     for c in b.chunks("linear weight gradient", p.out_features, &[rb])? {
         let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
         let u = p.uniform(c.start, c.count, false);
+        if few_outputs(p) {
+            let wg = super::flat_workgroups(c.count * p.in_features / 4);
+            b.dispatch("linear_backward_weight_dot", storage, &u, &views, wg)?;
+            continue;
+        }
         let wg = gemm_workgroups(c.count, p.in_features, 1);
         b.dispatch("linear_backward_weight", storage, &u, &views, wg)?;
     }
