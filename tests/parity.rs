@@ -385,8 +385,8 @@ fn fused_bias_gradients(
 }
 
 /// The weight gradient's kernels sum the bias gradient too where they read all of dy anyway
-/// — the direct kernel with every tap in one invocation (LeNet-5's conv1) and the linear
-/// packing of dy^T (conv3 as a GEMM, fc1): both match the CPU at LeNet-5's layers (batch 4 and
+/// — the direct kernel with every tap in one invocation (LeNet-5's conv1), the linear
+/// packing of dy^T (conv3 as a GEMM, fc1) and a classifier head's dot kernel (fc2): both match the CPU at LeNet-5's layers (batch 4 and
 /// 64), the direct kernel's edge cases and linear cases with a batch and rows that are not
 /// whole subgroups, and it is the path those cases take.
 #[test]
@@ -417,7 +417,15 @@ fn weight_and_bias_gradients_in_one_pass_match_cpu() {
             }),
     );
     let fused = fused_bias_gradients(&gpu, &cases, cnngpu::ops::Act::None);
-    let layers = ["conv1", "conv3", "fc1", "conv1_b64", "conv3_b64", "fc1_b64"];
+    let layers = [
+        "conv1",
+        "conv3",
+        "fc1",
+        "fc2",
+        "conv1_b64",
+        "conv3_b64",
+        "fc1_b64",
+    ];
     let mut expected: Vec<String> = layers.iter().map(|l| format!("lenet5_{l}")).collect();
     let others = [
         "conv_direct_stride2",

@@ -42,10 +42,14 @@ fn profile_times_every_layer_and_pass_of_lenet5() {
 
 /// Whether `layer`'s weight-gradient row ran a kernel that sums the bias gradient too in a
 /// training step (the subgroup family's conv2d_backward_weight_direct_taps and
-/// linear_pack_pair, whose weights are one piece at LeNet-5's sizes): the layer then has no
-/// bias row.
+/// linear_pack_pair, whose weights are one piece at LeNet-5's sizes, and a classifier head's
+/// linear_backward_weight_dot): the layer then has no bias row.
 fn bias_in_weight_pass(p: &cnngpu::profile::Profile, layer: &str) -> bool {
-    let fusing = ["conv2d_backward_weight_direct_taps", "linear_pack_pair"];
+    let fusing = [
+        "conv2d_backward_weight_direct_taps",
+        "linear_pack_pair",
+        "linear_backward_weight_dot",
+    ];
     p.rows.iter().any(|r| {
         r.layer == layer
             && r.pass == "backward_weight"

@@ -68,6 +68,29 @@ pub fn encode_forward(
     Ok(())
 }
 
+/// Records linear_backward_weight_dot over the rows of `u` (views: dy, x, dw's rows), with
+/// `db` the bias gradient of those rows too.
+fn dispatch_weight_dot(
+    b: &GpuBackend,
+    storage: Storage,
+    u: &crate::ops::linear::LinearUniform,
+    views: [View<'_>; 3],
+    db: Option<&GpuTensor>,
+) -> Result<()> {
+    let [dy, x, dw] = views;
+    let views = [dy, x, dw, db.map_or(b.dummy(), View::whole)];
+    let wg = super::flat_workgroups(u.rows as usize * u.in_features as usize / 4);
+    let constants = [("BIAS", db.is_some() as u32)];
+    b.dispatch_with(
+        "linear_backward_weight_dot",
+        storage,
+        &constants,
+        u,
+        &views,
+        wg,
+    )
+}
+
 /// Whether the tiled family runs a layer's forward and weight gradient as dot products
 /// (linear_forward_dot, linear_backward_weight_dot): few outputs — a classifier head — and
 /// rows of x and w in whole vec4s. Measured on Mesa 22.3 lavapipe (`cnngpu profile --model
@@ -126,8 +149,7 @@ pub fn encode_backward_weight(
         let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
         let u = p.uniform(c.start, c.count, false);
         if few_outputs(p) {
-            let wg = super::flat_workgroups(c.count * p.in_features / 4);
-            b.dispatch("linear_backward_weight_dot", storage, &u, &views, wg)?;
+            dispatch_weight_dot(b, storage, &u, views, None)?;
             continue;
         }
         let wg = gemm_workgroups(c.count, p.in_features, 1);
@@ -154,6 +176,16 @@ pub fn encode_backward_weight_bias(
     match family(b, "linear_backward_weight", p, storage) {
         Family::Subgroup | Family::SubgroupWide => {
             linear_sg::encode_backward_weight_bias(b, storage, p, (dy, x), (dw, db), fold)
+        }
+        // A classifier head's dot kernel sums the bias as it reads dy (one chunk of rows).
+        Family::Tiled if few_outputs(p) && fold.is_none() => {
+            let rb = row_bytes(p, dw);
+            let chunks = b.chunks("linear weight gradient", p.out_features, &[rb])?;
+            let [c] = chunks[..] else { return Ok(false) };
+            let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
+            let u = p.uniform(c.start, c.count, false);
+            dispatch_weight_dot(b, storage, &u, views, Some(db))?;
+            Ok(true)
         }
         _ => Ok(false),
     }
