@@ -55,9 +55,23 @@ pub(super) fn expect_dtype(t: &GpuTensor, dtype: DType, what: &str) -> Result<()
 /// that receives the gradient before it (see [`ActFold`]).
 pub type Fold<'a> = (Act, &'a GpuTensor, &'a GpuTensor);
 
+/// Checks a fused weight-and-bias pass (`conv2d_backward_weight_bias`,
+/// `linear_backward_weight_bias`): both passes' arguments, and the fold's with
+/// [`check_fold`]. Returns the fold for the launchers.
+pub(super) fn check_weight_bias<'a>(
+    op: &dyn OpSpec,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    (dw, db): (&GpuTensor, &GpuTensor),
+    fold: Option<ActFold<'a, GpuTensor>>,
+) -> Result<Option<Fold<'a>>> {
+    check(op, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
+    check(op, Pass::BackwardBias, &[Some(dy)], &[db])?;
+    check_fold(dy, fold)
+}
+
 /// Checks an activation fold's tensors against the pass's dy: its output and the gradient it
 /// writes have dy's element count. Returns (act, y, dx) for the launchers.
-pub(super) fn check_fold<'a>(
+fn check_fold<'a>(
     dy: &GpuTensor,
     fold: Option<ActFold<'a, GpuTensor>>,
 ) -> Result<Option<Fold<'a>>> {

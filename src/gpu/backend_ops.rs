@@ -1,7 +1,7 @@
 //! The [`Backend`](crate::ops::Backend) trait on [`GpuBackend`]: validate shapes and types,
 //! then hand each pass to its launcher in [`super::kernels`] (which only records).
 
-use super::backend_check::{check, check_fold, expect, expect_dtype};
+use super::backend_check::{check, check_weight_bias, expect, expect_dtype};
 use super::buffers::{arena_spans, span_tensor, GpuTensor, View};
 use super::kernels;
 use super::shaders::Storage;
@@ -382,9 +382,7 @@ impl crate::ops::Backend for GpuBackend {
         db: &mut GpuTensor,
         fold: Option<ActFold<'_, GpuTensor>>,
     ) -> Result<bool> {
-        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
-        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
-        let fold = check_fold(dy, fold)?;
+        let fold = check_weight_bias(p, (dy, x), (dw, db), fold)?;
         kernels::conv2d::encode_backward_weight_bias(self, p, (dy, x), (dw, db), fold)
     }
 
@@ -545,9 +543,7 @@ impl crate::ops::Backend for GpuBackend {
         db: &mut GpuTensor,
         fold: Option<ActFold<'_, GpuTensor>>,
     ) -> Result<bool> {
-        check(p, Pass::BackwardWeight, &[Some(dy), Some(x)], &[dw])?;
-        check(p, Pass::BackwardBias, &[Some(dy)], &[db])?;
-        let fold = check_fold(dy, fold)?;
+        let fold = check_weight_bias(p, (dy, x), (dw, db), fold)?;
         kernels::linear::encode_backward_weight_bias(self, p, (dy, x), (dw, db), fold)
     }
 

@@ -353,8 +353,8 @@ pub fn direct_wgrad_tile(rows: usize, cout: usize, kw: usize) -> SgTile {
 /// co, the dot product of dy's quad `d[co]` with the tap's four windows to its sum (index
 /// (co, ci, kh, kw), dw's order); and `wgrad_store(acc, base)`, the sums' stores into
 /// `partial` from index `base` (its slice's first). Unrolled text, so that every index is a
-/// constant and the compiler keeps the sums as scalars: a loop over a 150-sum array indexed at run time went to the stack (LeNet-5's
-/// conv1, 1.55 -> 3.42 ms). The row decomposition (ci = g / KH, kh = g % KH) and the geometry
+/// constant and the compiler keeps the sums as scalars: a loop over a 150-sum array indexed
+/// at run time went to the stack (LeNet-5's conv1, 1.55 -> 3.42 ms). The row decomposition (ci = g / KH, kh = g % KH) and the geometry
 /// are the kernel's pipeline constants.
 pub fn direct_wgrad_taps(tile: SgTile) -> String {
     let (rows, cout, kw_n) = (tile.sg, tile.rows_per_lane, tile.cols_per_lane);

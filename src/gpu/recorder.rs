@@ -192,8 +192,6 @@ impl Pending {
         }
     }
 
-    /// Ends the open pass, if any, and finishes the prologue (if any) and the encoder, in the
-    /// order they run.
     /// The prologue encoder: copies that run before everything in `encoder`.
     fn prologue(&mut self, ctx: &GpuContext) -> &mut wgpu::CommandEncoder {
         self.prologue.get_or_insert_with(|| {
@@ -204,6 +202,8 @@ impl Pending {
         })
     }
 
+    /// Ends the open pass, if any, and finishes the prologue (if any) and the encoder, in the
+    /// order they run.
     fn finish(mut self) -> Vec<wgpu::CommandBuffer> {
         self.pass.take();
         let mut buffers: Vec<_> = self.prologue.map(|p| p.finish()).into_iter().collect();

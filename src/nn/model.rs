@@ -659,7 +659,10 @@ impl<B: Backend> Model<B> {
                     if let Some((j, l, wl)) =
                         prev.and_then(|(j, l)| WeightLayer::of(&l.kind, batch).map(|wl| (j, l, wl)))
                     {
-                        let act = [Act::Relu, Act::Tanh][(*kind == LayerKind::Tanh) as usize];
+                        let act = match kind {
+                            LayerKind::Tanh => Act::Tanh,
+                            _ => Act::Relu,
+                        };
                         let xj = l.inputs[0].map_or(&plan.x, |k| &plan.outs[k]);
                         let slots = (self.slots[j].0.expect("weights"), self.slots[j].1);
                         let fold = Some(ActFold {

@@ -144,18 +144,36 @@ pub fn encode_backward_weight(
         Family::Workgroup => return linear_wg::encode_backward_weight(b, storage, p, dy, x, dw),
         Family::Tiled => {}
     }
+    encode_weight_tiled(b, storage, p, (dy, x), dw, None).map(|_| ())
+}
+
+/// The tiled family's weight gradient, in chunks of rows; with `db` (a classifier head whose
+/// rows are one chunk: its dot kernel sums the bias as it reads dy) the bias gradient too.
+/// False, recording nothing, where `db` is given and the layer is not such a head.
+fn encode_weight_tiled(
+    b: &GpuBackend,
+    storage: Storage,
+    p: &LinearParams,
+    (dy, x): (&GpuTensor, &GpuTensor),
+    dw: &GpuTensor,
+    db: Option<&GpuTensor>,
+) -> Result<bool> {
     let rb = row_bytes(p, dw);
-    for c in b.chunks("linear weight gradient", p.out_features, &[rb])? {
+    let chunks = b.chunks("linear weight gradient", p.out_features, &[rb])?;
+    if db.is_some() && !(few_outputs(p) && chunks.len() == 1) {
+        return Ok(false);
+    }
+    for c in chunks {
         let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
         let u = p.uniform(c.start, c.count, false);
         if few_outputs(p) {
-            dispatch_weight_dot(b, storage, &u, views, None)?;
+            dispatch_weight_dot(b, storage, &u, views, db)?;
             continue;
         }
         let wg = gemm_workgroups(c.count, p.in_features, 1);
         b.dispatch("linear_backward_weight", storage, &u, &views, wg)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The weight and bias gradients in one pass where the subgroup family's packing sums the
@@ -177,15 +195,8 @@ pub fn encode_backward_weight_bias(
         Family::Subgroup | Family::SubgroupWide => {
             linear_sg::encode_backward_weight_bias(b, storage, p, (dy, x), (dw, db), fold)
         }
-        // A classifier head's dot kernel sums the bias as it reads dy (one chunk of rows).
-        Family::Tiled if few_outputs(p) && fold.is_none() => {
-            let rb = row_bytes(p, dw);
-            let chunks = b.chunks("linear weight gradient", p.out_features, &[rb])?;
-            let [c] = chunks[..] else { return Ok(false) };
-            let views = [View::whole(dy), View::whole(x), View::items(dw, c, rb)];
-            let u = p.uniform(c.start, c.count, false);
-            dispatch_weight_dot(b, storage, &u, views, Some(db))?;
-            Ok(true)
+        Family::Tiled if fold.is_none() => {
+            encode_weight_tiled(b, storage, p, (dy, x), dw, Some(db))
         }
         _ => Ok(false),
     }
