@@ -6,11 +6,14 @@
 // vec4s: LeNet-5's pool1) two outputs of a row, from two vec4 loads.
 // Dispatch: ceil(N*C*OH*OW / 256) workgroups (/ 2 with QUADS), linearised.
 // Precision: storage precision in and out, f32 accumulation.
+// Where a later launch reads y through a texture, avg_pool2d_forward_mirror computes the same
+// values and fills that texture too (gpu::mirrors).
 // CPU reference: cpu::pool2d::avg_forward.
 //#tensor4 1 x read
 //#tensor 2 y write
 //#include flat
 //#include pool2d_params
+//#include avg_window
 
 // The vec4 path (a pipeline constant: compiled away elsewhere).
 override QUADS: bool = false;
@@ -49,35 +52,5 @@ fn avg_pool2d_forward(
     if i >= params.batch * CHANNELS * out_pixels {
         return;
     }
-    let plane = i / out_pixels;
-    let oh = (i % out_pixels) / OUT_W;
-    let ow = i % OUT_W;
-    let base = plane * IN_H * IN_W;
-    var sum = 0.0;
-    if ADAPTIVE != 0u {
-        let h0 = adaptive_start(oh, IN_H, OUT_H);
-        let h1 = adaptive_end(oh, IN_H, OUT_H);
-        let w0 = adaptive_start(ow, IN_W, OUT_W);
-        let w1 = adaptive_end(ow, IN_W, OUT_W);
-        for (var ih = h0; ih < h1; ih++) {
-            for (var iw = w0; iw < w1; iw++) {
-                sum += x_ld(base + ih * IN_W + iw);
-            }
-        }
-        y_st(i, sum / f32((h1 - h0) * (w1 - w0)));
-        return;
-    }
-    for (var kh = 0u; kh < KERNEL; kh++) {
-        let ih = i32(oh * STRIDE + kh) - i32(PADDING);
-        if ih < 0 || ih >= i32(IN_H) {
-            continue;
-        }
-        for (var kw = 0u; kw < KERNEL; kw++) {
-            let iw = i32(ow * STRIDE + kw) - i32(PADDING);
-            if iw >= 0 && iw < i32(IN_W) {
-                sum += x_ld(base + u32(ih) * IN_W + u32(iw));
-            }
-        }
-    }
-    y_st(i, sum / f32(KERNEL * KERNEL));
+    y_st(i, avg_window(i));
 }

@@ -618,3 +618,118 @@ fn an_unwritten_operand_is_copied_into_its_texture_and_a_written_one_packed() {
         );
     }
 }
+
+/// LeNet-5's pool2 output is conv3's x, which conv3's weight gradient (a GEMM) reads through
+/// a texture: once that pass has asked for it, the pool's forward launch fills the texture
+/// too (x's mirror) and the pass packs only dy^T. It takes the mirror only while nothing has
+/// written x since — a launch or a queue write — and its gradient is the packed path's, bit
+/// for bit: in f32 and f16, at a batch of whole vec4 rows and at one padded to them.
+#[test]
+fn a_pools_mirror_is_taken_only_while_its_output_is_unwritten() {
+    use cnngpu::tensor::{DType, HostTensor, Shape};
+    let Some(gpu) = common::gpu() else { return };
+    if !gpu.families().contains(&Family::Subgroup) {
+        eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
+        return;
+    }
+    let host = |shape: &[usize], salt: f32| {
+        let shape = Shape::new(shape);
+        let data = (0..shape.numel())
+            .map(|i| (i as f32 * 0.37 + salt).sin())
+            .collect();
+        HostTensor { shape, data }
+    };
+    for (dtype, batch) in [
+        (DType::F32, 64),
+        (DType::F16, 64),
+        (DType::F32, 6),
+        (DType::F16, 6),
+    ] {
+        let pool = Pool2dParams {
+            batch,
+            channels: 16,
+            in_h: 10,
+            in_w: 10,
+            kernel: 2,
+            stride: 2,
+            padding: 0,
+            adaptive: None,
+            act: Act::None,
+            ceil_mode: false,
+        };
+        let conv3 = Conv2dParams {
+            batch,
+            in_channels: 16,
+            in_h: 5,
+            in_w: 5,
+            out_channels: 120,
+            kernel_h: 5,
+            kernel_w: 5,
+            stride: 1,
+            padding: 0,
+            groups: 1,
+            bias: true,
+            act: Act::None,
+        };
+        let src = gpu.upload(&host(&[batch, 16, 10, 10], 0.0), dtype).unwrap();
+        let other = host(&[batch, 16, 5, 5], 2.0);
+        let other_gpu = gpu.upload(&other, dtype).unwrap();
+        let dy = gpu.upload(&host(&[batch, 120, 1, 1], 1.0), dtype).unwrap();
+        let mut x = gpu
+            .full(Shape::new(&[batch, 16, 5, 5]), dtype, 0.0)
+            .unwrap();
+        let mut dw = gpu.full(Shape::new(&[120, 16, 5, 5]), dtype, 0.0).unwrap();
+        // The pool's forward pass, then what `between` records, then the weight gradient:
+        // mirrors taken, and the gradient.
+        let mut step = |between: &dyn Fn(&mut cnngpu::gpu::GpuTensor)| {
+            let taken = gpu.mirrors_taken();
+            gpu.with_family(Family::Subgroup, || {
+                gpu.avg_pool2d_forward(&pool, &src, &mut x)?;
+                between(&mut x);
+                gpu.conv2d_backward_weight(&conv3, &dy, &x, &mut dw)
+            })
+            .unwrap();
+            let g = gpu.download(&dw).unwrap().data;
+            (gpu.mirrors_taken() - taken, g)
+        };
+        let nothing = |_: &mut cnngpu::gpu::GpuTensor| {};
+        let relu = |x: &mut cnngpu::gpu::GpuTensor| gpu.relu_forward(&other_gpu, x).unwrap();
+        let write = |x: &mut cnngpu::gpu::GpuTensor| gpu.write(x, &other.data).unwrap();
+        gpu.set_mirrors(false);
+        let (none, packed) = step(&nothing);
+        let (_, packed_relu) = step(&relu);
+        let (_, packed_write) = step(&write);
+        assert_eq!(none, 0, "{dtype:?}: mirrors off");
+        gpu.set_mirrors(true);
+        let (first, asked) = step(&nothing);
+        let (then, mirrored) = step(&nothing);
+        assert_eq!((first, then), (0, 1), "{dtype:?}: asked, then taken");
+        assert_eq!(
+            asked, packed,
+            "{dtype:?}: packed while the mirror was unfilled"
+        );
+        assert_eq!(
+            mirrored, packed,
+            "{dtype:?}: the mirror holds x as packing stores it"
+        );
+        let (after_relu, fresh) = step(&relu);
+        assert_eq!(
+            after_relu, 0,
+            "{dtype:?}: x written by a launch after the pool"
+        );
+        assert_eq!(fresh, packed_relu, "{dtype:?}: the gradient read relu's x");
+        let (after_write, fresh) = step(&write);
+        assert_eq!(
+            after_write, 0,
+            "{dtype:?}: x written through the queue after the pool"
+        );
+        assert_eq!(
+            fresh, packed_write,
+            "{dtype:?}: the gradient read the written x"
+        );
+        assert_ne!(
+            packed_relu, packed,
+            "{dtype:?}: the writes change the gradient"
+        );
+    }
+}

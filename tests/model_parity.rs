@@ -541,6 +541,36 @@ fn fused_activations_train_as_the_unfused_layers() {
     assert_close("weight", &fused.weights, &plain.weights, 1e-5);
 }
 
+/// LeNet-5 trained with pool2's output mirrored into the texture conv3's weight gradient reads
+/// (see gpu::mirrors) — the mirror taken once a step — trains bit for bit as with that pass
+/// packing x itself, in f32 and f16.
+#[test]
+fn lenet5_trains_the_same_with_pool2_mirrored_for_conv3() {
+    let Some(gpu) = common::gpu() else { return };
+    let graph = models::lenet5(10).unwrap();
+    for precision in [Precision::F32, Precision::F16] {
+        let train = |mirrors: bool| {
+            gpu.set_mirrors(mirrors);
+            let taken = gpu.mirrors_taken();
+            let r = run(&*gpu, &graph, Init::PyTorchDefault, precision, 3, 64);
+            gpu.set_mirrors(true);
+            (r, gpu.mirrors_taken() - taken)
+        };
+        let (packed, none) = train(false);
+        let (mirrored, taken) = train(true);
+        assert_eq!(none, 0, "{precision:?}: mirrors off");
+        if gpu.families().contains(&cnngpu::gpu::Family::Subgroup) {
+            assert_eq!(taken, 3, "{precision:?}: one mirror a step");
+        }
+        assert_eq!(mirrored.losses, packed.losses, "{precision:?}: losses");
+        assert_eq!(mirrored.weights, packed.weights, "{precision:?}: weights");
+        assert_eq!(
+            mirrored.first_grads, packed.first_grads,
+            "{precision:?}: gradients"
+        );
+    }
+}
+
 /// AlexNet's relus before its two normalisations and its last pooling layer run inside those
 /// layers' backward passes (the model parity tests above check the result); relu3 and relu4
 /// feed convolutions and keep their own.

@@ -41,6 +41,8 @@ pub struct GpuBackend {
     choices: std::sync::Mutex<HashMap<(&'static str, Gemm, Storage), Family>>,
     /// Weights copied into textures for the linear GEMMs ([`super::weight_textures`]).
     pub(super) weight_textures: super::weight_textures::WeightTextures,
+    /// Tensors kept in textures by the launches that produce them ([`super::mirrors`]).
+    pub(super) mirrors: super::mirrors::Mirrors,
 }
 
 /// The scratch slots: buffers that are live at the same time within one launch need
@@ -126,6 +128,7 @@ impl GpuBackend {
             forced: Default::default(),
             choices: Default::default(),
             weight_textures: Default::default(),
+            mirrors: Default::default(),
         }
     }
 

@@ -166,6 +166,8 @@ impl crate::ops::Backend for GpuBackend {
         let bytes = encode(data, t.dtype);
         self.ctx.queue.write_buffer(&t.buffer, t.offset, &bytes);
         self.recorder.count_written(bytes.len() as u64);
+        self.recorder
+            .log_write(&t.buffer, t.offset, t.offset + t.size);
         Ok(())
     }
 
@@ -186,6 +188,8 @@ impl crate::ops::Backend for GpuBackend {
             .queue
             .write_buffer(&t.buffer, t.offset, bytemuck::cast_slice(data));
         self.recorder.count_written(4 * data.len() as u64);
+        self.recorder
+            .log_write(&t.buffer, t.offset, t.offset + t.size);
         Ok(())
     }
 
@@ -199,6 +203,8 @@ impl crate::ops::Backend for GpuBackend {
             let zeros = vec![0u8; t.size as usize];
             self.ctx.queue.write_buffer(&t.buffer, t.offset, &zeros);
             self.recorder.count_written(zeros.len() as u64);
+            self.recorder
+                .log_write(&t.buffer, t.offset, t.offset + t.size);
         }
         Ok(())
     }

@@ -155,7 +155,7 @@ struct PackPairUniform {
 
 /// Records linear_pack_pair: dy^T's weight rows `piece` into scratch PackA and x into PackB
 /// (dy^T as [`pack`] transposes it; x as it is, rows past the batch zero up to a multiple
-/// of 4) in one launch, and with `bias` the bias gradient of those rows, after the folded
+/// of 4 — unless x's mirror holds it, [`crate::gpu::mirrors`]) in one launch, and with `bias` the bias gradient of those rows, after the folded
 /// activation's backward (which also writes its gradient) where one is given; (dy^T, x). The piece's
 /// start and length are multiples of 4 ([`pieces`]).
 fn pack_pair(
@@ -171,7 +171,13 @@ fn pack_pair(
     let k4_x = p.in_features.div_ceil(4);
     let (texels_dy, texels_x) = (rows * k4_dy, p.batch.next_multiple_of(4) * k4_x);
     let dyt = b.scratch_texture(Scratch::PackA, texels_dy)?;
-    let xt = b.scratch_texture(Scratch::PackB, texels_x)?;
+    // x as the launch that produced it stored it in a texture too, if it did (LeNet-5's
+    // pool2 for conv3): then only dy^T is packed here.
+    let mirror = b.mirror(x, texels_x);
+    let xt = match &mirror {
+        Some(m) => m.clone(),
+        None => b.scratch_texture(Scratch::PackB, texels_x)?,
+    };
     let quads_dy = rows.div_ceil(4);
     let groups_dy = super::flat_workgroups(quads_dy);
     let u = PackPairUniform {
@@ -195,7 +201,7 @@ fn pack_pair(
         View::whole(fold.map_or(dy, |(_, y, _)| y)),
         fold.map_or(b.dummy(), |(_, _, g)| View::whole(g)),
     ];
-    let wg = groups_dy + super::flat_workgroups(texels_x);
+    let wg = groups_dy + mirror.map_or(super::flat_workgroups(texels_x), |_| 0);
     let act = fold.map_or(0, |(act, _, _)| act.code());
     let constants = [("BIAS", db.is_some() as u32), ("ACT", act)];
     b.dispatch_with("linear_pack_pair", storage, &constants, &u, &views, wg)?;

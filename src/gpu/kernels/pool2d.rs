@@ -137,7 +137,13 @@ pub fn encode_avg_forward(
 ) -> Result<()> {
     let storage = b.storage_of("avg_pool2d_forward", &[x, y])?;
     let (xb, yb, _) = image_bytes(p, x);
-    for c in b.chunks("avg_pool2d_forward", p.batch, &[xb, yb])? {
+    let chunks = b.chunks("avg_pool2d_forward", p.batch, &[xb, yb])?;
+    if let [c] = chunks.as_slice() {
+        if encode_avg_forward_mirror(b, storage, p, (x, y), c.count)? {
+            return Ok(());
+        }
+    }
+    for c in chunks {
         let views = [View::items(x, c, xb), View::items(y, c, yb)];
         // The vec4 path: one invocation per two outputs of a row.
         let per = if quads(p) { 2 } else { 1 };
@@ -152,6 +158,40 @@ pub fn encode_avg_forward(
         )?;
     }
     Ok(())
+}
+
+/// avg_pool2d_forward that also fills y's mirror (see [`crate::gpu::mirrors`]) where a later
+/// launch asked for it, the batch is one launch, the scalar path runs and y is whole vec4s;
+/// false, recording nothing, elsewhere.
+fn encode_avg_forward_mirror(
+    b: &GpuBackend,
+    storage: crate::gpu::Storage,
+    p: &Pool2dParams,
+    (x, y): (&GpuTensor, &GpuTensor),
+    count: usize,
+) -> Result<bool> {
+    let outputs = p.batch * p.channels * p.out_h() * p.out_w();
+    if quads(p) || !outputs.is_multiple_of(4) || count != p.batch {
+        return Ok(false);
+    }
+    let Some((mirror, texels)) = b.mirror_to_fill(y) else {
+        return Ok(false);
+    };
+    let mut k = constants(p).to_vec();
+    k.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
+    k.push(("TEXELS", texels));
+    k.push(("READ_BACK", u32::from(storage != crate::gpu::Storage::F32)));
+    let views = [View::whole(x), View::whole(y), View::Texture(&mirror)];
+    b.dispatch_with(
+        "avg_pool2d_forward_mirror",
+        storage,
+        &k,
+        &p.uniform(p.batch),
+        &views,
+        flat_workgroups(texels as usize),
+    )?;
+    b.mirror_filled(y);
+    Ok(true)
 }
 
 pub fn encode_avg_backward_input(
