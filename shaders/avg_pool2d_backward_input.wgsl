@@ -10,6 +10,8 @@
 // once, with vec4 loads of act_out and a vec4 store.
 // Dispatch: ceil(N*C*H*W / 256) workgroups (/ 4 with QUADS), linearised.
 // Precision: storage precision in and out, f32 accumulation.
+// Where a later launch reads dx through a texture, avg_pool2d_backward_input_mirror computes
+// the same values and fills that texture too (gpu::mirrors).
 // CPU reference: cpu::pool2d::avg_backward_input.
 //#tensor 1 dy read
 //#tensor4 2 dx write
@@ -18,6 +20,7 @@
 //#include pool2d_params
 //#include act_derivative
 //#include act_backward
+//#include avg_dx
 
 // The vec4 path (a pipeline constant: compiled away elsewhere).
 override QUADS: bool = false;
@@ -65,42 +68,5 @@ fn avg_pool2d_backward_input(
     if i >= params.batch * CHANNELS * in_pixels {
         return;
     }
-    let plane = i / in_pixels;
-    let ih = (i % in_pixels) / IN_W;
-    let iw = i % IN_W;
-    if ADAPTIVE != 0u {
-        let oh1 = ((ih + 1u) * OUT_H + IN_H - 1u) / IN_H;
-        let ow1 = ((iw + 1u) * OUT_W + IN_W - 1u) / IN_W;
-        var sum = 0.0;
-        for (var oh = ih * OUT_H / IN_H; oh < oh1; oh++) {
-            let rows = adaptive_end(oh, IN_H, OUT_H) - adaptive_start(oh, IN_H, OUT_H);
-            for (var ow = iw * OUT_W / IN_W; ow < ow1; ow++) {
-                let cols = adaptive_end(ow, IN_W, OUT_W) - adaptive_start(ow, IN_W, OUT_W);
-                sum += dy_ld((plane * OUT_H + oh) * OUT_W + ow) / f32(rows * cols);
-            }
-        }
-        dx_st(i, act_backward(i, sum));
-        return;
-    }
-    if KERNEL == STRIDE && PADDING == 0u {
-        // Windows that tile the input (LeNet-5's 2x2/2): at most one covers (ih, iw), and no
-        // loop (a pipeline-constant branch: the other side is compiled away).
-        let oh = ih / STRIDE;
-        let ow = iw / STRIDE;
-        var d = 0.0;
-        if oh < OUT_H && ow < OUT_W {
-            d = dy_ld((plane * OUT_H + oh) * OUT_W + ow) / f32(KERNEL * KERNEL);
-        }
-        dx_st(i, act_backward(i, d));
-        return;
-    }
-    let oh_end = min((ih + PADDING) / STRIDE + 1u, OUT_H);
-    let ow_end = min((iw + PADDING) / STRIDE + 1u, OUT_W);
-    var sum = 0.0;
-    for (var oh = first_window(ih); oh < oh_end; oh++) {
-        for (var ow = first_window(iw); ow < ow_end; ow++) {
-            sum += dy_ld((plane * OUT_H + oh) * OUT_W + ow);
-        }
-    }
-    dx_st(i, act_backward(i, sum / f32(KERNEL * KERNEL)));
+    dx_st(i, avg_dx(i));
 }

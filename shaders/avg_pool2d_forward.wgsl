@@ -18,23 +18,15 @@
 // The vec4 path (a pipeline constant: compiled away elsewhere).
 override QUADS: bool = false;
 
-// Outputs 2p and 2p + 1 (one row; OUT_W is even): the four input values under each window
-// summed in the scalar path's order (row by row, left to right).
+// Outputs 2p and 2p + 1 (common/avg_window).
 fn quad_forward(p: u32) {
     let o = p * 2u;
-    let out_pixels = OUT_H * OUT_W;
-    if o >= params.batch * CHANNELS * out_pixels {
+    if o >= params.batch * CHANNELS * OUT_H * OUT_W {
         return;
     }
-    let plane = o / out_pixels;
-    let r = o - plane * out_pixels;
-    let oh = r / OUT_W;
-    let ow = r - oh * OUT_W;
-    let at = (plane * IN_H + oh * 2u) * IN_W + ow * 2u;
-    let top = x_ld4(at / 4u);
-    let bottom = x_ld4((at + IN_W) / 4u);
-    y_st(o, (((top.x + top.y) + bottom.x) + bottom.y) / 4.0);
-    y_st(o + 1u, (((top.z + top.w) + bottom.z) + bottom.w) / 4.0);
+    let v = avg_pair(p);
+    y_st(o, v.x);
+    y_st(o + 1u, v.y);
 }
 
 @compute @workgroup_size(256, 1, 1)

@@ -1,17 +1,20 @@
-// avg_pool2d_forward_mirror: avg_pool2d_forward (scalar path: any window, ADAPTIVE too) that
-// also fills y's mirror (gpu::mirrors), the texture a later launch reads y through — LeNet-5's
-// pool2, whose output conv3's weight gradient (a GEMM) reads as its packed B operand.
+// avg_pool2d_forward_mirror: avg_pool2d_forward (any window, ADAPTIVE too, and its vec4 path
+// with QUADS) that also fills y's mirror (gpu::mirrors), the texture a later launch reads y
+// through — LeNet-5's pool1, whose output conv2's direct forward reads, and pool2, whose output
+// conv3's weight gradient (a GEMM) reads as its packed B operand.
 //   y[i] as avg_pool2d_forward; mirror texel t = (y[4t], ..., y[4t + 3]) as y holds them, for
 //   t < TEXELS (zero past y's end: the rows of a batch padded to a multiple of 4)
 // One invocation: one texel, the four outputs 4t..4t+3 (y's length is a multiple of 4:
-// gpu::kernels::pool2d).
+// gpu::kernels::pool2d), with QUADS as two pairs of the vec4 path (OUT_W is even, so a pair
+// lies in one row).
 // With READ_BACK (the f16 storages) the texel is y's four values loaded back after a storage
 // barrier, not the sums rounded in registers: on Mesa 25 lavapipe f32(f16(v)) in registers
 // and the f16 the store kept differ in the last bit (conv3's weight gradient then differed
 // from the packed path's by an f16 ulp), and without the barrier the load is folded into the
 // store.
 // Dispatch: ceil(TEXELS / 256) workgroups, linearised.
-// Precision: x and y in storage precision; the mirror rgba32float holding y's values.
+// Precision: x and y in storage precision; the mirror in the storage's precision too
+// (rgba16float in the f16 storages), holding y's values.
 // CPU reference: cpu::pool2d::avg_forward (the mirror: tests/gpu_behaviour.rs compares the
 // weight gradient that reads it with the packed path's, bit for bit).
 //#tensor4 1 x read
@@ -19,8 +22,9 @@
 //#include flat
 //#include pool2d_params
 //#include avg_window
-@group(0) @binding(3) var mirror: texture_storage_2d<rgba32float, write>;
+//#texture_out 3 mirror
 override TEXELS: u32 = 0u;
+override QUADS: bool = false;
 override READ_BACK: bool = false;
 
 @compute @workgroup_size(256, 1, 1)
@@ -35,7 +39,11 @@ fn avg_pool2d_forward_mirror(
     let inside = t < TEXELS && i < params.batch * CHANNELS * OUT_H * OUT_W;
     var v = vec4<f32>(0.0);
     if inside {
-        v = vec4<f32>(avg_window(i), avg_window(i + 1u), avg_window(i + 2u), avg_window(i + 3u));
+        if QUADS {
+            v = vec4<f32>(avg_pair(t * 2u), avg_pair(t * 2u + 1u));
+        } else {
+            v = vec4<f32>(avg_window(i), avg_window(i + 1u), avg_window(i + 2u), avg_window(i + 3u));
+        }
         y_st(i, v.x);
         y_st(i + 1u, v.y);
         y_st(i + 2u, v.z);

@@ -1,8 +1,9 @@
 // linear_backward_weight_sg: linear_backward_weight as a GEMM (the subgroup family, "NN"
 // core): dw[o][i] = sum over b of dy[b][row0 + o] * x[b][i] for the weight rows
 // [row0, row0 + rows) bound at dw; dy transposed by linear_pack (zero past the batch) so that
-// its rows are broadcast, x packed as it is (zero rows past the batch) and read along its
-// rows as vec4s (both textures, common/linear_sg_operands), dw stored as vec4s.
+// its rows are broadcast, x packed as it is (zero rows past the batch; in the storage's
+// precision) and read along its rows as vec4s (both textures, common/linear_sg_operands), dw
+// stored as vec4s.
 // Needs in_features % 4 == 0.
 // Layout: dyt [rows][k4] vec4 and x [k4 * 4][in] as textures, dw [rows, in] (this chunk).
 // GEMM: M = rows, N = in, K = batch (see the generated gemm_sg_nn core).
@@ -10,7 +11,7 @@
 // Precision: x and dw in storage precision, f32 accumulation.
 // CPU reference: cpu::linear::backward_weight.
 //#tensor4 3 dw write
-//#texture 2 bpack
+//#texture 2 bpack storage
 //#include linear_sg_params
 //#texture 1 dyt
 //#include linear_sg_operands

@@ -22,7 +22,9 @@
 // needs no launch of its own.
 // Dispatch: groups_dy workgroups for the dy^T feature quads (rows / 4), then
 // ceil(texels_x / 256) for x, linearised.
-// Precision: dy, x, db, y and g in storage precision, dyt and xt f32.
+// Precision: dy, x, db, y and g in storage precision, dyt f32, xt in the storage's precision
+// (x's values, exact; the layout of x's mirror, gpu::mirrors, which replaces this part where
+// the launch producing x filled it).
 // CPU reference: none of its own (checked through linear_backward_weight's parity cases, and
 // with BIAS against cpu::linear::backward_bias).
 //#tensor4 1 dy read
@@ -37,7 +39,7 @@ struct PackPairUniform {
 }
 @group(0) @binding(0) var<uniform> params: PackPairUniform;
 @group(0) @binding(2) var dyt: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(4) var xt: texture_storage_2d<rgba32float, write>;
+//#texture_out 4 xt
 override BIAS: bool = false;
 
 fn texel(i: u32) -> vec2<u32> {

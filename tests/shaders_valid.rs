@@ -195,8 +195,8 @@ fn per_step_kernels_validate_with_immediates() {
 
 /// Kernels read textures as read-only storage textures, never sampled ones (lavapipe's
 /// sampled fetch took twice the time: gpu::shaders' `texture_decl`), and weight textures and
-/// tensors copied or packed as they are in their storage's texel format: rgba16float in the
-/// f16 storages, where gpu::weight_textures copies f16 values as they are.
+/// tensors copied, packed or mirrored as they are in their storage's texel format:
+/// rgba16float in the f16 storages, where gpu::weight_textures copies f16 values as they are.
 #[test]
 fn textures_are_read_only_storage_textures_in_the_storage_format() {
     for (name, storage, tile) in builds() {
@@ -210,18 +210,16 @@ fn textures_are_read_only_storage_textures_in_the_storage_format() {
         let decl = src.lines().find(|l| l.contains("var bpack_tex")).unwrap();
         decl.to_string()
     };
-    for weights in ["linear_forward_sg", "linear_backward_input_sg"] {
-        assert!(bpack(weights, Storage::F32).contains("<rgba32float, read>"));
+    // The weights, and x as linear_pack_pair packs it or its producer mirrors it.
+    for b in [
+        "linear_forward_sg",
+        "linear_backward_input_sg",
+        "linear_backward_weight_sg",
+    ] {
+        assert!(bpack(b, Storage::F32).contains("<rgba32float, read>"));
         for s in [Storage::F16Native, Storage::F16Packed] {
-            assert!(
-                bpack(weights, s).contains("<rgba16float, read>"),
-                "{weights}"
-            );
+            assert!(bpack(b, s).contains("<rgba16float, read>"), "{b}");
         }
-    }
-    // linear_backward_weight_sg's B is x packed by linear_pack: f32 in every storage.
-    for s in Storage::ALL {
-        assert!(bpack("linear_backward_weight_sg", s).contains("<rgba32float, read>"));
     }
     // texture_pack writes, and the direct convolution reads, x in the storage's format.
     let decl = |name: &str, var: &str, s: Storage| {
@@ -236,6 +234,17 @@ fn textures_are_read_only_storage_textures_in_the_storage_format() {
         for pack in ["texture_pack", "texture_pack4"] {
             let dst = decl(pack, "var dst", s);
             assert!(dst.contains(&format!("<{format}, write>")), "{pack}: {dst}");
+        }
+        for (writer, var) in [
+            ("linear_pack_pair", "var xt"),
+            ("avg_pool2d_forward_mirror", "var mirror"),
+            ("avg_pool2d_backward_input_mirror", "var mirror"),
+        ] {
+            let dst = decl(writer, var, s);
+            assert!(
+                dst.contains(&format!("<{format}, write>")),
+                "{writer}: {dst}"
+            );
         }
         let x = decl("conv2d_forward_direct", "var x_tex", s);
         assert!(x.contains(&format!("<{format}, read>")), "{x}");

@@ -35,3 +35,19 @@ fn avg_window(i: u32) -> f32 {
     }
     return sum / f32(KERNEL * KERNEL);
 }
+
+// Outputs 2p and 2p + 1 (one row; OUT_W is even) of the vec4 path (2x2 windows, stride 2, no
+// padding, rows of whole vec4s): the four input values under each window summed in the
+// scalar path's order (row by row, left to right). Needs x_ld4.
+fn avg_pair(p: u32) -> vec2<f32> {
+    let o = p * 2u;
+    let out_pixels = OUT_H * OUT_W;
+    let plane = o / out_pixels;
+    let r = o - plane * out_pixels;
+    let oh = r / OUT_W;
+    let ow = r - oh * OUT_W;
+    let at = (plane * IN_H + oh * 2u) * IN_W + ow * 2u;
+    let top = x_ld4(at / 4u);
+    let bottom = x_ld4((at + IN_W) / 4u);
+    return vec2<f32>(((top.x + top.y) + bottom.x) + bottom.y, ((top.z + top.w) + bottom.z) + bottom.w) / 4.0;
+}

@@ -5,35 +5,39 @@
 //! 22.3 lavapipe a texel store runs lane by lane, component by component), while pool2's
 //! forward holds every value of x in a register once.
 //!
-//! The consumer asks ([`GpuBackend::mirror`]): the first time, that makes the mirror and finds
-//! it unfilled (the consumer packs for itself); from then on the producer's launch finds it
-//! asked for ([`GpuBackend::mirror_to_fill`]) and fills it beside the tensor, and the consumer
-//! takes it while no write since ([`Recorder::written_since`]) has touched the tensor. A
-//! producer fills a mirror only when it was asked for since its last fill, so forward passes
-//! without a backward (evaluation) write it at most once.
+//! A producer that can fill a mirror offers it ([`GpuBackend::mirror_to_fill`]); the consumer
+//! asks ([`GpuBackend::mirror`]): the first time, that makes the mirror and finds it unfilled
+//! (the consumer packs for itself); from then on the producer's launch finds it asked for and
+//! fills it beside the tensor, and the consumer takes it while no write since
+//! ([`Recorder::written_since`]) has touched the tensor. A producer fills a mirror only when
+//! it was asked for since its last fill, so forward passes without the backward pass that
+//! reads a mirror (evaluation) fill it at most once.
 //!
-//! Layout: the consumer's packed operand, rgba32float (whatever the tensor's storage; the
-//! values as the tensor stores them): vec4 i of the tensor at texel (i % TEXTURE_ROW,
+//! Layout: texture_pack's, in the storage's precision (rgba16float in the f16 storages), the
+//! values as the tensor holds them: vec4 i of the tensor at texel (i % TEXTURE_ROW,
 //! i / TEXTURE_ROW), texels past the tensor's end, up to the length the consumer asked for,
 //! zero (the rows of a batch padded to a multiple of 4).
 //!
 //! [`Recorder::written_since`]: super::recorder::Recorder::written_since
 
-use super::backend::TEXTURE_ROW;
+use super::backend::{storage_texels, TEXTURE_ROW};
 use super::buffers::GpuTensor;
-use super::GpuBackend;
+use super::{GpuBackend, Storage};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The most bytes of mirrors kept; past it the map starts again.
-const BUDGET: u64 = 256 << 20;
+/// The most mirrors offered or made; past it the map starts again (a test suite that makes
+/// many networks must not keep a texture for each).
+const MAX_ENTRIES: usize = 64;
 
 /// A tensor's range: its buffer, byte offset and byte length.
 type Key = (wgpu::Buffer, u64, u64);
 
 struct Entry {
-    view: Arc<wgpu::TextureView>,
+    /// Made when a consumer first asks (None: only offered by the producer).
+    view: Option<Arc<wgpu::TextureView>>,
+    format: wgpu::TextureFormat,
     /// Texels the consumer reads (the tensor's, then zeros).
     texels: u32,
     /// Whether a consumer asked for the mirror since the producer last filled it.
@@ -56,6 +60,23 @@ fn key(t: &GpuTensor) -> Key {
     ((*t.buffer).clone(), t.offset, t.bytes())
 }
 
+/// The tensor range `bytes` of `buffer` from `offset`, as a mirror's key.
+pub(crate) struct Range<'a> {
+    pub buffer: &'a wgpu::Buffer,
+    pub offset: u64,
+    pub bytes: u64,
+}
+
+impl<'a> From<&'a GpuTensor> for Range<'a> {
+    fn from(t: &'a GpuTensor) -> Self {
+        Range {
+            buffer: &t.buffer,
+            offset: t.offset,
+            bytes: t.bytes(),
+        }
+    }
+}
+
 impl GpuBackend {
     fn mirror_entries(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         self.mirrors
@@ -64,65 +85,89 @@ impl GpuBackend {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The mirror of `t` as `texels` texels, if the launch that produced `t` filled it and
-    /// nothing has written `t` since; asks for it either way, so that the producer's next
-    /// launch fills it. None while mirrors are off, while planning, or where the texture
-    /// cannot be made.
-    pub(crate) fn mirror(&self, t: &GpuTensor, texels: usize) -> Option<Arc<wgpu::TextureView>> {
+    /// The mirror of `t` as `texels` texels in `storage`'s precision, if the launch that
+    /// produced `t` filled it and nothing has written `t` since. Where that launch can fill
+    /// one (it offered, [`Self::mirror_to_fill`]), asks for it either way, so that its next
+    /// launch does. None while mirrors are off, while planning, or where the texture cannot
+    /// be made.
+    pub(crate) fn mirror(
+        &self,
+        t: Range<'_>,
+        texels: usize,
+        storage: Storage,
+    ) -> Option<Arc<wgpu::TextureView>> {
+        let (format, texel_bytes, _) = storage_texels(storage);
         let rows = texels.div_ceil(TEXTURE_ROW as usize).max(1);
         if self.mirrors.off.load(Ordering::Relaxed)
-            || texels * 4 < t.shape.numel()
+            || (texels as u64) * texel_bytes < t.bytes
             || rows > self.ctx.limits.max_texture_dimension_2d as usize
         {
             return None;
         }
         let mut entries = self.mirror_entries();
-        let k = key(t);
-        let stale = entries.get(&k).is_some_and(|e| e.texels != texels as u32);
-        if stale || !entries.contains_key(&k) {
-            let bytes = rows as u64 * TEXTURE_ROW as u64 * 16;
-            let held: u64 = entries.len() as u64 * bytes;
-            if held + bytes > BUDGET {
-                entries.clear();
-            }
+        let k: Key = (t.buffer.clone(), t.offset, t.bytes);
+        let e = entries.get_mut(&k)?;
+        let fits = e.texels == texels as u32 && e.format == format;
+        if e.view.is_none() || !fits {
             let (_, view) = self.row_texture(
                 "tensor mirror",
                 rows as u32,
-                wgpu::TextureFormat::Rgba32Float,
+                format,
                 wgpu::TextureUsages::STORAGE_BINDING,
             );
-            let entry = Entry {
-                view,
+            *e = Entry {
+                view: Some(view),
+                format,
                 texels: texels as u32,
                 asked: false,
                 filled: None,
             };
-            entries.insert(k.clone(), entry);
         }
-        let e = entries.get_mut(&k).expect("inserted above");
         e.asked = true;
         let mark = e.filled?;
         if self.recorder.planning()
             || self
                 .recorder
-                .written_since(mark, &t.buffer, t.offset, t.offset + t.bytes())
+                .written_since(mark, t.buffer, t.offset, t.offset + t.bytes)
         {
             return None;
         }
         self.mirrors.taken.fetch_add(1, Ordering::Relaxed);
-        Some(e.view.clone())
+        e.view.clone()
     }
 
-    /// The mirror a launch producing `t` should fill, and its length in texels: one asked for
-    /// since it was last filled. The launch must fill every texel, then call
+    /// The mirror a launch producing `t` in `storage` should fill, and its length in texels:
+    /// one a consumer asked for since it was last filled. Offers one otherwise (a consumer
+    /// asks only for mirrors offered). A launch given one must fill every texel, then call
     /// [`Self::mirror_filled`].
-    pub(crate) fn mirror_to_fill(&self, t: &GpuTensor) -> Option<(Arc<wgpu::TextureView>, u32)> {
-        if self.mirrors.off.load(Ordering::Relaxed) || self.recorder.planning() {
+    pub(crate) fn mirror_to_fill(
+        &self,
+        t: &GpuTensor,
+        storage: Storage,
+    ) -> Option<(Arc<wgpu::TextureView>, u32)> {
+        if self.mirrors.off.load(Ordering::Relaxed) {
             return None;
         }
-        let entries = self.mirror_entries();
-        let e = entries.get(&key(t)).filter(|e| e.asked)?;
-        Some((e.view.clone(), e.texels))
+        let format = storage_texels(storage).0;
+        let mut entries = self.mirror_entries();
+        if !entries.contains_key(&key(t)) {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            let offer = Entry {
+                view: None,
+                format,
+                texels: 0,
+                asked: false,
+                filled: None,
+            };
+            entries.insert(key(t), offer);
+        }
+        let e = entries.get(&key(t)).expect("inserted above");
+        if self.recorder.planning() || !e.asked || e.format != format {
+            return None;
+        }
+        Some((e.view.clone()?, e.texels))
     }
 
     /// Notes that the launch recorded last filled `t`'s mirror.

@@ -9,7 +9,7 @@ pub mod buffers;
 pub mod context;
 pub mod gemm_sg;
 pub mod kernels;
-mod mirrors;
+pub(crate) mod mirrors;
 pub mod pinning;
 pub mod recorder;
 pub mod shaders;

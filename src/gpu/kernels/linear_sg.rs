@@ -173,10 +173,10 @@ fn pack_pair(
     let dyt = b.scratch_texture(Scratch::PackA, texels_dy)?;
     // x as the launch that produced it stored it in a texture too, if it did (LeNet-5's
     // pool2 for conv3): then only dy^T is packed here.
-    let mirror = b.mirror(x, texels_x);
+    let mirror = b.mirror(x.into(), texels_x, storage);
     let xt = match &mirror {
         Some(m) => m.clone(),
-        None => b.scratch_texture(Scratch::PackB, texels_x)?,
+        None => b.scratch_texture_in(Scratch::PackB, texels_x, storage)?,
     };
     let quads_dy = rows.div_ceil(4);
     let groups_dy = super::flat_workgroups(quads_dy);

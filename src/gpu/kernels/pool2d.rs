@@ -161,8 +161,8 @@ pub fn encode_avg_forward(
 }
 
 /// avg_pool2d_forward that also fills y's mirror (see [`crate::gpu::mirrors`]) where a later
-/// launch asked for it, the batch is one launch, the scalar path runs and y is whole vec4s;
-/// false, recording nothing, elsewhere.
+/// launch asked for it, the batch is one launch and y is whole vec4s; false, recording
+/// nothing, elsewhere.
 fn encode_avg_forward_mirror(
     b: &GpuBackend,
     storage: crate::gpu::Storage,
@@ -171,14 +171,13 @@ fn encode_avg_forward_mirror(
     count: usize,
 ) -> Result<bool> {
     let outputs = p.batch * p.channels * p.out_h() * p.out_w();
-    if quads(p) || !outputs.is_multiple_of(4) || count != p.batch {
+    if !outputs.is_multiple_of(4) || count != p.batch {
         return Ok(false);
     }
-    let Some((mirror, texels)) = b.mirror_to_fill(y) else {
+    let Some((mirror, texels)) = b.mirror_to_fill(y, storage) else {
         return Ok(false);
     };
-    let mut k = constants(p).to_vec();
-    k.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
+    let mut k = avg(p, constants(p));
     k.push(("TEXELS", texels));
     k.push(("READ_BACK", u32::from(storage != crate::gpu::Storage::F32)));
     let views = [View::whole(x), View::whole(y), View::Texture(&mirror)];
@@ -205,7 +204,13 @@ pub fn encode_avg_backward_input(
     ts.extend(act_out);
     let storage = b.storage_of("avg_pool2d_backward_input", &ts)?;
     let (xb, yb, _) = image_bytes(p, dx);
-    for c in b.chunks("avg_pool2d_backward_input", p.batch, &[xb, yb])? {
+    let chunks = b.chunks("avg_pool2d_backward_input", p.batch, &[xb, yb])?;
+    if let [c] = chunks.as_slice() {
+        if encode_avg_backward_mirror(b, storage, p, (dy, act_out, dx), c.count)? {
+            return Ok(());
+        }
+    }
+    for c in chunks {
         let views = [
             View::items(dy, c, yb),
             View::items(dx, c, xb),
@@ -224,6 +229,45 @@ pub fn encode_avg_backward_input(
         )?;
     }
     Ok(())
+}
+
+/// avg_pool2d_backward_input that also fills dx's mirror (see [`crate::gpu::mirrors`]) where
+/// a later launch asked for it, the batch is one launch, the scalar path runs and dx is whole
+/// vec4s; false, recording nothing, elsewhere.
+fn encode_avg_backward_mirror(
+    b: &GpuBackend,
+    storage: crate::gpu::Storage,
+    p: &Pool2dParams,
+    (dy, act_out, dx): (&GpuTensor, Option<&GpuTensor>, &GpuTensor),
+    count: usize,
+) -> Result<bool> {
+    let inputs = p.batch * p.channels * p.in_h * p.in_w;
+    if quads(p) || !inputs.is_multiple_of(4) || count != p.batch {
+        return Ok(false);
+    }
+    let Some((mirror, texels)) = b.mirror_to_fill(dx, storage) else {
+        return Ok(false);
+    };
+    let mut k = backward_constants(p).to_vec();
+    k.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
+    k.push(("TEXELS", texels));
+    k.push(("READ_BACK", u32::from(storage != crate::gpu::Storage::F32)));
+    let views = [
+        View::whole(dy),
+        View::whole(dx),
+        act_out.map_or(b.dummy(), View::whole),
+        View::Texture(&mirror),
+    ];
+    b.dispatch_with(
+        "avg_pool2d_backward_input_mirror",
+        storage,
+        &k,
+        &p.uniform(p.batch),
+        &views,
+        flat_workgroups(texels as usize),
+    )?;
+    b.mirror_filled(dx);
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use crate::error::Result;
 use crate::gpu::backend::{Scratch, TEXTURE_ROW};
 use crate::gpu::buffers::{plan_chunks, Chunk, View};
+use crate::gpu::mirrors::Range;
 use crate::gpu::{GpuBackend, Storage};
 use std::sync::Arc;
 
@@ -32,7 +33,8 @@ pub(crate) fn pack(
 }
 
 /// Values [start, start + len) of `src` as a texture in the storage's precision (value
-/// start + j at component j % 4 of texel j / 4, in rows of TEXTURE_ROW texels): a copy made
+/// start + j at component j % 4 of texel j / 4, in rows of TEXTURE_ROW texels): their mirror
+/// where the launch that wrote them filled one ([`crate::gpu::mirrors`]), a copy made
 /// before the pending work where that work does not write them
 /// ([`GpuBackend::tensor_texture`]), else packed into the scratch texture `slot` (0 past
 /// `len`) by texture_pack4 (one load a texel) when `start` and `len` are multiples of 4,
@@ -48,6 +50,17 @@ pub(crate) fn pack_range(
     if let View::Buffer { buffer, offset, .. } = src {
         let elem = crate::gpu::backend::storage_texels(storage).1 / 4;
         let at = (offset + start as u64 * elem, len as u64);
+        // The tensor as the launch that produced it also stored it (LeNet-5's pool outputs
+        // and input gradients, read by conv2's direct passes); asked before a copy is, so
+        // that a step profiled launch by launch reads what an unprofiled one does.
+        let range = Range {
+            buffer,
+            offset: at.0,
+            bytes: at.1 * elem,
+        };
+        if let Some(mirror) = b.mirror(range, texels, storage) {
+            return Ok(mirror);
+        }
         if let Some(copy) = b.tensor_texture(buffer, at, storage) {
             return Ok(copy);
         }
