@@ -733,3 +733,43 @@ fn a_pools_mirror_is_taken_only_while_its_output_is_unwritten() {
         );
     }
 }
+
+/// The recorder's write log (what a mirror is checked against) finds a write after a mark that
+/// overlaps a range, ignores one before the mark or elsewhere, and counts writes it has
+/// forgotten (past its 4,096 most recent) as overlapping.
+#[test]
+fn the_write_log_finds_later_overlapping_writes() {
+    let Some(gpu) = common::gpu() else { return };
+    let r = Recorder::new();
+    let buffer = || {
+        gpu.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 256,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        })
+    };
+    let (a, b) = (buffer(), buffer());
+    r.log_write(&a, 0, 64);
+    let mark = r.write_mark();
+    assert!(!r.written_since(mark, &a, 0, 256), "nothing after the mark");
+    r.log_write(&a, 64, 128);
+    r.log_write(&b, 0, 256);
+    assert!(
+        !r.written_since(mark, &a, 0, 64),
+        "only the write before the mark"
+    );
+    assert!(r.written_since(mark, &a, 100, 120));
+    assert!(
+        !r.written_since(mark, &a, 128, 256),
+        "a write beside the range"
+    );
+    assert!(r.written_since(mark, &b, 0, 4));
+    for _ in 0..4096 {
+        r.log_write(&b, 0, 4);
+    }
+    assert!(
+        r.written_since(mark, &a, 128, 256),
+        "forgotten writes count as overlapping"
+    );
+}

@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 mod timer_ops;
+mod write_log;
+
+use write_log::WriteLog;
 
 /// The most workgroups one dispatch dimension may have (WebGPU's guaranteed limit).
 pub const MAX_WORKGROUPS_PER_DIM: u64 = 65_535;
@@ -162,22 +165,6 @@ pub struct Recorder {
     submit_id: Mutex<u64>,
     /// Every buffer write recorded or queued, in order ([`Recorder::write_mark`]).
     writes: Mutex<WriteLog>,
-}
-
-/// The most recent buffer writes, numbered in the order they were recorded or queued, so that
-/// a copy of a tensor made at one write can be checked for later writes
-/// ([`Recorder::written_since`]); the oldest are forgotten past [`WriteLog::KEPT`].
-#[derive(Default)]
-struct WriteLog {
-    /// Writes noted so far.
-    count: u64,
-    /// The last writes: (number, buffer, start, end).
-    recent: std::collections::VecDeque<(u64, wgpu::Buffer, u64, u64)>,
-}
-
-impl WriteLog {
-    /// A step of the largest network writes a few hundred ranges.
-    const KEPT: usize = 4096;
 }
 
 /// The work recorded for the next submit.
@@ -590,37 +577,6 @@ impl Recorder {
             .get_or_insert_with(|| Pending::new(ctx))
             .written
             .push((buffer.clone(), start, end));
-    }
-
-    /// Numbers a write of bytes [start, end) of `buffer` — recorded work or a queue write —
-    /// for [`Recorder::written_since`].
-    pub fn log_write(&self, buffer: &wgpu::Buffer, start: u64, end: u64) {
-        let mut log = lock(&self.writes);
-        log.count += 1;
-        let n = log.count;
-        if log.recent.len() == WriteLog::KEPT {
-            log.recent.pop_front();
-        }
-        log.recent.push_back((n, buffer.clone(), start, end));
-    }
-
-    /// The number of the last write noted ([`Recorder::log_write`]).
-    pub fn write_mark(&self) -> u64 {
-        lock(&self.writes).count
-    }
-
-    /// Whether a write noted after `mark` (or one forgotten since) touches bytes
-    /// [start, end) of `buffer`.
-    pub fn written_since(&self, mark: u64, buffer: &wgpu::Buffer, start: u64, end: u64) -> bool {
-        let log = lock(&self.writes);
-        let forgotten = log.recent.front().is_some_and(|w| w.0 > mark + 1);
-        forgotten
-            || log
-                .recent
-                .iter()
-                .rev()
-                .take_while(|w| w.0 > mark)
-                .any(|(_, b, s, e)| b == buffer && *s < end && start < *e)
     }
 
     /// Whether no work recorded since the last submit writes any of bytes [start, end) of
