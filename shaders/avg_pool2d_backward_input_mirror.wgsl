@@ -6,8 +6,7 @@
 //   them, for t < TEXELS (zero past dx's end)
 // One invocation: one texel, the four input values 4t..4t+3 (dx's length is a multiple of 4:
 // gpu::kernels::pool2d), stored as one vec4.
-// With READ_BACK (the f16 storages) the texel is dx's four values loaded back after a storage
-// barrier (see avg_pool2d_forward_mirror).
+// With READ_BACK (the f16 storages) the texel is dx's vec4 loaded back (common/mirror_texel).
 // Dispatch: ceil(TEXELS / 256) workgroups, linearised.
 // Precision: storage precision in and out, f32 accumulation; the mirror in the storage's
 // precision (rgba16float in the f16 storages).
@@ -22,8 +21,7 @@
 //#include act_backward
 //#include avg_dx
 //#texture_out 4 mirror
-override TEXELS: u32 = 0u;
-override READ_BACK: bool = false;
+//#include mirror_texel
 
 @compute @workgroup_size(256, 1, 1)
 fn avg_pool2d_backward_input_mirror(
@@ -45,7 +43,5 @@ fn avg_pool2d_backward_input_mirror(
             v = dx_ld4(t);
         }
     }
-    if t < TEXELS {
-        textureStore(mirror, vec2<u32>(t & 2047u, t >> 11u), v);
-    }
+    mirror_store(t, v);
 }

@@ -164,10 +164,8 @@ impl crate::ops::Backend for GpuBackend {
         // Work recorded so far must see the old contents: start it before the write lands.
         self.recorder.flush(&self.ctx, "write")?;
         let bytes = encode(data, t.dtype);
-        self.ctx.queue.write_buffer(&t.buffer, t.offset, &bytes);
-        self.recorder.count_written(bytes.len() as u64);
         self.recorder
-            .log_write(&t.buffer, t.offset, t.offset + t.size);
+            .queue_write(&self.ctx, (&t.buffer, t.offset), &bytes);
         Ok(())
     }
 
@@ -184,12 +182,9 @@ impl crate::ops::Backend for GpuBackend {
             ));
         }
         self.recorder.flush(&self.ctx, "write")?;
-        self.ctx
-            .queue
-            .write_buffer(&t.buffer, t.offset, bytemuck::cast_slice(data));
-        self.recorder.count_written(4 * data.len() as u64);
+        let bytes = bytemuck::cast_slice(data);
         self.recorder
-            .log_write(&t.buffer, t.offset, t.offset + t.size);
+            .queue_write(&self.ctx, (&t.buffer, t.offset), bytes);
         Ok(())
     }
 
@@ -201,10 +196,8 @@ impl crate::ops::Backend for GpuBackend {
             // Nothing is pending (after a read-back): a queue write lands before the next
             // submit, so the next step's encoder needs no clear and keeps one compute pass.
             let zeros = vec![0u8; t.size as usize];
-            self.ctx.queue.write_buffer(&t.buffer, t.offset, &zeros);
-            self.recorder.count_written(zeros.len() as u64);
             self.recorder
-                .log_write(&t.buffer, t.offset, t.offset + t.size);
+                .queue_write(&self.ctx, (&t.buffer, t.offset), &zeros);
         }
         Ok(())
     }

@@ -705,9 +705,17 @@ impl Recorder {
         Ok(())
     }
 
-    /// Counts bytes written to buffers through the queue.
-    pub fn count_written(&self, bytes: u64) {
-        lock(&self.stats).bytes_written += bytes;
+    /// Writes `data` to `buffer` from byte `offset` through the queue (it lands before the
+    /// next submit), counts its bytes and logs the write ([`Recorder::log_write`]).
+    pub fn queue_write(
+        &self,
+        ctx: &GpuContext,
+        (buffer, offset): (&wgpu::Buffer, u64),
+        data: &[u8],
+    ) {
+        ctx.queue.write_buffer(buffer, offset, data);
+        lock(&self.stats).bytes_written += data.len() as u64;
+        self.log_write(buffer, offset, offset + data.len() as u64);
     }
 
     /// Counts wgpu objects created outside dispatches (a grown readback buffer).

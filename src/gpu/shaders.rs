@@ -224,6 +224,7 @@ const INCLUDES: &[(&str, &str)] = include_table![
     "pool2d_params",
     "avg_window",
     "avg_dx",
+    "mirror_texel",
     "lrn_params",
     "batch_norm_params",
     "concat_params",

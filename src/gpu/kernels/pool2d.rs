@@ -177,19 +177,35 @@ fn encode_avg_forward_mirror(
     let Some((mirror, texels)) = b.mirror_to_fill(y, storage) else {
         return Ok(false);
     };
-    let mut k = avg(p, constants(p));
+    let views = [View::whole(x), View::whole(y)];
+    let k = avg(p, constants(p));
+    fill_mirror(
+        b,
+        "avg_pool2d_forward_mirror",
+        (storage, k),
+        p,
+        &views,
+        (y, mirror, texels),
+    )
+}
+
+/// Records `kernel`, a pool's pass that also fills `t`'s mirror (bound after `views`, one
+/// invocation a texel, common/mirror_texel's constants added to `k`), and notes it filled.
+fn fill_mirror(
+    b: &GpuBackend,
+    kernel: &'static str,
+    (storage, mut k): (crate::gpu::Storage, Vec<(&'static str, u32)>),
+    p: &Pool2dParams,
+    views: &[View<'_>],
+    (t, mirror, texels): (&GpuTensor, std::sync::Arc<wgpu::TextureView>, u32),
+) -> Result<bool> {
     k.push(("TEXELS", texels));
     k.push(("READ_BACK", u32::from(storage != crate::gpu::Storage::F32)));
-    let views = [View::whole(x), View::whole(y), View::Texture(&mirror)];
-    b.dispatch_with(
-        "avg_pool2d_forward_mirror",
-        storage,
-        &k,
-        &p.uniform(p.batch),
-        &views,
-        flat_workgroups(texels as usize),
-    )?;
-    b.mirror_filled(y);
+    let mut views = views.to_vec();
+    views.push(View::Texture(&mirror));
+    let wg = flat_workgroups(texels as usize);
+    b.dispatch_with(kernel, storage, &k, &p.uniform(p.batch), &views, wg)?;
+    b.mirror_filled(t);
     Ok(true)
 }
 
@@ -250,24 +266,13 @@ fn encode_avg_backward_mirror(
     };
     let mut k = backward_constants(p).to_vec();
     k.push(("ADAPTIVE", u32::from(p.adaptive.is_some())));
-    k.push(("TEXELS", texels));
-    k.push(("READ_BACK", u32::from(storage != crate::gpu::Storage::F32)));
     let views = [
         View::whole(dy),
         View::whole(dx),
         act_out.map_or(b.dummy(), View::whole),
-        View::Texture(&mirror),
     ];
-    b.dispatch_with(
-        "avg_pool2d_backward_input_mirror",
-        storage,
-        &k,
-        &p.uniform(p.batch),
-        &views,
-        flat_workgroups(texels as usize),
-    )?;
-    b.mirror_filled(dx);
-    Ok(true)
+    let kernel = "avg_pool2d_backward_input_mirror";
+    fill_mirror(b, kernel, (storage, k), p, &views, (dx, mirror, texels))
 }
 
 #[cfg(test)]
