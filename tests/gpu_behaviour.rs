@@ -8,6 +8,15 @@ use cnngpu::gpu::{Family, Storage};
 use cnngpu::ops::*;
 use cnngpu::parity::{self, Case};
 
+/// A host tensor of `shape` holding sin(i * step + salt): smooth, signed, every value distinct.
+fn sines(shape: &[usize], step: f32, salt: f32) -> cnngpu::tensor::HostTensor {
+    let shape = cnngpu::tensor::Shape::new(shape);
+    let data = (0..shape.numel())
+        .map(|i| (i as f32 * step + salt).sin())
+        .collect();
+    cnngpu::tensor::HostTensor { shape, data }
+}
+
 /// Every reduction runs in a fixed order (no float atomics): two runs of the same kernel on
 /// the same inputs give bit-identical outputs, in every variant and, for the GEMM-shaped
 /// passes, in every kernel family the adapter has (LeNet-5 conv1's weight gradient splits k
@@ -487,7 +496,7 @@ fn loss_totals_sum_every_pixel_of_a_large_batch() {
 /// updated weights (the copy is then made in order), as one recorded after a submit does.
 #[test]
 fn a_linear_pass_after_an_update_in_the_same_submit_reads_the_new_weights() {
-    use cnngpu::tensor::{DType, HostTensor, Shape};
+    use cnngpu::tensor::{DType, Shape};
     let Some(gpu) = common::gpu() else { return };
     if !gpu.families().contains(&Family::Subgroup) {
         eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
@@ -500,13 +509,7 @@ fn a_linear_pass_after_an_update_in_the_same_submit_reads_the_new_weights() {
         bias: false,
         act: Act::None,
     };
-    let host = |shape: &[usize], salt: f32| {
-        let shape = Shape::new(shape);
-        let data = (0..shape.numel())
-            .map(|i| (i as f32 * 0.61 + salt).sin())
-            .collect();
-        HostTensor { shape, data }
-    };
+    let host = |shape: &[usize], salt: f32| sines(shape, 0.61, salt);
     let sgd = SgdParams {
         lr: 0.5,
         momentum: 0.0,
@@ -543,7 +546,7 @@ fn a_linear_pass_after_an_update_in_the_same_submit_reads_the_new_weights() {
 /// writes it, it is packed again, so the convolution reads the new values — in f32 and f16.
 #[test]
 fn an_unwritten_operand_is_copied_into_its_texture_and_a_written_one_packed() {
-    use cnngpu::tensor::{DType, HostTensor, Shape};
+    use cnngpu::tensor::{DType, Shape};
     let Some(gpu) = common::gpu() else { return };
     if !gpu.families().contains(&Family::Subgroup) {
         eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
@@ -564,13 +567,7 @@ fn an_unwritten_operand_is_copied_into_its_texture_and_a_written_one_packed() {
         bias: true,
         act: Act::Tanh,
     };
-    let host = |shape: &[usize], salt: f32| {
-        let shape = Shape::new(shape);
-        let data = (0..shape.numel())
-            .map(|i| (i as f32 * 0.37 + salt).sin())
-            .collect();
-        HostTensor { shape, data }
-    };
+    let host = |shape: &[usize], salt: f32| sines(shape, 0.37, salt);
     for dtype in [DType::F32, DType::F16] {
         let src = gpu.upload(&host(&[4, 1, 32, 32], 0.0), dtype).unwrap();
         let w = gpu.upload(&host(&[6, 1, 5, 5], 1.0), dtype).unwrap();
@@ -626,19 +623,13 @@ fn an_unwritten_operand_is_copied_into_its_texture_and_a_written_one_packed() {
 /// for bit: in f32 and f16, at a batch of whole vec4 rows and at one padded to them.
 #[test]
 fn a_pools_mirror_is_taken_only_while_its_output_is_unwritten() {
-    use cnngpu::tensor::{DType, HostTensor, Shape};
+    use cnngpu::tensor::{DType, Shape};
     let Some(gpu) = common::gpu() else { return };
     if !gpu.families().contains(&Family::Subgroup) {
         eprintln!("skipped: {} has no subgroup family", gpu.ctx.describe());
         return;
     }
-    let host = |shape: &[usize], salt: f32| {
-        let shape = Shape::new(shape);
-        let data = (0..shape.numel())
-            .map(|i| (i as f32 * 0.37 + salt).sin())
-            .collect();
-        HostTensor { shape, data }
-    };
+    let host = |shape: &[usize], salt: f32| sines(shape, 0.37, salt);
     for (dtype, batch) in [
         (DType::F32, 64),
         (DType::F16, 64),
