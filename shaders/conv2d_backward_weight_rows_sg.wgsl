@@ -12,21 +12,27 @@
 // split by phase (mode 13: padded row r has S phase rows, phase ph holding x[r - pad][S * c +
 // ph - pad] at column c), and tap (kh, kw)'s run starts at column 4q + kw / S of phase kw % S
 // of padded row S * oh + kh — im2col^T copied each value up to (KW / S)^2 times, this once.
+// Where the pass's x is the output of a launch that filled its mirror (gpu::mirrors: LeNet-5's
+// pool1), B is that mirror, x as the tensor holds it: a stride-1 conv without padding reads
+// the same runs there, each row ROW = W floats long instead of WT texels — a run's values past
+// the row's end (the next row's) meet the zeros dy's quads are padded with.
 // dw[m][(ci, kh, kw)] = sum over k of dy4[m][k] * x4[(ci, kh, kw)][k], the long sum split into
 // `splits` slices as conv2d_backward_weight_sg's.
 // Layout: apack = conv2d_pack mode 9 [Cout][k4] vec4, bpack = mode 7 [N][Cin][HP][WT] texels
-// (mode 13 [N][Cin][HP][S][WT] at stride S > 1),
+// (mode 13 [N][Cin][HP][S][WT] at stride S > 1), or x [N][Cin][H][W] (the mirror);
 // dw [Cout, Cin, KH, KW]; with accumulate = 1 the result is added to dw (batch chunks).
 // Pipeline constants: KH, KW, S the stride, Q = ceil(OW / 4) quads a row, OHQ = OH * Q,
-// HP = H + 2 * pad padded rows a plane, WT texels a phase row (Q + ceil(((KW - 1) / S) / 4)).
+// HP = H + 2 * pad padded rows a plane, ROW floats a phase row of B (WT * 4 packed, WT =
+// Q + ceil(((KW - 1) / S) / 4); W for the mirror).
 // GEMM: M = Cout, N = Cin * KH * KW, K = images * OHQ vec4s (see the generated gemm_sg core).
 // One workgroup: one subgroup, a TM x TN tile. Dispatch: splits * ceil(M/TM) * ceil(N/TN).
-// Precision: packed operands and partials f32, dw in storage precision, f32 accumulation.
+// Precision: packed operands in storage precision (exact copies; rgba16float in the f16
+// storages), partials f32, dw in storage precision, f32 accumulation.
 // CPU reference: cpu::conv2d::backward_weight.
 //#tensor 3 dw write
 //#include conv2d_sg_params
-//#texture 1 apack
-//#texture 2 bpack
+//#texture 1 apack storage
+//#texture 2 bpack storage
 //#include conv2d_sg_operands
 //#include gemm_sg
 //#include conv2d_backward_weight_store
@@ -36,7 +42,7 @@ override S: u32 = 1u;
 override Q: u32 = 1u;
 override OHQ: u32 = 1u;
 override HP: u32 = 1u;
-override WT: u32 = 1u;
+override ROW: u32 = 4u;
 
 // The float of packed x where column n = (ci, kh, kw)'s runs start: tap (kh, kw) of plane ci.
 fn gemm_b_row(g: u32, n: u32) -> u32 {
@@ -44,7 +50,7 @@ fn gemm_b_row(g: u32, n: u32) -> u32 {
     let t = n - ci * KH * KW;
     let kh = t / KW;
     let kw = t - kh * KW;
-    return ((ci * HP + kh) * S + kw % S) * WT * 4u + kw / S;
+    return ((ci * HP + kh) * S + kw % S) * ROW + kw / S;
 }
 
 // Vec4 k = (image, output row, quad) of the column whose runs start at float `row`.
@@ -52,7 +58,7 @@ fn gemm_b_at(row: u32, k: u32) -> vec4<f32> {
     let img = k / OHQ;
     let r = k - img * OHQ;
     let oh = r / Q;
-    let f = row + (img * params.in_channels * HP + S * oh) * S * WT * 4u + (r - oh * Q) * 4u;
+    let f = row + (img * params.in_channels * HP + S * oh) * S * ROW + (r - oh * Q) * 4u;
     let t0 = gemm_b4(f >> 2u);
     let t1 = gemm_b4((f >> 2u) + 1u);
     let s = f & 3u;

@@ -42,6 +42,7 @@
 //#include flat
 //#include div
 //#include conv2d_positions
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 //#include conv2d_pack_modes
 
 // Texel t of src, clamped into it (src holds `values` values): what a clamped texel holds

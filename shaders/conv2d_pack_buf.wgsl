@@ -13,6 +13,7 @@
 //#include flat
 //#include div
 //#include conv2d_positions
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
 //#include conv2d_pack_modes
 
 // Vec4 t of src, clamped into the `values` values it holds.

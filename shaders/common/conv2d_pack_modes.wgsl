@@ -2,8 +2,8 @@
 // the tensor's buffer, read as vec4s): the layouts (MODE) and `pack_vec4(i)`, vec4 i of the
 // packed operand. Needs src_ld(i) and src_texel(t, values) (vec4 t of src, clamped into the
 // `values` it holds) from the kernel.
-// dst: vec4 i at texel (i % 2048, i / 2048) (see common/conv2d_sg_operands.wgsl).
-@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+// The kernel binds dst at 2 (rgba32float, or the storage's texel format for the *_storage
+// variants): vec4 i at texel (i % 2048, i / 2048) (see common/conv2d_sg_operands.wgsl).
 // The layout, as a pipeline constant: CPU drivers would run every case of a switch on a
 // uniform value under a lane mask.
 override MODE: u32 = 0u;

@@ -92,6 +92,8 @@ pub const KERNELS: &[Kernel] = wgsl_table![
     "conv2d_backward_bias_sg",
     "conv2d_pack",
     "conv2d_pack_buf",
+    "conv2d_pack_storage",
+    "conv2d_pack_buf_storage",
     "conv2d_col2im",
     "conv2d_forward_sg",
     "conv2d_forward_rows_sg",

@@ -47,20 +47,15 @@ pub(crate) fn pack_range(
     slot: Scratch,
 ) -> Result<Arc<wgpu::TextureView>> {
     let texels = len.div_ceil(4);
+    // The tensor as the launch that produced it also stored it (LeNet-5's pool outputs and
+    // input gradients, read by conv2's direct passes); asked before a copy is, so that a step
+    // profiled launch by launch reads what an unprofiled one does.
+    if let Some(mirror) = mirror(b, storage, src, (start, len)) {
+        return Ok(mirror);
+    }
     if let View::Buffer { buffer, offset, .. } = src {
         let elem = crate::gpu::backend::storage_texels(storage).1 / 4;
         let at = (offset + start as u64 * elem, len as u64);
-        // The tensor as the launch that produced it also stored it (LeNet-5's pool outputs
-        // and input gradients, read by conv2's direct passes); asked before a copy is, so
-        // that a step profiled launch by launch reads what an unprofiled one does.
-        let range = Range {
-            buffer,
-            offset: at.0,
-            bytes: at.1 * elem,
-        };
-        if let Some(mirror) = b.mirror(range, texels, storage) {
-            return Ok(mirror);
-        }
         if let Some(copy) = b.tensor_texture(buffer, at, storage) {
             return Ok(copy);
         }
@@ -78,6 +73,27 @@ pub(crate) fn pack_range(
     let views = [src, View::Texture(&dst)];
     b.dispatch(kernel, storage, &u, &views, super::flat_workgroups(texels))?;
     Ok(dst)
+}
+
+/// The mirror ([`crate::gpu::mirrors`]) of values [start, start + len) of `src`, in the
+/// layout [`pack_range`] makes, where the launch that wrote them filled one (asking for it
+/// either way, so that the next such launch fills it).
+pub(crate) fn mirror(
+    b: &GpuBackend,
+    storage: Storage,
+    src: View<'_>,
+    (start, len): (usize, usize),
+) -> Option<Arc<wgpu::TextureView>> {
+    let View::Buffer { buffer, offset, .. } = src else {
+        return None;
+    };
+    let elem = crate::gpu::backend::storage_texels(storage).1 / 4;
+    let range = Range {
+        buffer,
+        offset: offset + start as u64 * elem,
+        bytes: len as u64 * elem,
+    };
+    b.mirror(range, len.div_ceil(4), storage)
 }
 
 /// Chunks of `total` items as [`GpuBackend::chunks`] plans them, small enough besides that
