@@ -20,6 +20,7 @@
 fn gemm_a_row(g: u32, m: u32) -> u32 { return m * params.k4; }
 fn gemm_b_row(g: u32, n: u32) -> u32 { return n * params.k4; }
 fn gemm_a4(i: u32) -> vec4<f32> { return x_ld4(i); }
+fn gemm_a_at(row: u32, k: u32) -> vec4<f32> { return gemm_a4(row + k); }
 fn gemm_b4(i: u32) -> vec4<f32> { return operand_b4(i); }
 fn gemm_b_at(row: u32, k: u32) -> vec4<f32> { return gemm_b4(row + k); }
 

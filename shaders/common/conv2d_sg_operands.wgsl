@@ -8,4 +8,5 @@
 // The kernel binds them at 1 and 2 as `apack` and `bpack` (`//#texture`).
 fn gemm_a_row(g: u32, m: u32) -> u32 { return (g * params.m + m) * params.k4; }
 fn gemm_a4(i: u32) -> vec4<f32> { return apack_ld4(i); }
+fn gemm_a_at(row: u32, k: u32) -> vec4<f32> { return gemm_a4(row + k); }
 fn gemm_b4(i: u32) -> vec4<f32> { return bpack_ld4(i); }

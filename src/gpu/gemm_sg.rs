@@ -16,10 +16,11 @@
 //! 8 rows or columns (examples/lab/gemm_operands.py, `fake` mode).
 //!
 //! The including kernel defines where rows start and how a vec4 is read —
-//! `gemm_a_row(g, m) -> u32`, `gemm_a4(i) -> vec4<f32>` (row m of A of problem g starts at
-//! vec4 index `gemm_a_row(g, m)`; `gemm_b_row(g, n) -> u32` likewise for the rows of B, which
-//! are the columns of C, and `gemm_b_at(row, k) -> vec4<f32>` reads vec4 k of the row that
-//! starts at `row`: `gemm_b4(row + k)` for packed rows) — and
+//! `gemm_a_row(g, m) -> u32` and `gemm_a_at(row, k) -> vec4<f32>` (row m of A of problem g
+//! starts at `gemm_a_row(g, m)`, and `gemm_a_at` reads vec4 k of the row that starts at `row`:
+//! `gemm_a4(row + k)` for packed rows; the NN core reads `gemm_a4(row + k)` itself),
+//! `gemm_b_row(g, n) -> u32` and `gemm_b_at(row, k) -> vec4<f32>` likewise for the rows of B,
+//! which are the columns of C — and
 //! `gemm_store(g, split, m, n, v)`; the core defines `const SG`
 //! (for `@workgroup_size(SG, 1, 1)`) and `gemm_sg_run(wid, nwg, lane, dims = (M, N, K4, G),
 //! splits)`.
@@ -127,10 +128,14 @@ fn a_rows(tile: SgTile) -> String {
         .collect()
 }
 
-/// One vec4 of each of this lane's rows of A at step k: `a{i}`, broadcast by the caller.
-fn a_loads(tile: SgTile) -> String {
+/// One vec4 of each of this lane's rows of A at step k: `a{i}`, broadcast by the caller;
+/// `load` reads vec4 k of the row that starts at `ra{i}` (`{row}` and `{k}` in it).
+fn a_loads(tile: SgTile, load: &str) -> String {
     (0..tile.rows_per_lane)
-        .map(|i| format!("        let a{i} = gemm_a4(ra{i} + k);\n"))
+        .map(|i| {
+            let at = load.replace("{row}", &format!("ra{i}")).replace("{k}", "k");
+            format!("        let a{i} = {at};\n")
+        })
         .collect()
 }
 
@@ -172,7 +177,7 @@ pub fn core(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = k_begin; k < k_end; k++) {\n";
-    s += &a_loads(tile);
+    s += &a_loads(tile, "gemm_a_at({row}, {k})");
     for j in 0..cl {
         s += &format!("        let b{j} = gemm_b_at(cb{j}, k);\n");
     }
@@ -266,7 +271,7 @@ pub fn core_nn(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = 0u; k < dims.z; k++) {\n";
-    s += &a_loads(tile);
+    s += &a_loads(tile, "gemm_a4({row} + {k})");
     for j in 0..cl {
         for kk in 0..4 {
             s += &format!("        let b{j}_{kk} = gemm_b_quad(g, 4u * k + {kk}u, cn{j});\n");

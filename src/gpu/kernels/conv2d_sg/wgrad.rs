@@ -155,22 +155,34 @@ pub fn encode_backward_weight(
             first_launch = false;
             let q = s.count * l.k;
             let dyv = View::items(dy, c, yb);
-            // conv2d_backward_weight_rows_sg reads its operands in the storage's texel format.
+            // conv2d_backward_weight_rows_sg reads its operands in the storage's texel format,
+            // dy and x where their producers mirrored them (LeNet-5's conv2: pool2's backward
+            // and pool1's forward), as the tensors hold them.
             let rows = matches!(l.x, Pack::TexelRows | Pack::PhaseRows);
-            let a = pack(
-                b,
-                storage,
-                conv,
-                s.first,
-                l.dy,
-                dyv,
-                (Scratch::PackA, rows),
-                (cg, q),
-            )?;
+            let mut constants = l.constants.clone();
+            let y_image = p.out_channels * p.out_h() * p.out_w();
+            let a = match rows
+                .then(|| mirror(b, storage, (dyv, c, s), y_image))
+                .flatten()
+            {
+                Some(mirror) => {
+                    constants.push(("A_TENSOR", 1));
+                    mirror
+                }
+                None => {
+                    let slot = (Scratch::PackA, rows);
+                    pack(b, storage, conv, s.first, l.dy, dyv, slot, (cg, q))?
+                }
+            };
             let xv = View::items(x, c, xb);
             let x_shape = l.x_shape(s.count);
-            let mut constants = l.constants.clone();
-            let bm = match rows_mirror(b, storage, p, &l, (xv, c, s)) {
+            // x's runs lie in its rows where the conv has stride 1 and no padding.
+            let x_image = p.in_channels * p.in_h * p.in_w;
+            let plain = matches!(l.x, Pack::TexelRows) && p.padding == 0;
+            let bm = match plain
+                .then(|| mirror(b, storage, (xv, c, s), x_image))
+                .flatten()
+            {
                 Some(mirror) => {
                     constants.retain(|(name, _)| *name != "ROW");
                     constants.push(("ROW", p.in_w as u32));
@@ -213,22 +225,18 @@ pub fn encode_backward_weight(
     Ok(())
 }
 
-/// x of a stride-1 conv without padding as the launch that produced it mirrored it
-/// ([`crate::gpu::mirrors`]: LeNet-5's conv2, whose x pool1's forward wrote), which
-/// conv2d_backward_weight_rows_sg reads in place of texel rows (ROW = W), where the launch
-/// covers the chunk's images.
-fn rows_mirror(
+/// The mirror of the chunk's images of a tensor (`image` values each) where the launch that
+/// produced it filled one ([`crate::gpu::mirrors`]) and this launch covers the chunk.
+fn mirror(
     b: &GpuBackend,
     storage: Storage,
-    p: &Conv2dParams,
-    l: &WeightGradLayout,
-    (xv, c, s): (View<'_>, Chunk, Sub),
+    (view, c, s): (View<'_>, Chunk, Sub),
+    image: usize,
 ) -> Option<std::sync::Arc<wgpu::TextureView>> {
-    if !matches!(l.x, Pack::TexelRows) || p.padding != 0 || s.count != c.count {
+    if s.count != c.count {
         return None;
     }
-    let image = p.in_channels * p.in_h * p.in_w;
-    crate::gpu::kernels::texture_pack::mirror(b, storage, xv, (0, c.count * image))
+    crate::gpu::kernels::texture_pack::mirror(b, storage, view, (0, c.count * image))
 }
 
 #[cfg(test)]
