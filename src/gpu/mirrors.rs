@@ -3,7 +3,11 @@
 //! runs as a GEMM whose weight gradient reads x — pool2's output — through a texture: packing
 //! it there took 6,400 vec4 loads of x (lane by lane on Mesa 22.3 lavapipe) and 25 workgroups
 //! of their own, a quarter of that pass, while pool2's forward holds every value of x in a
-//! register once (its texel stores cost it nothing measurable: 0.172 -> 0.174 ms).
+//! register once (its texel stores cost it nothing measurable: 0.172 -> 0.174 ms). A mirror
+//! may have several consumers, each reading it in its own way: pool1's output is read by
+//! conv2's direct forward and by its weight gradient (conv2d_backward_weight_rows_sg, B as
+//! rows of the tensor), pool2's input gradient by conv2's direct input gradient and by that
+//! weight gradient (A, quads of the tensor's rows); they ask for the same texels.
 //!
 //! A producer that can fill a mirror offers it ([`GpuBackend::mirror_to_fill`]); the consumer
 //! asks ([`GpuBackend::mirror`]): the first time, that makes the mirror and finds it unfilled
