@@ -3,9 +3,9 @@
 
 mod common;
 
-use cnngpu::gpu::{Family, GpuBackend};
+use cnngpu::gpu::{Family, Gemm, GpuBackend, Storage};
 use cnngpu::nn::models;
-use cnngpu::ops::Pass;
+use cnngpu::ops::{Act, Conv2dParams, Pass};
 use cnngpu::parity::{self, Op};
 use cnngpu::tensor::Precision;
 use cnngpu::tune::{self, TuneCache};
@@ -71,6 +71,36 @@ fn tuning_checks_caches_and_reuses_choices() {
     assert!(third.iter().all(|t| !t.cached));
     assert!(TuneCache::open(&path).note.is_none(), "rebuilt");
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+/// A family tuning chose for a layer (timed without its activation, as the graph holds it)
+/// holds for the layer as the model runs it, its activation fused: LeNet-5's conv2 at batch 256
+/// ran the adapter's default family while the choice was keyed with the activation.
+#[test]
+fn a_tuned_choice_holds_for_the_layer_with_its_activation_fused() {
+    let Some(gpu) = common::gpu() else { return };
+    let p = Conv2dParams {
+        batch: 257,
+        in_channels: 6,
+        in_h: 14,
+        in_w: 14,
+        out_channels: 16,
+        kernel_h: 5,
+        kernel_w: 5,
+        stride: 1,
+        padding: 0,
+        groups: 1,
+        bias: true,
+        act: Act::None,
+    };
+    for f in gpu.families() {
+        gpu.choose("conv2d_backward_input", Gemm::Conv2d(p), Storage::F32, f);
+        for act in [Act::None, Act::Tanh, Act::Relu] {
+            let fused = Gemm::Conv2d(Conv2dParams { act, ..p });
+            let runs = gpu.family_for("conv2d_backward_input", fused, Storage::F32);
+            assert_eq!(runs, f, "{act:?}");
+        }
+    }
 }
 
 /// A candidate of the check below: a real family, or a planted kernel that computes conv2d

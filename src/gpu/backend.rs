@@ -140,7 +140,7 @@ impl GpuBackend {
         }
         let choices = self.choices.lock().unwrap_or_else(|p| p.into_inner());
         choices
-            .get(&(kernel, gemm, storage))
+            .get(&(kernel, gemm.choice_key(), storage))
             .copied()
             .unwrap_or_else(|| self.family())
     }
@@ -172,7 +172,7 @@ impl GpuBackend {
         self.choices
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert((kernel, gemm, storage), family);
+            .insert((kernel, gemm.choice_key(), storage), family);
     }
 
     /// The kernel family the GEMM-shaped passes use.

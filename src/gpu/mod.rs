@@ -20,6 +20,6 @@ pub use backend::GpuBackend;
 pub use buffers::GpuTensor;
 pub use context::{F16Path, GpuContext};
 pub use gemm_sg::SgTile;
-pub use kernels::Family;
+pub use kernels::{Family, Gemm};
 pub use shaders::Storage;
 pub use timing::KernelTiming;

@@ -125,6 +125,25 @@ pub enum Gemm {
 }
 
 impl Gemm {
+    /// What a family choice is keyed by: the op without its fused activation. Tuning times
+    /// the graph's layers, whose activations the model fuses into them when it runs them: keyed
+    /// with the activation, no choice for a fused layer was ever found, and its passes ran the
+    /// adapter's default family (LeNet-5's conv2 forward at batch 256 in the wide subgroup
+    /// family, 20 ms, where tuning had timed the direct kernel at 3.1).
+    pub fn choice_key(self) -> Gemm {
+        use crate::ops::Act;
+        match self {
+            Gemm::Conv2d(p) => Gemm::Conv2d(crate::ops::Conv2dParams {
+                act: Act::None,
+                ..p
+            }),
+            Gemm::Linear(p) => Gemm::Linear(crate::ops::LinearParams {
+                act: Act::None,
+                ..p
+            }),
+        }
+    }
+
     /// The GEMM-shaped op `op` is, if it is one (conv2d or linear).
     pub fn of(op: &crate::ops::Op) -> Option<Gemm> {
         match op {
