@@ -8,6 +8,7 @@ use cnngpu::nn::graph::Graph;
 use cnngpu::nn::models;
 use cnngpu::tensor::Precision;
 use cnngpu::tune::{self, TuneCache, Tuned};
+use std::io::IsTerminal;
 
 /// The switch shared by the commands that tune before they run.
 #[derive(Args, Clone, Debug, Default)]
@@ -81,7 +82,30 @@ fn tune_now(
     if let Some(note) = &cache.note {
         eprintln!("note: {note}");
     }
-    let tuned = tune::tune_graph(b, &mut cache, graph, batch, precision)?;
+    // On a terminal, a bar while passes are timed (a first tuning of AlexNet takes minutes);
+    // nothing while every choice comes from the cache.
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let started = std::time::Instant::now();
+    let progress = |done: usize, of: usize| {
+        if bar.is_none() && std::io::stderr().is_terminal() && started.elapsed().as_secs() >= 1 {
+            let b = indicatif::ProgressBar::new(of as u64).with_elapsed(started.elapsed());
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "tuning [{bar:30}] {pos}/{len} GEMM passes ({elapsed})",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar = Some(b);
+        }
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+            if done == of {
+                b.finish_and_clear();
+            }
+        }
+    };
+    let tuned = tune::tune_graph_with(b, &mut cache, graph, batch, precision, progress)?;
     let timed = tuned.iter().filter(|t| !t.cached).count();
     let per_family: Vec<String> = Family::ALL
         .iter()

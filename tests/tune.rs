@@ -54,7 +54,12 @@ fn tuning_checks_caches_and_reuses_choices() {
     // A restart: a new cache read from disk gives the same choices without timing.
     let mut again = TuneCache::open(&path);
     assert!(again.note.is_none());
-    let second = tune::tune_graph(&gpu, &mut again, &graph, 8, Precision::F32).unwrap();
+    let mut calls = Vec::new();
+    let progress = |done, of| calls.push((done, of));
+    let second =
+        tune::tune_graph_with(&gpu, &mut again, &graph, 8, Precision::F32, progress).unwrap();
+    let expected: Vec<(usize, usize)> = (0..=14).map(|done| (done, 14)).collect();
+    assert_eq!(calls, expected, "progress before each pass and at the end");
     assert!(
         second.iter().all(|t| t.cached),
         "everything comes from the cache"
