@@ -84,20 +84,16 @@ fn tuning_checks_caches_and_reuses_choices() {
 #[test]
 fn a_tuned_choice_holds_for_the_layer_with_its_activation_fused() {
     let Some(gpu) = common::gpu() else { return };
-    let p = Conv2dParams {
-        batch: 257,
-        in_channels: 6,
-        in_h: 14,
-        in_w: 14,
-        out_channels: 16,
-        kernel_h: 5,
-        kernel_w: 5,
-        stride: 1,
-        padding: 0,
-        groups: 1,
-        bias: true,
-        act: Act::None,
-    };
+    let (graph, _) = models::by_name("lenet5", 10, 1, None).unwrap();
+    // conv2 as tuning times it (the graph's layer, no activation).
+    let p = tune::graph_passes(&graph, 257)
+        .into_iter()
+        .find_map(|(layer, op, _)| match op {
+            Op::Conv2d(p) if layer == "conv2" => Some(p),
+            _ => None,
+        })
+        .expect("LeNet-5 has conv2");
+    assert_eq!(p.act, Act::None);
     for f in gpu.families() {
         gpu.choose("conv2d_backward_input", Gemm::Conv2d(p), Storage::F32, f);
         for act in [Act::None, Act::Tanh, Act::Relu] {

@@ -129,13 +129,10 @@ fn a_rows(tile: SgTile) -> String {
 }
 
 /// One vec4 of each of this lane's rows of A at step k: `a{i}`, broadcast by the caller;
-/// `load` reads vec4 k of the row that starts at `ra{i}` (`{row}` and `{k}` in it).
-fn a_loads(tile: SgTile, load: &str) -> String {
+/// `load(row)` is the WGSL that reads vec4 k of the row that starts at `row`.
+fn a_loads(tile: SgTile, load: impl Fn(&str) -> String) -> String {
     (0..tile.rows_per_lane)
-        .map(|i| {
-            let at = load.replace("{row}", &format!("ra{i}")).replace("{k}", "k");
-            format!("        let a{i} = {at};\n")
-        })
+        .map(|i| format!("        let a{i} = {};\n", load(&format!("ra{i}"))))
         .collect()
 }
 
@@ -177,7 +174,7 @@ pub fn core(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = k_begin; k < k_end; k++) {\n";
-    s += &a_loads(tile, "gemm_a_at({row}, {k})");
+    s += &a_loads(tile, |row| format!("gemm_a_at({row}, k)"));
     for j in 0..cl {
         s += &format!("        let b{j} = gemm_b_at(cb{j}, k);\n");
     }
@@ -271,7 +268,7 @@ pub fn core_nn(tile: SgTile) -> String {
         }
     }
     s += "    for (var k = 0u; k < dims.z; k++) {\n";
-    s += &a_loads(tile, "gemm_a4({row} + {k})");
+    s += &a_loads(tile, |row| format!("gemm_a4({row} + k)"));
     for j in 0..cl {
         for kk in 0..4 {
             s += &format!("        let b{j}_{kk} = gemm_b_quad(g, 4u * k + {kk}u, cn{j});\n");

@@ -115,7 +115,6 @@ impl WeightGradLayout {
                 ("Q", quads as u32),
                 ("OHQ", (p.out_h() * quads) as u32),
                 ("HP", hp as u32),
-                ("ROW", (wt * 4) as u32),
             ],
         }
     }
@@ -148,6 +147,14 @@ pub fn encode_backward_weight(
     let l = WeightGradLayout::of(p);
     let (x_rows, x_cols) = l.x_shape(1);
     let per_image = (g * cg * l.k).max(packed_len(g, x_rows, x_cols));
+    // conv2d_backward_weight_rows_sg reads its operands in the storage's texel format, dy and
+    // x where their producers mirrored them (LeNet-5's conv2: pool2's backward and pool1's
+    // forward), as the tensors hold them; x's runs lie in its rows where the conv has stride 1
+    // and no padding.
+    let rows = matches!(l.x, Pack::TexelRows | Pack::PhaseRows);
+    let plain = matches!(l.x, Pack::TexelRows) && p.padding == 0;
+    let x_image = p.in_channels * p.in_h * p.in_w;
+    let y_image = p.out_channels * p.out_h() * p.out_w();
     let mut first_launch = true;
     for c in b.chunks("conv2d_backward_weight", p.batch, &[xb, yb])? {
         for s in subs("conv2d_backward_weight", c, per_image, 0)? {
@@ -155,16 +162,14 @@ pub fn encode_backward_weight(
             first_launch = false;
             let q = s.count * l.k;
             let dyv = View::items(dy, c, yb);
-            // conv2d_backward_weight_rows_sg reads its operands in the storage's texel format,
-            // dy and x where their producers mirrored them (LeNet-5's conv2: pool2's backward
-            // and pool1's forward), as the tensors hold them.
-            let rows = matches!(l.x, Pack::TexelRows | Pack::PhaseRows);
+            let xv = View::items(x, c, xb);
             let mut constants = l.constants.clone();
-            let y_image = p.out_channels * p.out_h() * p.out_w();
-            let a = match rows
-                .then(|| mirror(b, storage, (dyv, c, s), y_image))
-                .flatten()
-            {
+            let dy_mirror = if rows {
+                mirror(b, storage, (dyv, c, s), y_image)
+            } else {
+                None
+            };
+            let a = match dy_mirror {
                 Some(mirror) => {
                     constants.push(("A_TENSOR", 1));
                     mirror
@@ -174,22 +179,20 @@ pub fn encode_backward_weight(
                     pack(b, storage, conv, s.first, l.dy, dyv, slot, (cg, q))?
                 }
             };
-            let xv = View::items(x, c, xb);
-            let x_shape = l.x_shape(s.count);
-            // x's runs lie in its rows where the conv has stride 1 and no padding.
-            let x_image = p.in_channels * p.in_h * p.in_w;
-            let plain = matches!(l.x, Pack::TexelRows) && p.padding == 0;
-            let bm = match plain
-                .then(|| mirror(b, storage, (xv, c, s), x_image))
-                .flatten()
-            {
-                Some(mirror) => {
-                    constants.retain(|(name, _)| *name != "ROW");
-                    constants.push(("ROW", p.in_w as u32));
-                    mirror
-                }
+            let x_mirror = if plain {
+                mirror(b, storage, (xv, c, s), x_image)
+            } else {
+                None
+            };
+            // Floats a row of B: the tensor's rows in its mirror, else the packed rows'.
+            let row = if x_mirror.is_some() { p.in_w } else { l.x_cols };
+            if rows {
+                constants.push(("ROW", row as u32));
+            }
+            let bm = match x_mirror {
+                Some(mirror) => mirror,
                 None => {
-                    let slot = (Scratch::PackB, rows);
+                    let (slot, x_shape) = ((Scratch::PackB, rows), l.x_shape(s.count));
                     pack(b, storage, conv, s.first, l.x, xv, slot, x_shape)?
                 }
             };
